@@ -271,6 +271,14 @@ impl Report {
     }
 }
 
+/// The checked-in text of `schema/report.schema.json`: [`Report::json_schema`], pretty-printed,
+/// with a final newline.
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&Report::json_schema()).expect("schema serializes");
+    text.push('\n');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,11 @@ pub struct Timeline {
 impl Timeline {
     /// An empty timeline with the given bin width in seconds.
     pub fn new(bin_secs: f64) -> Self {
-        Self { bin_secs, versions: Vec::new(), counts: Vec::new() }
+        Self {
+            bin_secs,
+            versions: Vec::new(),
+            counts: Vec::new(),
+        }
     }
 
     /// The index of `version`, adding it when first seen.
@@ -39,7 +43,11 @@ impl Timeline {
     /// Adds `n` responses of the version at `version_index` sent at `t` seconds.
     /// Negative times are clamped to the first bin.
     pub fn add(&mut self, t: f64, version_index: usize, n: u32) {
-        let bin = if t <= 0.0 { 0 } else { (t / self.bin_secs) as usize };
+        let bin = if t <= 0.0 {
+            0
+        } else {
+            (t / self.bin_secs) as usize
+        };
         let width = self.versions.len();
         if self.counts.len() <= bin {
             self.counts.resize_with(bin + 1, || vec![0; width]);
@@ -67,6 +75,22 @@ impl Timeline {
     /// Duration covered by the bins, in seconds.
     pub fn span_secs(&self) -> f64 {
         self.counts.len() as f64 * self.bin_secs
+    }
+
+    /// The bins that start before `end_secs` (all versions kept). A live analysis should cut
+    /// off the most recent bins whose requests may still be in flight (e.g. the request
+    /// timeout): a version whose responses are slower would otherwise look absent there.
+    pub fn prefix(&self, end_secs: f64) -> Timeline {
+        let bins = if end_secs <= 0.0 {
+            0
+        } else {
+            ((end_secs / self.bin_secs).ceil() as usize).min(self.counts.len())
+        };
+        Timeline {
+            bin_secs: self.bin_secs,
+            versions: self.versions.clone(),
+            counts: self.counts[..bins].to_vec(),
+        }
     }
 
     /// Merges `other` into `self`, shifting `other`'s times by `offset_secs` (its origin relative
@@ -98,6 +122,18 @@ mod tests {
         assert_eq!(tl.versions, vec!["1", "2"]);
         assert_eq!(tl.counts, vec![vec![1, 0], vec![1, 1]]);
         assert_eq!(tl.totals(), vec![2, 1]);
+    }
+
+    #[test]
+    fn prefix_keeps_the_bins_starting_before_the_cut() {
+        let mut tl = Timeline::new(1.0);
+        tl.record(0.5, "1");
+        tl.record(1.5, "2");
+        tl.record(2.5, "1");
+        assert_eq!(tl.prefix(1.2).counts, vec![vec![1, 0], vec![0, 1]]);
+        assert_eq!(tl.prefix(2.0).counts.len(), 2);
+        assert_eq!(tl.prefix(99.0), tl);
+        assert!(tl.prefix(-1.0).counts.is_empty());
     }
 
     #[test]

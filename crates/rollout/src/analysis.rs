@@ -1,0 +1,386 @@
+//! Analysis of an observed version split against a schedule.
+//!
+//! [`analyze`] works on a [`Timeline`] (tagged responses per version per bin):
+//! 1. it picks the old and new versions (given, or detected from the data);
+//! 2. with a schedule and no known start, it aligns the schedule by maximum likelihood over
+//!    candidate starts, with a likelihood-ratio interval on the start;
+//! 3. it judges each step with a Wilson interval on the observed share, outside guard bands
+//!    around the step boundaries, Bonferroni-corrected for the number of judged steps;
+//! 4. it looks for a rollback (the new version's share falling back to zero after rising) and
+//!    for completion (the new version serving all traffic for good).
+//!
+//! All times are seconds since the timeline's origin.
+
+mod align;
+mod events;
+mod series;
+mod steps;
+mod versions;
+
+use self::series::Series;
+use self::steps::{BeforeStart, Judging};
+use self::versions::Versions;
+use crate::report::{StepReport, StepVerdict, Verdict};
+use crate::schedule::Schedule;
+use crate::timeline::Timeline;
+
+/// Default family-wise confidence of the step intervals.
+pub const DEFAULT_CONFIDENCE: f64 = 0.999;
+/// Default absolute slack on the expected share when judging a step.
+pub const DEFAULT_TOLERANCE: f64 = 0.02;
+/// Default minimum of requests (outside guard bands) for a step to be judged.
+pub const DEFAULT_MIN_STEP_REQUESTS: u64 = 20;
+
+/// What the analysis knows in advance; every field may be left to the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisConfig {
+    /// The schedule the deployment should follow (`None`: only detect shift, rollback, completion).
+    pub schedule: Option<Schedule>,
+    /// The version traffic shifts away from (`--from-version`); detected when `None`.
+    pub old_version: Option<String>,
+    /// The version traffic shifts to (`--to-version`); detected when `None`.
+    pub new_version: Option<String>,
+    /// Deployment start, seconds since the timeline origin; estimated when `None`.
+    pub deployment_start: Option<f64>,
+    /// Family-wise confidence of the step intervals (default [`DEFAULT_CONFIDENCE`]).
+    pub confidence: f64,
+    /// Absolute slack on the expected share (default [`DEFAULT_TOLERANCE`]).
+    pub tolerance: f64,
+    /// Steps with fewer requests are `insufficient` (default [`DEFAULT_MIN_STEP_REQUESTS`]).
+    pub min_step_requests: u64,
+    /// Guard band at each step boundary, seconds. `None`: `min(10% of the step, 2 s)` plus the
+    /// half-width of the start interval plus one bin.
+    pub guard_secs: Option<f64>,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Self {
+            schedule: None,
+            old_version: None,
+            new_version: None,
+            deployment_start: None,
+            confidence: DEFAULT_CONFIDENCE,
+            tolerance: DEFAULT_TOLERANCE,
+            min_step_requests: DEFAULT_MIN_STEP_REQUESTS,
+            guard_secs: None,
+        }
+    }
+}
+
+impl AnalysisConfig {
+    /// Checks the numeric settings (the schedule and versions are valid by construction).
+    pub fn validate(&self) -> Result<(), AnalysisConfigError> {
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return Err(AnalysisConfigError::Confidence(self.confidence));
+        }
+        if !(self.tolerance >= 0.0 && self.tolerance < 1.0) {
+            return Err(AnalysisConfigError::Tolerance(self.tolerance));
+        }
+        if let Some(g) = self.guard_secs.filter(|g| !(g.is_finite() && *g >= 0.0)) {
+            return Err(AnalysisConfigError::Guard(g));
+        }
+        if let Some(s) = self.deployment_start.filter(|s| !s.is_finite()) {
+            return Err(AnalysisConfigError::Start(s));
+        }
+        Ok(())
+    }
+}
+
+/// A setting of [`AnalysisConfig`] out of range.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum AnalysisConfigError {
+    /// `confidence` outside (0, 1).
+    #[error("confidence {0} must be in (0, 1), e.g. 0.999")]
+    Confidence(f64),
+    /// `tolerance` outside [0, 1).
+    #[error("tolerance {0} must be a share in [0, 1), e.g. 0.02")]
+    Tolerance(f64),
+    /// A negative or non-finite guard band.
+    #[error("guard band {0} s must be a finite number of seconds >= 0")]
+    Guard(f64),
+    /// A non-finite deployment start.
+    #[error("deployment start {0} must be a finite number of seconds since the run's origin")]
+    Start(f64),
+}
+
+/// The result of [`analyze`]: the split part of `report.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitAnalysis {
+    /// One of `Followed`, `Completed`, `Deviated`, `Rollback`, `Inconclusive`.
+    pub verdict: Verdict,
+    /// Why, in one or two sentences (mentions ignored versions).
+    pub reason: String,
+    /// The version traffic shifted away from.
+    pub old_version: Option<String>,
+    /// The version traffic shifted to.
+    pub new_version: Option<String>,
+    /// Deployment start (given or estimated), seconds since the origin; may be negative.
+    pub deployment_start: Option<f64>,
+    /// Likelihood-ratio interval of the estimated start, `[low, high]`; `None` when given.
+    pub deployment_start_ci: Option<[f64; 2]>,
+    /// Steps as observed (empty without a schedule or without a second version).
+    pub steps: Vec<StepReport>,
+    /// Start of the stretch in which the new version's share fell back to zero.
+    pub rollback_at: Option<f64>,
+    /// Start of the final stretch in which the new version served all traffic; set only once
+    /// that stretch is sustained (see [`SplitAnalysis::is_finished`]).
+    pub completed_at: Option<f64>,
+}
+
+impl SplitAnalysis {
+    /// True when a rollback was seen, or the deployment completed: the new version has served
+    /// all traffic for a sustained stretch and, with a schedule, the observed period reaches
+    /// the aligned end of the deployment. A prober running without `--duration` stops then.
+    pub fn is_finished(&self) -> bool {
+        self.rollback_at.is_some() || self.completed_at.is_some()
+    }
+}
+
+/// Analyses the observed split in `timeline` under `cfg` (check it first with
+/// [`AnalysisConfig::validate`]).
+///
+/// With a schedule, the last step (share 1) is judged up to the end of the observed period, so
+/// that a deployment stuck before its full shift shows as that step deviating; after a
+/// rollback, alignment and steps use only the data before it. Without a schedule,
+/// `deployment_start` (unless given) is the first bin in which the new version answered.
+pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
+    let versions = versions::pick(
+        timeline,
+        cfg.old_version.as_deref(),
+        cfg.new_version.as_deref(),
+    );
+    let series = Series::new(timeline, versions.old_index(), versions.new_index());
+    let mut out = SplitAnalysis {
+        verdict: Verdict::Inconclusive,
+        reason: String::new(),
+        old_version: versions.old.as_ref().map(|s| s.label.clone()),
+        new_version: versions.new.as_ref().map(|s| s.label.clone()),
+        deployment_start: cfg.deployment_start,
+        deployment_start_ci: None,
+        steps: Vec::new(),
+        rollback_at: None,
+        completed_at: None,
+    };
+    let note = versions.ignored_note();
+    if !(timeline.bin_secs.is_finite() && timeline.bin_secs > 0.0) {
+        out.reason = format!(
+            "the timeline's bin width {} s is not a positive number of seconds.",
+            timeline.bin_secs
+        );
+        return out;
+    }
+    if let Some(reason) = missing_versions(&versions, cfg.schedule.is_some()) {
+        out.verdict = if series.is_empty() || cfg.schedule.is_some() {
+            Verdict::Inconclusive
+        } else {
+            Verdict::Completed
+        };
+        out.reason = reason + &note;
+        return out;
+    }
+    let w = series.bin_secs;
+    let rollback = events::rollback_bin(&series);
+    out.rollback_at = rollback.map(|b| b as f64 * w);
+    let before = rollback.map_or_else(|| series.clone(), |b| series.truncated(b));
+    let completion = rollback
+        .is_none()
+        .then(|| events::completion_bin(&series))
+        .flatten()
+        .map(|b| b as f64 * w);
+    let new_label = out.new_version.clone().unwrap_or_default();
+    let Some(schedule) = &cfg.schedule else {
+        out.deployment_start = cfg
+            .deployment_start
+            .or_else(|| series.first_new_bin().map(|b| b as f64 * w));
+        out.completed_at = completion;
+        (out.verdict, out.reason) = match (out.rollback_at, completion) {
+            (Some(t), _) => (Verdict::Rollback, rollback_reason(&new_label, t)),
+            (None, Some(t)) => (
+                Verdict::Completed,
+                format!("version {new_label} has served all traffic since {t:.1} s."),
+            ),
+            (None, None) => (
+                Verdict::Completed,
+                format!(
+                    "no schedule given; version {new_label} appeared but has not yet served all traffic for a sustained stretch."
+                ),
+            ),
+        };
+        out.reason += &note;
+        return out;
+    };
+    let (start, half_width) = match cfg.deployment_start {
+        Some(start) => (start, 0.0),
+        None => match align::align(&before, schedule) {
+            Some(a) => {
+                out.deployment_start_ci = Some(a.ci);
+                (a.start, a.half_width())
+            }
+            None => {
+                out.reason =
+                    format!("nothing observed before the rollback to align {schedule} with.{note}");
+                if out.rollback_at.is_some() {
+                    out.verdict = Verdict::Rollback;
+                }
+                return out;
+            }
+        },
+    };
+    out.deployment_start = Some(start);
+    let judging = Judging {
+        start,
+        start_half_width: half_width,
+        guard_secs: cfg.guard_secs,
+        confidence: cfg.confidence,
+        tolerance: cfg.tolerance,
+        min_requests: cfg.min_step_requests,
+    };
+    let before_start;
+    (out.steps, before_start) = steps::judge(&before, schedule, &judging);
+    out.completed_at =
+        completion.filter(|_| series.observed_end() >= start + schedule.total_duration());
+    (out.verdict, out.reason) = schedule_verdict(
+        &out,
+        schedule,
+        half_width,
+        before_start.filter(|b| b.deviated),
+        cfg.min_step_requests,
+    );
+    out.reason += &note;
+    out
+}
+
+/// The reason when the old or new version is missing, `None` when both were seen.
+fn missing_versions(versions: &Versions, scheduled: bool) -> Option<String> {
+    let label = |s: &Option<versions::Side>| s.as_ref().map(|s| s.label.clone());
+    match (label(&versions.old), label(&versions.new)) {
+        (None, _) => Some("no tagged response of any version was seen.".to_owned()),
+        (Some(old), None) => Some(if scheduled {
+            format!(
+                "never saw a second version: only version {old} answered, so no shift could be checked."
+            )
+        } else {
+            format!("only version {old} answered: no shift observed.")
+        }),
+        (Some(old), Some(new)) => {
+            if versions.new_index().is_none() {
+                Some(format!("never saw the new version {new} (old: {old})."))
+            } else if versions.old_index().is_none() {
+                Some(format!(
+                    "never saw the old version {old}: only version {new} answered."
+                ))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn rollback_reason(new: &str, at: f64) -> String {
+    format!(
+        "version {new} served traffic, then its share fell back to 0 from {at:.1} s on (rollback)."
+    )
+}
+
+/// Verdict and reason with a schedule, from the judged steps and events.
+fn schedule_verdict(
+    out: &SplitAnalysis,
+    schedule: &Schedule,
+    half_width: f64,
+    early: Option<BeforeStart>,
+    min_requests: u64,
+) -> (Verdict, String) {
+    let new = out.new_version.as_deref().unwrap_or_default();
+    let count = |v: StepVerdict| out.steps.iter().filter(|s| s.verdict == v).count();
+    let start = out.deployment_start.unwrap_or_default();
+    let aligned = format!("{schedule} aligned to start at {start:.1} s (±{half_width:.1} s)");
+    if let Some(t) = out.rollback_at {
+        return (Verdict::Rollback, rollback_reason(new, t));
+    }
+    let deviated: Vec<&StepReport> = out
+        .steps
+        .iter()
+        .filter(|s| s.verdict == StepVerdict::Deviated)
+        .collect();
+    if let Some(first) = deviated.first() {
+        let pct = |x: Option<f64>| x.unwrap_or(f64::NAN) * 100.0;
+        return (
+            Verdict::Deviated,
+            format!(
+                "{} of {} judged steps deviated; first: step {} expected {:.0}% of version {new}, observed {:.1}% (interval {:.1}%..{:.1}%) over {} requests; {aligned}.",
+                deviated.len(),
+                out.steps.len()
+                    - count(StepVerdict::Insufficient)
+                    - count(StepVerdict::NotObserved),
+                first.index,
+                first.expected_share * 100.0,
+                pct(first.observed_share),
+                pct(first.ci_low),
+                pct(first.ci_high),
+                first.requests,
+            ),
+        );
+    }
+    if let Some(b) = early {
+        return (
+            Verdict::Deviated,
+            format!(
+                "version {new} served {} of {} requests ({:.1}%, at least {:.1}%) before the deployment's aligned start: it started earlier than the schedule explains (e.g. a step held past its end); {aligned}.",
+                b.new_requests,
+                b.requests,
+                b.new_requests as f64 / b.requests as f64 * 100.0,
+                b.ci_low * 100.0,
+            ),
+        );
+    }
+    let followed = count(StepVerdict::Followed);
+    if followed == 0 {
+        return (
+            Verdict::Inconclusive,
+            format!(
+                "no step had at least {min_requests} requests outside the guard bands to judge; {aligned}."
+            ),
+        );
+    }
+    let mut reason = format!("all {followed} judged steps followed the schedule; {aligned}");
+    let (insufficient, unobserved) = (
+        count(StepVerdict::Insufficient),
+        count(StepVerdict::NotObserved),
+    );
+    if insufficient + unobserved > 0 {
+        reason += &format!(" ({insufficient} with too few requests, {unobserved} not observed)");
+    }
+    reason.push('.');
+    (Verdict::Followed, reason)
+}
+
+/// The overall verdict of a run and its reason, from the split analysis, whether the error
+/// budget was exceeded, and whether any response carried a version.
+///
+/// Precedence: no tagged response at all → `Inconclusive`; then `Rollback` > `ErrorBudget` >
+/// `Deviated` > `Inconclusive` > `Followed`/`Completed`.
+pub fn overall(
+    split: &SplitAnalysis,
+    error_budget_exceeded: bool,
+    any_tagged: bool,
+) -> (Verdict, String) {
+    if !any_tagged {
+        return (
+            Verdict::Inconclusive,
+            "no response carried a version: check the version header (--version-header) or source"
+                .to_owned(),
+        );
+    }
+    match split.verdict {
+        Verdict::Rollback => (Verdict::Rollback, split.reason.clone()),
+        _ if error_budget_exceeded => (
+            Verdict::ErrorBudget,
+            format!(
+                "the error rate exceeded the budget; split: {}",
+                split.reason
+            ),
+        ),
+        verdict => (verdict, split.reason.clone()),
+    }
+}
