@@ -1,1 +1,41 @@
-//! Wire types.
+//! Wire types shared by the Rollcall extension, lab and prober. No I/O: only `serde` shapes,
+//! path/header constants and pure helper functions.
+//!
+//! Every type names the AWS document it follows. The research notes behind them, with exact
+//! sources, are in `LAMBDA-FACTS.md` (shared project brief); the abbreviations used in the
+//! doc comments are:
+//! - *Runtime API*: <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>
+//! - *Extensions API*: <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html>
+//! - *Telemetry API*: <https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html>, its
+//!   reference and the *Telemetry schema reference*
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html>
+//! - *RAPID*: AWS's open-source in-sandbox API server in
+//!   `aws/aws-lambda-runtime-interface-emulator` (`internal/lambda/...`).
+//! - *API Gateway payloads*:
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html>,
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html>
+//! - *ALB*: <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html>
+//! - *EMF*: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+//!
+//! Module map:
+//! - [`runtime`]: Runtime API 2018-06-01 (paths, headers, error bodies, payload limit).
+//! - [`extension`]: Extensions API 2020-01-01 (register, next event, errors).
+//! - [`telemetry`]: Telemetry API 2022-07-01 (subscription + validation, records).
+//! - [`apigw`], [`alb`], [`event_kind`](mod@event_kind): HTTP event payloads and their detection.
+//! - [`tag`]: the Rollcall version-tag contract (extension -> prober).
+//! - [`emf`]: CloudWatch Embedded Metric Format documents and limits.
+
+#![warn(missing_docs)]
+
+pub mod alb;
+pub mod apigw;
+pub mod emf;
+pub mod event_kind;
+pub mod extension;
+pub mod runtime;
+pub mod tag;
+pub mod telemetry;
+mod time_format;
+
+pub use event_kind::{EventKind, event_kind};
+pub use runtime::{ErrorRequest, ErrorResponse, StatusResponse};
