@@ -1,0 +1,78 @@
+//! Test fixture function for the Rollcall lab, built on `lambda_runtime`.
+//!
+//! The event (JSON object) chooses the behaviour; the first key that matches wins:
+//! - `{"sleep_ms": N}` sleeps N ms, then answers `{"slept": N}`;
+//! - `{"exit": code}` exits the process (a runtime crash);
+//! - `{"error": "msg"}` returns an error (the runtime posts `/error`);
+//! - `{"huge_bytes": N}` answers a JSON string of N bytes;
+//! - `{"print": ["line", ...]}` prints each line to stdout, then answers `{"printed": n}`;
+//! - `{"env": ["NAME", ...]}` answers the values of those environment variables;
+//! - `{"pid": true}` answers the process id;
+//! - `{"context": true}` answers the invocation context (request id, deadline, ARN, trace id);
+//! - anything else is echoed back.
+//!
+//! `LAB_TESTFN_INIT=exit` exits before the runtime starts; `LAB_TESTFN_INIT=hang` never starts it.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Map, Value, json};
+
+async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let payload = event.payload;
+    if let Some(ms) = payload.get("sleep_ms").and_then(Value::as_u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        return Ok(json!({ "slept": ms }));
+    }
+    if let Some(code) = payload.get("exit").and_then(Value::as_i64) {
+        std::process::exit(code as i32);
+    }
+    if let Some(msg) = payload.get("error").and_then(Value::as_str) {
+        return Err(msg.to_string().into());
+    }
+    if let Some(n) = payload.get("huge_bytes").and_then(Value::as_u64) {
+        return Ok(Value::String("x".repeat(n as usize)));
+    }
+    if let Some(lines) = payload.get("print").and_then(Value::as_array) {
+        for line in lines {
+            println!("{}", line.as_str().unwrap_or_default());
+        }
+        return Ok(json!({ "printed": lines.len() }));
+    }
+    if let Some(names) = payload.get("env").and_then(Value::as_array) {
+        let mut out = Map::new();
+        for name in names.iter().filter_map(Value::as_str) {
+            out.insert(
+                name.to_string(),
+                std::env::var(name)
+                    .map(Value::String)
+                    .unwrap_or(Value::Null),
+            );
+        }
+        return Ok(Value::Object(out));
+    }
+    if payload.get("context").is_some() {
+        let ctx = &event.context;
+        return Ok(
+            json!({ "requestId": ctx.request_id, "deadlineMs": ctx.deadline,
+            "invokedFunctionArn": ctx.invoked_function_arn, "traceId": ctx.xray_trace_id }),
+        );
+    }
+    if payload.get("pid").is_some() {
+        return Ok(json!({ "pid": std::process::id() }));
+    }
+    Ok(payload)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    match std::env::var("LAB_TESTFN_INIT").as_deref() {
+        Ok("exit") => {
+            eprintln!("lab-testfn: exiting during init on purpose");
+            std::process::exit(3);
+        }
+        Ok("hang") => loop {
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        },
+        _ => {}
+    }
+    lambda_runtime::run(service_fn(handle)).await
+}

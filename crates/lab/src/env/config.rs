@@ -1,0 +1,565 @@
+//! Configuration of one function version's execution environments, its validation, and the pure
+//! functions that turn it into the processes' command lines and environment variables.
+//!
+//! ## How the lab maps `/opt`
+//! Lambda extracts layers into `/opt`; the lab runs without root or mount namespaces, so each layer
+//! stays a directory of its own (`layer_dirs`, merged in order, later layers win, as in Lambda):
+//! - extensions: every file in `<layer>/extensions/` of every layer, sorted by file name;
+//! - bootstrap: `<code_dir>/bootstrap`, else `<layer>/bootstrap` (last layer that has one);
+//! - `AWS_LAMBDA_EXEC_WRAPPER`: a value starting with `/opt/` is rewritten to the layer file that
+//!   exists (last layer first); the wrapper runs with the real bootstrap path as its arguments;
+//! - `ROLLCALL_LAB_OPT`: set for every process to the layer directory that plays `/opt` (for an
+//!   extension, its own layer; for the runtime, the last layer), so scripts can use
+//!   `${ROLLCALL_LAB_OPT:-/opt}`.
+//!
+//! ## Variables the lab adds (not set by Lambda)
+//! | variable | meaning |
+//! |---|---|
+//! | `ROLLCALL_LAB_OPT` | the layer directory standing for `/opt` |
+//! | `ROLLCALL_PROXY_PORT` | a free loopback port for this environment's Runtime API proxy |
+//! | `ROLLCALL_TELEMETRY_PORT` | a free loopback port for this environment's telemetry listener |
+//!
+//! Real Lambda gives each environment its own network namespace, so extensions may use fixed
+//! ports; in the lab several environments share the host, so the lab picks a port per environment
+//! by binding `127.0.0.1:0` and releasing it. Another process could take the port between the
+//! release and the extension's bind (a small race); the extension then fails to bind and its
+//! environment fails init, which the caller sees as an init error.
+//!
+//! Host variables passed through unchanged (so interpreters such as pyenv shims work): `HOME`,
+//! `PYENV_ROOT`, `PYENV_VERSION`, `TMPDIR`; `PATH` is `<layers>/bin:` + the host `PATH`.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Everything an execution environment of one function version needs.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`: `"$LATEST"` or a published number.
+    pub version: String,
+    /// The function package (`/var/task`, `LAMBDA_TASK_ROOT`).
+    pub code_dir: PathBuf,
+    /// `_HANDLER`.
+    pub handler: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB (128..=10240).
+    pub memory_mb: u32,
+    /// Function timeout (1..=900 s); the whole invoke phase counts against it.
+    pub timeout: Duration,
+    /// Init phase limit (Lambda: 10 s for on-demand).
+    pub init_timeout: Duration,
+    /// Shutdown budget when extensions are registered (Lambda: 2 s).
+    pub shutdown_budget: Duration,
+    /// User environment variables (Lambda's reserved ones always win over these).
+    pub env_vars: BTreeMap<String, String>,
+    /// Layer directories, in order (each plays `/opt`; later layers win).
+    pub layer_dirs: Vec<PathBuf>,
+    /// Whether `AWS_LAMBDA_EXEC_WRAPPER` is honoured. Managed runtimes do; OS-only runtimes
+    /// (`provided.al2023`) ignore it (LAMBDA-FACTS §5).
+    pub honour_exec_wrapper: bool,
+    /// `AWS_REGION` / `AWS_DEFAULT_REGION`.
+    pub region: String,
+    /// Account id used in ARNs and the register response's `accountId`.
+    pub account_id: String,
+}
+
+impl FunctionConfig {
+    /// A configuration with Lambda's defaults: 128 MB, 3 s timeout, 10 s init, 2 s shutdown,
+    /// `us-east-1`, account `123456789012`, no layers.
+    pub fn new(
+        function_name: impl Into<String>,
+        version: impl Into<String>,
+        code_dir: impl Into<PathBuf>,
+        handler: impl Into<String>,
+    ) -> Self {
+        Self {
+            function_name: function_name.into(),
+            version: version.into(),
+            code_dir: code_dir.into(),
+            handler: handler.into(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(3),
+            init_timeout: Duration::from_secs(10),
+            shutdown_budget: Duration::from_secs(2),
+            env_vars: BTreeMap::new(),
+            layer_dirs: Vec::new(),
+            honour_exec_wrapper: true,
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+        }
+    }
+
+    /// The version-qualified ARN (`arn:aws:lambda:<region>:<account>:function:<name>:<version>`).
+    pub fn qualified_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}:{}",
+            self.region, self.account_id, self.function_name, self.version
+        )
+    }
+
+    /// `AWS_LAMBDA_LOG_GROUP_NAME`: `/aws/lambda/<function>`.
+    pub fn log_group(&self) -> String {
+        format!("/aws/lambda/{}", self.function_name)
+    }
+
+    /// Checks every value and resolves the bootstrap; the error names the value and the fix.
+    pub fn validate(&self) -> Result<Resolved, ConfigError> {
+        if self.function_name.is_empty() {
+            return Err(ConfigError::Invalid(
+                "function name is empty; give the function a name".into(),
+            ));
+        }
+        if self.version.is_empty() {
+            return Err(ConfigError::Invalid(
+                "version is empty; use \"$LATEST\" or a number".into(),
+            ));
+        }
+        if !(128..=10240).contains(&self.memory_mb) {
+            return Err(ConfigError::Invalid(format!(
+                "memory size {} MB is out of range; Lambda accepts 128..=10240 MB",
+                self.memory_mb
+            )));
+        }
+        let secs = self.timeout.as_secs_f64();
+        if !(1.0..=900.0).contains(&secs) {
+            return Err(ConfigError::Invalid(format!(
+                "timeout {secs} s is out of range; Lambda accepts 1..=900 seconds"
+            )));
+        }
+        if self.handler.trim().is_empty() || self.handler.contains(char::is_whitespace) {
+            return Err(ConfigError::Invalid(format!(
+                "handler {:?} is invalid; give a non-empty name without spaces (e.g. \"bootstrap\" or \"handler.fn\")",
+                self.handler
+            )));
+        }
+        if !self.code_dir.is_dir() {
+            return Err(ConfigError::Invalid(format!(
+                "code dir {} does not exist or is not a directory; point it at the unzipped function package",
+                self.code_dir.display()
+            )));
+        }
+        for layer in &self.layer_dirs {
+            if !layer.is_dir() {
+                return Err(ConfigError::Invalid(format!(
+                    "layer dir {} does not exist or is not a directory; point it at the unzipped layer (the /opt tree)",
+                    layer.display()
+                )));
+            }
+        }
+        let bootstrap = self.find_bootstrap()?;
+        let wrapper = self.resolve_wrapper()?;
+        let extensions = self.find_extensions()?;
+        Ok(Resolved {
+            bootstrap,
+            wrapper,
+            extensions,
+        })
+    }
+
+    fn find_bootstrap(&self) -> Result<PathBuf, ConfigError> {
+        let mut candidates = vec![self.code_dir.join("bootstrap")];
+        candidates.extend(self.layer_dirs.iter().rev().map(|l| l.join("bootstrap")));
+        let found = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "no bootstrap: looked for {}; add an executable `bootstrap` to the function package or a layer",
+                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        check_executable(found, "bootstrap")?;
+        Ok(found.clone())
+    }
+
+    fn resolve_wrapper(&self) -> Result<Option<PathBuf>, ConfigError> {
+        if !self.honour_exec_wrapper {
+            return Ok(None);
+        }
+        let Some(value) = self.env_vars.get("AWS_LAMBDA_EXEC_WRAPPER") else {
+            return Ok(None);
+        };
+        let path = map_opt_path(value, &self.layer_dirs);
+        if !path.is_file() {
+            return Err(ConfigError::Invalid(format!(
+                "AWS_LAMBDA_EXEC_WRAPPER={value} maps to {}, which does not exist; ship the wrapper in a layer or fix the variable",
+                path.display()
+            )));
+        }
+        check_executable(&path, "AWS_LAMBDA_EXEC_WRAPPER")?;
+        Ok(Some(path))
+    }
+
+    fn find_extensions(&self) -> Result<Vec<ExtensionExe>, ConfigError> {
+        let mut found: BTreeMap<String, ExtensionExe> = BTreeMap::new();
+        for layer in &self.layer_dirs {
+            let dir = layer.join("extensions");
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if !path.is_file() {
+                    continue;
+                }
+                check_executable(&path, "extension")?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                found.insert(
+                    name.clone(),
+                    ExtensionExe {
+                        name,
+                        path,
+                        layer_dir: layer.clone(),
+                    },
+                );
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+}
+
+/// What [`FunctionConfig::validate`] resolved on disk.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The runtime's bootstrap executable.
+    pub bootstrap: PathBuf,
+    /// The exec wrapper, when set and honoured.
+    pub wrapper: Option<PathBuf>,
+    /// External extensions, sorted by name.
+    pub extensions: Vec<ExtensionExe>,
+}
+
+/// One external extension executable.
+#[derive(Debug, Clone)]
+pub struct ExtensionExe {
+    /// File name: the name it must register with.
+    pub name: String,
+    /// Full path.
+    pub path: PathBuf,
+    /// The layer it came from (its `/opt`).
+    pub layer_dir: PathBuf,
+}
+
+/// Invalid configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is out of range or a path is missing; the message names the value and the fix.
+    #[error("invalid function configuration: {0}")]
+    Invalid(String),
+}
+
+fn check_executable(path: &Path, what: &str) -> Result<(), ConfigError> {
+    let mode = std::fs::metadata(path)
+        .map_err(|e| ConfigError::Invalid(format!("{what} {}: {e}", path.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o111 == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "{what} {} is not executable; run `chmod +x {}`",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Maps an `/opt/...` path to the layer that holds it (last layer first); other paths unchanged.
+pub fn map_opt_path(value: &str, layers: &[PathBuf]) -> PathBuf {
+    let Some(rest) = value.strip_prefix("/opt/") else {
+        return PathBuf::from(value);
+    };
+    layers
+        .iter()
+        .rev()
+        .map(|l| l.join(rest))
+        .find(|p| p.exists())
+        .or_else(|| layers.last().map(|l| l.join(rest)))
+        .unwrap_or_else(|| PathBuf::from(value))
+}
+
+/// Per-environment values that go into the variables.
+#[derive(Debug, Clone)]
+pub struct EnvironmentSlots {
+    /// `host:port` of this environment's API server.
+    pub runtime_api: String,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream: String,
+    /// `ROLLCALL_PROXY_PORT`.
+    pub proxy_port: u16,
+    /// `ROLLCALL_TELEMETRY_PORT`.
+    pub telemetry_port: u16,
+}
+
+/// Host variables copied into every process when set.
+pub const HOST_PASSTHROUGH: &[&str] = &["HOME", "PYENV_ROOT", "PYENV_VERSION", "TMPDIR"];
+
+/// Variables Lambda hides from extensions (LAMBDA-FACTS §2).
+const HIDDEN_FROM_EXTENSIONS: &[&str] = &[
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "LAMBDA_RUNTIME_DIR",
+    "LAMBDA_TASK_ROOT",
+    "_HANDLER",
+];
+
+/// The runtime's environment: user variables, then every variable Lambda sets (these win), then
+/// the lab's own. `host` reads the lab's environment (for `PATH` and the passthrough list).
+pub fn runtime_env(
+    cfg: &FunctionConfig,
+    slots: &EnvironmentSlots,
+    host: &dyn Fn(&str) -> Option<String>,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = cfg.env_vars.clone();
+    for name in HOST_PASSTHROUGH {
+        if let Some(v) = host(name) {
+            env.insert((*name).to_string(), v);
+        }
+    }
+    let code = cfg.code_dir.display().to_string();
+    let layer_paths = |sub: &str| {
+        cfg.layer_dirs
+            .iter()
+            .rev()
+            .map(|l| l.join(sub).display().to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut path = layer_paths("bin");
+    path.push(host("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()));
+    let mut ld = vec![code.clone(), format!("{code}/lib")];
+    ld.extend(layer_paths("lib"));
+    if let Some(host_ld) = host("LD_LIBRARY_PATH") {
+        ld.push(host_ld);
+    }
+    let set = [
+        ("AWS_LAMBDA_FUNCTION_NAME", cfg.function_name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", cfg.version.clone()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.memory_mb.to_string()),
+        ("AWS_LAMBDA_RUNTIME_API", slots.runtime_api.clone()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", cfg.log_group()),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", slots.log_stream.clone()),
+        ("LAMBDA_TASK_ROOT", code.clone()),
+        ("LAMBDA_RUNTIME_DIR", code.clone()),
+        ("_HANDLER", cfg.handler.clone()),
+        ("AWS_REGION", cfg.region.clone()),
+        ("AWS_DEFAULT_REGION", cfg.region.clone()),
+        ("TZ", "UTC".into()),
+        ("LANG", "en_US.UTF-8".into()),
+        ("PATH", path.join(":")),
+        ("LD_LIBRARY_PATH", ld.join(":")),
+        ("AWS_ACCESS_KEY_ID", "ASIAROLLCALLLABFAKEKEY".into()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "rollcall-lab-fake-secret-access-key".into(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            "rollcall-lab-fake-session-token".into(),
+        ),
+        ("ROLLCALL_PROXY_PORT", slots.proxy_port.to_string()),
+        ("ROLLCALL_TELEMETRY_PORT", slots.telemetry_port.to_string()),
+    ];
+    for (k, v) in set {
+        env.insert(k.to_string(), v);
+    }
+    if let Some(last) = cfg.layer_dirs.last() {
+        env.insert("ROLLCALL_LAB_OPT".into(), last.display().to_string());
+    }
+    env
+}
+
+/// An extension's environment: the runtime's minus what Lambda hides from extensions, with
+/// `ROLLCALL_LAB_OPT` set to the extension's own layer.
+pub fn extension_env(
+    runtime_env: &BTreeMap<String, String>,
+    layer_dir: &Path,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = runtime_env
+        .iter()
+        .filter(|(k, _)| {
+            !HIDDEN_FROM_EXTENSIONS.contains(&k.as_str())
+                && !k.starts_with("AWS_XRAY_")
+                && !k.starts_with("_AWS_XRAY_")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.insert("ROLLCALL_LAB_OPT".into(), layer_dir.display().to_string());
+    env
+}
+
+/// The runtime's command line: `[wrapper] bootstrap`.
+pub fn runtime_command(resolved: &Resolved) -> Vec<PathBuf> {
+    match &resolved.wrapper {
+        Some(w) => vec![w.clone(), resolved.bootstrap.clone()],
+        None => vec![resolved.bootstrap.clone()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots() -> EnvironmentSlots {
+        EnvironmentSlots {
+            runtime_api: "127.0.0.1:4000".into(),
+            log_stream: "2026/01/01/[7]abc".into(),
+            proxy_port: 4001,
+            telemetry_port: 4002,
+        }
+    }
+
+    fn host(name: &str) -> Option<String> {
+        match name {
+            "PATH" => Some("/usr/bin".into()),
+            "HOME" => Some("/root".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn runtime_env_has_every_lambda_variable_and_reserved_ones_win() {
+        let mut cfg = FunctionConfig::new("fn", "7", "/code", "bootstrap");
+        cfg.layer_dirs = vec![PathBuf::from("/layer")];
+        cfg.env_vars
+            .insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "spoofed".into());
+        cfg.env_vars.insert("MY_VAR".into(), "1".into());
+        let env = runtime_env(&cfg, &slots(), &host);
+        for (k, v) in [
+            ("AWS_LAMBDA_FUNCTION_NAME", "fn"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "7"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:4000"),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fn"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[7]abc"),
+            ("LAMBDA_TASK_ROOT", "/code"),
+            ("_HANDLER", "bootstrap"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("TZ", "UTC"),
+            ("PATH", "/layer/bin:/usr/bin"),
+            ("ROLLCALL_PROXY_PORT", "4001"),
+            ("ROLLCALL_TELEMETRY_PORT", "4002"),
+            ("ROLLCALL_LAB_OPT", "/layer"),
+            ("MY_VAR", "1"),
+            ("HOME", "/root"),
+        ] {
+            assert_eq!(env.get(k).map(String::as_str), Some(v), "{k}");
+        }
+        for k in [
+            "LANG",
+            "LD_LIBRARY_PATH",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "LAMBDA_RUNTIME_DIR",
+        ] {
+            assert!(env.contains_key(k), "{k} missing");
+        }
+    }
+
+    #[test]
+    fn extensions_do_not_see_the_hidden_variables_but_see_the_version() {
+        let cfg = FunctionConfig::new("fn", "7", "/code", "bootstrap");
+        let mut env = runtime_env(&cfg, &slots(), &host);
+        env.insert("AWS_XRAY_DAEMON_ADDRESS".into(), "x".into());
+        let ext = extension_env(&env, Path::new("/l1"));
+        for k in [
+            "_HANDLER",
+            "LAMBDA_TASK_ROOT",
+            "LAMBDA_RUNTIME_DIR",
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "AWS_XRAY_DAEMON_ADDRESS",
+        ] {
+            assert!(!ext.contains_key(k), "{k} must be hidden");
+        }
+        assert_eq!(ext["AWS_LAMBDA_FUNCTION_VERSION"], "7");
+        assert_eq!(ext["ROLLCALL_LAB_OPT"], "/l1");
+    }
+
+    #[test]
+    fn opt_paths_map_to_the_layer_that_has_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("wrapper"), "").unwrap();
+        let layers = vec![a.clone(), b.clone()];
+        assert_eq!(map_opt_path("/opt/wrapper", &layers), a.join("wrapper"));
+        assert_eq!(map_opt_path("/opt/missing", &layers), b.join("missing"));
+        assert_eq!(
+            map_opt_path("/usr/bin/env", &layers),
+            PathBuf::from("/usr/bin/env")
+        );
+    }
+
+    fn write_exe(path: &Path, mode: u32) {
+        std::fs::write(path, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn validation_names_the_bad_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = dir.path().join("code");
+        std::fs::create_dir_all(&code).unwrap();
+        let base = FunctionConfig::new("fn", "1", &code, "bootstrap");
+        let err = |c: &FunctionConfig| c.validate().unwrap_err().to_string();
+
+        assert!(err(&base).contains("no bootstrap"), "{}", err(&base));
+        write_exe(&code.join("bootstrap"), 0o644);
+        assert!(err(&base).contains("not executable"), "{}", err(&base));
+        write_exe(&code.join("bootstrap"), 0o755);
+        let resolved = base.validate().unwrap();
+        assert_eq!(resolved.bootstrap, code.join("bootstrap"));
+
+        let mut c = base.clone();
+        c.memory_mb = 64;
+        assert!(err(&c).contains("64 MB"));
+        c.memory_mb = 10241;
+        assert!(err(&c).contains("10241 MB"));
+        let mut c = base.clone();
+        c.timeout = Duration::from_secs(901);
+        assert!(err(&c).contains("901 s"));
+        let mut c = base.clone();
+        c.code_dir = dir.path().join("nope");
+        assert!(err(&c).contains("code dir"));
+        let mut c = base.clone();
+        c.layer_dirs = vec![dir.path().join("nolayer")];
+        assert!(err(&c).contains("layer dir"));
+        let mut c = base.clone();
+        c.handler = String::new();
+        assert!(err(&c).contains("handler"));
+    }
+
+    #[test]
+    fn extensions_are_found_sorted_and_wrapper_is_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = dir.path().join("code");
+        let layer = dir.path().join("layer");
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::create_dir_all(layer.join("extensions")).unwrap();
+        write_exe(&layer.join("bootstrap"), 0o755);
+        write_exe(&layer.join("wrapper"), 0o755);
+        write_exe(&layer.join("extensions/zeta"), 0o755);
+        write_exe(&layer.join("extensions/alpha"), 0o755);
+        let mut cfg = FunctionConfig::new("fn", "1", &code, "app");
+        cfg.layer_dirs = vec![layer.clone()];
+        cfg.env_vars
+            .insert("AWS_LAMBDA_EXEC_WRAPPER".into(), "/opt/wrapper".into());
+        let r = cfg.validate().unwrap();
+        assert_eq!(r.bootstrap, layer.join("bootstrap"));
+        assert_eq!(
+            runtime_command(&r),
+            vec![layer.join("wrapper"), layer.join("bootstrap")]
+        );
+        let names: Vec<_> = r.extensions.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "zeta"]);
+        cfg.honour_exec_wrapper = false;
+        assert_eq!(
+            runtime_command(&cfg.validate().unwrap()),
+            vec![layer.join("bootstrap")]
+        );
+    }
+}

@@ -1,0 +1,419 @@
+//! Telemetry delivery: one task per subscriber buffers records and POSTs them as JSON arrays to
+//! the subscriber's listener, flushing on `maxItems`, `maxBytes` or `timeoutMs`. Emitting never
+//! waits (unbounded channels), so delivery can never block an invocation.
+//!
+//! Records produced during Init before a subscription (e.g. `platform.initStart`) are kept and
+//! replayed to each subscriber that subscribes during Init, as Lambda does.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::telemetry::{Subscription, TelemetryEvent};
+
+/// Counters of deliveries, for tests and diagnostics.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    /// Batches the listener accepted (2xx).
+    pub batches_accepted: AtomicU64,
+    /// Records in accepted batches.
+    pub records_accepted: AtomicU64,
+    /// Batches the listener rejected with 4xx (not retried).
+    pub batches_rejected: AtomicU64,
+    /// Batches given up after retries (listener absent or 5xx).
+    pub batches_failed: AtomicU64,
+}
+
+impl DeliveryStats {
+    /// (accepted, rejected, failed) batches.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.batches_accepted.load(Ordering::Relaxed),
+            self.batches_rejected.load(Ordering::Relaxed),
+            self.batches_failed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+enum Command {
+    Event(Arc<TelemetryEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+struct Subscriber {
+    types: Vec<super::telemetry::Category>,
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+#[derive(Default)]
+struct HubInner {
+    backlog: Option<Vec<Arc<TelemetryEvent>>>,
+    subscribers: Vec<Subscriber>,
+}
+
+/// Fans records out to the subscribers of one environment.
+pub struct TelemetryHub {
+    inner: Mutex<HubInner>,
+    stats: Arc<DeliveryStats>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for TelemetryHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryHub")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most records kept for replay during Init.
+const BACKLOG_LIMIT: usize = 10_000;
+
+impl TelemetryHub {
+    /// A hub in Init (keeping a backlog), reporting into `stats`.
+    pub fn new(stats: Arc<DeliveryStats>) -> Self {
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+        Self {
+            inner: Mutex::new(HubInner {
+                backlog: Some(Vec::new()),
+                subscribers: Vec::new(),
+            }),
+            stats,
+            client,
+        }
+    }
+
+    /// Sends `event` to every subscriber of its category (never waits).
+    pub fn emit(&self, event: TelemetryEvent) {
+        let event = Arc::new(event);
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(backlog) = inner.backlog.as_mut()
+            && backlog.len() < BACKLOG_LIMIT
+        {
+            backlog.push(event.clone());
+        }
+        inner.subscribers.retain(|s| {
+            !s.types.contains(&event.category) || s.tx.send(Command::Event(event.clone())).is_ok()
+        });
+    }
+
+    /// Adds a subscriber and starts its delivery task; replays the Init backlog.
+    pub fn subscribe(&self, sub: Subscription) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for e in inner.backlog.iter().flatten() {
+            if sub.types.contains(&e.category) {
+                let _ = tx.send(Command::Event(e.clone()));
+            }
+        }
+        inner.subscribers.push(Subscriber {
+            types: sub.types.clone(),
+            tx,
+        });
+        tokio::spawn(deliver(sub, rx, self.client.clone(), self.stats.clone()));
+    }
+
+    /// Init is over: stop keeping the backlog.
+    pub fn end_init(&self) {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).backlog = None;
+    }
+
+    /// Delivers everything buffered now and waits (up to `limit`) until it was POSTed.
+    pub async fn flush(&self, limit: Duration) {
+        let waits: Vec<_> = {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner
+                .subscribers
+                .iter()
+                .filter_map(|s| {
+                    let (tx, rx) = oneshot::channel();
+                    s.tx.send(Command::Flush(tx)).ok().map(|_| rx)
+                })
+                .collect()
+        };
+        let all = async {
+            for w in waits {
+                let _ = w.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, all).await;
+    }
+}
+
+struct Batch {
+    records: Vec<Arc<TelemetryEvent>>,
+    bytes: usize,
+    first_at: Option<Instant>,
+}
+
+async fn deliver(
+    sub: Subscription,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    stats: Arc<DeliveryStats>,
+) {
+    let mut batch = Batch {
+        records: Vec::new(),
+        bytes: 0,
+        first_at: None,
+    };
+    loop {
+        let deadline = batch.first_at.map(|t| t + sub.buffering.timeout);
+        let command = tokio::select! {
+            c = rx.recv() => c,
+            _ = sleep_until_opt(deadline) => {
+                post(&sub, &mut batch, &client, &stats).await;
+                continue;
+            }
+        };
+        match command {
+            None => {
+                post(&sub, &mut batch, &client, &stats).await;
+                return;
+            }
+            Some(Command::Event(e)) => {
+                if batch.records.is_empty() {
+                    batch.first_at = Some(Instant::now());
+                }
+                batch.bytes += e.json.len() + 1;
+                batch.records.push(e);
+                if batch.records.len() >= sub.buffering.max_items
+                    || batch.bytes >= sub.buffering.max_bytes
+                {
+                    post(&sub, &mut batch, &client, &stats).await;
+                }
+            }
+            Some(Command::Flush(done)) => {
+                post(&sub, &mut batch, &client, &stats).await;
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// POSTs the batch (if any), retrying connection failures and 5xx with backoff.
+async fn post(
+    sub: &Subscription,
+    batch: &mut Batch,
+    client: &Client<HttpConnector, Full<Bytes>>,
+    stats: &DeliveryStats,
+) {
+    if batch.records.is_empty() {
+        return;
+    }
+    let records = std::mem::take(&mut batch.records);
+    batch.bytes = 0;
+    batch.first_at = None;
+    let mut body =
+        String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 2);
+    body.push('[');
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&r.json);
+    }
+    body.push(']');
+    let body = Bytes::from(body);
+    let uri = format!("http://{}{}", sub.addr, sub.path);
+    let mut backoff = Duration::from_millis(10);
+    for attempt in 0..8 {
+        let req = hyper::Request::post(&uri)
+            .header("content-type", "application/json")
+            .body(Full::new(body.clone()));
+        let Ok(req) = req else { break };
+        match client.request(req).await {
+            Ok(resp) if resp.status().is_success() => {
+                stats.batches_accepted.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .records_accepted
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+                return;
+            }
+            Ok(resp) if resp.status().is_client_error() => {
+                tracing::warn!(status = %resp.status(), %uri, "telemetry batch rejected");
+                stats.batches_rejected.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Ok(resp) => tracing::debug!(status = %resp.status(), attempt, "telemetry POST failed"),
+            Err(e) => tracing::debug!(error = %e, attempt, "telemetry POST failed"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_millis(500));
+    }
+    stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::telemetry::{Buffering, Category, Subscription, log_line};
+    use super::*;
+    use http_body_util::BodyExt;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    /// A listener on 127.0.0.1:0 that reports each batch (record count) and answers `status`.
+    async fn listener(status: u16) -> (u16, mpsc::UnboundedReceiver<Vec<serde_json::Value>>) {
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = l.accept().await.unwrap();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        async move {
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let batch: Vec<serde_json::Value> =
+                                serde_json::from_slice(&body).unwrap();
+                            let _ = tx.send(batch);
+                            hyper::Response::builder()
+                                .status(status)
+                                .body(Full::new(Bytes::new()))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), svc)
+                        .await;
+                });
+            }
+        });
+        (port, rx)
+    }
+
+    fn sub(port: u16, buffering: Buffering, types: Vec<Category>) -> Subscription {
+        Subscription {
+            type_names: vec![],
+            types,
+            buffering,
+            addr: ([127, 0, 0, 1], port).into(),
+            path: "/".into(),
+        }
+    }
+
+    fn slow_timeout() -> Buffering {
+        Buffering {
+            timeout: Duration::from_secs(30),
+            ..Buffering::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn batches_flush_after_timeout_ms() {
+        let (port, mut rx) = listener(200).await;
+        let hub = TelemetryHub::new(Arc::default());
+        let b = Buffering {
+            timeout: Duration::from_millis(25),
+            ..Buffering::default()
+        };
+        hub.subscribe(sub(port, b, vec![Category::Function]));
+        for i in 0..3 {
+            hub.emit(log_line(Category::Function, &format!("line {i}")));
+        }
+        let batch = rx.recv().await.unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch[2]["record"], "line 2");
+        // the listener reports before it answers; the count follows the answer
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while hub.stats.snapshot() != (1, 0, 0) && Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(hub.stats.snapshot(), (1, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn batches_are_cut_at_max_items() {
+        let (port, mut rx) = listener(200).await;
+        let hub = TelemetryHub::new(Arc::default());
+        let b = Buffering {
+            max_items: 1000,
+            ..slow_timeout()
+        };
+        hub.subscribe(sub(port, b, vec![Category::Function]));
+        for i in 0..2500 {
+            hub.emit(log_line(Category::Function, &i.to_string()));
+        }
+        assert_eq!(rx.recv().await.unwrap().len(), 1000);
+        assert_eq!(rx.recv().await.unwrap().len(), 1000);
+        hub.flush(Duration::from_secs(5)).await;
+        let last = rx.recv().await.unwrap();
+        assert_eq!(last.len(), 500);
+        assert_eq!(last[499]["record"], "2499");
+    }
+
+    #[tokio::test]
+    async fn batches_are_cut_at_max_bytes() {
+        let (port, mut rx) = listener(200).await;
+        let hub = TelemetryHub::new(Arc::default());
+        hub.subscribe(sub(port, slow_timeout(), vec![Category::Function]));
+        let line = "x".repeat(1000);
+        for _ in 0..300 {
+            hub.emit(log_line(Category::Function, &line));
+        }
+        let first = rx.recv().await.unwrap();
+        let bytes: usize = first.iter().map(|e| e.to_string().len() + 1).sum();
+        assert!(
+            bytes >= 262_144 && first.len() < 300,
+            "{} records, {bytes} bytes",
+            first.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn init_backlog_is_replayed_only_during_init_and_types_filter() {
+        let (port, mut rx) = listener(200).await;
+        let hub = TelemetryHub::new(Arc::default());
+        hub.emit(super::super::telemetry::init_start());
+        hub.emit(log_line(Category::Function, "early"));
+        hub.subscribe(sub(port, slow_timeout(), vec![Category::Platform]));
+        hub.end_init();
+        let (port2, mut rx2) = listener(200).await;
+        hub.subscribe(sub(
+            port2,
+            slow_timeout(),
+            vec![Category::Platform, Category::Function],
+        ));
+        hub.emit(log_line(Category::Function, "late"));
+        hub.flush(Duration::from_secs(5)).await;
+        let first = rx.recv().await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0]["type"], "platform.initStart");
+        let second = rx2.recv().await.unwrap();
+        assert_eq!(second.len(), 1, "no replay after Init: {second:?}");
+        assert_eq!(second[0]["record"], "late");
+    }
+
+    #[tokio::test]
+    async fn rejected_batches_are_counted_not_retried() {
+        let (port, mut rx) = listener(400).await;
+        let stats = Arc::new(DeliveryStats::default());
+        let hub = TelemetryHub::new(stats.clone());
+        hub.subscribe(sub(port, slow_timeout(), vec![Category::Function]));
+        hub.emit(log_line(Category::Function, "x"));
+        hub.flush(Duration::from_secs(5)).await;
+        assert_eq!(rx.recv().await.unwrap().len(), 1);
+        assert_eq!(stats.snapshot(), (0, 1, 0));
+        assert!(rx.try_recv().is_err(), "a 4xx is not retried");
+    }
+}

@@ -1,0 +1,427 @@
+//! One execution environment: its API server, its processes, and the driver that walks the
+//! [`State`] machine through Init, invocations and Shutdown.
+
+use std::net::SocketAddr;
+use std::process::ExitStatus;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use super::api;
+use super::config::{self, EnvironmentSlots, FunctionConfig, Resolved};
+use super::delivery::{DeliveryStats, TelemetryHub};
+use super::extensions_api::uuid_v4;
+use super::logs::{LogLine, LogSink, LogSource};
+use super::process::{self, ManagedProcess};
+use super::shared::{Identity, PostedError, Shared};
+use super::state::{State, Transition};
+use super::telemetry::{self, Category, Status};
+
+/// Why an environment shuts down (the SHUTDOWN event's `shutdownReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownReason {
+    /// Idle spin-down or pool shutdown.
+    Spindown,
+    /// The invocation timed out.
+    Timeout,
+    /// Crash or init failure.
+    Failure,
+}
+
+impl ShutdownReason {
+    /// Wire value (RAPID sends lower case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Spindown => "spindown",
+            Self::Timeout => "timeout",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// Why an environment could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The lab could not bind its server or spawn a process.
+    #[error("cannot start execution environment: {0}")]
+    Io(#[from] std::io::Error),
+    /// Init failed: the caller gets this as a function error (`errorType`, error document).
+    #[error("init failed: {}", .0.error_type)]
+    Init(PostedError),
+}
+
+/// How an invocation left the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvokeEnd {
+    /// The environment is Ready again (false: it was reset and is Dead).
+    pub reusable: bool,
+}
+
+/// One execution environment.
+#[derive(Debug)]
+pub struct Environment {
+    pub(super) cfg: Arc<FunctionConfig>,
+    pub(super) resolved: Arc<Resolved>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) state: State,
+    pub(super) addr: SocketAddr,
+    pub(super) server: JoinHandle<()>,
+    pub(super) runtime: Option<ManagedProcess>,
+    pub(super) extensions: Vec<ManagedProcess>,
+    pub(super) slots: EnvironmentSlots,
+    pub(super) logs: Arc<LogSink>,
+    pub(super) stats: Arc<DeliveryStats>,
+    pub(super) launched: Instant,
+    pub(super) init_duration: Option<Duration>,
+    pub(super) invocations: u64,
+}
+
+pub(super) fn epoch_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A fresh X-Ray trace header (`Root=1-<epoch hex>-<24 hex>;Parent=<16 hex>;Sampled=0`).
+pub fn new_trace_id() -> String {
+    let secs = epoch_ms(SystemTime::now()) / 1000;
+    let r: [u8; 20] = rand::random();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!(
+        "Root=1-{secs:08x}-{};Parent={};Sampled=0",
+        hex(&r[..12]),
+        hex(&r[12..])
+    )
+}
+
+fn log_stream_name(version: &str) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let id: String = uuid_v4().chars().filter(|c| *c != '-').collect();
+    format!(
+        "{:04}/{:02}/{:02}/[{version}]{id}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+pub(super) fn exit_text(status: Option<ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(s) => match (s.code(), s.signal()) {
+            (Some(c), _) => format!("exit status {c}"),
+            (None, Some(sig)) => format!("signal: {sig}"),
+            _ => s.to_string(),
+        },
+        None => "unknown".into(),
+    }
+}
+
+pub(super) fn error_doc(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(json!({ "errorType": error_type, "errorMessage": message }).to_string())
+}
+
+impl Environment {
+    /// Validates, binds the API server, picks the per-environment ports and starts the
+    /// extensions (state Init). Call [`Environment::init`] next, or use [`Environment::start`].
+    pub async fn launch(
+        cfg: Arc<FunctionConfig>,
+        resolved: Arc<Resolved>,
+        logs: Arc<LogSink>,
+    ) -> Result<Self, StartError> {
+        let stats = Arc::new(DeliveryStats::default());
+        let identity = Identity {
+            function_name: cfg.function_name.clone(),
+            version: cfg.version.clone(),
+            handler: cfg.handler.clone(),
+            account_id: cfg.account_id.clone(),
+        };
+        let names = resolved.extensions.iter().map(|e| e.name.clone()).collect();
+        let shared = Arc::new(Shared::new(
+            identity,
+            names,
+            TelemetryHub::new(stats.clone()),
+        ));
+        let (addr, server) = api::serve(shared.clone()).await?;
+        let slots = EnvironmentSlots {
+            runtime_api: addr.to_string(),
+            log_stream: log_stream_name(&cfg.version),
+            proxy_port: process::free_loopback_port()?,
+            telemetry_port: process::free_loopback_port()?,
+        };
+        let mut env = Self {
+            cfg,
+            resolved,
+            shared,
+            state: State::Init,
+            addr,
+            server,
+            runtime: None,
+            extensions: Vec::new(),
+            slots,
+            logs,
+            stats,
+            launched: Instant::now(),
+            init_duration: None,
+            invocations: 0,
+        };
+        env.shared.hub.emit(telemetry::init_start());
+        let runtime_env = env.runtime_env();
+        for ext in env.resolved.extensions.clone() {
+            let vars = config::extension_env(&runtime_env, &ext.layer_dir);
+            let p = env.spawn(
+                &ext.name,
+                std::slice::from_ref(&ext.path),
+                &vars,
+                &ext.layer_dir,
+                Category::Extension,
+            )?;
+            env.extensions.push(p);
+        }
+        Ok(env)
+    }
+
+    /// [`Environment::launch`] then [`Environment::init`].
+    pub async fn start(
+        cfg: Arc<FunctionConfig>,
+        resolved: Arc<Resolved>,
+        logs: Arc<LogSink>,
+    ) -> Result<Self, StartError> {
+        let mut env = Self::launch(cfg, resolved, logs).await?;
+        env.init().await?;
+        Ok(env)
+    }
+
+    fn runtime_env(&self) -> std::collections::BTreeMap<String, String> {
+        config::runtime_env(&self.cfg, &self.slots, &|k| std::env::var(k).ok())
+    }
+
+    fn spawn(
+        &self,
+        name: &str,
+        command: &[std::path::PathBuf],
+        vars: &std::collections::BTreeMap<String, String>,
+        cwd: &std::path::Path,
+        category: Category,
+    ) -> std::io::Result<ManagedProcess> {
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let logs = self.logs.clone();
+        let stream = self.slots.log_stream.clone();
+        let source = if category == Category::Extension {
+            LogSource::Extension
+        } else {
+            LogSource::Function
+        };
+        let on_line = Arc::new(move |line: String| {
+            if let Some(s) = weak.upgrade() {
+                s.hub.emit(telemetry::log_line(category, &line));
+            }
+            logs.push(LogLine {
+                stream: stream.clone(),
+                source,
+                text: line,
+            });
+        });
+        let weak = Arc::downgrade(&self.shared);
+        let on_exit = Arc::new(move || {
+            if let Some(s) = weak.upgrade() {
+                s.bump();
+            }
+        });
+        ManagedProcess::spawn(name, command, vars, cwd, on_line, on_exit)
+    }
+
+    /// Runs Init: waits for every extension to register, starts the runtime, waits for everyone
+    /// to call `next` (within the Init limit), then closes registration. On failure the
+    /// environment is shut down (reason `failure`) and the init error returned.
+    pub async fn init(&mut self) -> Result<(), StartError> {
+        let deadline = tokio::time::Instant::from_std(self.launched + self.cfg.init_timeout);
+        let result = self.run_init(deadline).await;
+        let duration = self.launched.elapsed();
+        match result {
+            Ok(()) => {
+                self.shared.update(|i| i.registration_open = false);
+                self.shared.hub.end_init();
+                self.shared.hub.emit(telemetry::init_runtime_done(
+                    Status::Success,
+                    None,
+                    Vec::new(),
+                ));
+                self.shared.hub.emit(telemetry::init_report(duration));
+                self.init_duration = Some(duration);
+                self.transition(Transition::InitDone);
+                Ok(())
+            }
+            Err(e) => {
+                let status = if e.error_type == "Sandbox.Timedout" {
+                    Status::Timeout
+                } else {
+                    Status::Error
+                };
+                self.shared.update(|i| i.registration_open = false);
+                self.shared.hub.emit(telemetry::init_runtime_done(
+                    status,
+                    Some(&e.error_type),
+                    Vec::new(),
+                ));
+                self.shared.hub.emit(telemetry::init_report(duration));
+                self.logs.push(self.platform_line(format!(
+                    "INIT_REPORT Init Duration: {:.2} ms Phase: init Status: {} Error Type: {}",
+                    telemetry::ms(duration),
+                    status.as_str(),
+                    e.error_type
+                )));
+                self.transition(Transition::InitFailed);
+                self.stop_processes(ShutdownReason::Failure).await;
+                Err(StartError::Init(e))
+            }
+        }
+    }
+
+    async fn run_init(&mut self, deadline: tokio::time::Instant) -> Result<(), PostedError> {
+        let timeout = || {
+            let msg = format!(
+                "Init phase timed out after {:.2} seconds",
+                self.cfg.init_timeout.as_secs_f64()
+            );
+            PostedError {
+                error_type: "Sandbox.Timedout".into(),
+                body: error_doc("Sandbox.Timedout", &msg),
+            }
+        };
+        // 1. every launched extension registers
+        let externals = &self.extensions;
+        let registered = tokio::time::timeout_at(
+            deadline,
+            self.shared.wait_for(|inner| {
+                if let Some(e) = extension_failure(inner, externals) {
+                    return Some(Err(e));
+                }
+                let all = externals
+                    .iter()
+                    .all(|p| inner.extensions.iter().any(|s| s.name == p.name()));
+                all.then_some(Ok(()))
+            }),
+        )
+        .await;
+        match registered {
+            Err(_) => return Err(timeout()),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(())) => {}
+        }
+        // 2. the runtime starts; everyone calls next
+        let command = config::runtime_command(&self.resolved);
+        let vars = self.runtime_env();
+        let rt = self
+            .spawn(
+                "runtime",
+                &command,
+                &vars,
+                &self.cfg.code_dir,
+                Category::Function,
+            )
+            .map_err(|e| {
+                let msg = format!("cannot start {}: {e}", command[0].display());
+                PostedError {
+                    error_type: "Runtime.InvalidEntrypoint".into(),
+                    body: error_doc("Runtime.InvalidEntrypoint", &msg),
+                }
+            })?;
+        self.runtime = Some(rt);
+        let runtime = self.runtime.as_ref();
+        let externals = &self.extensions;
+        let ready = tokio::time::timeout_at(
+            deadline,
+            self.shared.wait_for(|inner| {
+                if let Some(e) = inner.init_error.clone() {
+                    let body = if e.body.is_empty() {
+                        error_doc(&e.error_type, "")
+                    } else {
+                        e.body.clone()
+                    };
+                    return Some(Err(PostedError {
+                        error_type: e.error_type,
+                        body,
+                    }));
+                }
+                if let Some(status) = runtime.and_then(ManagedProcess::exit_status) {
+                    let msg = format!("Runtime exited with error: {}", exit_text(Some(status)));
+                    return Some(Err(PostedError {
+                        error_type: "Runtime.ExitError".into(),
+                        body: error_doc("Runtime.ExitError", &msg),
+                    }));
+                }
+                if let Some(e) = extension_failure(inner, externals) {
+                    return Some(Err(e));
+                }
+                let all = inner.runtime_ready() && inner.extensions.iter().all(|s| s.ready());
+                all.then_some(Ok(()))
+            }),
+        )
+        .await;
+        match ready {
+            Err(_) => Err(timeout()),
+            Ok(r) => r,
+        }
+    }
+
+    pub(super) fn transition(&mut self, t: Transition) {
+        match self.state.next(t) {
+            Ok(s) => self.state = s,
+            Err(e) => tracing::error!(error = %e, "lifecycle bug"),
+        }
+    }
+
+    pub(super) fn platform_line(&self, text: String) -> LogLine {
+        LogLine {
+            stream: self.slots.log_stream.clone(),
+            source: LogSource::Platform,
+            text,
+        }
+    }
+}
+
+/// An extension that crashed or posted an error, as the init/invoke error.
+pub(super) fn extension_failure(
+    inner: &super::shared::Inner,
+    externals: &[ManagedProcess],
+) -> Option<PostedError> {
+    if let Some(e) = inner.extensions.iter().find_map(|s| s.error.clone()) {
+        let body = if e.body.is_empty() {
+            error_doc(&e.error_type, "")
+        } else {
+            e.body
+        };
+        return Some(PostedError {
+            error_type: e.error_type,
+            body,
+        });
+    }
+    externals
+        .iter()
+        .find(|p| p.exit_status().is_some())
+        .map(|p| {
+            let msg = format!(
+                "Extension {} exited: {}",
+                p.name(),
+                exit_text(p.exit_status())
+            );
+            PostedError {
+                error_type: "Extension.Crash".into(),
+                body: error_doc("Extension.Crash", &msg),
+            }
+        })
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        let _ = self.shared.closing.send(true);
+        self.server.abort();
+        // ManagedProcess::drop SIGKILLs every process group.
+    }
+}
+
+// Invocation, shutdown and accessors are in `invocation.rs`.

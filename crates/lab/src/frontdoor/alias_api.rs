@@ -1,0 +1,190 @@
+//! `GetAlias` and `UpdateAlias` of the Lambda API (`2015-03-31`), so that
+//! `aws lambda get-alias` / `update-alias --routing-config ... --endpoint-url` work against the
+//! lab (LAMBDA-FACTS §7): `GET|PUT /2015-03-31/functions/{FunctionName}/aliases/{Name}`.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::apigw::percent_decode;
+use super::invoke_api::ApiError;
+use crate::alias::{Alias, AliasError, RoutingChange};
+
+/// The function and alias names of an alias path, if `path` is one.
+pub fn alias_path(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/2015-03-31/functions/")?;
+    let (function, alias) = rest.split_once("/aliases/")?;
+    let alias = alias.strip_suffix('/').unwrap_or(alias);
+    (!function.is_empty() && !alias.is_empty() && !function.contains('/') && !alias.contains('/'))
+        .then(|| (percent_decode(function), percent_decode(alias)))
+}
+
+/// The `GetAlias` / `UpdateAlias` response document of `alias`, whose ARN is `alias_arn`.
+pub fn alias_document(alias_arn: &str, alias: &Alias) -> Value {
+    let routing = alias.routing();
+    let weights: BTreeMap<String, f64> = routing.additional.into_iter().collect();
+    json!({
+        "AliasArn": alias_arn,
+        "Description": "",
+        "FunctionVersion": routing.primary,
+        "Name": alias.name(),
+        "RevisionId": alias.revision_id(),
+        "RoutingConfig": {"AdditionalVersionWeights": weights},
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateAliasRequest {
+    function_version: Option<String>,
+    routing_config: Option<RoutingConfig>,
+    revision_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoutingConfig {
+    #[serde(default)]
+    additional_version_weights: BTreeMap<String, f64>,
+}
+
+/// Applies an `UpdateAlias` request body to `alias`: `FunctionVersion` and `RoutingConfig`
+/// default to the current ones; `RevisionId`, when given, must be the current one.
+pub fn update_alias(alias: &Alias, body: &[u8]) -> Result<RoutingChange, ApiError> {
+    let request: UpdateAliasRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            format!("Could not parse request body into json: {e}"),
+        )
+    })?;
+    let current = alias.routing();
+    let primary = request.function_version.unwrap_or(current.primary);
+    let additional = match request.routing_config {
+        None => current.additional,
+        Some(config) => {
+            if config.additional_version_weights.len() > 1 {
+                return Err(alias_error(AliasError::TooManyAdditionalVersions));
+            }
+            config.additional_version_weights.into_iter().next()
+        }
+    };
+    alias
+        .set_routing_if(request.revision_id.as_deref(), primary, additional)
+        .map_err(alias_error)
+}
+
+/// The Lambda API error for a refused alias change.
+pub fn alias_error(e: AliasError) -> ApiError {
+    let (status, error_type) = match e {
+        AliasError::RevisionMismatch => (
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailedException",
+        ),
+        AliasError::UnknownVersion(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
+        _ => (StatusCode::BAD_REQUEST, "InvalidParameterValueException"),
+    };
+    ApiError::new(status, error_type, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::alias::Routing;
+    use crate::invoke::{InvokeFuture, InvokeRequest, Invoker};
+
+    struct Never;
+
+    impl Invoker for Never {
+        fn invoke(&self, _: InvokeRequest) -> InvokeFuture<'_> {
+            Box::pin(async { Err(crate::invoke::InvokeError::NotFound("never".into())) })
+        }
+    }
+
+    fn alias() -> Alias {
+        let versions = ["1", "2", "3"]
+            .iter()
+            .map(|v| ((*v).to_owned(), Arc::new(Never) as Arc<dyn Invoker>))
+            .collect();
+        Alias::new("live", versions, Routing::single("1"), 0).unwrap()
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            alias_path("/2015-03-31/functions/hello/aliases/live"),
+            Some(("hello".into(), "live".into()))
+        );
+        assert_eq!(alias_path("/2015-03-31/functions/hello/invocations"), None);
+        assert_eq!(alias_path("/2015-03-31/functions/hello/aliases/"), None);
+    }
+
+    #[test]
+    fn update_then_get() {
+        let alias = alias();
+        let revision = alias.revision_id();
+        let body = json!({"RoutingConfig": {"AdditionalVersionWeights": {"2": 0.05}}, "RevisionId": revision});
+        let change = update_alias(&alias, body.to_string().as_bytes()).unwrap();
+        assert_eq!(change.after.additional, Some(("2".into(), 0.05)));
+        let doc = alias_document(
+            "arn:aws:lambda:us-east-1:123456789012:function:hello:live",
+            &alias,
+        );
+        assert_eq!(doc["FunctionVersion"], "1");
+        assert_eq!(
+            doc["RoutingConfig"]["AdditionalVersionWeights"],
+            json!({"2": 0.05})
+        );
+        assert_ne!(doc["RevisionId"], revision.as_str());
+        // Finishing a shift: new primary, empty weights.
+        let done =
+            json!({"FunctionVersion": "2", "RoutingConfig": {"AdditionalVersionWeights": {}}});
+        update_alias(&alias, done.to_string().as_bytes()).unwrap();
+        assert_eq!(alias.routing(), Routing::single("2"));
+        // Omitted members keep their values.
+        update_alias(&alias, b"{}").unwrap();
+        assert_eq!(alias.routing(), Routing::single("2"));
+    }
+
+    #[test]
+    fn refusals() {
+        let alias = alias();
+        let cases = [
+            (
+                json!({"RevisionId": "stale"}),
+                412,
+                "PreconditionFailedException",
+            ),
+            (
+                json!({"FunctionVersion": "9"}),
+                404,
+                "ResourceNotFoundException",
+            ),
+            (
+                json!({"RoutingConfig": {"AdditionalVersionWeights": {"2": 0.1, "3": 0.1}}}),
+                400,
+                "InvalidParameterValueException",
+            ),
+            (
+                json!({"RoutingConfig": {"AdditionalVersionWeights": {"2": 1.5}}}),
+                400,
+                "InvalidParameterValueException",
+            ),
+        ];
+        for (body, status, error_type) in cases {
+            let err = update_alias(&alias, body.to_string().as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.status.as_u16(), err.error_type.as_str()),
+                (status, error_type),
+                "{body}"
+            );
+        }
+        let bad = update_alias(&alias, b"not json").unwrap_err();
+        assert_eq!(bad.error_type, "InvalidRequestContentException");
+        assert_eq!(alias.routing(), Routing::single("1"));
+    }
+}

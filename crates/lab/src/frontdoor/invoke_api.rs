@@ -1,0 +1,499 @@
+//! A subset of the Lambda REST API (`2015-03-31`), as `sam local start-lambda` offers it:
+//! `POST /2015-03-31/functions/{FunctionName}/invocations` with `?Qualifier=`, the
+//! `X-Amz-Invocation-Type` (`RequestResponse`, `Event`, `DryRun`), `X-Amz-Client-Context` and
+//! `X-Amz-Log-Type` headers. Answers carry `X-Amz-Executed-Version`, and
+//! `X-Amz-Function-Error: Unhandled` on function errors; Lambda's own errors come with their
+//! status, `x-amzn-ErrorType` header and JSON body.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use super::alias_api::{alias_document, alias_path, update_alias};
+use super::apigw::percent_decode;
+use super::server::{Handler, Listener, ResponseFuture, json_response};
+use crate::alias::Alias;
+use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
+
+/// Synchronous invocation payload limit: 6 MB (LAMBDA-FACTS §1).
+pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+/// Asynchronous (`Event`) invocation payload limit: 1 MB (LAMBDA-FACTS §1, 2025).
+pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
+/// `X-Amz-Log-Result` carries at most the last 4 KB of the invocation's logs.
+pub const LOG_TAIL_BYTES: usize = 4096;
+
+/// Where the Invoke API finds the recent logs of a version, for `X-Amz-Log-Type: Tail`.
+pub trait LogTail: Send + Sync {
+    /// The most recent log text of `version`, if the lab keeps it.
+    fn tail(&self, version: &str) -> Option<String>;
+}
+
+/// One function as the Invoke API sees it: invokers by qualifier (versions, `$LATEST`, aliases).
+#[derive(Clone)]
+pub struct Function {
+    /// The function's name.
+    pub name: String,
+    /// Region in ARNs.
+    pub region: String,
+    /// Account in ARNs.
+    pub account_id: String,
+    /// Invokers by qualifier: `"1"`, `"2"`, `"$LATEST"`, `"live"`.
+    pub qualifiers: BTreeMap<String, Arc<dyn Invoker>>,
+    /// Logs for `Tail`, when available.
+    pub logs: Option<Arc<dyn LogTail>>,
+    /// Aliases by name, for `GetAlias` / `UpdateAlias` (invoke them through `qualifiers`).
+    pub aliases: BTreeMap<String, Arc<Alias>>,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .field("qualifiers", &self.qualifiers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Function {
+    /// A function with no qualifiers yet, in `us-east-1`, account `123456789012`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            qualifiers: BTreeMap::new(),
+            logs: None,
+            aliases: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the invoker of a version or alias.
+    pub fn with(mut self, qualifier: impl Into<String>, invoker: Arc<dyn Invoker>) -> Self {
+        self.qualifiers.insert(qualifier.into(), invoker);
+        self
+    }
+
+    /// The ARN as invoked: unqualified, or qualified by `qualifier`.
+    pub fn arn(&self, qualifier: Option<&str>) -> String {
+        let base = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account_id, self.name
+        );
+        match qualifier {
+            Some(q) => format!("{base}:{q}"),
+            None => base,
+        }
+    }
+}
+
+/// The Lambda Invoke API front door over a set of functions.
+#[derive(Debug, Clone, Default)]
+pub struct InvokeApi {
+    functions: BTreeMap<String, Function>,
+}
+
+/// A Lambda API error: status, `x-amzn-ErrorType` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Error type (`ResourceNotFoundException`, ...).
+    pub error_type: String,
+    /// Message.
+    pub message: String,
+    /// `Reason` member (throttling), when Lambda sends one.
+    pub reason: Option<&'static str>,
+}
+
+impl ApiError {
+    /// An error without a `Reason`.
+    pub fn new(status: StatusCode, error_type: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error_type: error_type.to_owned(),
+            message: message.into(),
+            reason: None,
+        }
+    }
+
+    /// The response Lambda sends for this error.
+    pub fn response(&self) -> Response<Full<Bytes>> {
+        let mut body = serde_json::json!({"Type": "User", "message": self.message});
+        if let Some(reason) = self.reason {
+            body["Reason"] = reason.into();
+        }
+        if self.status.is_server_error() {
+            body["Type"] = "Service".into();
+        }
+        let mut response = json_response(self.status, body.to_string());
+        if let Ok(v) = HeaderValue::from_str(&self.error_type) {
+            response.headers_mut().insert("x-amzn-errortype", v);
+        }
+        response
+    }
+}
+
+impl From<InvokeError> for ApiError {
+    fn from(e: InvokeError) -> Self {
+        match e {
+            InvokeError::Throttled(m) => Self {
+                reason: Some("ReservedFunctionConcurrentInvocationLimitExceeded"),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", m)
+            },
+            InvokeError::NotFound(m) => {
+                Self::new(StatusCode::NOT_FOUND, "ResourceNotFoundException", m)
+            }
+            InvokeError::RequestTooLarge(m) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLargeException", m)
+            }
+            InvokeError::Service {
+                status,
+                error_type,
+                message,
+            } => Self::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                &error_type,
+                message,
+            ),
+        }
+    }
+}
+
+/// `X-Amz-Invocation-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    /// Synchronous (default).
+    RequestResponse,
+    /// Asynchronous: `202`, the invocation runs in the background.
+    Event,
+    /// Validate only: `204`.
+    DryRun,
+}
+
+/// A parsed Invoke request: which function and qualifier, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeCall {
+    /// Function name (from a name, partial ARN or full ARN).
+    pub function: String,
+    /// Qualifier (`?Qualifier=` or the ARN's), if any.
+    pub qualifier: Option<String>,
+    /// Invocation type.
+    pub invocation_type: InvocationType,
+    /// Decoded client context.
+    pub client_context: Option<String>,
+    /// `X-Amz-Log-Type: Tail`.
+    pub tail: bool,
+}
+
+/// Parses the path, query and headers of an Invoke request (pure).
+pub fn parse_invoke(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &http::HeaderMap,
+) -> Result<InvokeCall, ApiError> {
+    let name = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                format!("Unknown operation {method} {path}"),
+            )
+        })?;
+    if method != Method::POST {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UnknownOperationException",
+            format!("Invoke is POST, not {method}"),
+        ));
+    }
+    let name = percent_decode(name);
+    let (function, embedded) = split_function_name(&name)?;
+    let param = query.unwrap_or("").split('&').find_map(|p| {
+        p.split_once('=')
+            .filter(|(k, _)| *k == "Qualifier")
+            .map(|(_, v)| percent_decode(v))
+    });
+    let qualifier = match (embedded, param) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier.",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let invocation_type = match header("x-amz-invocation-type") {
+        None | Some("RequestResponse") => InvocationType::RequestResponse,
+        Some("Event") => InvocationType::Event,
+        Some("DryRun") => InvocationType::DryRun,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                format!(
+                    "X-Amz-Invocation-Type {other:?} is invalid: use RequestResponse, Event or DryRun"
+                ),
+            ));
+        }
+    };
+    let client_context = match header("x-amz-client-context") {
+        None => None,
+        Some(b64) => Some(
+            BASE64
+                .decode(b64)
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRequestContentException",
+                        "Client context must be a valid Base64-encoded JSON object.",
+                    )
+                })?,
+        ),
+    };
+    Ok(InvokeCall {
+        function: function.to_owned(),
+        qualifier,
+        invocation_type,
+        client_context,
+        tail: header("x-amz-log-type") == Some("Tail"),
+    })
+}
+
+/// Splits `name`, `name:qualifier`, `account:function:name[:q]` or
+/// `arn:aws:lambda:region:account:function:name[:q]`.
+fn split_function_name(name: &str) -> Result<(&str, Option<String>), ApiError> {
+    let parts: Vec<&str> = name.split(':').collect();
+    let (function, qualifier) = match parts.as_slice() {
+        [n] => (*n, None),
+        [n, q] => (*n, Some(*q)),
+        [_, "function", n] => (*n, None),
+        [_, "function", n, q] => (*n, Some(*q)),
+        ["arn", _, "lambda", _, _, "function", n] => (*n, None),
+        ["arn", _, "lambda", _, _, "function", n, q] => (*n, Some(*q)),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                format!("function name {name:?} is invalid: use a name, name:qualifier or an ARN"),
+            ));
+        }
+    };
+    Ok((function, qualifier.map(str::to_owned)))
+}
+
+impl InvokeApi {
+    /// An Invoke API over `functions`.
+    pub fn new(functions: impl IntoIterator<Item = Function>) -> Self {
+        Self {
+            functions: functions.into_iter().map(|f| (f.name.clone(), f)).collect(),
+        }
+    }
+
+    /// Binds `addr` and serves this API.
+    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<Listener> {
+        Listener::bind(addr, Arc::new(self)).await
+    }
+
+    async fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let (parts, body) = request.into_parts();
+        if let Some((function, alias)) = alias_path(parts.uri.path()) {
+            return self
+                .alias_operation(&parts.method, &function, &alias, body)
+                .await;
+        }
+        let call = parse_invoke(
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query(),
+            &parts.headers,
+        )?;
+        let function = self.functions.get(&call.function).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                format!(
+                    "Function not found: {}",
+                    Function::new(&call.function).arn(call.qualifier.as_deref())
+                ),
+            )
+        })?;
+        let qualifier = call
+            .qualifier
+            .clone()
+            .unwrap_or_else(|| "$LATEST".to_owned());
+        let invoker = function
+            .qualifiers
+            .get(&qualifier)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFoundException",
+                    format!("Function not found: {}", function.arn(Some(&qualifier))),
+                )
+            })?;
+        let limit = match call.invocation_type {
+            InvocationType::Event => ASYNC_PAYLOAD_LIMIT,
+            _ => SYNC_PAYLOAD_LIMIT,
+        };
+        let payload = Limited::new(body, limit)
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestTooLargeException",
+                    format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+                )
+            })?;
+        let request = InvokeRequest {
+            payload: if payload.is_empty() {
+                Bytes::from_static(b"{}")
+            } else {
+                payload
+            },
+            invoked_function_arn: Some(function.arn(call.qualifier.as_deref())),
+            client_context: call.client_context.clone(),
+            ..InvokeRequest::default()
+        };
+        match call.invocation_type {
+            InvocationType::DryRun => Ok(empty(StatusCode::NO_CONTENT)),
+            InvocationType::Event => {
+                tokio::spawn(async move {
+                    if let Err(e) = invoker.invoke(request).await {
+                        tracing::warn!(error = %e, "asynchronous invocation failed");
+                    }
+                });
+                Ok(empty(StatusCode::ACCEPTED))
+            }
+            InvocationType::RequestResponse => {
+                let result = invoker.invoke(request).await?;
+                let (body, function_error) = match result.outcome {
+                    InvokeOutcome::Success { body } => (body, false),
+                    InvokeOutcome::FunctionError { body, .. } => (body, true),
+                };
+                let mut response = json_response(StatusCode::OK, body);
+                let headers = response.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&result.executed_version) {
+                    headers.insert("x-amz-executed-version", v);
+                }
+                if function_error {
+                    headers.insert(
+                        "x-amz-function-error",
+                        HeaderValue::from_static("Unhandled"),
+                    );
+                }
+                if call.tail
+                    && let Some(logs) = function
+                        .logs
+                        .as_ref()
+                        .and_then(|l| l.tail(&result.executed_version))
+                {
+                    let start = logs.len().saturating_sub(LOG_TAIL_BYTES);
+                    let start = (start..logs.len())
+                        .find(|i| logs.is_char_boundary(*i))
+                        .unwrap_or(logs.len());
+                    if let Ok(v) = HeaderValue::from_str(&BASE64.encode(&logs[start..])) {
+                        headers.insert("x-amz-log-result", v);
+                    }
+                }
+                Ok(response)
+            }
+        }
+    }
+}
+
+impl InvokeApi {
+    /// `GetAlias` (GET) and `UpdateAlias` (PUT).
+    async fn alias_operation(
+        &self,
+        method: &Method,
+        function: &str,
+        name: &str,
+        body: Incoming,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let not_found = |arn: String| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                format!("Alias not found: {arn}"),
+            )
+        };
+        let f = self
+            .functions
+            .get(function)
+            .ok_or_else(|| not_found(Function::new(function).arn(Some(name))))?;
+        let alias = f
+            .aliases
+            .get(name)
+            .ok_or_else(|| not_found(f.arn(Some(name))))?;
+        match *method {
+            Method::GET => {}
+            Method::PUT => {
+                let body = Limited::new(body, 64 * 1024)
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .map_err(|_| {
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "RequestTooLargeException",
+                            "UpdateAlias request body is too large",
+                        )
+                    })?;
+                update_alias(alias, &body)?;
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "UnknownOperationException",
+                    format!("{method} is not supported on an alias: use GET or PUT"),
+                ));
+            }
+        }
+        let document = alias_document(&f.arn(Some(name)), alias);
+        Ok(json_response(StatusCode::OK, document.to_string()))
+    }
+}
+
+fn empty(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+impl Handler for InvokeApi {
+    fn handle(self: Arc<Self>, request: Request<Incoming>, _peer: SocketAddr) -> ResponseFuture {
+        Box::pin(async move {
+            let request_id = super::server::new_request_id();
+            let mut response = self.answer(request).await.unwrap_or_else(|e| e.response());
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert("x-amzn-requestid", v);
+            }
+            response
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "invoke_api_tests.rs"]
+mod tests;

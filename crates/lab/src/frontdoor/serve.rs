@@ -1,0 +1,194 @@
+//! `rollcall-lab serve` put together: one [`VersionPool`] per version (sharing the function's
+//! concurrency limit), an optional [`Alias`] over them, the API front door forwarding to the
+//! alias (or to `$LATEST`), and the Invoke API over every version, `$LATEST` and the alias.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::alias::{Alias, AliasError};
+use crate::cli::ServeConfig;
+use crate::env::{FunctionConfig, LogSink};
+use crate::invoke::Invoker;
+use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
+
+use super::invoke_api::{Function, InvokeApi, LOG_TAIL_BYTES, LogTail};
+use super::server::{ApiConfig, ApiGateway, Listener};
+
+/// Concurrency of a function without `--concurrency` (shared by its versions).
+pub const DEFAULT_CONCURRENCY: usize = 10;
+
+/// Why the lab could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// A version's configuration is invalid (missing code dir, no bootstrap, ...).
+    #[error("--version {version}: {reason}")]
+    Version {
+        /// The version.
+        version: String,
+        /// What is wrong.
+        reason: PoolError,
+    },
+    /// The alias's routing is invalid.
+    #[error("--alias: {0}")]
+    Alias(#[from] AliasError),
+    /// A port could not be bound.
+    #[error(
+        "cannot listen on {addr} for the {what}: {reason} (pick another port, or 0 for any free port)"
+    )]
+    Bind {
+        /// Which front door.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        reason: std::io::Error,
+    },
+}
+
+/// The running lab.
+#[derive(Debug)]
+pub struct Lab {
+    /// The API front door.
+    pub api: Listener,
+    /// The Invoke API.
+    pub lambda: Listener,
+    /// Pools by version.
+    pub pools: BTreeMap<String, Arc<VersionPool>>,
+    /// The alias, when configured.
+    pub alias: Option<Arc<Alias>>,
+    /// The seed of the alias's RNG.
+    pub seed: u64,
+}
+
+struct PoolLogs(BTreeMap<String, Arc<LogSink>>);
+
+impl LogTail for PoolLogs {
+    fn tail(&self, version: &str) -> Option<String> {
+        let lines = self.0.get(version)?.snapshot();
+        let mut tail = Vec::new();
+        let mut size = 0;
+        for line in lines.iter().rev() {
+            size += line.text.len() + 1;
+            tail.push(line.text.as_str());
+            if size >= LOG_TAIL_BYTES {
+                break;
+            }
+        }
+        tail.reverse();
+        Some(tail.iter().map(|l| format!("{l}\n")).collect())
+    }
+}
+
+impl Lab {
+    /// Starts every pool and both front doors as `config` says.
+    pub async fn start(config: &ServeConfig) -> Result<Self, LabError> {
+        let limit = ConcurrencyLimit::new(
+            config
+                .concurrency
+                .map_or(DEFAULT_CONCURRENCY, |c| c as usize),
+        );
+        let mut pools = BTreeMap::new();
+        for spec in &config.versions {
+            let mut function = FunctionConfig::new(
+                config.function.clone(),
+                spec.version.clone(),
+                spec.code_dir.clone(),
+                config.handler.clone(),
+            );
+            function.memory_mb = config.memory_mb;
+            function.timeout = config.timeout;
+            function.env_vars = config.env.clone();
+            function.env_vars.extend(spec.env.clone());
+            function.layer_dirs = config.layers.clone();
+            let mut pool_config = PoolConfig::new(function);
+            pool_config.shared_limit = Some(Arc::clone(&limit));
+            pool_config.log_dir = config.log_dir.clone();
+            let pool = VersionPool::new(pool_config).map_err(|reason| LabError::Version {
+                version: spec.version.clone(),
+                reason,
+            })?;
+            pools.insert(spec.version.clone(), Arc::new(pool));
+        }
+        let invokers: BTreeMap<String, Arc<dyn Invoker>> = pools
+            .iter()
+            .map(|(v, p)| (v.clone(), Arc::clone(p) as Arc<dyn Invoker>))
+            .collect();
+        let latest = Arc::clone(&invokers[&config.latest().version]);
+        let mut function = Function::new(config.function.clone());
+        function.logs = Some(Arc::new(PoolLogs(
+            pools.iter().map(|(v, p)| (v.clone(), p.logs())).collect(),
+        )));
+        let alias = match &config.alias {
+            None => None,
+            Some(spec) => {
+                let arn = function.arn(Some(&spec.name));
+                let alias = Alias::new(
+                    &spec.name,
+                    invokers.clone(),
+                    spec.routing.clone(),
+                    config.seed,
+                )?
+                .with_invoked_arn(arn);
+                Some(Arc::new(alias))
+            }
+        };
+        let front: Arc<dyn Invoker> = match &alias {
+            Some(a) => Arc::clone(a) as Arc<dyn Invoker>,
+            None => Arc::clone(&latest),
+        };
+        for (version, invoker) in &invokers {
+            function = function.with(version.clone(), Arc::clone(invoker));
+        }
+        function = function.with("$LATEST", latest);
+        if let (Some(a), Some(spec)) = (&alias, &config.alias) {
+            function = function.with(spec.name.clone(), Arc::clone(a) as Arc<dyn Invoker>);
+            function.aliases.insert(spec.name.clone(), Arc::clone(a));
+        }
+        let api = ApiGateway::new(
+            ApiConfig::new(config.routes.clone(), config.default_format),
+            front,
+        )
+        .bind(config.api_addr)
+        .await
+        .map_err(|reason| LabError::Bind {
+            what: "API front door (--api-port)",
+            addr: config.api_addr,
+            reason,
+        })?;
+        let lambda = InvokeApi::new([function])
+            .bind(config.lambda_addr)
+            .await
+            .map_err(|reason| LabError::Bind {
+                what: "Lambda Invoke API (--lambda-port)",
+                addr: config.lambda_addr,
+                reason,
+            })?;
+        Ok(Self {
+            api,
+            lambda,
+            pools,
+            alias,
+            seed: config.seed,
+        })
+    }
+
+    /// Base URL of the API front door.
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api.local_addr())
+    }
+
+    /// Endpoint URL of the Lambda API (`aws lambda invoke --endpoint-url`).
+    pub fn lambda_url(&self) -> String {
+        format!("http://{}", self.lambda.local_addr())
+    }
+
+    /// Stops both front doors, then every pool (no environment process is left).
+    pub async fn shutdown(self) {
+        self.api.shutdown().await;
+        self.lambda.shutdown().await;
+        for pool in self.pools.values() {
+            pool.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The HTTP listeners of the front doors, and the API-Gateway-like server: each request is
+//! matched to a route, turned into a payload 1.0 or 2.0 event, run by the [`Invoker`], and the
+//! function's output turned back into the HTTP response (conversions in [`super::apigw`]).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::apigw::{self, GatewayFailure, HttpRequestParts, RequestMeta};
+use super::route::{PayloadFormat, RouteTable};
+use crate::invoke::{InvokeRequest, Invoker};
+
+/// A boxed response future of a front door.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
+
+/// Something that answers HTTP requests on a [`Listener`].
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request from `peer`.
+    fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> ResponseFuture;
+}
+
+/// A running HTTP/1.1 + HTTP/2 listener; stops accepting when shut down or dropped.
+#[derive(Debug)]
+pub struct Listener {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Binds `addr` (port 0 picks a free port) and serves `handler` on it.
+    pub async fn bind(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self::serve(listener, handler))
+    }
+
+    /// Serves `handler` on an already bound listener.
+    pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>) -> Self {
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                let (stream, peer) = tokio::select! {
+                    _ = stopped.changed() => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            continue;
+                        }
+                    },
+                };
+                let _ = stream.set_nodelay(true);
+                let handler = Arc::clone(&handler);
+                let service = service_fn(move |request| {
+                    let response = Arc::clone(&handler).handle(request, peer);
+                    async move { Ok::<_, std::convert::Infallible>(response.await) }
+                });
+                tokio::spawn(async move {
+                    let builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    if let Err(e) = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                    {
+                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// The bound address (read this after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// A JSON response.
+pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A request id in the shape of AWS's (a random UUID v4).
+pub fn new_request_id() -> String {
+    let v: u128 = rand::random::<u128>() & !(0xf << 76) & !(0x3 << 62) | (0x4 << 76) | (0x2 << 62);
+    let h = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// API Gateway's payload limit: 10 MB.
+pub const API_PAYLOAD_LIMIT: usize = 10 * 1024 * 1024;
+
+/// Configuration of the API-Gateway-like front door.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The routes; each carries its payload format.
+    pub routes: RouteTable,
+    /// Payload format of the API's own answers when no route matches.
+    pub default_format: PayloadFormat,
+    /// Stage of REST (payload 1.0) events: `Prod`, as SAM names it.
+    pub rest_stage: String,
+    /// Stage of HTTP API (payload 2.0) events: `$default`.
+    pub http_stage: String,
+    /// Integration timeout (REST APIs: 29 s; HTTP APIs: 30 s).
+    pub integration_timeout: Duration,
+    /// `apiId` in events.
+    pub api_id: String,
+    /// `accountId` in events.
+    pub account_id: String,
+}
+
+impl ApiConfig {
+    /// A config with SAM's stage names, a 29 s integration timeout and the lab's ids.
+    pub fn new(routes: RouteTable, default_format: PayloadFormat) -> Self {
+        Self {
+            routes,
+            default_format,
+            rest_stage: "Prod".into(),
+            http_stage: "$default".into(),
+            integration_timeout: Duration::from_secs(29),
+            api_id: "rollcalllab".into(),
+            account_id: "123456789012".into(),
+        }
+    }
+}
+
+/// The API-Gateway-like front door: routes, converts and forwards to one [`Invoker`].
+pub struct ApiGateway {
+    config: ApiConfig,
+    invoker: Arc<dyn Invoker>,
+}
+
+impl std::fmt::Debug for ApiGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiGateway")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl ApiGateway {
+    /// A front door forwarding every route to `invoker` (usually an alias).
+    pub fn new(config: ApiConfig, invoker: Arc<dyn Invoker>) -> Self {
+        Self { config, invoker }
+    }
+
+    /// Binds `addr` and serves this front door.
+    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<Listener> {
+        Listener::bind(addr, Arc::new(self)).await
+    }
+
+    async fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Full<Bytes>> {
+        let time = time::OffsetDateTime::now_utc();
+        let request_id = new_request_id();
+        let (parts, body) = request.into_parts();
+        let Some(matched) = self
+            .config
+            .routes
+            .find(parts.method.as_str(), parts.uri.path())
+        else {
+            return not_found(self.config.default_format);
+        };
+        let format = matched.route.format;
+        let body = match Limited::new(body, API_PAYLOAD_LIMIT).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                tracing::debug!(error = %e, "request body refused");
+                return json_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    r#"{"message":"Request Entity Too Large"}"#,
+                );
+            }
+        };
+        let meta = RequestMeta {
+            request_id: request_id.clone(),
+            time,
+            stage: match format {
+                PayloadFormat::V1 => self.config.rest_stage.clone(),
+                PayloadFormat::V2 => self.config.http_stage.clone(),
+            },
+            api_id: self.config.api_id.clone(),
+            account_id: self.config.account_id.clone(),
+        };
+        let http_parts = HttpRequestParts {
+            method: &parts.method,
+            uri: &parts.uri,
+            version: parts.version,
+            headers: &parts.headers,
+            body: &body,
+            source_ip: peer.ip(),
+        };
+        let payload = apigw::event_payload(format, &http_parts, &matched, &meta);
+        let invoke = InvokeRequest {
+            payload,
+            ..InvokeRequest::default()
+        };
+        // The invocation runs to its end even when the integration times out, as in AWS.
+        let invoker = Arc::clone(&self.invoker);
+        let running = tokio::spawn(async move { invoker.invoke(invoke).await });
+        let (response, failure) =
+            match tokio::time::timeout(self.config.integration_timeout, running).await {
+                Ok(Ok(result)) => apigw::gateway_response(format, &result),
+                Ok(Err(join)) => {
+                    tracing::error!(error = %join, "invocation task failed");
+                    let failure = GatewayFailure::FunctionError;
+                    (apigw::failure_response(format, failure), Some(failure))
+                }
+                Err(_) => {
+                    let failure = GatewayFailure::IntegrationTimeout;
+                    (apigw::failure_response(format, failure), Some(failure))
+                }
+            };
+        if let Some(failure) = failure {
+            tracing::debug!(?failure, %request_id, "API Gateway answered for the function");
+        }
+        let (mut head, body) = response.into_parts();
+        let id_header = match format {
+            PayloadFormat::V1 => "x-amzn-requestid",
+            PayloadFormat::V2 => "apigw-requestid",
+        };
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            head.headers.insert(id_header, value);
+        }
+        Response::from_parts(head, Full::new(body))
+    }
+}
+
+impl Handler for ApiGateway {
+    fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> ResponseFuture {
+        Box::pin(self.answer(request, peer))
+    }
+}
+
+/// What API Gateway answers when no route matches: a REST API says `403 Missing
+/// Authentication Token`, an HTTP API `404 Not Found`.
+fn not_found(format: PayloadFormat) -> Response<Full<Bytes>> {
+    match format {
+        PayloadFormat::V1 => json_response(
+            StatusCode::FORBIDDEN,
+            r#"{"message":"Missing Authentication Token"}"#,
+        ),
+        PayloadFormat::V2 => json_response(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_look_like_uuid_v4() {
+        let id = new_request_id();
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'), "{id}");
+        assert!(
+            matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "{id}"
+        );
+        assert_ne!(id, new_request_id());
+    }
+}

@@ -1,0 +1,11 @@
+//! The Rollcall lab: a local, faithful emulator of the AWS Lambda execution environment
+//! (Runtime, Extensions and Telemetry APIs, lifecycle, process trees), per-version pools of
+//! environments, alias weighted routing, and an API-Gateway-like front door with a subset of the
+//! Lambda `Invoke` API. Everything runs as real processes speaking real HTTP on 127.0.0.1.
+
+pub mod alias;
+pub mod cli;
+pub mod env;
+pub mod frontdoor;
+pub mod invoke;
+pub mod pool;

@@ -1,0 +1,406 @@
+//! A function version's pool of execution environments, implementing [`Invoker`].
+//!
+//! - Warm reuse, most recently used first (LIFO), like Lambda, so idle environments age out.
+//! - Cold start on demand while fewer than the concurrency limit are busy (initialising or
+//!   invoking); beyond it the invocation is **throttled**, not queued: Lambda answers a
+//!   synchronous invoke over the concurrency limit with `429 TooManyRequestsException`
+//!   (`ReservedFunctionConcurrentInvocationLimitExceeded`) at once.
+//! - A [`ConcurrencyLimit`] can be shared by the pools of several versions of one function
+//!   (reserved concurrency is per function).
+//! - Idle environments are spun down after the idle timeout; [`VersionPool::shutdown`] stops
+//!   everything; dropping the pool SIGKILLs whatever is left.
+//! - An environment whose Init fails is discarded; the caller gets the init error as a function
+//!   error (`X-Amz-Function-Error: Unhandled` with Lambda's error document), as Lambda reports
+//!   an on-demand init failure; the next invocation cold-starts again.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::env::{ConfigError, Environment, FunctionConfig, LogSink, Resolved, StartError};
+use crate::invoke::{
+    InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker,
+};
+
+/// Largest synchronous request payload Lambda accepts (6 MB).
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+
+/// A concurrency budget (reserved concurrency), shareable between the versions of a function.
+#[derive(Debug)]
+pub struct ConcurrencyLimit {
+    limit: usize,
+    used: Mutex<usize>,
+}
+
+impl ConcurrencyLimit {
+    /// A budget of `limit` concurrent executions.
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(Self {
+            limit,
+            used: Mutex::new(0),
+        })
+    }
+
+    /// Takes one unit unless all are in use.
+    fn try_acquire(self: &Arc<Self>) -> Option<Permit> {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        (*used < self.limit).then(|| {
+            *used += 1;
+            Permit(self.clone())
+        })
+    }
+
+    /// Units in use.
+    pub fn in_use(&self) -> usize {
+        *self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+#[derive(Debug)]
+struct Permit(Arc<ConcurrencyLimit>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut used = self.0.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used = used.saturating_sub(1);
+    }
+}
+
+/// Configuration of a [`VersionPool`].
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// The version's function configuration.
+    pub function: FunctionConfig,
+    /// Concurrent executions allowed (ignored when `shared_limit` is set).
+    pub concurrency_limit: usize,
+    /// A limit shared with other versions of the same function.
+    pub shared_limit: Option<Arc<ConcurrencyLimit>>,
+    /// Idle environments are spun down after this long.
+    pub idle_timeout: Duration,
+    /// Directory for log files: `<dir>/<function>/<version>/<stream>.log` (the version's "log
+    /// group" holds one file per environment, its "log stream"); memory only when `None`.
+    pub log_dir: Option<PathBuf>,
+    /// Lines kept in memory by the version's log sink.
+    pub log_capacity: usize,
+}
+
+impl PoolConfig {
+    /// Defaults: concurrency 10, idle timeout 5 min, logs in memory (10,000 lines).
+    pub fn new(function: FunctionConfig) -> Self {
+        Self {
+            function,
+            concurrency_limit: 10,
+            shared_limit: None,
+            idle_timeout: Duration::from_secs(300),
+            log_dir: None,
+            log_capacity: 10_000,
+        }
+    }
+}
+
+/// Why a pool could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    /// The function configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The concurrency limit is 0.
+    #[error("concurrency limit 0 is invalid; use at least 1")]
+    ZeroConcurrency,
+}
+
+struct Idle {
+    env: Environment,
+    since: Instant,
+}
+
+struct PoolState {
+    idle: Vec<Idle>,
+    busy: usize,
+    closed: bool,
+}
+
+struct PoolInner {
+    cfg: Arc<FunctionConfig>,
+    resolved: Arc<Resolved>,
+    limit: Arc<ConcurrencyLimit>,
+    idle_timeout: Duration,
+    logs: Arc<LogSink>,
+    state: Mutex<PoolState>,
+    busy_changed: watch::Sender<usize>,
+    groups: Mutex<BTreeSet<i32>>,
+}
+
+impl PoolInner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn groups(&self) -> std::sync::MutexGuard<'_, BTreeSet<i32>> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn done_busy(&self) {
+        let busy = {
+            let mut st = self.lock();
+            st.busy -= 1;
+            st.busy
+        };
+        self.busy_changed.send_replace(busy);
+    }
+
+    async fn retire(&self, mut env: Environment) {
+        env.shutdown().await;
+        let mut groups = self.groups();
+        for pid in env.pids() {
+            groups.remove(&pid);
+        }
+    }
+}
+
+/// The environments of one function version.
+pub struct VersionPool {
+    inner: Arc<PoolInner>,
+    reaper: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for VersionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VersionPool")
+            .field("function", &self.inner.cfg.function_name)
+            .field("version", &self.inner.cfg.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VersionPool {
+    /// Validates the configuration (paths, bootstrap, memory, timeout, limit) and starts the idle
+    /// reaper. Must be called inside a Tokio runtime.
+    pub fn new(config: PoolConfig) -> Result<Self, PoolError> {
+        let resolved = config.function.validate()?;
+        let limit = match config.shared_limit {
+            Some(l) => l,
+            None if config.concurrency_limit == 0 => return Err(PoolError::ZeroConcurrency),
+            None => ConcurrencyLimit::new(config.concurrency_limit),
+        };
+        let group = format!(
+            "{}/{}",
+            config.function.log_group(),
+            config.function.version
+        );
+        let inner = Arc::new(PoolInner {
+            logs: Arc::new(LogSink::new(
+                group,
+                config.log_capacity,
+                config.log_dir.map(|d| {
+                    d.join(&config.function.function_name)
+                        .join(sanitise(&config.function.version))
+                }),
+            )),
+            cfg: Arc::new(config.function),
+            resolved: Arc::new(resolved),
+            limit,
+            idle_timeout: config.idle_timeout,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                busy: 0,
+                closed: false,
+            }),
+            busy_changed: watch::channel(0).0,
+            groups: Mutex::new(BTreeSet::new()),
+        });
+        let reaper = tokio::spawn(reap(Arc::downgrade(&inner)));
+        Ok(Self { inner, reaper })
+    }
+
+    /// The version this pool runs.
+    pub fn version(&self) -> &str {
+        &self.inner.cfg.version
+    }
+
+    /// The version's log group (captured stdout/stderr and platform lines of every environment).
+    pub fn logs(&self) -> Arc<LogSink> {
+        self.inner.logs.clone()
+    }
+
+    /// Warm environments waiting for work.
+    pub fn idle_count(&self) -> usize {
+        self.inner.lock().idle.len()
+    }
+
+    /// Process groups of every live environment (leader pids).
+    pub fn process_groups(&self) -> Vec<i32> {
+        self.inner.groups().iter().copied().collect()
+    }
+
+    /// Stops taking invocations, waits for those in flight to end, and shuts every environment
+    /// down; no process of the pool is left afterwards.
+    pub async fn shutdown(&self) {
+        self.inner.lock().closed = true;
+        let mut busy = self.inner.busy_changed.subscribe();
+        let _ = busy.wait_for(|_| self.inner.lock().busy == 0).await;
+        let idle: Vec<Idle> = std::mem::take(&mut self.inner.lock().idle);
+        let mut set = tokio::task::JoinSet::new();
+        for i in idle {
+            let inner = self.inner.clone();
+            set.spawn(async move { inner.retire(i.env).await });
+        }
+        while set.join_next().await.is_some() {}
+        self.reaper.abort();
+    }
+}
+
+impl Drop for VersionPool {
+    fn drop(&mut self) {
+        self.reaper.abort();
+        let idle = {
+            let mut st = self.inner.lock();
+            st.closed = true;
+            std::mem::take(&mut st.idle)
+        };
+        drop(idle); // Environment::drop SIGKILLs each process group
+    }
+}
+
+/// `$LATEST` and other names as a safe directory name.
+fn sanitise(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+async fn reap(inner: Weak<PoolInner>) {
+    let tick = match inner.upgrade() {
+        Some(i) => (i.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+        None => return,
+    };
+    loop {
+        tokio::time::sleep(tick).await;
+        let Some(inner) = inner.upgrade() else { return };
+        let expired: Vec<Idle> = {
+            let mut st = inner.lock();
+            let (old, keep): (Vec<_>, Vec<_>) = st
+                .idle
+                .drain(..)
+                .partition(|i| i.since.elapsed() >= inner.idle_timeout);
+            st.idle = keep;
+            old
+        };
+        for i in expired {
+            let inner = inner.clone();
+            tokio::spawn(async move { inner.retire(i.env).await });
+        }
+    }
+}
+
+async fn run(inner: Arc<PoolInner>, request: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
+    if request.payload.len() > MAX_REQUEST_BYTES {
+        return Err(InvokeError::RequestTooLarge(format!(
+            "{} byte payload is too large for the RequestResponse invocation type (limit {MAX_REQUEST_BYTES} bytes)",
+            request.payload.len()
+        )));
+    }
+    let executed_version = inner.cfg.version.clone();
+    let (permit, warm) = {
+        let mut st = inner.lock();
+        if st.closed {
+            return Err(InvokeError::Service {
+                status: 503,
+                error_type: "ServiceException".into(),
+                message: format!("version {executed_version} is shutting down"),
+            });
+        }
+        let Some(permit) = inner.limit.try_acquire() else {
+            return Err(InvokeError::Throttled(
+                "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded)".into(),
+            ));
+        };
+        st.busy += 1;
+        (permit, st.idle.pop())
+    };
+    let cold_start = warm.is_none();
+    let env = match warm {
+        Some(i) => i.env,
+        None => match Environment::start(
+            inner.cfg.clone(),
+            inner.resolved.clone(),
+            inner.logs.clone(),
+        )
+        .await
+        {
+            Ok(env) => {
+                inner.groups().extend(env.pids());
+                env
+            }
+            Err(e) => {
+                inner.done_busy();
+                drop(permit);
+                return match e {
+                    StartError::Init(e) => Ok(InvokeResponse {
+                        executed_version,
+                        cold_start: true,
+                        outcome: InvokeOutcome::FunctionError {
+                            error_type: e.error_type,
+                            body: e.body,
+                        },
+                    }),
+                    StartError::Io(e) => Err(InvokeError::Service {
+                        status: 500,
+                        error_type: "ServiceException".into(),
+                        message: e.to_string(),
+                    }),
+                };
+            }
+        },
+    };
+    let (tx, rx) = oneshot::channel();
+    let task_inner = inner.clone();
+    tokio::spawn(async move {
+        let mut env = env;
+        let end = env.invoke(request, tx).await;
+        let keep = end.reusable && !task_inner.lock().closed;
+        if keep {
+            task_inner.lock().idle.push(Idle {
+                env,
+                since: Instant::now(),
+            });
+        } else {
+            task_inner.retire(env).await;
+        }
+        drop(permit);
+        task_inner.done_busy();
+    });
+    match rx.await {
+        Ok(outcome) => Ok(InvokeResponse {
+            executed_version,
+            cold_start,
+            outcome,
+        }),
+        Err(_) => Err(InvokeError::Service {
+            status: 500,
+            error_type: "ServiceException".into(),
+            message: "the execution environment ended without an outcome".into(),
+        }),
+    }
+}
+
+impl Invoker for VersionPool {
+    fn invoke(&self, request: InvokeRequest) -> InvokeFuture<'_> {
+        Box::pin(run(self.inner.clone(), request))
+    }
+}
