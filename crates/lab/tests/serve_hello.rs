@@ -352,3 +352,38 @@ async fn alias_90_10_serves_the_seeded_split() {
         "share of version 2 {share}, bound {bound}"
     );
 }
+
+#[tokio::test]
+async fn bad_hello_config_fails_init_and_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let versions = code_dirs(dir.path(), &["1"]);
+    let lab = start(&[
+        "--version",
+        &versions[0],
+        "--version-env",
+        "1:HELLO_FAIL_RATE=2",
+    ])
+    .await;
+    let target = "/2015-03-31/functions/hello/invocations?Qualifier=1";
+    let reply = send(
+        lab.lambda.local_addr(),
+        "POST",
+        target,
+        &[("x-amz-log-type", "Tail")],
+        "{}",
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-amz-function-error"), Some("Unhandled"));
+    let logs = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        reply.header("x-amz-log-result").expect("logs to tail"),
+    )
+    .unwrap();
+    let logs = String::from_utf8_lossy(&logs);
+    assert!(
+        logs.contains("HELLO_FAIL_RATE=\"2\" is invalid"),
+        "the init failure names the variable: {logs}"
+    );
+    lab.shutdown().await;
+}

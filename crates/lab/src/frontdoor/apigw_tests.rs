@@ -467,7 +467,12 @@ fn percent_decoding() {
 
 /// The members of `sample` (a recorded AWS payload) missing from `ours`, recursively for the
 /// objects named in `nested`.
-fn missing_members(sample: &Value, ours: &Value, nested: &[&str], optional: &[&str]) -> Vec<String> {
+fn missing_members(
+    sample: &Value,
+    ours: &Value,
+    nested: &[&str],
+    optional: &[&str],
+) -> Vec<String> {
     let mut missing = Vec::new();
     for (key, value) in sample.as_object().unwrap() {
         if optional.contains(&key.as_str()) {
@@ -486,12 +491,16 @@ fn missing_members(sample: &Value, ours: &Value, nested: &[&str], optional: &[&s
     missing
 }
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../protocol/tests/fixtures/apigw");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../protocol/tests/fixtures/apigw"
+);
 
 #[test]
 fn events_have_every_member_of_the_aws_samples() {
     let read = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap()).unwrap()
+        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap())
+            .unwrap()
     };
     let req = Req::new(
         "POST",
