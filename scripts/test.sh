@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The project's test command (README "Tests"): formatting, lints, the whole test suite, doctests.
+# The project's test command (README "Quick start"): installs what is missing (scripts/setup.sh),
+# then formatting, lints, the whole test suite and the doctests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo nextest run --workspace --locked --no-fail-fast

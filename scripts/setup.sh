@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need and a fresh machine lacks. Idempotent: each step
+# checks first. Sourced by scripts/test.sh and scripts/demo.sh (it exports ROLLCALL_SAM).
+set -euo pipefail
+
+# Toolchain components and targets (present on the stock image; added only if missing).
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+# Python runtime interface client, for the lab's conformance test of a non-Rust runtime.
+python3 -c 'import awslambdaric' >/dev/null 2>&1 || python3 -m pip install --quiet 'awslambdaric==4.2.2'
+
+# Tools of the rollcall-e2e template tests (tests/tests/template.rs).
+# cfn-lint 1.51.x still runs the SAM transform before linting (1.58 no longer does).
+if [ "$(cfn-lint --version 2>/dev/null)" != "cfn-lint 1.51.0" ]; then
+  python3 -m pip install --quiet 'cfn-lint==1.51.0' 'aws-sam-translator==1.110.0'
+fi
+# The SAM CLI pins cfn-lint>=1.52, so it gets a virtualenv of its own (~340 MB, ~1 min to install).
+SAM_VENV="${SAM_VENV:-$HOME/.cache/rollcall/sam-venv}"
+if [ "$("$SAM_VENV/bin/sam" --version 2>/dev/null)" != "SAM CLI, version 1.170.0" ]; then
+  python3 -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/pip" install --quiet 'aws-sam-cli==1.170.0'
+fi
+export ROLLCALL_SAM="$SAM_VENV/bin/sam" SAM_CLI_TELEMETRY=0
