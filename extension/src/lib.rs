@@ -1,0 +1,28 @@
+//! The Rollcall Lambda extension: a Runtime API proxy that tags HTTP responses with the version
+//! of the environment that served them (`x-rollcall-version`, `x-rollcall-cold`), measures
+//! handler latency and errors, subscribes to platform telemetry for timeouts, init duration and
+//! memory, and writes per-version metrics to stdout as CloudWatch EMF.
+//!
+//! Module map:
+//! - [`config`]: `ROLLCALL_*` variables, one pure parser.
+//! - [`tag`]: the pure tagging function (the wire contract); [`probe`]: event classification.
+//! - [`proxy`]: the Runtime API proxy.
+//! - [`metrics`], [`recorder`]: aggregation and EMF output.
+//! - [`telemetry`]: the Telemetry API subscriber.
+//! - [`ready`]: the ready file the wrapper scripts check (fail open).
+//! - [`run`](mod@run): the lifecycle.
+
+pub mod config;
+pub mod logging;
+pub mod metrics;
+pub mod probe;
+pub mod proxy;
+mod rawjson;
+pub mod ready;
+pub mod recorder;
+pub mod run;
+pub mod tag;
+pub mod telemetry;
+
+pub use config::{Config, ConfigWarning};
+pub use run::{LambdaEnv, RunError, run};

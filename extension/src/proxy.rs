@@ -1,0 +1,330 @@
+//! The Runtime API proxy: the runtime talks to it instead of the real Runtime API (LAMBDA-FACTS
+//! §5). Every call is forwarded; `/next` events are read to learn their kind, buffered
+//! `/response` bodies are tagged (or forwarded as they were if tagging does not apply), and
+//! streaming responses, errors and every other call pass through as streams, trailers included.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use protocol::runtime::{self, InvocationCall};
+use tokio::net::TcpListener;
+use tracing::{debug, warn};
+
+use crate::recorder::Recorder;
+use crate::tag::{ResponseShape, Tagged, Tags, response_status, tag_response};
+
+/// The body type the proxy sends and answers with.
+pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
+
+/// Invocations remembered between `/next` and their response; more than this means responses
+/// went missing (the environment is being reset), and the oldest are forgotten.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// What the proxy needs to know.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    /// `host:port` of the real Runtime API (the original `AWS_LAMBDA_RUNTIME_API`).
+    pub upstream: String,
+    /// Name of the version header; `None` disables tagging.
+    pub version_header: Option<String>,
+}
+
+/// One invocation between `/next` and its response.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    shape: Option<ResponseShape>,
+    started: Instant,
+    cold: bool,
+}
+
+/// The proxy's shared state.
+#[derive(Debug)]
+pub struct Proxy {
+    settings: ProxySettings,
+    client: Client<HttpConnector, ProxyBody>,
+    version: Arc<OnceLock<String>>,
+    recorder: Option<Arc<Recorder>>,
+    in_flight: Mutex<HashMap<String, InFlight>>,
+    served_any: AtomicBool,
+}
+
+impl Proxy {
+    /// A proxy to `settings.upstream`. `version` is the environment's version (set before the
+    /// runtime starts); `recorder` receives latencies and errors when metrics are on.
+    pub fn new(
+        settings: ProxySettings,
+        version: Arc<OnceLock<String>>,
+        recorder: Option<Arc<Recorder>>,
+    ) -> Arc<Self> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(None)
+            .build(connector);
+        Arc::new(Self {
+            settings,
+            client,
+            version,
+            recorder,
+            in_flight: Mutex::new(HashMap::new()),
+            served_any: AtomicBool::new(false),
+        })
+    }
+
+    /// Serves connections from `listener` until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    warn!(error = %e, "proxy accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let proxy = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| proxy.clone().handle(req));
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    debug!(%peer, error = %e, "proxy connection ended");
+                }
+            });
+        }
+    }
+
+    /// Handles one Runtime API call.
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<Response<ProxyBody>, Infallible> {
+        let received = Instant::now();
+        let call = runtime::parse_path(req.uri().path()).map(|c| match c {
+            InvocationCall::Response(id) => Call::Response(id.to_owned()),
+            InvocationCall::Error(id) => Call::Error(id.to_owned()),
+            InvocationCall::Next => Call::Next,
+            InvocationCall::InitError => Call::Other,
+        });
+        let result = match (req.method(), call) {
+            (&Method::GET, Some(Call::Next)) => self.next(req).await,
+            (&Method::POST, Some(Call::Response(id))) => self.response(req, &id, received).await,
+            (&Method::POST, Some(Call::Error(id))) => {
+                self.finish(&id, received, true);
+                self.forward(req.map(BodyExt::boxed_unsync)).await
+            }
+            _ => self.forward(req.map(BodyExt::boxed_unsync)).await,
+        };
+        Ok(result.unwrap_or_else(|e| bad_gateway(&self.settings.upstream, &e)))
+    }
+
+    async fn next(&self, req: Request<Incoming>) -> Result<Response<ProxyBody>, ForwardError> {
+        let res = self.forward(req.map(BodyExt::boxed_unsync)).await?;
+        if res.status() != StatusCode::OK {
+            return Ok(res);
+        }
+        let (parts, body) = res.into_parts();
+        let event = body.collect().await.map_err(ForwardError::Body)?.to_bytes();
+        let request_id = parts
+            .headers
+            .get(runtime::HEADER_REQUEST_ID)
+            .and_then(|v| v.to_str().ok());
+        if let Some(id) = request_id {
+            let shape = if self.settings.version_header.is_some() || self.recorder.is_some() {
+                ResponseShape::of_raw_event(&event)
+            } else {
+                None
+            };
+            let cold = !self.served_any.swap(true, Ordering::Relaxed);
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            if in_flight.len() >= MAX_IN_FLIGHT {
+                in_flight.clear();
+            }
+            in_flight.insert(
+                id.to_owned(),
+                InFlight {
+                    shape,
+                    started: Instant::now(),
+                    cold,
+                },
+            );
+        }
+        Ok(Response::from_parts(parts, full(event)))
+    }
+
+    async fn response(
+        &self,
+        req: Request<Incoming>,
+        request_id: &str,
+        received: Instant,
+    ) -> Result<Response<ProxyBody>, ForwardError> {
+        let streaming = req
+            .headers()
+            .get(runtime::HEADER_FUNCTION_RESPONSE_MODE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
+        let declared_len = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        let too_large = declared_len.is_some_and(|n| n > runtime::MAX_PAYLOAD_SIZE);
+        let Some(flight) = self.take(request_id) else {
+            return self.forward(req.map(BodyExt::boxed_unsync)).await;
+        };
+        if streaming || too_large {
+            self.record(flight, received, false);
+            let recorder = self.recorder.clone();
+            let version = self.version.get().cloned();
+            let req = req.map(|body| {
+                body.map_frame(move |frame| {
+                    if let (Some(trailers), Some(r), Some(v)) =
+                        (frame.trailers_ref(), &recorder, &version)
+                        && trailers.contains_key(runtime::HEADER_FUNCTION_ERROR_TYPE)
+                    {
+                        r.error(v);
+                    }
+                    frame
+                })
+                .boxed_unsync()
+            });
+            return self.forward(req).await;
+        }
+
+        let (mut parts, body) = req.into_parts();
+        let original = body.collect().await.map_err(ForwardError::Body)?.to_bytes();
+        let (body, status) = match (
+            flight.shape,
+            &self.settings.version_header,
+            self.version.get(),
+        ) {
+            (Some(shape), Some(header), Some(version)) => {
+                let tags = Tags {
+                    version_header: header,
+                    version,
+                    cold: flight.cold,
+                };
+                let inspected = tag_response(shape, &original, &tags);
+                let body = match inspected.tagged {
+                    Tagged::Changed(b) => Bytes::from(b),
+                    Tagged::Unchanged(reason) => {
+                        debug!(request_id, ?reason, "response forwarded untagged");
+                        original
+                    }
+                };
+                (body, inspected.status)
+            }
+            (Some(shape), _, _) => {
+                let status = response_status(shape, &original);
+                (original, status)
+            }
+            (None, _, _) => (original, None),
+        };
+        self.record(flight, received, status.is_some_and(|s| s >= 500));
+        parts.headers.remove(TRANSFER_ENCODING);
+        parts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        self.forward(Request::from_parts(parts, full(body))).await
+    }
+
+    fn take(&self, request_id: &str) -> Option<InFlight> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(request_id)
+    }
+
+    /// An `/error` post: the invocation ends with an error.
+    fn finish(&self, request_id: &str, received: Instant, error: bool) {
+        if let Some(flight) = self.take(request_id) {
+            self.record(flight, received, error);
+        }
+    }
+
+    fn record(&self, flight: InFlight, received: Instant, error: bool) {
+        if let (Some(r), Some(v)) = (&self.recorder, self.version.get()) {
+            let latency = received.saturating_duration_since(flight.started);
+            r.completion(v, latency, error);
+        }
+    }
+
+    async fn forward(&self, req: Request<ProxyBody>) -> Result<Response<ProxyBody>, ForwardError> {
+        let (mut parts, body) = req.into_parts();
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        parts.uri = Uri::try_from(format!("http://{}{}", self.settings.upstream, path))
+            .map_err(|e| ForwardError::Uri(e.to_string()))?;
+        let res = self
+            .client
+            .request(Request::from_parts(parts, body))
+            .await
+            .map_err(ForwardError::Upstream)?;
+        Ok(res.map(BodyExt::boxed_unsync))
+    }
+}
+
+enum Call {
+    Next,
+    Response(String),
+    Error(String),
+    Other,
+}
+
+/// Why a call could not be forwarded.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// The upstream URI could not be built from `AWS_LAMBDA_RUNTIME_API`.
+    #[error("bad upstream URI: {0}")]
+    Uri(String),
+    /// The upstream Runtime API did not answer.
+    #[error("upstream Runtime API unreachable: {0}")]
+    Upstream(#[source] hyper_util::client::legacy::Error),
+    /// A body could not be read.
+    #[error("reading a body failed: {0}")]
+    Body(#[source] hyper::Error),
+}
+
+fn full(bytes: Bytes) -> ProxyBody {
+    Full::new(bytes)
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
+}
+
+/// The answer when the real Runtime API cannot be reached: 502 with a Runtime-API-style error.
+fn bad_gateway(upstream: &str, e: &ForwardError) -> Response<ProxyBody> {
+    warn!(upstream, error = %e, "runtime API call failed in the proxy");
+    let body = serde_json::to_vec(&protocol::ErrorResponse::new(
+        "Rollcall.ProxyError",
+        format!("rollcall proxy could not reach the Runtime API at {upstream}: {e}"),
+    ))
+    .unwrap_or_default();
+    let mut res = Response::new(full(Bytes::from(body)));
+    *res.status_mut() = StatusCode::BAD_GATEWAY;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// Binds the proxy on `127.0.0.1:port`.
+pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await
+}

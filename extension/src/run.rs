@@ -1,0 +1,290 @@
+//! The extension's lifecycle: bind the proxy and the telemetry listener, register (INVOKE,
+//! SHUTDOWN), subscribe to platform telemetry, count invocations until SHUTDOWN, flush.
+//!
+//! Every optional part fails open: a port that cannot be bound or a refused subscription is
+//! logged and that part is off; the function keeps working. Only a failed registration ends the
+//! extension (there is no environment to work in).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use lambda_extension::{Extension, LambdaEvent, NextEvent, service_fn};
+use protocol::extension::ShutdownReason;
+use tokio::sync::Notify;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::metrics::Aggregate;
+use crate::proxy::{self, Proxy, ProxySettings};
+use crate::ready;
+use crate::recorder::Recorder;
+use crate::telemetry;
+
+/// What the extension reads from Lambda's environment variables.
+#[derive(Debug, Clone)]
+pub struct LambdaEnv {
+    /// `AWS_LAMBDA_RUNTIME_API`: the real Runtime API, `host:port`.
+    pub runtime_api: String,
+    /// `AWS_LAMBDA_FUNCTION_NAME`, if set.
+    pub function_name: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`, if set (the register response confirms it).
+    pub function_version: Option<String>,
+    /// `TMPDIR`, where the ready file goes (default `/tmp`).
+    pub tmpdir: Option<String>,
+}
+
+impl LambdaEnv {
+    /// Reads the variables through `get`.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, RunError> {
+        let runtime_api = get("AWS_LAMBDA_RUNTIME_API")
+            .filter(|v| !v.is_empty())
+            .ok_or(RunError::NoRuntimeApi)?;
+        Ok(Self {
+            runtime_api,
+            function_name: get("AWS_LAMBDA_FUNCTION_NAME"),
+            function_version: get("AWS_LAMBDA_FUNCTION_VERSION"),
+            tmpdir: get("TMPDIR"),
+        })
+    }
+}
+
+/// Why the extension stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Not started by Lambda (or the lab).
+    #[error(
+        "AWS_LAMBDA_RUNTIME_API is not set: the extension must be started by Lambda (or the lab) from /opt/extensions/"
+    )]
+    NoRuntimeApi,
+    /// Registration with the Extensions API failed.
+    #[error("registering with the Extensions API failed: {0}")]
+    Register(String),
+    /// The event loop failed.
+    #[error("the extension event loop failed: {0}")]
+    EventLoop(String),
+}
+
+/// State of the INVOKE/SHUTDOWN loop.
+#[derive(Debug)]
+struct Events {
+    recorder: Option<Arc<Recorder>>,
+    version: Arc<OnceLock<String>>,
+    invoked_any: AtomicBool,
+    last_invoke: Mutex<Option<String>>,
+    ready_path: Option<std::path::PathBuf>,
+    shutdown: Notify,
+}
+
+impl Events {
+    /// Handles one event. SHUTDOWN flushes here, before the event loop calls `next` again:
+    /// the platform may end the process as soon as it does.
+    async fn on_event(&self, event: &NextEvent) {
+        let version = self.version.get().map_or("", String::as_str);
+        match event {
+            NextEvent::Invoke(invoke) => {
+                let cold = !self.invoked_any.swap(true, Ordering::Relaxed);
+                *self.last_invoke.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(invoke.request_id.clone());
+                if let Some(r) = &self.recorder {
+                    r.lock().invocation(version, cold);
+                }
+            }
+            NextEvent::Shutdown(shutdown) => {
+                let reason = ShutdownReason::parse(&shutdown.shutdown_reason);
+                info!(reason = reason.as_str(), "shutdown");
+                if reason == ShutdownReason::Timeout
+                    && let Some(r) = &self.recorder
+                {
+                    let last = self
+                        .last_invoke
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    r.lock().timeout(version, last.as_deref());
+                }
+                if let Some(r) = &self.recorder {
+                    r.flush_stdout().await;
+                }
+                if let Some(path) = &self.ready_path {
+                    ready::remove(path, std::process::id());
+                }
+                self.shutdown.notify_one();
+            }
+        }
+    }
+}
+
+/// Runs the extension until SHUTDOWN. The proxy is served by the calling runtime (a thread to
+/// itself on the invocation path); the Extensions API event loop, the telemetry listener and
+/// the metrics flusher run on a second thread with its own runtime, so that an INVOKE event or
+/// a telemetry batch never queues behind, or in front of, a forwarded call.
+pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
+    let pid = std::process::id();
+    let version = Arc::new(OnceLock::new());
+    if let Some(v) = &env.function_version {
+        let _ = version.set(v.clone());
+    }
+    let recorder = config.metrics.as_ref().map(|m| {
+        Recorder::new(Aggregate::new(
+            env.function_name.clone().unwrap_or_default(),
+            m.namespace.clone(),
+        ))
+    });
+
+    // 1. The proxy, bound before registering: Lambda starts the runtime only after every
+    //    extension registered, so the proxy is listening when the runtime needs it.
+    let mut ready_path = None;
+    if let Some(port) = config.proxy_port {
+        match proxy::bind(port).await {
+            Ok(listener) => {
+                let proxy = Proxy::new(
+                    ProxySettings {
+                        upstream: env.runtime_api.clone(),
+                        version_header: config.tagging.as_ref().map(|t| t.version_header.clone()),
+                    },
+                    version.clone(),
+                    recorder.clone(),
+                );
+                tokio::spawn(proxy.serve(listener));
+                let path = ready::ready_file(env.tmpdir.as_deref(), port);
+                match ready::write(&path, pid) {
+                    Ok(()) => ready_path = Some(path),
+                    Err(e) => error!(path = %path.display(), error = %e,
+                        "cannot write the proxy's ready file; the runtime will bypass the proxy (untagged)"),
+                }
+                info!(port, upstream = %env.runtime_api, "runtime API proxy listening");
+            }
+            Err(e) => error!(port, error = %e,
+                "cannot bind the runtime API proxy; the runtime talks to Lambda directly (responses untagged). Set ROLLCALL_PROXY_PORT to a free port"),
+        }
+    }
+
+    // 2. Everything else on the second thread.
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let background = Background {
+        config,
+        env,
+        version,
+        recorder,
+        ready_path,
+    };
+    std::thread::Builder::new()
+        .name("rollcall-events".into())
+        .spawn(move || {
+            let result = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(background.run()),
+                Err(e) => Err(RunError::EventLoop(format!("cannot start a runtime: {e}"))),
+            };
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| RunError::EventLoop(format!("cannot start the event thread: {e}")))?;
+    done_rx
+        .await
+        .unwrap_or_else(|_| Err(RunError::EventLoop("the event thread ended".into())))
+}
+
+/// What the second thread owns.
+struct Background {
+    config: Config,
+    env: LambdaEnv,
+    version: Arc<OnceLock<String>>,
+    recorder: Option<Arc<Recorder>>,
+    ready_path: Option<std::path::PathBuf>,
+}
+
+impl Background {
+    async fn run(self) -> Result<(), RunError> {
+        let Background {
+            config,
+            env,
+            version,
+            recorder,
+            ready_path,
+        } = self;
+        let pid = std::process::id();
+
+        // The telemetry listener, bound before subscribing.
+        let mut telemetry_port = None;
+        if let Some(port) = config.telemetry_port {
+            match telemetry::bind(port).await {
+                Ok(listener) => {
+                    tokio::spawn(
+                        telemetry::Listener::new(recorder.clone(), version.clone()).serve(listener),
+                    );
+                    telemetry_port = Some(port);
+                }
+                Err(e) => error!(port, error = %e,
+                    "cannot bind the telemetry listener; no timeout, init or memory metrics. Set ROLLCALL_TELEMETRY_PORT to a free port"),
+            }
+        }
+
+        // Register for INVOKE and SHUTDOWN.
+        let events = Arc::new(Events {
+            recorder: recorder.clone(),
+            version: version.clone(),
+            invoked_any: AtomicBool::new(false),
+            last_invoke: Mutex::new(None),
+            ready_path: ready_path.clone(),
+            shutdown: Notify::new(),
+        });
+        let processor_events = events.clone();
+        let registered = Extension::new()
+            .with_events(&["INVOKE", "SHUTDOWN"])
+            .with_events_processor(service_fn(move |event: LambdaEvent| {
+                let events = processor_events.clone();
+                async move {
+                    events.on_event(&event.next).await;
+                    Ok::<(), lambda_extension::Error>(())
+                }
+            }))
+            .register()
+            .await
+            .map_err(|e| RunError::Register(e.to_string()))?;
+        if version
+            .get()
+            .is_some_and(|v| *v != registered.function_version)
+        {
+            warn!(env = ?version.get(), registered = %registered.function_version,
+                "AWS_LAMBDA_FUNCTION_VERSION differs from the registered version; tagging with the former");
+        }
+        let _ = version.set(registered.function_version.clone());
+        if let Some(r) = &recorder {
+            r.lock().set_function_name(&registered.function_name);
+        }
+        info!(function = %registered.function_name, version = %registered.function_version, "registered");
+
+        // Subscribe to platform telemetry.
+        if let Some(port) = telemetry_port
+            && let Err(e) =
+                telemetry::subscribe(&env.runtime_api, &registered.extension_id, port).await
+        {
+            warn!(error = %e, "telemetry subscription failed; no timeout, init or memory metrics");
+        }
+
+        // Flush periodically; run the event loop until SHUTDOWN (which flushes).
+        let flusher = match (&recorder, &config.metrics) {
+            (Some(r), Some(m)) => Some(tokio::spawn(r.clone().run_flusher(m.flush_interval))),
+            _ => None,
+        };
+        let result = tokio::select! {
+            r = registered.run() => r.map_err(|e| RunError::EventLoop(e.to_string())),
+            () = events.shutdown.notified() => Ok(()),
+        };
+        if let Some(f) = flusher {
+            f.abort();
+        }
+        if result.is_err() {
+            // The event loop failed without a SHUTDOWN: write what we have.
+            if let Some(r) = &recorder {
+                r.flush_stdout().await;
+            }
+            if let Some(path) = &ready_path {
+                ready::remove(path, pid);
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,258 @@
+//! The Telemetry API subscriber: a listener bound before subscribing, the subscription request,
+//! and the pure function that turns platform records into metrics (timeouts, init duration,
+//! memory: what the proxy cannot see).
+//!
+//! The listener is our own rather than `lambda-extension`'s: that one binds inside its accept
+//! loop (refusing deliveries between two connections), panics if the port is taken, and answers
+//! 400 to a whole batch when one record type is unknown (LAMBDA-FACTS §4). Ours parses leniently.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use protocol::telemetry::{
+    InitPhase, Status, SubscribeRequest, TelemetryEvent, TelemetryRecord, TelemetryType,
+};
+use tokio::net::TcpListener;
+use tracing::{debug, warn};
+
+use crate::metrics::Aggregate;
+use crate::recorder::Recorder;
+
+/// Applies a batch of telemetry events to the aggregate for `version`. `init_seen` remembers
+/// whether `platform.initReport` already gave the init duration (then `platform.report`'s
+/// `initDurationMs` is not counted again).
+pub fn apply_events(
+    aggregate: &mut Aggregate,
+    version: &str,
+    events: &[TelemetryEvent],
+    init_seen: &mut bool,
+) {
+    for event in events {
+        match &event.record {
+            TelemetryRecord::InitReport(r) if r.phase == InitPhase::Init => {
+                aggregate.init_duration(version, r.metrics.duration_ms);
+                *init_seen = true;
+            }
+            TelemetryRecord::RuntimeDone(r) if r.status == Status::Timeout => {
+                aggregate.timeout(version, Some(&r.request_id));
+            }
+            TelemetryRecord::Report(r) => {
+                aggregate.max_memory(version, r.metrics.max_memory_used_mb);
+                if r.status == Status::Timeout {
+                    aggregate.timeout(version, Some(&r.request_id));
+                }
+                if let Some(ms) = r.metrics.init_duration_ms
+                    && !*init_seen
+                {
+                    aggregate.init_duration(version, ms);
+                    *init_seen = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The telemetry listener's state.
+#[derive(Debug)]
+pub struct Listener {
+    recorder: Option<Arc<Recorder>>,
+    version: Arc<OnceLock<String>>,
+    init_seen: AtomicBool,
+}
+
+impl Listener {
+    /// A listener feeding `recorder` (when metrics are on) for the environment's `version`.
+    pub fn new(recorder: Option<Arc<Recorder>>, version: Arc<OnceLock<String>>) -> Arc<Self> {
+        Arc::new(Self {
+            recorder,
+            version,
+            init_seen: AtomicBool::new(false),
+        })
+    }
+
+    /// Serves deliveries from `listener` until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let me = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| me.clone().handle(req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        let body = match req.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                debug!(error = %e, "telemetry delivery aborted");
+                return Ok(status(StatusCode::BAD_REQUEST));
+            }
+        };
+        let events = match protocol::telemetry::parse_batch_lenient(&body) {
+            Ok(events) => events,
+            Err(e) => {
+                warn!(error = %e, "telemetry delivery is not a JSON array; ignored");
+                return Ok(status(StatusCode::BAD_REQUEST));
+            }
+        };
+        let events: Vec<TelemetryEvent> = events
+            .into_iter()
+            .filter_map(|e| {
+                e.map_err(|err| debug!(error = %err, "telemetry record skipped"))
+                    .ok()
+            })
+            .collect();
+        if let (Some(r), Some(v)) = (&self.recorder, self.version.get()) {
+            let mut seen = self.init_seen.load(Ordering::Relaxed);
+            apply_events(&mut r.lock(), v, &events, &mut seen);
+            self.init_seen.store(seen, Ordering::Relaxed);
+        }
+        Ok(status(StatusCode::OK))
+    }
+}
+
+fn status(code: StatusCode) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = code;
+    res
+}
+
+/// Binds the telemetry listener on all interfaces (Lambda delivers to `sandbox.localdomain`,
+/// the lab to 127.0.0.1), as `lambda-extension` does.
+pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await
+}
+
+/// Why the subscription failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    /// The request could not be sent.
+    #[error("telemetry subscription request failed: {0}")]
+    Request(String),
+    /// The Telemetry API refused it.
+    #[error("the Telemetry API answered {status}: {body}")]
+    Refused {
+        /// HTTP status.
+        status: StatusCode,
+        /// Response body.
+        body: String,
+    },
+}
+
+/// Subscribes `extension_id` to platform telemetry delivered to `port` (Telemetry API).
+pub async fn subscribe(
+    runtime_api: &str,
+    extension_id: &str,
+    port: u16,
+) -> Result<(), SubscribeError> {
+    let body = serde_json::to_vec(&SubscribeRequest::http(vec![TelemetryType::Platform], port))
+        .map_err(|e| SubscribeError::Request(e.to_string()))?;
+    let req = Request::put(format!(
+        "http://{runtime_api}{}",
+        protocol::telemetry::SUBSCRIBE_PATH
+    ))
+    .header(protocol::extension::HEADER_IDENTIFIER, extension_id)
+    .header(http::header::CONTENT_TYPE, "application/json")
+    .body(Full::new(Bytes::from(body)))
+    .map_err(|e| SubscribeError::Request(e.to_string()))?;
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let res = client
+        .request(req)
+        .await
+        .map_err(|e| SubscribeError::Request(e.to_string()))?;
+    let status = res.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
+    Err(SubscribeError::Refused { status, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::emf::Document;
+
+    fn batch(json: &str) -> Vec<TelemetryEvent> {
+        protocol::telemetry::parse_batch_lenient(json.as_bytes())
+            .unwrap()
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    fn member(docs: &[Document], name: &str) -> Option<serde_json::Value> {
+        docs.first()?.members.get(name).cloned()
+    }
+
+    #[test]
+    fn timeouts_init_duration_and_memory_come_from_platform_records() {
+        let events = batch(
+            r#"[
+            {"time":"2024-01-01T00:00:00.000Z","type":"platform.initReport","record":{"initializationType":"on-demand","phase":"init","metrics":{"durationMs":123.4}}},
+            {"time":"2024-01-01T00:00:01.000Z","type":"platform.runtimeDone","record":{"requestId":"a","status":"timeout"}},
+            {"time":"2024-01-01T00:00:01.000Z","type":"platform.report","record":{"requestId":"a","status":"timeout","metrics":{"durationMs":3000.0,"billedDurationMs":3000,"memorySizeMB":128,"maxMemoryUsedMB":40,"initDurationMs":123.4}}},
+            {"time":"2024-01-01T00:00:02.000Z","type":"platform.report","record":{"requestId":"b","status":"success","metrics":{"durationMs":3.0,"billedDurationMs":3,"memorySizeMB":128,"maxMemoryUsedMB":42}}},
+            {"time":"2024-01-01T00:00:02.000Z","type":"platform.someFutureThing","record":{}}
+        ]"#,
+        );
+        assert_eq!(events.len(), 5);
+        let mut agg = Aggregate::new("f", "Rollcall");
+        let mut seen = false;
+        apply_events(&mut agg, "3", &events, &mut seen);
+        assert!(seen);
+        let docs = agg.drain(1);
+        assert_eq!(
+            member(&docs, "Timeouts"),
+            Some(1.into()),
+            "runtimeDone and report of one request count once"
+        );
+        assert_eq!(member(&docs, "MaxMemoryUsed"), Some(42.into()));
+        assert_eq!(
+            member(&docs, "InitDuration"),
+            Some(serde_json::json!([123.4]))
+        );
+        assert_eq!(member(&docs, "Invocations"), Some(0.into()));
+    }
+
+    #[test]
+    fn report_init_duration_counts_when_there_was_no_init_report() {
+        let events = batch(
+            r#"[{"time":"2024-01-01T00:00:02.000Z","type":"platform.report","record":{"requestId":"b","status":"success","metrics":{"durationMs":3.0,"billedDurationMs":3,"memorySizeMB":128,"maxMemoryUsedMB":42,"initDurationMs":77.0}}}]"#,
+        );
+        let mut agg = Aggregate::new("f", "Rollcall");
+        let mut seen = false;
+        apply_events(&mut agg, "3", &events, &mut seen);
+        apply_events(&mut agg, "3", &events, &mut seen);
+        let docs = agg.drain(1);
+        assert_eq!(
+            member(&docs, "InitDuration"),
+            Some(serde_json::json!([77.0]))
+        );
+    }
+}

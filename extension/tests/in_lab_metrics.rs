@@ -1,0 +1,97 @@
+//! EMF metrics from the extension in the lab, for a scripted sequence of invocations with
+//! failures and a timeout (`lab-testfn` behind the proxy through `/opt/bootstrap`).
+
+mod support;
+
+use protocol::emf::Document;
+use support::*;
+
+#[tokio::test]
+async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = rollcall_layer(dir.path());
+    let code = code_dir(
+        dir.path(),
+        "code",
+        &function_binary("lab-testfn"),
+        "lab-testfn",
+    );
+    let version = format!("4={}", code.display());
+    let layer_arg = layer.display().to_string();
+    let lab = start_lab(&[
+        "--function",
+        "emf-fn",
+        "--version",
+        &version,
+        "--handler",
+        "lab-testfn",
+        "--layer",
+        &layer_arg,
+        "--timeout",
+        "1",
+        // Flush only on SHUTDOWN, so the counts below are all in the final documents.
+        "--env",
+        "ROLLCALL_FLUSH_INTERVAL=1h",
+    ])
+    .await;
+    let script: [(&[u8], &str); 8] = [
+        (br#"{"a":1}"#, "ok"),
+        (br#"{"error":"boom"}"#, "error"),
+        (br#"{"a":2}"#, "ok"),
+        (br#"{"error":"bang"}"#, "error"),
+        (br#"{"a":3}"#, "ok"),
+        (br#"{"sleep_ms":5000}"#, "timeout"),
+        (br#"{"a":4}"#, "ok"),
+        (br#""just a string""#, "ok"),
+    ];
+    for (payload, expect) in script {
+        let reply = invoke(&lab, "emf-fn", "4", payload).await;
+        assert_eq!(reply.status, 200);
+        let function_error = reply.header("x-amz-function-error");
+        match expect {
+            "ok" => {
+                assert_eq!(function_error, None, "{}", String::from_utf8_lossy(payload));
+                assert_eq!(
+                    reply.body, payload,
+                    "a non-HTTP event's response is unchanged"
+                );
+            }
+            _ => assert!(function_error.is_some(), "{expect}: {:?}", reply.body),
+        }
+    }
+    let logs = lab.pools["4"].logs();
+    lab.shutdown().await;
+
+    let docs = emf_documents(&logs);
+    assert!(!docs.is_empty(), "the extension printed EMF documents");
+    for doc in &docs {
+        let parsed: Document = serde_json::from_value(doc.clone()).expect("an EMF document");
+        parsed.check_limits().expect("within EMF limits");
+        let directive = &parsed.aws.cloud_watch_metrics[0];
+        assert_eq!(directive.namespace, "Rollcall");
+        assert_eq!(directive.dimensions, vec![vec!["FunctionName", "Version"]]);
+        assert_eq!(doc["FunctionName"], "emf-fn");
+        assert_eq!(doc["Version"], "4");
+    }
+    assert_eq!(total(&docs, "Invocations"), 8);
+    assert_eq!(total(&docs, "Errors"), 2);
+    assert_eq!(total(&docs, "Timeouts"), 1);
+    // The timeout resets its environment; a request arriving while an environment finishes its
+    // previous invocation also gets a new one. One cold start per environment.
+    let envs = environments(&logs);
+    assert!(envs >= 2, "the timeout replaced the environment");
+    assert_eq!(total(&docs, "ColdStarts"), envs as u64);
+    let latencies: usize = docs
+        .iter()
+        .filter_map(|d| d["Latency"].as_array())
+        .map(Vec::len)
+        .sum();
+    assert_eq!(
+        latencies, 7,
+        "every invocation but the timed-out one has a latency"
+    );
+    assert!(
+        docs.iter().any(|d| d["MaxMemoryUsed"].as_u64().is_some()),
+        "memory from platform.report"
+    );
+}

@@ -1,0 +1,450 @@
+//! The proxy between a real hyper client (playing the runtime) and a real HTTP server on
+//! 127.0.0.1:0 (playing the Runtime API), which reports every call it receives on a channel.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::channel::Channel;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rollcall_extension::metrics::Aggregate;
+use rollcall_extension::proxy::{Proxy, ProxySettings};
+use rollcall_extension::recorder::Recorder;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// A call the fake Runtime API received.
+#[derive(Debug)]
+struct Seen {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+    trailers: Option<HeaderMap>,
+}
+
+/// The fake Runtime API: `/next` hands out the queued events in order.
+struct Upstream {
+    events: Mutex<Vec<(String, Vec<u8>)>>,
+    seen: mpsc::UnboundedSender<Seen>,
+}
+
+async fn upstream_handle(
+    up: Arc<Upstream>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let collected = body.collect().await.unwrap();
+    let trailers = collected.trailers().cloned();
+    let body = collected.to_bytes();
+    if path.ends_with("/invocation/next") {
+        let next = up.events.lock().unwrap().pop();
+        let Some((id, event)) = next else {
+            let mut r = Response::new(Full::new(Bytes::from_static(b"no more")));
+            *r.status_mut() = StatusCode::GONE;
+            return Ok(r);
+        };
+        let mut r = Response::new(Full::new(Bytes::from(event)));
+        r.headers_mut()
+            .insert("lambda-runtime-aws-request-id", id.parse().unwrap());
+        r.headers_mut().insert(
+            "lambda-runtime-deadline-ms",
+            "4102444800000".parse().unwrap(),
+        );
+        return Ok(r);
+    }
+    up.seen
+        .send(Seen {
+            path,
+            headers: parts.headers,
+            body,
+            trailers,
+        })
+        .unwrap();
+    let mut r = Response::new(Full::new(Bytes::from_static(br#"{"status":"OK"}"#)));
+    *r.status_mut() = StatusCode::ACCEPTED;
+    Ok(r)
+}
+
+struct Harness {
+    proxy_url: String,
+    seen: mpsc::UnboundedReceiver<Seen>,
+    upstream: Arc<Upstream>,
+    recorder: Arc<Recorder>,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+impl Harness {
+    async fn start(tagging: bool) -> Self {
+        let (tx, seen) = mpsc::unbounded_channel();
+        let upstream = Arc::new(Upstream {
+            events: Mutex::new(Vec::new()),
+            seen: tx,
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream_addr = listener.local_addr().unwrap();
+        let up = upstream.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let up = up.clone();
+                tokio::spawn(async move {
+                    let svc =
+                        hyper::service::service_fn(move |req| upstream_handle(up.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        let version = Arc::new(OnceLock::new());
+        version.set("7".to_owned()).unwrap();
+        let recorder = Recorder::new(Aggregate::new("f", "Rollcall"));
+        let proxy = Proxy::new(
+            ProxySettings {
+                upstream: upstream_addr.to_string(),
+                version_header: tagging.then(|| "x-rollcall-version".to_owned()),
+            },
+            version,
+            Some(recorder.clone()),
+        );
+        let proxy_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_url = format!("http://{}", proxy_listener.local_addr().unwrap());
+        tokio::spawn(proxy.serve(proxy_listener));
+        Self {
+            proxy_url,
+            seen,
+            upstream,
+            recorder,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    fn queue(&self, id: &str, event: &[u8]) {
+        self.upstream
+            .events
+            .lock()
+            .unwrap()
+            .insert(0, (id.to_owned(), event.to_vec()));
+    }
+
+    async fn next(&self) -> (String, Bytes) {
+        let res = self
+            .client
+            .get(
+                format!("{}/2018-06-01/runtime/invocation/next", self.proxy_url)
+                    .parse()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let id = res.headers()["lambda-runtime-aws-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (id, res.into_body().collect().await.unwrap().to_bytes())
+    }
+
+    async fn post(&self, path: &str, body: &[u8]) -> StatusCode {
+        let req = Request::post(format!("{}{path}", self.proxy_url))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .unwrap();
+        self.client.request(req).await.unwrap().status()
+    }
+
+    async fn seen(&mut self) -> Seen {
+        tokio::time::timeout(Duration::from_secs(10), self.seen.recv())
+            .await
+            .expect("the upstream saw the call")
+            .unwrap()
+    }
+
+    fn emf(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        self.recorder.flush_to(&mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+const APIGW_V1_EVENT: &[u8] = br#"{"httpMethod":"GET","path":"/hello","headers":{}}"#;
+const APIGW_V2_EVENT: &[u8] =
+    br#"{"version":"2.0","rawPath":"/","requestContext":{"http":{"method":"GET","path":"/"}}}"#;
+
+#[tokio::test]
+async fn http_responses_are_tagged_cold_only_first() {
+    let mut h = Harness::start(true).await;
+    h.queue("r1", APIGW_V1_EVENT);
+    h.queue("r2", APIGW_V1_EVENT);
+
+    let (id, event) = h.next().await;
+    assert_eq!(id, "r1");
+    assert_eq!(&event[..], APIGW_V1_EVENT, "the event passes unchanged");
+    let status = h
+        .post(
+            "/2018-06-01/runtime/invocation/r1/response",
+            br#"{"statusCode":200,"body":"hi"}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let seen = h.seen().await;
+    assert_eq!(seen.path, "/2018-06-01/runtime/invocation/r1/response");
+    assert_eq!(
+        &seen.body[..],
+        br#"{"statusCode":200,"body":"hi","headers":{"x-rollcall-version":"7","x-rollcall-cold":"1"}}"#
+    );
+    assert_eq!(
+        seen.headers["content-length"],
+        seen.body.len().to_string().as_str()
+    );
+    assert_eq!(seen.headers["content-type"], "application/json");
+
+    let (id, _) = h.next().await;
+    h.post(
+        &format!("/2018-06-01/runtime/invocation/{id}/response"),
+        br#"{"statusCode":503}"#,
+    )
+    .await;
+    let seen = h.seen().await;
+    assert_eq!(
+        &seen.body[..],
+        br#"{"statusCode":503,"headers":{"x-rollcall-version":"7"}}"#
+    );
+
+    let docs = h.emf();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["Errors"], 1, "the 503 counts as an error");
+    assert_eq!(docs[0]["Latency"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn non_http_events_and_their_responses_pass_byte_for_byte() {
+    let mut h = Harness::start(true).await;
+    let cases: [(&[u8], &[u8]); 4] = [
+        (
+            br#"{"any":"json","n":[1,2]}"#,
+            br#"{"statusCode":200,"body":"looks http"}"#,
+        ),
+        (br#""a plain string""#, br#""a plain string back""#),
+        (b"not even json", b"\xff\xfe binary"),
+        (APIGW_V1_EVENT, b"\xff not json"),
+    ];
+    for (i, (event, response)) in cases.iter().enumerate() {
+        let id = format!("req-{i}");
+        h.queue(&id, event);
+        let (got_id, got_event) = h.next().await;
+        assert_eq!(got_id, id);
+        assert_eq!(&got_event[..], *event);
+        h.post(
+            &format!("/2018-06-01/runtime/invocation/{id}/response"),
+            response,
+        )
+        .await;
+        let seen = h.seen().await;
+        assert_eq!(&seen.body[..], *response, "case {i}");
+    }
+}
+
+#[tokio::test]
+async fn payload_2_0_without_status_code_gets_the_explicit_equivalent() {
+    let mut h = Harness::start(true).await;
+    h.queue("r1", APIGW_V2_EVENT);
+    h.next().await;
+    h.post(
+        "/2018-06-01/runtime/invocation/r1/response",
+        br#"{"message":"hi"}"#,
+    )
+    .await;
+    let seen = h.seen().await;
+    let v: Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(v["statusCode"], 200);
+    assert_eq!(v["body"], r#"{"message":"hi"}"#);
+    assert_eq!(v["headers"]["x-rollcall-version"], "7");
+}
+
+#[tokio::test]
+async fn tagging_off_forwards_responses_unchanged_but_still_counts_errors() {
+    let mut h = Harness::start(false).await;
+    h.queue("r1", APIGW_V1_EVENT);
+    h.next().await;
+    let body = br#"{"statusCode":500,"body":"boom"}"#;
+    h.post("/2018-06-01/runtime/invocation/r1/response", body)
+        .await;
+    assert_eq!(&h.seen().await.body[..], body);
+    assert_eq!(h.emf()[0]["Errors"], 1);
+}
+
+#[tokio::test]
+async fn errors_and_init_errors_are_forwarded_untouched() {
+    let mut h = Harness::start(true).await;
+    h.queue("r1", APIGW_V1_EVENT);
+    h.next().await;
+    let err = br#"{"errorType":"Boom","errorMessage":"bad"}"#;
+    let req = Request::post(format!(
+        "{}/2018-06-01/runtime/invocation/r1/error",
+        h.proxy_url
+    ))
+    .header("lambda-runtime-function-error-type", "unhandled")
+    .body(Full::new(Bytes::from_static(err)))
+    .unwrap();
+    assert_eq!(
+        h.client.request(req).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    let seen = h.seen().await;
+    assert_eq!(seen.path, "/2018-06-01/runtime/invocation/r1/error");
+    assert_eq!(&seen.body[..], err);
+    assert_eq!(
+        seen.headers["lambda-runtime-function-error-type"],
+        "unhandled"
+    );
+
+    h.post("/2018-06-01/runtime/init/error", err).await;
+    let seen = h.seen().await;
+    assert_eq!(seen.path, "/2018-06-01/runtime/init/error");
+    assert_eq!(&seen.body[..], err);
+    let docs = h.emf();
+    assert_eq!(docs[0]["Errors"], 1);
+}
+
+#[tokio::test]
+async fn streaming_responses_pass_as_streams_with_their_trailers() {
+    let mut h = Harness::start(true).await;
+    h.queue("r1", APIGW_V2_EVENT);
+    h.next().await;
+    let (mut tx, body) = Channel::<Bytes>::new(4);
+    let req = Request::post(format!(
+        "{}/2018-06-01/runtime/invocation/r1/response",
+        h.proxy_url
+    ))
+    .header("lambda-runtime-function-response-mode", "streaming")
+    .header("transfer-encoding", "chunked")
+    .header(
+        "content-type",
+        "application/vnd.awslambda.http-integration-response",
+    )
+    .header("trailer", "Lambda-Runtime-Function-Error-Type")
+    .header("trailer", "Lambda-Runtime-Function-Error-Body")
+    .body(body)
+    .unwrap();
+    let client: Client<_, Channel<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let sent = tokio::spawn(async move { client.request(req).await.unwrap().status() });
+    tx.send_data(Bytes::from_static(b"{\"statusCode\":200}\0\0\0\0\0\0\0\0"))
+        .await
+        .unwrap();
+    tx.send_data(Bytes::from_static(b"part one, "))
+        .await
+        .unwrap();
+    tx.send_data(Bytes::from_static(b"part two")).await.unwrap();
+    let mut trailers = HeaderMap::new();
+    trailers.insert(
+        "lambda-runtime-function-error-type",
+        "Runtime.StreamError".parse().unwrap(),
+    );
+    trailers.insert(
+        "lambda-runtime-function-error-body",
+        "YmFk".parse().unwrap(),
+    );
+    tx.send_trailers(trailers).await.unwrap();
+    drop(tx);
+    assert_eq!(sent.await.unwrap(), StatusCode::ACCEPTED);
+    let seen = h.seen().await;
+    assert_eq!(
+        &seen.body[..],
+        b"{\"statusCode\":200}\0\0\0\0\0\0\0\0part one, part two",
+        "streamed bytes are not tagged"
+    );
+    assert_eq!(
+        seen.headers["lambda-runtime-function-response-mode"],
+        "streaming"
+    );
+    let trailers = seen.trailers.expect("trailers forwarded");
+    assert_eq!(
+        trailers["lambda-runtime-function-error-type"],
+        "Runtime.StreamError"
+    );
+    assert_eq!(trailers["lambda-runtime-function-error-body"], "YmFk");
+    assert_eq!(
+        h.emf()[0]["Errors"],
+        1,
+        "the error trailer counts as an error"
+    );
+}
+
+#[tokio::test]
+async fn six_megabyte_responses_are_tagged_when_they_fit_and_untouched_when_not() {
+    let mut h = Harness::start(true).await;
+    let limit = protocol::runtime::MAX_PAYLOAD_SIZE;
+    // Fits with the tag (the tag adds 61 bytes here, cold included).
+    let small = format!(
+        r#"{{"statusCode":200,"body":"{}"}}"#,
+        "a".repeat(limit - 200)
+    );
+    // Fits without the tag, not with it: forwarded as it was.
+    let edge = format!(
+        r#"{{"statusCode":200,"body":"{}"}}"#,
+        "b".repeat(limit - 40)
+    );
+    for (i, body) in [small, edge].iter().enumerate() {
+        let id = format!("big-{i}");
+        h.queue(&id, APIGW_V1_EVENT);
+        h.next().await;
+        let status = h
+            .post(
+                &format!("/2018-06-01/runtime/invocation/{id}/response"),
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let seen = h.seen().await;
+        let v: Value = serde_json::from_slice(&seen.body).unwrap();
+        assert_eq!(
+            v["body"],
+            serde_json::from_str::<Value>(body).unwrap()["body"]
+        );
+        if i == 0 {
+            assert_eq!(v["headers"]["x-rollcall-version"], "7");
+            assert!(seen.body.len() <= limit);
+        } else {
+            assert_eq!(&seen.body[..], body.as_bytes(), "untouched");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_runtime_api_gives_502() {
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let proxy = Proxy::new(
+        ProxySettings {
+            upstream: dead_addr.to_string(),
+            version_header: None,
+        },
+        Arc::new(OnceLock::new()),
+        None,
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/2018-06-01/runtime/invocation/next",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(proxy.serve(listener));
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let res = client.get(url.parse().unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
+    let body: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["errorType"], "Rollcall.ProxyError");
+}

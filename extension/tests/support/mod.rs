@@ -1,0 +1,237 @@
+//! Helpers for the in-lab tests: the layer as a directory (the `rollcall` binary under test plus
+//! the wrapper scripts), function binaries of other packages built once, the lab started in
+//! process, a raw HTTP client, and the EMF documents the extension printed.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use lab::cli::{Cli, Command};
+use lab::env::{LogSink, LogSource};
+use lab::frontdoor::Lab;
+use serde_json::Value;
+
+pub const VERSION_HEADER: &str = "x-rollcall-version";
+pub const COLD_HEADER: &str = "x-rollcall-cold";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Builds `hello` and `lab-testfn` once per test binary; returns the executable of `name`.
+pub fn function_binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let output = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "-p",
+                "hello",
+                "-p",
+                "lab-testfn",
+                "--message-format=json-render-diagnostics",
+            ])
+            .current_dir(workspace_root())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run cargo build -p hello -p lab-testfn");
+        assert!(
+            output.status.success(),
+            "cargo build of the test functions failed"
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact")
+            .filter_map(|m| {
+                let exe = m["executable"].as_str()?;
+                Some((m["target"]["name"].as_str()?.to_owned(), PathBuf::from(exe)))
+            })
+            .collect()
+    });
+    built
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, p)| p.clone())
+        .unwrap_or_else(|| panic!("cargo did not report the {name} executable"))
+}
+
+pub fn write_exe(path: &Path, content: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn copy_exe(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The layer's scripts, without the extension (as if the binary were missing).
+pub fn scripts_only_layer(dir: &Path) -> PathBuf {
+    let layer = dir.join("layer");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("layer");
+    for name in ["rollcall-wrapper", "bootstrap"] {
+        copy_exe(&src.join(name), &layer.join(name));
+    }
+    std::fs::create_dir_all(layer.join("extensions")).unwrap();
+    layer
+}
+
+/// The layer as `make layer` lays it out, with the `rollcall` binary under test.
+pub fn rollcall_layer(dir: &Path) -> PathBuf {
+    let layer = scripts_only_layer(dir);
+    copy_exe(
+        Path::new(env!("CARGO_BIN_EXE_rollcall")),
+        &layer.join("extensions/rollcall"),
+    );
+    layer
+}
+
+/// A code dir holding `binary` under `name`.
+pub fn code_dir(dir: &Path, sub: &str, binary: &Path, name: &str) -> PathBuf {
+    let code = dir.join(sub);
+    copy_exe(binary, &code.join(name));
+    code
+}
+
+/// A code dir with the Python `shapes` function (awslambdaric).
+pub fn shapes_code(dir: &Path) -> PathBuf {
+    let code = dir.join("shapes");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shapes");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(src.join("handler.py"), code.join("handler.py")).unwrap();
+    copy_exe(&src.join("bootstrap"), &code.join("bootstrap"));
+    code
+}
+
+pub fn awslambdaric_available() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import awslambdaric"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Starts the lab as `rollcall-lab serve <args>` would, on free ports.
+pub async fn start_lab(args: &[&str]) -> Lab {
+    let mut argv = vec![
+        "rollcall-lab",
+        "serve",
+        "--api-port",
+        "0",
+        "--lambda-port",
+        "0",
+    ];
+    argv.extend_from_slice(args);
+    let Command::Serve(serve) = Cli::try_parse_from(argv).unwrap().command;
+    Lab::start(&serve.into_config().unwrap())
+        .await
+        .expect("lab starts")
+}
+
+/// An HTTP response as the client saw it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every header but the per-request ids the front door adds and the Rollcall tags, in
+    /// order, so that two replies of the same function can be compared.
+    pub fn stable_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| {
+                let k = k.as_str();
+                !matches!(
+                    k,
+                    "date"
+                        | "x-amzn-requestid"
+                        | "apigw-requestid"
+                        | "x-amz-apigw-id"
+                        | "x-amzn-trace-id"
+                        | "x-amz-log-result"
+                ) && !k.starts_with("x-rollcall-")
+            })
+            .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
+            .collect()
+    }
+}
+
+/// Sends one request on a fresh connection.
+pub async fn send(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> Reply {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let request = http::Request::builder()
+        .method(method)
+        .uri(target)
+        .header("host", addr.to_string())
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .unwrap();
+    let response = sender.send_request(request).await.expect("response");
+    let (parts, body) = response.into_parts();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+/// `POST /2015-03-31/functions/<function>/invocations?Qualifier=<q>` on the Invoke API.
+pub async fn invoke(lab: &Lab, function: &str, qualifier: &str, payload: &[u8]) -> Reply {
+    let target = format!("/2015-03-31/functions/{function}/invocations?Qualifier={qualifier}");
+    send(lab.lambda.local_addr(), "POST", &target, payload).await
+}
+
+/// The EMF documents the extensions printed on stdout into `logs` (a version's log group).
+pub fn emf_documents(logs: &LogSink) -> Vec<Value> {
+    logs.snapshot()
+        .iter()
+        .filter(|l| l.source == LogSource::Extension)
+        .filter_map(|l| serde_json::from_str::<Value>(&l.text).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect()
+}
+
+/// Sum of a count metric over documents.
+pub fn total(docs: &[Value], metric: &str) -> u64 {
+    docs.iter().filter_map(|d| d[metric].as_u64()).sum()
+}
+
+/// Pids of the `rollcall` extension processes of `version`'s environments.
+pub fn extension_pids(lab: &Lab, version: &str) -> Vec<i32> {
+    lab.pools[version]
+        .process_groups()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "rollcall")
+        })
+        .collect()
+}
+
+/// Environments that ran (distinct log streams in the version's log group).
+pub fn environments(logs: &LogSink) -> usize {
+    let streams: std::collections::BTreeSet<String> =
+        logs.snapshot().into_iter().map(|l| l.stream).collect();
+    streams.len()
+}
