@@ -7,6 +7,11 @@ set -euo pipefail
 cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+# The layer is a static musl binary built by cargo-lambda (Makefile `layer-zip`).
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
+  || rustup target add x86_64-unknown-linux-musl
+cargo lambda --version 2>/dev/null | grep -q "^cargo-lambda 1.9.2" \
+  || python3 -m pip install --quiet 'cargo-lambda==1.9.2'
 
 # Python runtime interface client, for the lab's conformance test of a non-Rust runtime.
 python3 -c 'import awslambdaric' >/dev/null 2>&1 || python3 -m pip install --quiet 'awslambdaric==4.2.2'

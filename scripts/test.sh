@@ -9,3 +9,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --doc --locked
+# The layer as SAM and `aws lambda publish-layer-version` get it: build the zip, check its layout.
+make layer-zip
+cargo nextest run -p rollcall-extension --test layer --locked --run-ignored only
