@@ -1,1 +1,59 @@
-fn main() {}
+//! `prober`: parse, set up tracing, run, print the verdict, exit with its code.
+
+use clap::Parser;
+
+fn main() {
+    let cli = match prober::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                prober::error::EXIT_USAGE
+            } else {
+                0
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PROBER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("prober: cannot start the async runtime: {e}");
+            std::process::exit(prober::error::EXIT_SOFTWARE);
+        }
+    };
+    let code = match runtime.block_on(prober::run(cli)) {
+        Ok(outcome) => {
+            let r = &outcome.report;
+            println!(
+                "{}: {} (exit {})",
+                serde_plain_verdict(r.verdict),
+                r.verdict_reason,
+                outcome.exit_code
+            );
+            outcome.exit_code
+        }
+        Err(e) => {
+            eprintln!("prober: {e}");
+            e.exit_code()
+        }
+    };
+    drop(runtime);
+    std::process::exit(code);
+}
+
+fn serde_plain_verdict(v: rollout::Verdict) -> String {
+    serde_json::to_string(&v)
+        .map(|s| s.trim_matches('"').to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,126 @@
+//! `timeline.csv`: one row per second of send time.
+//!
+//! Columns: `second`, one `version_<label>` column per version (tagged responses), `untagged`,
+//! `errors` (transport failures and 5xx), `observed_share` (new version among tagged responses;
+//! empty without a new version or without tagged responses) and `expected_share` (the aligned
+//! schedule; empty without a schedule or an aligned start).
+
+use std::fmt::Write as _;
+
+use rollout::Timeline;
+
+use super::Inputs;
+
+/// Tagged responses per second and version, from a timeline of any bin width.
+pub fn per_second(timeline: &Timeline) -> Vec<Vec<u64>> {
+    let mut rows: Vec<Vec<u64>> = Vec::new();
+    let width = timeline.versions.len();
+    for (bin, counts) in timeline.counts.iter().enumerate() {
+        let second = ((bin as f64 + 0.5) * timeline.bin_secs) as usize;
+        if rows.len() <= second {
+            rows.resize(second + 1, vec![0; width]);
+        }
+        for (slot, c) in rows[second].iter_mut().zip(counts) {
+            *slot += u64::from(*c);
+        }
+    }
+    rows
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The CSV text.
+pub fn timeline_csv(inputs: &Inputs<'_>) -> String {
+    let report = inputs.report;
+    let tl = &report.timeline;
+    let counts = per_second(tl);
+    let rows = counts
+        .len()
+        .max(inputs.seconds.len())
+        .max(report.duration_secs.ceil() as usize);
+    let new_index = report
+        .new_version
+        .as_ref()
+        .and_then(|n| tl.versions.iter().position(|v| v == n));
+    let mut out = String::from("second");
+    for v in &tl.versions {
+        out.push(',');
+        out.push_str(&csv_field(&format!("version_{v}")));
+    }
+    out.push_str(",untagged,errors,observed_share,expected_share\n");
+    let zero = vec![0; tl.versions.len()];
+    for second in 0..rows {
+        let row = counts.get(second).unwrap_or(&zero);
+        let _ = write!(out, "{second}");
+        for c in row {
+            let _ = write!(out, ",{c}");
+        }
+        let extra = inputs.seconds.get(second).copied().unwrap_or_default();
+        let _ = write!(out, ",{},{},", extra.untagged, extra.errors);
+        let tagged: u64 = row.iter().sum();
+        if let (Some(i), true) = (new_index, tagged > 0) {
+            let _ = write!(out, "{:.4}", row[i] as f64 / tagged as f64);
+        }
+        out.push(',');
+        if let (Some(s), Some(start)) = (inputs.schedule, report.deployment_start) {
+            let _ = write!(out, "{:.4}", s.expected_share(second as f64 + 0.5 - start));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::SecondRow;
+    use crate::artifacts::tests_support::report_with;
+
+    #[test]
+    fn bins_roll_up_into_seconds() {
+        let mut tl = Timeline::new(0.1);
+        tl.record(0.05, "1");
+        tl.record(0.95, "1");
+        tl.record(1.05, "2");
+        assert_eq!(per_second(&tl), vec![vec![2, 0], vec![0, 1]]);
+    }
+
+    #[test]
+    fn csv_has_one_row_per_second_with_shares() {
+        let mut tl = Timeline::new(0.1);
+        for _ in 0..3 {
+            tl.record(0.5, "1");
+        }
+        tl.record(0.6, "2");
+        tl.record(1.5, "2");
+        let report = report_with(tl, Some("1"), Some("2"), Some(1.0), 3.0);
+        let schedule = rollout::schedule::Schedule::parse("canary:10%:1s").unwrap();
+        let seconds = [SecondRow {
+            untagged: 2,
+            errors: 1,
+        }];
+        let inputs = Inputs {
+            report: &report,
+            schedule: Some(&schedule),
+            histograms: Default::default(),
+            seconds: &seconds,
+            intervals: &[],
+        };
+        let text = timeline_csv(&inputs);
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "second,version_1,version_2,untagged,errors,observed_share,expected_share"
+        );
+        assert_eq!(lines[1], "0,3,1,2,1,0.2500,0.0000");
+        assert_eq!(lines[2], "1,0,1,0,0,1.0000,0.1000");
+        assert_eq!(lines[3], "2,0,0,0,0,,1.0000");
+        assert_eq!(lines.len(), 4);
+    }
+}

@@ -1,0 +1,247 @@
+//! `junit.xml`: one testsuite `rollout` with one testcase per schedule step (`step_<index>`),
+//! `error_budget` and `overall`. Deviated steps, an exceeded budget and a non-zero exit fail;
+//! steps without enough data and an absent budget are skipped.
+
+use std::fmt::Write as _;
+
+use rollout::report::StepVerdict;
+use rollout::{Report, Verdict};
+
+/// Escapes text for XML attributes and content.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+enum CaseResult {
+    Pass,
+    Fail { kind: &'static str, message: String },
+    Skip(String),
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_owned(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// The JUnit XML text.
+pub fn junit_xml(report: &Report) -> String {
+    let mut cases: Vec<(String, f64, CaseResult)> = Vec::new();
+    for s in &report.steps {
+        let detail = format!(
+            "step {} [{:.1}s, {:.1}s): expected {}, observed {} (interval {} - {}) over {} requests",
+            s.index,
+            s.start,
+            s.end,
+            pct(Some(s.expected_share)),
+            pct(s.observed_share),
+            pct(s.ci_low),
+            pct(s.ci_high),
+            s.requests
+        );
+        let result = match s.verdict {
+            StepVerdict::Followed => CaseResult::Pass,
+            StepVerdict::Deviated => CaseResult::Fail {
+                kind: "deviated",
+                message: detail,
+            },
+            StepVerdict::Insufficient => CaseResult::Skip(format!("too few requests: {detail}")),
+            StepVerdict::NotObserved => CaseResult::Skip(format!("not observed: {detail}")),
+        };
+        cases.push((
+            format!("step_{}", s.index),
+            (s.end - s.start).max(0.0),
+            result,
+        ));
+    }
+    let rate = report.totals.error_rate;
+    let budget = match report.config.max_error_rate {
+        None => CaseResult::Skip(format!(
+            "no --max-error-rate given; error rate {:.3}%",
+            rate * 100.0
+        )),
+        Some(max) if rate > max => CaseResult::Fail {
+            kind: "error_budget",
+            message: format!(
+                "error rate {:.3}% exceeds the budget {:.3}%",
+                rate * 100.0,
+                max * 100.0
+            ),
+        },
+        Some(_) => CaseResult::Pass,
+    };
+    cases.push(("error_budget".to_owned(), 0.0, budget));
+    let overall = if report.exit_code == 0 {
+        CaseResult::Pass
+    } else {
+        let kind = match report.verdict {
+            Verdict::Deviated => "deviated",
+            Verdict::Rollback => "rollback",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::ErrorBudget => "error_budget",
+            Verdict::Followed | Verdict::Completed => "failed",
+        };
+        CaseResult::Fail {
+            kind,
+            message: report.verdict_reason.clone(),
+        }
+    };
+    cases.push(("overall".to_owned(), report.duration_secs, overall));
+
+    let failures = cases
+        .iter()
+        .filter(|c| matches!(c.2, CaseResult::Fail { .. }))
+        .count();
+    let skipped = cases
+        .iter()
+        .filter(|c| matches!(c.2, CaseResult::Skip(_)))
+        .count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"prober\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+        cases.len(),
+        report.duration_secs
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"rollout\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" \
+         time=\"{:.3}\" timestamp=\"{}\">",
+        cases.len(),
+        report.duration_secs,
+        escape(&report.started_at)
+    );
+    out.push_str("    <properties>\n");
+    let props = [
+        ("url", report.config.url.clone()),
+        (
+            "schedule",
+            report.config.schedule.clone().unwrap_or_default(),
+        ),
+        ("verdict", format!("{:?}", report.verdict).to_lowercase()),
+        (
+            "old_version",
+            report.old_version.clone().unwrap_or_default(),
+        ),
+        (
+            "new_version",
+            report.new_version.clone().unwrap_or_default(),
+        ),
+        ("interrupted", report.interrupted.to_string()),
+    ];
+    for (name, value) in props {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            escape(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
+    for (name, time, result) in &cases {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"rollout\" name=\"{}\" time=\"{time:.3}\"",
+            escape(name)
+        );
+        match result {
+            CaseResult::Pass => out.push_str("/>\n"),
+            CaseResult::Fail { kind, message } => {
+                let m = escape(message);
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure type=\"{kind}\" message=\"{m}\">{m}</failure>\n    </testcase>"
+                );
+            }
+            CaseResult::Skip(message) => {
+                let _ = writeln!(
+                    out,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(message)
+                );
+            }
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::tests_support::report_with;
+    use rollout::report::StepReport;
+
+    fn step(index: usize, verdict: StepVerdict) -> StepReport {
+        StepReport {
+            index,
+            start: index as f64 * 10.0,
+            end: index as f64 * 10.0 + 10.0,
+            expected_share: 0.1,
+            observed_share: Some(0.3),
+            ci_low: Some(0.25),
+            ci_high: Some(0.35),
+            requests: 500,
+            new_requests: 150,
+            verdict,
+        }
+    }
+
+    #[test]
+    fn escapes_xml() {
+        assert_eq!(
+            escape("a<b & \"c\" 'd'>\u{1}"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+        );
+    }
+
+    #[test]
+    fn one_case_per_step_plus_budget_and_overall() {
+        let mut report = report_with(
+            rollout::Timeline::new(0.1),
+            Some("1"),
+            Some("2"),
+            Some(0.0),
+            30.0,
+        );
+        report.steps = vec![
+            step(0, StepVerdict::Followed),
+            step(1, StepVerdict::Deviated),
+            step(2, StepVerdict::Insufficient),
+        ];
+        report.verdict = Verdict::Deviated;
+        report.exit_code = 1;
+        report.verdict_reason = "step 1 <deviated>".into();
+        report.config.max_error_rate = Some(0.01);
+        report.totals.error_rate = 0.05;
+        let xml = junit_xml(&report);
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"));
+        assert!(
+            xml.contains(
+                "<testsuite name=\"rollout\" tests=\"5\" failures=\"3\" errors=\"0\" skipped=\"1\""
+            ),
+            "{xml}"
+        );
+        for name in ["step_0", "step_1", "step_2", "error_budget", "overall"] {
+            assert!(xml.contains(&format!("name=\"{name}\"")), "{name} in {xml}");
+        }
+        assert!(xml.contains("<failure type=\"deviated\" message=\"step 1 [10.0s, 20.0s)"));
+        assert!(xml.contains("message=\"step 1 &lt;deviated&gt;\""));
+        assert!(xml.contains("<failure type=\"error_budget\""));
+        assert_eq!(xml.matches("<testcase").count(), 5);
+        assert_eq!(
+            xml.matches("</testcase>").count(),
+            4,
+            "step_0 passes as an empty element"
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! The whole command-line contract in one clap-derive struct. Every flag can also be given as a
+//! `PROBER_<FLAG>` environment variable (e.g. `PROBER_RPS=200`). Values are checked by
+//! [`crate::config::Config::from_cli`], not here, so that a bad value yields a
+//! [`crate::ProberError`] that names the flag and the fix.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::redact::{redact_header_arg, redact_url};
+
+/// Observe which Lambda version serves each request during a rollout, and judge the split
+/// against the deployment's schedule.
+#[derive(Clone, Parser)]
+#[command(
+    name = "prober",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// `prober merge`: combine the reports of several runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Target URL (http:// or https://).
+    #[arg(long, env = "PROBER_URL")]
+    pub url: Option<String>,
+
+    /// Requests per second (open loop: slot i is sent at t0 + i/rps).
+    #[arg(
+        long,
+        env = "PROBER_RPS",
+        default_value_t = 50.0,
+        allow_negative_numbers = true
+    )]
+    pub rps: f64,
+
+    /// How long to run (e.g. 90s, 15m). Absent: until the deployment completes or rolls back.
+    #[arg(long, env = "PROBER_DURATION")]
+    pub duration: Option<String>,
+
+    /// Safety cap on the run when --duration is absent.
+    #[arg(long, env = "PROBER_MAX_DURATION", default_value = "2h")]
+    pub max_duration: String,
+
+    /// HTTP method.
+    #[arg(long, env = "PROBER_METHOD", default_value = "GET")]
+    pub method: String,
+
+    /// Request header `Name: value` (repeatable).
+    #[arg(long = "header", short = 'H', env = "PROBER_HEADER")]
+    pub headers: Vec<String>,
+
+    /// Request body.
+    #[arg(long, env = "PROBER_BODY", conflicts_with = "body_file")]
+    pub body: Option<String>,
+
+    /// Read the request body from this file.
+    #[arg(long, env = "PROBER_BODY_FILE")]
+    pub body_file: Option<PathBuf>,
+
+    /// Per-request timeout (connect + response + body).
+    #[arg(long, env = "PROBER_TIMEOUT", default_value = "10s")]
+    pub timeout: String,
+
+    /// Cap on requests in flight; tickets wait (and are counted late) beyond it.
+    #[arg(long, env = "PROBER_MAX_IN_FLIGHT", default_value_t = 256)]
+    pub max_in_flight: usize,
+
+    /// Response header carrying the version (the ROLLCALL_HEADER contract).
+    #[arg(
+        long,
+        env = "PROBER_VERSION_HEADER",
+        default_value = "x-rollcall-version"
+    )]
+    pub version_header: String,
+
+    /// JSON pointer to the version in the response body, e.g. /version.
+    #[arg(long, env = "PROBER_VERSION_JSON")]
+    pub version_json: Option<String>,
+
+    /// Deployment schedule, e.g. Linear10PercentEvery1Minute, canary:25%:45m, linear:20%:30s.
+    #[arg(long, env = "PROBER_SCHEDULE")]
+    pub schedule: Option<String>,
+
+    /// Divide the schedule's intervals by this factor (for compressed rehearsals).
+    #[arg(
+        long,
+        env = "PROBER_TIME_SCALE",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
+    pub time_scale: f64,
+
+    /// The version traffic shifts away from (default: inferred).
+    #[arg(long, env = "PROBER_FROM_VERSION")]
+    pub from_version: Option<String>,
+
+    /// The version traffic shifts to (default: inferred).
+    #[arg(long, env = "PROBER_TO_VERSION")]
+    pub to_version: Option<String>,
+
+    /// When the deployment started, when known: seconds since the first request, or an RFC 3339
+    /// instant.
+    #[arg(long, env = "PROBER_DEPLOYMENT_START", allow_hyphen_values = true)]
+    pub deployment_start: Option<String>,
+
+    /// Write report.json, timeline.csv, .hgrm, .hlog, SVG plots and junit.xml to this directory.
+    #[arg(long, env = "PROBER_OUT")]
+    pub out: Option<PathBuf>,
+
+    /// Error budget: the largest acceptable (transport errors + 5xx) / sent, a fraction.
+    #[arg(long, env = "PROBER_MAX_ERROR_RATE", allow_negative_numbers = true)]
+    pub max_error_rate: Option<f64>,
+
+    /// No live progress.
+    #[arg(long, env = "PROBER_QUIET")]
+    pub quiet: bool,
+
+    /// Accept any TLS certificate.
+    #[arg(long, env = "PROBER_INSECURE")]
+    pub insecure: bool,
+
+    /// HTTP/2: prior knowledge on http://, preferred through ALPN on https://.
+    #[arg(long, env = "PROBER_HTTP2")]
+    pub http2: bool,
+}
+
+/// Debug output never shows secrets: URL user info and sensitive header values are redacted,
+/// the body is shown by length only.
+impl std::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<String> = self.headers.iter().map(|h| redact_header_arg(h)).collect();
+        f.debug_struct("Cli")
+            .field("command", &self.command)
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("rps", &self.rps)
+            .field("duration", &self.duration)
+            .field("max_duration", &self.max_duration)
+            .field("method", &self.method)
+            .field("headers", &headers)
+            .field(
+                "body",
+                &self.body.as_ref().map(|b| format!("<{} bytes>", b.len())),
+            )
+            .field("body_file", &self.body_file)
+            .field("timeout", &self.timeout)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("version_header", &self.version_header)
+            .field("version_json", &self.version_json)
+            .field("schedule", &self.schedule)
+            .field("time_scale", &self.time_scale)
+            .field("from_version", &self.from_version)
+            .field("to_version", &self.to_version)
+            .field("deployment_start", &self.deployment_start)
+            .field("out", &self.out)
+            .field("max_error_rate", &self.max_error_rate)
+            .field("quiet", &self.quiet)
+            .field("insecure", &self.insecure)
+            .field("http2", &self.http2)
+            .finish()
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Combine the reports of several runs (histograms and timelines add exactly).
+    Merge(MergeArgs),
+}
+
+/// Arguments of `prober merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Run directories (holding report.json) or report.json files.
+    #[arg(required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Directory to write the merged artifacts to.
+    #[arg(long, env = "PROBER_OUT")]
+    pub out: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_run_flags() {
+        let cli = Cli::try_parse_from([
+            "prober",
+            "--url",
+            "http://x/",
+            "--rps",
+            "10",
+            "-H",
+            "a: b",
+            "--header",
+            "c: d",
+            "--http2",
+        ])
+        .unwrap();
+        assert_eq!(cli.url.as_deref(), Some("http://x/"));
+        assert_eq!(cli.rps, 10.0);
+        assert_eq!(cli.headers, vec!["a: b", "c: d"]);
+        assert!(cli.http2);
+        assert_eq!(cli.version_header, "x-rollcall-version");
+    }
+
+    #[test]
+    fn parses_merge() {
+        let cli =
+            Cli::try_parse_from(["prober", "merge", "a", "b/report.json", "--out", "c"]).unwrap();
+        let Some(Command::Merge(m)) = cli.command else {
+            panic!("not merge")
+        };
+        assert_eq!(m.inputs.len(), 2);
+        assert_eq!(m.out, PathBuf::from("c"));
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let cli = Cli::try_parse_from([
+            "prober",
+            "--url",
+            "https://u:hunter2@h/",
+            "-H",
+            "Authorization: Bearer tok3n",
+            "--body",
+            "s3cret-body",
+        ])
+        .unwrap();
+        let text = format!("{cli:?}");
+        for secret in ["hunter2", "tok3n", "s3cret-body"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("Authorization: <redacted>"), "{text}");
+    }
+
+    #[test]
+    fn negative_deployment_start_is_a_value() {
+        let cli =
+            Cli::try_parse_from(["prober", "--url", "http://x/", "--deployment-start", "-3.5"])
+                .unwrap();
+        assert_eq!(cli.deployment_start.as_deref(), Some("-3.5"));
+    }
+}

@@ -1,0 +1,447 @@
+//! The validated, closed run configuration, built from [`Cli`] by a pure function.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Uri};
+use rollout::schedule::Schedule;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::Cli;
+use crate::error::ProberError;
+use crate::redact::{is_sensitive_header, redact_url};
+
+/// Header that also carries the version: what Lambda's Invoke API returns.
+pub const EXECUTED_VERSION_HEADER: &str = "x-amz-executed-version";
+/// Header marking an environment's first invocation.
+pub const COLD_HEADER: &str = "x-rollcall-cold";
+
+/// URL scheme of the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+/// Where requests go, split the way the connection code needs it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// Host name or IP literal (without brackets), for DNS and TLS server name.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Full URI (for HTTP/2 requests).
+    pub uri: Uri,
+    /// Origin-form URI, path and query (for HTTP/1.1 requests).
+    pub origin_form: Uri,
+    /// Value of the `Host` header.
+    pub host_header: HeaderValue,
+    /// The URL with user info removed, for logs and the report.
+    pub redacted: String,
+}
+
+/// When the deployment started, if the user knows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeploymentStart {
+    /// Seconds since the first scheduled request.
+    Offset(f64),
+    /// A wall-clock instant.
+    At(OffsetDateTime),
+}
+
+impl DeploymentStart {
+    /// Seconds since the run's origin, given the origin's wall-clock time.
+    pub fn seconds_since(&self, origin: OffsetDateTime) -> f64 {
+        match *self {
+            DeploymentStart::Offset(s) => s,
+            DeploymentStart::At(at) => (at - origin).as_seconds_f64(),
+        }
+    }
+}
+
+/// A run's configuration: every value checked, nothing left to parse.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The target.
+    pub target: Target,
+    /// Requests per second.
+    pub rps: f64,
+    /// Fixed run length; `None`: until the deployment ends (capped by `max_duration`).
+    pub duration: Option<Duration>,
+    /// Safety cap when `duration` is `None`.
+    pub max_duration: Duration,
+    /// HTTP method.
+    pub method: Method,
+    /// Request headers (sensitive ones marked as such).
+    pub headers: HeaderMap,
+    /// Request body (may be empty).
+    pub body: Bytes,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Cap on requests in flight.
+    pub max_in_flight: usize,
+    /// Response header carrying the version.
+    pub version_header: HeaderName,
+    /// JSON pointer to the version in the body.
+    pub version_json: Option<String>,
+    /// The schedule as given on the command line.
+    pub schedule_text: Option<String>,
+    /// The schedule, already time-scaled.
+    pub schedule: Option<Schedule>,
+    /// The time-scale factor.
+    pub time_scale: f64,
+    /// `--from-version`.
+    pub from_version: Option<String>,
+    /// `--to-version`.
+    pub to_version: Option<String>,
+    /// `--deployment-start`.
+    pub deployment_start: Option<DeploymentStart>,
+    /// Artifacts directory.
+    pub out: Option<PathBuf>,
+    /// Error budget.
+    pub max_error_rate: Option<f64>,
+    /// No live progress.
+    pub quiet: bool,
+    /// Accept any TLS certificate.
+    pub insecure: bool,
+    /// Use HTTP/2.
+    pub http2: bool,
+}
+
+impl Config {
+    /// Checks every flag of a run. `read_file` reads `--body-file` (a parameter so that this
+    /// stays a pure function in tests).
+    pub fn from_cli(
+        cli: &Cli,
+        read_file: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Config, ProberError> {
+        let url = cli.url.as_deref().ok_or_else(|| ProberError::MissingFlag {
+            flag: "--url",
+            reason: "give the target, e.g. --url https://abc.lambda-url.eu-west-1.on.aws/ \
+                     (or PROBER_URL)"
+                .into(),
+        })?;
+        let (target, basic_auth) = parse_target(url)?;
+        if !(cli.rps.is_finite() && cli.rps > 0.0 && cli.rps <= 1_000_000.0) {
+            return Err(ProberError::invalid(
+                "--rps",
+                cli.rps.to_string(),
+                "the rate must be a number > 0 and <= 1000000 requests per second, e.g. --rps 50",
+            ));
+        }
+        let duration = cli
+            .duration
+            .as_deref()
+            .map(|d| parse_duration("--duration", d))
+            .transpose()?;
+        let max_duration = parse_duration("--max-duration", &cli.max_duration)?;
+        let method = Method::from_bytes(cli.method.as_bytes()).map_err(|_| {
+            ProberError::invalid(
+                "--method",
+                &cli.method,
+                "not an HTTP method; use e.g. GET or POST",
+            )
+        })?;
+        let mut headers = HeaderMap::new();
+        if let Some(auth) = basic_auth {
+            headers.insert(http::header::AUTHORIZATION, auth);
+        }
+        for h in &cli.headers {
+            let (name, value) = parse_header(h)?;
+            headers.append(name, value);
+        }
+        let body = match (&cli.body, &cli.body_file) {
+            (Some(b), _) => Bytes::from(b.clone()),
+            (None, Some(path)) => Bytes::from(read_file(path).map_err(|e| {
+                ProberError::invalid(
+                    "--body-file",
+                    path.display().to_string(),
+                    format!("cannot read it ({e}); give a readable file or use --body"),
+                )
+            })?),
+            (None, None) => Bytes::new(),
+        };
+        let timeout = parse_duration("--timeout", &cli.timeout)?;
+        if cli.max_in_flight == 0 {
+            return Err(ProberError::invalid(
+                "--max-in-flight",
+                "0",
+                "at least one request must be allowed in flight, e.g. --max-in-flight 256",
+            ));
+        }
+        let version_header =
+            HeaderName::from_bytes(cli.version_header.trim().as_bytes()).map_err(|_| {
+                ProberError::invalid(
+                    "--version-header",
+                    &cli.version_header,
+                    "not a valid header name; use e.g. x-rollcall-version",
+                )
+            })?;
+        if let Some(p) = &cli.version_json {
+            if !p.starts_with('/') {
+                return Err(ProberError::invalid(
+                    "--version-json",
+                    p,
+                    "a JSON pointer (RFC 6901) starts with '/', e.g. --version-json /version",
+                ));
+            }
+        }
+        if !(cli.time_scale.is_finite() && cli.time_scale > 0.0) {
+            return Err(ProberError::invalid(
+                "--time-scale",
+                cli.time_scale.to_string(),
+                "the factor must be a number > 0, e.g. --time-scale 60 to run 60x faster",
+            ));
+        }
+        let schedule = match &cli.schedule {
+            None => None,
+            Some(s) => {
+                let parsed = Schedule::parse(s)
+                    .map_err(|e| ProberError::invalid("--schedule", s, e.to_string()))?;
+                let scaled = parsed.time_scaled(cli.time_scale).map_err(|e| {
+                    ProberError::invalid("--time-scale", cli.time_scale.to_string(), e.to_string())
+                })?;
+                Some(scaled)
+            }
+        };
+        let deployment_start = cli
+            .deployment_start
+            .as_deref()
+            .map(parse_deployment_start)
+            .transpose()?;
+        if let Some(r) = cli.max_error_rate {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(ProberError::invalid(
+                    "--max-error-rate",
+                    r.to_string(),
+                    "the error budget is a fraction in [0, 1], e.g. --max-error-rate 0.01 for 1%",
+                ));
+            }
+        }
+        if let (Some(a), Some(b)) = (&cli.from_version, &cli.to_version) {
+            if a == b {
+                return Err(ProberError::invalid(
+                    "--to-version",
+                    b,
+                    "it equals --from-version; give the version traffic shifts to",
+                ));
+            }
+        }
+        Ok(Config {
+            target,
+            rps: cli.rps,
+            duration,
+            max_duration,
+            method,
+            headers,
+            body,
+            timeout,
+            max_in_flight: cli.max_in_flight,
+            version_header,
+            version_json: cli.version_json.clone(),
+            schedule_text: cli.schedule.clone(),
+            schedule,
+            time_scale: cli.time_scale,
+            from_version: cli.from_version.clone(),
+            to_version: cli.to_version.clone(),
+            deployment_start,
+            out: cli.out.clone(),
+            max_error_rate: cli.max_error_rate,
+            quiet: cli.quiet,
+            insecure: cli.insecure,
+            http2: cli.http2,
+        })
+    }
+
+    /// The run limit: `duration`, or the safety cap.
+    pub fn run_limit(&self) -> Duration {
+        self.duration.unwrap_or(self.max_duration)
+    }
+
+    /// Where the version is read from, in order.
+    pub fn version_sources(&self) -> Vec<String> {
+        let mut v = vec![
+            format!("header:{}", self.version_header.as_str()),
+            format!("header:{EXECUTED_VERSION_HEADER}"),
+        ];
+        if let Some(p) = &self.version_json {
+            v.push(format!("json:{p}"));
+        }
+        v
+    }
+
+    /// The report's view of this configuration (no secrets: no headers, no body, no user info).
+    pub fn run_config(&self) -> rollout::report::RunConfig {
+        rollout::report::RunConfig {
+            url: self.target.redacted.clone(),
+            method: self.method.to_string(),
+            rps: self.rps,
+            duration_secs: self.duration.map(|d| d.as_secs_f64()),
+            schedule: self.schedule_text.clone(),
+            time_scale: self.time_scale,
+            max_in_flight: self.max_in_flight,
+            timeout_secs: self.timeout.as_secs_f64(),
+            version_source: self.version_sources(),
+            from_version: self.from_version.clone(),
+            to_version: self.to_version.clone(),
+            max_error_rate: self.max_error_rate,
+        }
+    }
+}
+
+/// Parses `--url`; user info becomes a (sensitive) basic `Authorization` header.
+fn parse_target(raw: &str) -> Result<(Target, Option<HeaderValue>), ProberError> {
+    let shown = redact_url(raw);
+    let bad = |reason: &str| ProberError::invalid("--url", &shown, reason);
+    let url = url::Url::parse(raw.trim()).map_err(|e| {
+        bad(&format!(
+            "{e}; give an absolute URL such as https://host/path"
+        ))
+    })?;
+    let scheme = match url.scheme() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        _ => return Err(bad("the scheme must be http or https")),
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        None => return Err(bad("the URL has no host; give e.g. http://127.0.0.1:3000/")),
+    };
+    let port = url.port_or_known_default().ok_or_else(|| bad("no port"))?;
+    let basic = if url.username().is_empty() {
+        None
+    } else {
+        let user = percent_decode(url.username());
+        let pass = url.password().map(percent_decode).unwrap_or_default();
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        let mut v = HeaderValue::from_str(&format!("Basic {token}"))
+            .map_err(|_| bad("the user info cannot be sent as basic auth"))?;
+        v.set_sensitive(true);
+        Some(v)
+    };
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    let redacted = clean.to_string();
+    let uri: Uri = redacted.parse().map_err(|_| bad("not a valid HTTP URI"))?;
+    let pq = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let origin_form: Uri = pq.parse().map_err(|_| bad("not a valid path"))?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| bad("no authority"))?
+        .as_str()
+        .to_owned();
+    let host_header = HeaderValue::from_str(&authority).map_err(|_| bad("bad host"))?;
+    Ok((
+        Target {
+            scheme,
+            host,
+            port,
+            uri,
+            origin_form,
+            host_header,
+            redacted,
+        },
+        basic,
+    ))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses one `Name: value` header; sensitive values are marked and never echoed in errors.
+pub fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue), ProberError> {
+    let Some((name, value)) = raw.split_once(':') else {
+        return Err(ProberError::invalid(
+            "--header",
+            crate::redact::redact_header_arg(raw),
+            "expected 'Name: value', e.g. --header 'Accept: application/json'",
+        ));
+    };
+    let name = name.trim();
+    let hname = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        ProberError::invalid(
+            "--header",
+            crate::redact::redact_header_arg(raw),
+            format!("{name:?} is not a valid header name; use letters, digits and '-'"),
+        )
+    })?;
+    let mut hvalue = HeaderValue::from_str(value.trim()).map_err(|_| {
+        ProberError::invalid(
+            "--header",
+            crate::redact::redact_header_arg(raw),
+            "the value has characters a header cannot carry (control characters or newlines)",
+        )
+    })?;
+    if is_sensitive_header(hname.as_str()) {
+        hvalue.set_sensitive(true);
+    }
+    Ok((hname, hvalue))
+}
+
+/// Parses a humantime duration (`90s`, `15m`, `1h 30m`); zero is refused.
+pub fn parse_duration(flag: &'static str, raw: &str) -> Result<Duration, ProberError> {
+    let d = humantime::parse_duration(raw.trim()).map_err(|e| {
+        ProberError::invalid(
+            flag,
+            raw,
+            format!("{e}; give a duration such as 90s, 15m or 1h"),
+        )
+    })?;
+    if d.is_zero() {
+        return Err(ProberError::invalid(
+            flag,
+            raw,
+            "must be longer than zero, e.g. 90s",
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_deployment_start(raw: &str) -> Result<DeploymentStart, ProberError> {
+    let t = raw.trim();
+    if let Ok(s) = t.parse::<f64>() {
+        if s.is_finite() {
+            return Ok(DeploymentStart::Offset(s));
+        }
+    }
+    OffsetDateTime::parse(t, &Rfc3339)
+        .map(DeploymentStart::At)
+        .map_err(|_| {
+            ProberError::invalid(
+                "--deployment-start",
+                raw,
+                "give seconds since the first request (e.g. 30) or an RFC 3339 instant \
+             (e.g. 2026-11-26T04:30:00Z)",
+            )
+        })
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,218 @@
+//! One probing run: pacer thread, worker pool, aggregator loop (drain every 200 ms; analysis,
+//! progress and the stop decision every second), then the report and the artifacts.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rollout::analysis::{AnalysisConfig, analyze};
+use rollout::schedule::Schedule;
+use time::OffsetDateTime;
+
+use crate::aggregate::Aggregate;
+use crate::client::Connector;
+use crate::config::Config;
+use crate::error::ProberError;
+use crate::pacer::{self, Plan};
+use crate::progress::{Progress, Snapshot};
+use crate::record::Recorder;
+use crate::reporting::{RunFacts, analysis_config, build_report};
+use crate::worker::Pool;
+use crate::{RunOutcome, artifacts};
+
+/// Tickets that may wait for a worker. Beyond it the pacer waits (the tickets keep their
+/// intended instants). Small is better: at saturation a long queue only adds cache misses.
+const TICKET_QUEUE: usize = 64;
+/// How often the aggregator drains the workers' shards.
+const DRAIN_PERIOD: Duration = Duration::from_millis(200);
+/// Delay between setting up and slot 0, so that the pacer thread is running at `t0`.
+const START_DELAY: Duration = Duration::from_millis(20);
+/// How long in-flight requests may finish after an interruption before they are abandoned.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
+/// The live analysis runs at most once a second and takes at most 1/this of the time between
+/// runs (long runs have long timelines).
+const ANALYSIS_DUTY: f64 = 20.0;
+
+/// The aggregator's state during the run.
+struct Live {
+    agg: Aggregate,
+    progress: Progress,
+    analysis: Arc<AnalysisConfig>,
+    schedule: Option<Schedule>,
+    seconds_done: u32,
+    last_responses: u64,
+    next_analysis: f64,
+    finished: bool,
+}
+
+impl Live {
+    /// Drains the shards; once per second closes the interval, and when due re-runs the
+    /// analysis (to decide when to stop) and updates the progress display.
+    fn tick(&mut self, recorder: &Recorder, elapsed: f64) {
+        recorder.drain(|s| self.agg.absorb(s));
+        let second = elapsed as u32;
+        if second <= self.seconds_done {
+            return;
+        }
+        self.agg.close_intervals(second);
+        let rate = (self.agg.responses - self.last_responses) as f64
+            / f64::from(second - self.seconds_done);
+        self.seconds_done = second;
+        self.last_responses = self.agg.responses;
+        if elapsed >= self.next_analysis {
+            let started = Instant::now();
+            let split = analyze(&self.agg.timeline, &self.analysis);
+            let cost = started.elapsed().as_secs_f64();
+            self.next_analysis = elapsed + (cost * ANALYSIS_DUTY).max(0.9);
+            self.finished = split.is_finished();
+            self.progress.update(&Snapshot::new(
+                &self.agg,
+                &split,
+                self.schedule.as_ref(),
+                elapsed,
+                rate,
+            ));
+        }
+    }
+}
+
+/// Runs the probe described by `config` until its end, the deployment's end (no `--duration`),
+/// or `shutdown`.
+pub async fn probe(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<RunOutcome, ProberError> {
+    if let Some(out) = &config.out {
+        std::fs::create_dir_all(out).map_err(|e| {
+            ProberError::invalid(
+                "--out",
+                out.display().to_string(),
+                format!("cannot create the directory: {e}"),
+            )
+        })?;
+    }
+    let connector = Connector::new(&config)?;
+    let high_us = u64::try_from(config.timeout.as_micros())
+        .unwrap_or(u64::MAX / 4)
+        .saturating_mul(2);
+    let shards = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
+    let recorder = Arc::new(Recorder::new(shards, high_us));
+    let (tx, rx) = async_channel::bounded(TICKET_QUEUE);
+
+    let t0 = Instant::now() + START_DELAY;
+    let origin = OffsetDateTime::now_utc() + START_DELAY;
+    let pool = Arc::new(Pool::new(
+        &config,
+        connector,
+        recorder.clone(),
+        rx.clone(),
+        t0,
+        tokio::runtime::Handle::current(),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let plan = Plan::new(t0, config.rps, config.run_limit());
+    let grow = {
+        let pool = pool.clone();
+        move |queued| pool.grow_if_needed(queued)
+    };
+    let pacer = pacer::spawn(plan, tx, rx.clone(), stop.clone(), grow)
+        .map_err(|e| ProberError::Internal(format!("cannot start the pacer thread: {e}")))?;
+    let mut pacer_done = tokio::task::spawn_blocking(move || pacer.join().unwrap_or(0));
+
+    let deployment_start = config.deployment_start.map(|d| d.seconds_since(origin));
+    let analysis = Arc::new(analysis_config(&config, deployment_start));
+    let mut live = Some(Live {
+        agg: Aggregate::new(high_us),
+        progress: Progress::new(config.quiet),
+        analysis: analysis.clone(),
+        schedule: config.schedule.clone(),
+        seconds_done: 0,
+        last_responses: 0,
+        next_analysis: 0.0,
+        finished: false,
+    });
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::from_std(t0) + DRAIN_PERIOD,
+        DRAIN_PERIOD,
+    );
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut interrupted = false;
+    let mut stopped_at: Option<Instant> = None;
+
+    let issued = loop {
+        tokio::select! {
+            issued = &mut pacer_done => break issued.unwrap_or(0),
+            () = &mut shutdown => {
+                interrupted = true;
+                stop.store(true, Ordering::Relaxed);
+                stopped_at = Some(Instant::now());
+                rx.close();
+                let issued = pacer_done.await.unwrap_or(0);
+                let mut unsent = 0u64;
+                while rx.try_recv().is_ok() {
+                    unsent += 1;
+                }
+                tracing::info!(unsent, "interrupted");
+                break issued;
+            }
+            _ = tick.tick() => {
+                // Aggregation and analysis run on the blocking pool, never on the threads that
+                // send requests.
+                let mut state = live.take().expect("live state is always put back");
+                let (recorder, elapsed) = (recorder.clone(), t0.elapsed().as_secs_f64());
+                let state = tokio::task::spawn_blocking(move || {
+                    state.tick(&recorder, elapsed);
+                    state
+                })
+                .await
+                .map_err(|e| ProberError::Internal(format!("aggregator: {e}")))?;
+                if config.duration.is_none() && state.finished && stopped_at.is_none() {
+                    tracing::info!(elapsed, "deployment finished; stopping");
+                    stopped_at = Some(Instant::now());
+                    stop.store(true, Ordering::Relaxed);
+                }
+                live = Some(state);
+            }
+        }
+    };
+    let grace = if interrupted {
+        INTERRUPT_GRACE
+    } else {
+        config.timeout + Duration::from_secs(1)
+    };
+    pool.join(grace).await;
+    let Live {
+        mut agg,
+        mut progress,
+        ..
+    } = live.expect("live state is always put back");
+    recorder.drain(|s| agg.absorb(s));
+    progress.finish();
+
+    let (duration_secs, planned) = match stopped_at {
+        Some(at) => (
+            at.saturating_duration_since(t0).as_secs_f64(),
+            plan.due_by(at).max(issued),
+        ),
+        None => (config.run_limit().as_secs_f64(), plan.slots),
+    };
+    agg.finish(duration_secs.ceil() as u32);
+    let split = analyze(&agg.timeline, &analysis);
+    let facts = RunFacts {
+        started_at: origin,
+        duration_secs,
+        interrupted,
+        planned,
+    };
+    let report = build_report(&config, &agg, split, facts);
+    if let Some(out) = &config.out {
+        artifacts::write_run(out, &report, &agg, config.schedule.as_ref())?;
+    }
+    Ok(RunOutcome {
+        exit_code: report.exit_code,
+        out_dir: config.out.clone(),
+        report,
+    })
+}

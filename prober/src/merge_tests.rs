@@ -1,0 +1,148 @@
+use super::*;
+use crate::artifacts::tests_support::report_with;
+use rollout::report::VersionReport;
+
+fn hist(values_us: &[u64]) -> Histogram<u64> {
+    let mut h = record::new_histogram(1_000_000);
+    for v in values_us {
+        h.record(*v).unwrap();
+    }
+    h
+}
+
+fn run(started_ms: u64, version: &str, at: f64, latencies: &[u64]) -> RunInput {
+    let mut tl = Timeline::new(0.1);
+    for _ in latencies {
+        tl.record(at, version);
+    }
+    let mut report = report_with(tl, None, None, None, 5.0);
+    report.started_at_unix_ms = started_ms;
+    let h = hist(latencies);
+    report.versions.insert(
+        version.to_owned(),
+        VersionReport {
+            requests: latencies.len() as u64,
+            status_codes: [("200".to_owned(), latencies.len() as u64)].into(),
+            ..VersionReport::default()
+        },
+    );
+    report.histograms.insert(
+        version.to_owned(),
+        EncodedHistograms {
+            corrected: encode_histogram(&h),
+            uncorrected: encode_histogram(&h),
+        },
+    );
+    report.totals.sent = latencies.len() as u64;
+    report.totals.planned = latencies.len() as u64;
+    report.totals.responses = latencies.len() as u64;
+    report.totals.errors_by_kind = [("timeout".to_owned(), 1), ("4xx".to_owned(), 2)].into();
+    RunInput {
+        path: PathBuf::from(format!("run-{started_ms}")),
+        report,
+        seconds: vec![SecondRow {
+            untagged: 1,
+            errors: 1,
+        }],
+    }
+}
+
+#[test]
+fn merges_histograms_timelines_and_counters_exactly() {
+    let a = run(10_000, "1", 0.25, &[1000, 2000, 3000]);
+    let b = run(11_040, "1", 0.25, &[4000, 5000]); // starts 1.04 s later: 10 bins after rounding
+    let c = run(10_000, "2", 2.05, &[9000]);
+    let mut written = None;
+    let merged = merge_inputs(&[a, b, c], |report, hists, seconds| {
+        written = Some((report.clone(), hists.len(), seconds.to_vec()));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(merged.merged_runs, 3);
+    assert_eq!(merged.started_at_unix_ms, 10_000);
+    assert_eq!(merged.versions["1"].requests, 5);
+    assert_eq!(merged.versions["1"].status_codes["200"], 5);
+    let h1 = decode_histogram(&merged.histograms["1"].corrected).unwrap();
+    assert_eq!(h1.len(), 5);
+    assert_eq!(h1.max(), h1.highest_equivalent(5000));
+    assert_eq!(merged.timeline.counts[2][0], 3);
+    assert_eq!(
+        merged.timeline.counts[12][0], 2,
+        "second run shifted by 10 bins"
+    );
+    assert_eq!(merged.timeline.counts[20][1], 1);
+    assert_eq!(merged.totals.sent, 6);
+    assert_eq!(merged.totals.errors_by_kind["timeout"], 3);
+    assert!(
+        (merged.totals.error_rate - 0.5).abs() < 1e-12,
+        "4xx excluded: {}",
+        merged.totals.error_rate
+    );
+    assert!((merged.duration_secs - 6.0).abs() < 1e-9);
+    let (report, n_hists, seconds) = written.unwrap();
+    assert_eq!(report, merged);
+    assert_eq!(n_hists, 2);
+    assert_eq!(
+        seconds[0],
+        SecondRow {
+            untagged: 2,
+            errors: 2
+        }
+    );
+    assert_eq!(
+        seconds[1],
+        SecondRow {
+            untagged: 1,
+            errors: 1
+        }
+    );
+}
+
+#[test]
+fn bad_inputs_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = read_input(&dir.path().join("nope")).unwrap_err();
+    assert_eq!(missing.exit_code(), 64);
+    std::fs::write(dir.path().join("report.json"), "{not json").unwrap();
+    let garbage = read_input(dir.path()).unwrap_err();
+    assert_eq!(garbage.exit_code(), 64);
+    assert!(
+        garbage.to_string().contains("not a prober report.json"),
+        "{garbage}"
+    );
+    let mut r = run(0, "1", 0.0, &[1]).report;
+    r.format_version = 99;
+    std::fs::write(
+        dir.path().join("report.json"),
+        serde_json::to_string(&r).unwrap(),
+    )
+    .unwrap();
+    let version = read_input(dir.path()).unwrap_err();
+    assert!(
+        version.to_string().contains("format_version 99"),
+        "{version}"
+    );
+    assert!(merge_inputs(&[], |_, _, _| Ok(())).unwrap_err().is_usage());
+}
+
+#[test]
+fn seconds_come_from_timeline_csv() {
+    let rows = parse_seconds(
+        "second,version_1,untagged,errors,observed_share,expected_share\n0,5,1,2,,\n1,5,0,3,,\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            SecondRow {
+                untagged: 1,
+                errors: 2
+            },
+            SecondRow {
+                untagged: 0,
+                errors: 3
+            }
+        ]
+    );
+    assert!(parse_seconds("second,x\n").is_err());
+}

@@ -1,0 +1,409 @@
+//! Recording results without keeping them: workers write each response into one of a few
+//! mutex-guarded shards (one per thread, so locks are not contended; the aggregator holds one
+//! only to swap the shard with an empty spare), and the aggregator drains the shards every
+//! 200 ms.
+//!
+//! A shard holds HdrHistograms (microseconds, 3 significant figures, auto-resizing) per version
+//! and small counters; its time bins are a delta since the last drain. Memory is bounded by the
+//! number of versions and the drain interval, never by the number of requests.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::client::FailKind;
+
+/// Width of a timeline bin, seconds.
+pub const BIN_SECS: f64 = 0.1;
+/// Label of responses that named no version.
+pub const UNTAGGED: &str = "untagged";
+/// The `errors_by_kind` keys, indexed as by [`fail_index`] (then `5xx` and `4xx`).
+pub const ERROR_KINDS: [&str; 8] = [
+    "timeout",
+    "connect",
+    "reset",
+    "tls",
+    "5xx",
+    "4xx",
+    "other",
+    "interrupted",
+];
+/// Indexes of [`ERROR_KINDS`] that count in the error rate: transport failures and 5xx (not
+/// 4xx, not requests abandoned at an interrupt).
+pub const ERROR_RATE_KINDS: [usize; 6] = [0, 1, 2, 3, 4, 6];
+
+/// Slot of untagged responses in a shard's bins.
+pub const SLOT_UNTAGGED: u16 = u16::MAX - 1;
+/// Slot of failed requests (transport error or 5xx) in a shard's bins.
+pub const SLOT_ERROR: u16 = u16::MAX;
+
+/// A new latency histogram: 1 µs to `high_us`, 3 significant figures, growing when needed.
+pub fn new_histogram(high_us: u64) -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, high_us.max(2), 3).expect("valid histogram bounds");
+    h.auto(true);
+    h
+}
+
+/// Records `d` in microseconds.
+pub fn record_us(h: &mut Histogram<u64>, d: Duration) {
+    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2);
+    if h.record(us).is_err() {
+        h.saturating_record(us);
+    }
+}
+
+/// Index of a failure kind in [`ERROR_KINDS`].
+pub fn fail_index(kind: FailKind) -> usize {
+    match kind {
+        FailKind::Timeout => 0,
+        FailKind::Connect => 1,
+        FailKind::Reset => 2,
+        FailKind::Tls => 3,
+        FailKind::Other => 6,
+        FailKind::Interrupted => 7,
+    }
+}
+
+/// What happened to one request.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome<'a> {
+    /// An HTTP response.
+    Response {
+        /// Status code.
+        status: u16,
+        /// Version label, when the response named one.
+        version: Option<&'a str>,
+        /// `x-rollcall-cold: 1` was present.
+        cold: bool,
+    },
+    /// No response.
+    Failed(FailKind),
+}
+
+/// One finished request, times relative to the run's origin or to its own send.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// Actual send time since the origin (bins the timeline).
+    pub sent_at: Duration,
+    /// Actual send minus intended send.
+    pub lag: Duration,
+    /// Completion minus intended send (coordinated-omission corrected).
+    pub corrected: Duration,
+    /// Completion minus actual send.
+    pub uncorrected: Duration,
+    /// Was the request sent late (lag above the threshold)?
+    pub late: bool,
+    /// The result.
+    pub outcome: Outcome<'a>,
+}
+
+/// What one version accumulated in a shard since the last drain.
+#[derive(Debug)]
+pub struct VersionDelta {
+    /// The label.
+    pub label: String,
+    /// Corrected latency, µs.
+    pub corrected: Histogram<u64>,
+    /// Uncorrected latency, µs.
+    pub uncorrected: Histogram<u64>,
+    /// Responses.
+    pub requests: u64,
+    /// 5xx responses.
+    pub errors: u64,
+    /// Cold starts.
+    pub cold_starts: u64,
+    /// Status code counts.
+    pub statuses: Vec<(u16, u64)>,
+}
+
+impl VersionDelta {
+    fn new(label: &str, high_us: u64) -> Self {
+        VersionDelta {
+            label: label.to_owned(),
+            corrected: new_histogram(high_us),
+            uncorrected: new_histogram(high_us),
+            requests: 0,
+            errors: 0,
+            cold_starts: 0,
+            statuses: Vec::new(),
+        }
+    }
+
+    /// Clears the counts, keeping allocations.
+    pub fn reset(&mut self) {
+        self.corrected.reset();
+        self.uncorrected.reset();
+        self.requests = 0;
+        self.errors = 0;
+        self.cold_starts = 0;
+        self.statuses.clear();
+    }
+}
+
+/// One shard's delta since the last drain.
+#[derive(Debug)]
+pub struct Shard {
+    high_us: u64,
+    /// Per version; the untagged responses live under [`UNTAGGED`].
+    pub versions: Vec<VersionDelta>,
+    /// Send lag, µs.
+    pub lag: Histogram<u64>,
+    /// Requests completed (response or failure).
+    pub sent: u64,
+    /// Of those, with an HTTP response.
+    pub responses: u64,
+    /// Of those sent, sent late.
+    pub late: u64,
+    /// Failures and error responses by [`ERROR_KINDS`] index.
+    pub errors: [u64; 8],
+    /// `((bin, slot), count)`, each key once: slot is a `versions` index, [`SLOT_UNTAGGED`] or
+    /// [`SLOT_ERROR`]. Requests arrive roughly in time order, so a key is looked up among the
+    /// last few entries first.
+    pub bins: Vec<((u32, u16), u32)>,
+}
+
+impl Shard {
+    /// An empty shard whose histograms start sized for `high_us`.
+    pub fn new(high_us: u64) -> Self {
+        Shard {
+            high_us,
+            versions: Vec::new(),
+            lag: new_histogram(high_us),
+            sent: 0,
+            responses: 0,
+            late: 0,
+            errors: [0; 8],
+            bins: Vec::new(),
+        }
+    }
+
+    /// Adds one sample.
+    pub fn record(&mut self, s: &Sample<'_>) {
+        self.sent += 1;
+        self.late += u64::from(s.late);
+        record_us(&mut self.lag, s.lag);
+        let bin = (s.sent_at.as_secs_f64() / BIN_SECS) as u32;
+        match s.outcome {
+            Outcome::Failed(kind) => {
+                self.errors[fail_index(kind)] += 1;
+                self.count_bin(bin, SLOT_ERROR);
+            }
+            Outcome::Response {
+                status,
+                version,
+                cold,
+            } => {
+                self.responses += 1;
+                let label = version.unwrap_or(UNTAGGED);
+                let i = match self.versions.iter().position(|v| v.label == label) {
+                    Some(i) => i,
+                    None => {
+                        self.versions.push(VersionDelta::new(label, self.high_us));
+                        self.versions.len() - 1
+                    }
+                };
+                let v = &mut self.versions[i];
+                v.requests += 1;
+                v.cold_starts += u64::from(cold);
+                record_us(&mut v.corrected, s.corrected);
+                record_us(&mut v.uncorrected, s.uncorrected);
+                match v.statuses.iter_mut().find(|(c, _)| *c == status) {
+                    Some((_, n)) => *n += 1,
+                    None => v.statuses.push((status, 1)),
+                }
+                if status >= 500 {
+                    v.errors += 1;
+                    self.errors[4] += 1;
+                    self.count_bin(bin, SLOT_ERROR);
+                } else if status >= 400 {
+                    self.errors[5] += 1;
+                }
+                let slot = if version.is_some() {
+                    i as u16
+                } else {
+                    SLOT_UNTAGGED
+                };
+                self.count_bin(bin, slot);
+            }
+        }
+    }
+
+    fn count_bin(&mut self, bin: u32, slot: u16) {
+        let key = (bin, slot);
+        match self.bins.iter_mut().rev().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.bins.push((key, 1)),
+        }
+    }
+
+    /// The count of `(bin, slot)` in this delta.
+    pub fn bin_count(&self, bin: u32, slot: u16) -> u32 {
+        self.bins
+            .iter()
+            .find(|(k, _)| *k == (bin, slot))
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Clears the delta after a drain, keeping allocations.
+    pub fn reset(&mut self) {
+        for v in &mut self.versions {
+            v.reset();
+        }
+        self.lag.reset();
+        self.sent = 0;
+        self.responses = 0;
+        self.late = 0;
+        self.errors = [0; 8];
+        self.bins.clear();
+    }
+}
+
+/// Threads numbered in order of their first sample.
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static THREAD_SLOT: usize = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The shards workers record into.
+#[derive(Debug)]
+pub struct Recorder {
+    shards: Box<[Mutex<Shard>]>,
+    spare: Mutex<Option<Shard>>,
+    high_us: u64,
+}
+
+impl Recorder {
+    /// `n` shards with histograms sized for `high_us`.
+    pub fn new(n: usize, high_us: u64) -> Self {
+        Recorder {
+            shards: (0..n.max(1))
+                .map(|_| Mutex::new(Shard::new(high_us)))
+                .collect(),
+            spare: Mutex::new(None),
+            high_us,
+        }
+    }
+
+    /// Records a sample into the shard of the calling thread: each runtime thread gets its own
+    /// shard (threads are numbered on first use), so their locks are not contended.
+    pub fn record(&self, sample: &Sample<'_>) {
+        let slot = THREAD_SLOT.with(|slot| *slot);
+        let shard = &self.shards[slot % self.shards.len()];
+        shard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(sample);
+    }
+
+    /// Calls `f` with each shard's delta, then resets it. A shard's lock is held only to swap
+    /// it with an empty spare, so that workers never wait for the aggregation.
+    pub fn drain(&self, mut f: impl FnMut(&Shard)) {
+        let mut spare_slot = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        let mut spare = spare_slot
+            .take()
+            .unwrap_or_else(|| Shard::new(self.high_us));
+        for shard in self.shards.iter() {
+            std::mem::swap(
+                &mut *shard.lock().unwrap_or_else(|p| p.into_inner()),
+                &mut spare,
+            );
+            if spare.sent > 0 {
+                f(&spare);
+                spare.reset();
+            }
+        }
+        *spare_slot = Some(spare);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(ms: u64, outcome: Outcome<'_>) -> Sample<'_> {
+        Sample {
+            sent_at: Duration::from_millis(ms),
+            lag: Duration::from_micros(100),
+            corrected: Duration::from_millis(5),
+            uncorrected: Duration::from_millis(4),
+            late: false,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn shard_counts_versions_errors_and_bins() {
+        let mut s = Shard::new(10_000_000);
+        let ok = |v| Outcome::Response {
+            status: 200,
+            version: v,
+            cold: false,
+        };
+        s.record(&sample(10, ok(Some("1"))));
+        s.record(&sample(
+            20,
+            Outcome::Response {
+                status: 503,
+                version: Some("2"),
+                cold: true,
+            },
+        ));
+        s.record(&sample(150, ok(None)));
+        s.record(&sample(160, Outcome::Failed(FailKind::Connect)));
+        s.record(&sample(
+            170,
+            Outcome::Response {
+                status: 404,
+                version: Some("1"),
+                cold: false,
+            },
+        ));
+        assert_eq!((s.sent, s.responses), (5, 4));
+        assert_eq!(s.errors, [0, 1, 0, 0, 1, 1, 0, 0]);
+        let labels: Vec<_> = s.versions.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(labels, ["1", "2", UNTAGGED]);
+        assert_eq!(s.versions[1].cold_starts, 1);
+        assert_eq!(s.versions[1].errors, 1);
+        assert_eq!(s.versions[0].statuses, vec![(200, 1), (404, 1)]);
+        assert_eq!(s.versions[0].corrected.len(), 2);
+        assert_eq!(s.bin_count(0, 0), 1);
+        assert_eq!(s.bin_count(0, 1), 1);
+        assert_eq!(s.bin_count(0, SLOT_ERROR), 1);
+        assert_eq!(s.bin_count(1, SLOT_UNTAGGED), 1);
+        assert_eq!(s.bin_count(1, SLOT_ERROR), 1);
+        assert_eq!(s.bin_count(1, 0), 1);
+        s.reset();
+        assert_eq!(s.sent, 0);
+        assert!(s.bins.is_empty() && s.versions[0].corrected.is_empty());
+    }
+
+    #[test]
+    fn recorder_drains_each_shard_once() {
+        let r = Recorder::new(3, 1_000_000);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| r.record(&sample(2, Outcome::Failed(FailKind::Connect))));
+            }
+        });
+        for _ in 0..9 {
+            r.record(&sample(1, Outcome::Failed(FailKind::Timeout)));
+        }
+        let mut total = 0;
+        r.drain(|s| total += s.sent);
+        assert_eq!(total, 13, "samples of every thread");
+        let mut again = 0;
+        r.drain(|s| again += s.sent);
+        assert_eq!(again, 0);
+    }
+
+    #[test]
+    fn histograms_grow_past_their_initial_bound() {
+        let mut h = new_histogram(1000);
+        record_us(&mut h, Duration::from_secs(30));
+        assert_eq!(h.len(), 1);
+        assert!(h.max() >= 29_000_000);
+    }
+}

@@ -1,0 +1,420 @@
+//! The worker pool: async tasks that take tickets from the pacer, send one request each, and
+//! record the result. Workers are spawned lazily, one more whenever a ticket finds no idle
+//! worker, up to `--max-in-flight`; each owns an HTTP/1.1 keep-alive connection (or shares the
+//! one HTTP/2 connection) and reconnects after a failure.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HOST, HeaderMap, HeaderName};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http2;
+use tokio::task::JoinSet;
+
+use crate::client::{Body, Conn, Connector, FailKind, classify_hyper};
+use crate::config::{COLD_HEADER, Config, EXECUTED_VERSION_HEADER};
+use crate::pacer::Ticket;
+use crate::record::{Outcome, Recorder, Sample};
+
+/// A request sent more than this after its intended instant counts as late
+/// (`totals.late_sends`; the threshold is reported as `totals.late_threshold_ms`).
+pub const LATE_THRESHOLD: Duration = Duration::from_millis(1);
+
+/// Largest body read when looking for the version with `--version-json`.
+const MAX_JSON_BODY: usize = 1 << 20;
+
+/// Everything needed to build a request, prepared once.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    method: Method,
+    origin_form: Uri,
+    full_uri: Uri,
+    h1_headers: HeaderMap,
+    h2_headers: HeaderMap,
+    body: Bytes,
+    version_header: HeaderName,
+    version_json: Option<String>,
+}
+
+impl RequestTemplate {
+    /// The template for `config`.
+    pub fn new(config: &Config) -> Self {
+        let mut h1_headers = config.headers.clone();
+        if !h1_headers.contains_key(HOST) {
+            h1_headers.insert(HOST, config.target.host_header.clone());
+        }
+        let mut h2_headers = config.headers.clone();
+        h2_headers.remove(HOST);
+        RequestTemplate {
+            method: config.method.clone(),
+            origin_form: config.target.origin_form.clone(),
+            full_uri: config.target.uri.clone(),
+            h1_headers,
+            h2_headers,
+            body: config.body.clone(),
+            version_header: config.version_header.clone(),
+            version_json: config.version_json.clone(),
+        }
+    }
+
+    /// A request for an HTTP/1.1 (origin-form URI, `Host` header) or HTTP/2 connection.
+    pub fn build(&self, h2: bool) -> Request<Body> {
+        let mut req = Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        if h2 {
+            *req.uri_mut() = self.full_uri.clone();
+            *req.headers_mut() = self.h2_headers.clone();
+            *req.version_mut() = http::Version::HTTP_2;
+        } else {
+            *req.uri_mut() = self.origin_form.clone();
+            *req.headers_mut() = self.h1_headers.clone();
+        }
+        req
+    }
+}
+
+/// The version a response names in its headers: the configured header, else
+/// `X-Amz-Executed-Version`. Empty values count as absent.
+pub fn version_from_headers<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    [headers.get(name), headers.get(EXECUTED_VERSION_HEADER)]
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+}
+
+/// The version at `pointer` in a JSON body: a string as is, a number or boolean as text.
+pub fn version_from_json(body: &[u8], pointer: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match value.pointer(pointer)? {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
+/// State shared by the pool's workers.
+#[derive(Debug)]
+struct Shared {
+    template: RequestTemplate,
+    connector: Connector,
+    recorder: Arc<Recorder>,
+    rx: async_channel::Receiver<Ticket>,
+    t0: Instant,
+    timeout: Duration,
+    max: usize,
+    idle: AtomicUsize,
+    spawned: AtomicUsize,
+    h2: tokio::sync::Mutex<Option<http2::SendRequest<Body>>>,
+}
+
+/// The lazily grown set of workers.
+#[derive(Debug)]
+pub struct Pool {
+    shared: Arc<Shared>,
+    handle: tokio::runtime::Handle,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+impl Pool {
+    /// A pool (no worker yet) taking tickets from `rx`; tasks run on `handle`.
+    pub fn new(
+        config: &Config,
+        connector: Connector,
+        recorder: Arc<Recorder>,
+        rx: async_channel::Receiver<Ticket>,
+        t0: Instant,
+        handle: tokio::runtime::Handle,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            template: RequestTemplate::new(config),
+            connector,
+            recorder,
+            rx,
+            t0,
+            timeout: config.timeout,
+            max: config.max_in_flight,
+            idle: AtomicUsize::new(0),
+            spawned: AtomicUsize::new(0),
+            h2: tokio::sync::Mutex::new(None),
+        });
+        Pool {
+            shared,
+            handle,
+            tasks: Mutex::new(JoinSet::new()),
+        }
+    }
+
+    /// Called by the pacer before it hands over a ticket: spawns a worker when the tickets
+    /// already waiting outnumber the idle workers and the cap allows.
+    pub fn grow_if_needed(&self, queued: usize) {
+        let s = &self.shared;
+        if s.spawned.load(Ordering::Relaxed) < s.max && queued >= s.idle.load(Ordering::Acquire) {
+            s.spawned.fetch_add(1, Ordering::Relaxed);
+            let worker = Worker {
+                shared: self.shared.clone(),
+                conn: None,
+            };
+            let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+            tasks.spawn_on(worker.run(), &self.handle);
+        }
+    }
+
+    /// Workers spawned so far.
+    pub fn workers(&self) -> usize {
+        self.shared.spawned.load(Ordering::Relaxed)
+    }
+
+    /// Waits for every worker to finish (they do once the channel is closed and drained); after
+    /// `grace`, aborts those still waiting on a response (their requests are not recorded).
+    pub async fn join(&self, grace: Duration) {
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+                Ok(Some(Err(e))) if e.is_panic() => {
+                    tracing::error!(error = %e, "a worker panicked")
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::debug!(
+                        left = tasks.len(),
+                        "aborting workers after the grace period"
+                    );
+                    tasks.shutdown().await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A response as the worker needs it.
+struct Response {
+    status: u16,
+    headers: HeaderMap,
+    json_version: Option<String>,
+}
+
+/// A request on the wire. Dropped while still armed (its task aborted after an interrupt's
+/// grace period), it records the request as `interrupted`, so that every request sent appears in
+/// the report.
+struct InFlight<'a> {
+    recorder: &'a Recorder,
+    t0: Instant,
+    intended: Instant,
+    started: Instant,
+    armed: bool,
+}
+
+impl InFlight<'_> {
+    fn sample<'o>(&self, finished: Instant, outcome: Outcome<'o>) -> Sample<'o> {
+        let lag = self.started.saturating_duration_since(self.intended);
+        Sample {
+            sent_at: self.started.saturating_duration_since(self.t0),
+            lag,
+            corrected: finished.saturating_duration_since(self.intended),
+            uncorrected: finished.saturating_duration_since(self.started),
+            late: lag > LATE_THRESHOLD,
+            outcome,
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let sample = self.sample(Instant::now(), Outcome::Failed(FailKind::Interrupted));
+            self.recorder.record(&sample);
+        }
+    }
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    conn: Option<Conn>,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        let s = self.shared.clone();
+        loop {
+            // The idle count only steers growth: once every worker exists, skip its (contended)
+            // updates.
+            let track = s.spawned.load(Ordering::Relaxed) < s.max;
+            if track {
+                s.idle.fetch_add(1, Ordering::AcqRel);
+            }
+            let ticket = s.rx.recv().await;
+            if track {
+                s.idle.fetch_sub(1, Ordering::AcqRel);
+            }
+            let Ok(ticket) = ticket else { break };
+            let started = Instant::now();
+            let mut in_flight = InFlight {
+                recorder: &s.recorder,
+                t0: s.t0,
+                intended: ticket.intended,
+                started,
+                armed: true,
+            };
+            let result = match tokio::time::timeout(s.timeout, self.exchange()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    self.conn = None;
+                    Err(FailKind::Timeout)
+                }
+            };
+            in_flight.armed = false;
+            let outcome = match &result {
+                Ok(r) => Outcome::Response {
+                    status: r.status,
+                    version: version_from_headers(&r.headers, &s.template.version_header)
+                        .or(r.json_version.as_deref()),
+                    cold: r
+                        .headers
+                        .get(COLD_HEADER)
+                        .is_some_and(|v| v.as_bytes().trim_ascii() == b"1"),
+                },
+                Err(kind) => Outcome::Failed(*kind),
+            };
+            let sample = in_flight.sample(Instant::now(), outcome);
+            s.recorder.record(&sample);
+        }
+    }
+
+    /// Sends one request on the current connection (opening one if needed) and reads the
+    /// response. A request refused because a reused keep-alive connection had just closed is
+    /// retried once on a new connection.
+    async fn exchange(&mut self) -> Result<Response, FailKind> {
+        let mut retried = false;
+        loop {
+            let (mut conn, reused) = match self.conn.take() {
+                Some(c) if c.is_open() => (c, true),
+                _ => (self.acquire().await?, false),
+            };
+            let sent = match &mut conn {
+                Conn::H1(tx) => match tx.ready().await {
+                    Ok(()) => tx.send_request(self.shared.template.build(false)).await,
+                    Err(e) => Err(e),
+                },
+                Conn::H2(tx) => match tx.ready().await {
+                    Ok(()) => tx.send_request(self.shared.template.build(true)).await,
+                    Err(e) => Err(e),
+                },
+            };
+            match sent {
+                Ok(resp) => {
+                    let response = self.read(resp).await?;
+                    self.conn = Some(conn);
+                    return Ok(response);
+                }
+                Err(e) => {
+                    if matches!(conn, Conn::H2(_)) {
+                        self.forget_shared_h2().await;
+                    }
+                    if reused && !retried && (e.is_canceled() || e.is_closed()) {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(classify_hyper(&e));
+                }
+            }
+        }
+    }
+
+    async fn read(&self, resp: hyper::Response<Incoming>) -> Result<Response, FailKind> {
+        let (parts, mut body) = resp.into_parts();
+        let want_json = self.shared.template.version_json.is_some()
+            && version_from_headers(&parts.headers, &self.shared.template.version_header).is_none();
+        let mut buf = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| classify_hyper(&e))?;
+            if want_json {
+                if let Some(data) = frame.data_ref() {
+                    if buf.len() + data.len() <= MAX_JSON_BODY {
+                        buf.extend_from_slice(data);
+                    }
+                }
+            }
+        }
+        let json_version = match (&self.shared.template.version_json, want_json) {
+            (Some(p), true) => version_from_json(&buf, p),
+            _ => None,
+        };
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            json_version,
+        })
+    }
+
+    /// A connection: the shared HTTP/2 one when HTTP/2 is wanted (opened once, under a lock),
+    /// otherwise a new HTTP/1.1 connection for this worker.
+    async fn acquire(&self) -> Result<Conn, FailKind> {
+        let connector = &self.shared.connector;
+        if !connector.prefers_h2() {
+            return connector.connect().await;
+        }
+        let mut shared = self.shared.h2.lock().await;
+        if let Some(tx) = shared.as_ref().filter(|tx| !tx.is_closed()) {
+            return Ok(Conn::H2(tx.clone()));
+        }
+        let conn = connector.connect().await?;
+        if let Conn::H2(tx) = &conn {
+            *shared = Some(tx.clone());
+        }
+        Ok(conn)
+    }
+
+    async fn forget_shared_h2(&self) {
+        let mut shared = self.shared.h2.lock().await;
+        if shared.as_ref().is_some_and(|tx| tx.is_closed()) {
+            *shared = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn version_header_then_executed_version() {
+        let name = HeaderName::from_static("x-rollcall-version");
+        let mut h = HeaderMap::new();
+        assert_eq!(version_from_headers(&h, &name), None);
+        h.insert("x-amz-executed-version", HeaderValue::from_static("7"));
+        assert_eq!(version_from_headers(&h, &name), Some("7"));
+        h.insert("x-rollcall-version", HeaderValue::from_static(" 8 "));
+        assert_eq!(version_from_headers(&h, &name), Some("8"));
+        h.insert("x-rollcall-version", HeaderValue::from_static(""));
+        assert_eq!(
+            version_from_headers(&h, &name),
+            Some("7"),
+            "empty values are ignored"
+        );
+    }
+
+    #[test]
+    fn version_from_json_pointer() {
+        assert_eq!(
+            version_from_json(br#"{"version":"3"}"#, "/version").as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            version_from_json(br#"{"m":{"v":4}}"#, "/m/v").as_deref(),
+            Some("4")
+        );
+        assert_eq!(version_from_json(br#"{"version":null}"#, "/version"), None);
+        assert_eq!(version_from_json(b"not json", "/version"), None);
+        assert_eq!(version_from_json(br#"{"version":""}"#, "/version"), None);
+    }
+}

@@ -1,0 +1,69 @@
+//! A real Ctrl-C (SIGINT) to the `prober` binary: it stops early and still writes its artifacts.
+//! The binary's signal handling is under test, so it is spawned, with a deadline.
+
+mod common;
+
+use std::time::Duration;
+
+use common::checks::assert_valid_report;
+use common::{ServerConfig, TestServer, WeightPlan, read_json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_writes_an_interrupted_report() {
+    let server = TestServer::start(ServerConfig {
+        plan: WeightPlan::from_steps(vec![(0.0, 0.5)]),
+        seed: 16,
+        ..Default::default()
+    })
+    .await;
+    let out = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_prober"))
+        .args([
+            "--url",
+            &server.url("/"),
+            "--rps",
+            "100",
+            "--duration",
+            "60s",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn prober");
+    let pid = child.id().expect("running");
+
+    // Interrupt once the run is demonstrably under way.
+    tokio::time::timeout(Duration::from_secs(20), server.served_at_least(100))
+        .await
+        .expect("the prober sends requests");
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("the prober exits within 15 s of SIGINT")
+        .expect("wait");
+    assert!(
+        status.code().is_some(),
+        "exited by itself, not killed: {status:?}"
+    );
+
+    let report_path = out.path().join("report.json");
+    let report = read_json(&report_path);
+    assert_eq!(report["interrupted"], true, "report.json says interrupted");
+    assert!(report["totals"]["responses"].as_u64().unwrap() >= 100);
+    assert!(report["duration_secs"].as_f64().unwrap() < 30.0);
+    assert_valid_report(&report_path);
+    for artifact in ["timeline.csv", "split.svg", "latency.svg", "junit.xml"] {
+        assert!(
+            out.path().join(artifact).is_file(),
+            "{artifact} written on interrupt"
+        );
+    }
+}
