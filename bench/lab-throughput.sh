@@ -14,7 +14,9 @@ DURATION="${DURATION:-20}"          # seconds per target
 CONCURRENCY="${CONCURRENCY:-10}"    # connections
 
 # Reserved concurrency above the connection count: a slot frees only when the runtime calls
-# /next after responding, so at equal counts the next request races it and is throttled.
+# /next after responding (the lab frees it within ~10 µs of that call), so at equal counts the
+# client's next request, which turns around on loopback faster than the runtime, races it and
+# is throttled (as Lambda would throttle it).
 LAB_CONCURRENCY="${LAB_CONCURRENCY:-$((CONCURRENCY * 2))}"
 
 need jq "apt-get install jq"

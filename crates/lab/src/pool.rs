@@ -158,6 +158,32 @@ impl PoolInner {
         self.busy_changed.send_replace(busy);
     }
 
+    /// Ends an invocation's hold on `env` and its concurrency unit. A reusable environment goes
+    /// back to the idle list in the same critical section that frees its unit, so a request
+    /// that finds the limit free again also finds the environment warm (no needless cold start,
+    /// no throttle while an idle environment is being put back).
+    async fn finish(&self, env: Environment, permit: Permit, reusable: bool) {
+        let env = {
+            let mut st = self.lock();
+            if reusable && !st.closed {
+                st.idle.push(Idle {
+                    env,
+                    since: Instant::now(),
+                });
+                drop(permit);
+                st.busy -= 1;
+                let busy = st.busy;
+                drop(st);
+                self.busy_changed.send_replace(busy);
+                return;
+            }
+            env
+        };
+        self.retire(env).await;
+        drop(permit);
+        self.done_busy();
+    }
+
     async fn retire(&self, mut env: Environment) {
         env.shutdown().await;
         let mut groups = self.groups();
@@ -373,17 +399,7 @@ async fn run(inner: Arc<PoolInner>, request: InvokeRequest) -> Result<InvokeResp
     tokio::spawn(async move {
         let mut env = env;
         let end = env.invoke(request, tx).await;
-        let keep = end.reusable && !task_inner.lock().closed;
-        if keep {
-            task_inner.lock().idle.push(Idle {
-                env,
-                since: Instant::now(),
-            });
-        } else {
-            task_inner.retire(env).await;
-        }
-        drop(permit);
-        task_inner.done_busy();
+        task_inner.finish(env, permit, end.reusable).await;
     });
     match rx.await {
         Ok(outcome) => Ok(InvokeResponse {
@@ -404,3 +420,7 @@ impl Invoker for VersionPool {
         Box::pin(run(self.inner.clone(), request))
     }
 }
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;

@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::telemetry::{Subscription, TelemetryEvent};
+use super::telemetry::{Category, Subscription, TelemetryEvent};
 
 /// Counters of deliveries, for tests and diagnostics.
 #[derive(Debug, Default)]
@@ -49,7 +49,7 @@ enum Command {
 }
 
 struct Subscriber {
-    types: Vec<super::telemetry::Category>,
+    types: Vec<Category>,
     tx: mpsc::UnboundedSender<Command>,
 }
 
@@ -77,12 +77,20 @@ impl std::fmt::Debug for TelemetryHub {
 /// Most records kept for replay during Init.
 const BACKLOG_LIMIT: usize = 10_000;
 
+/// An idle connection to a subscriber is closed after this long.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl TelemetryHub {
     /// A hub in Init (keeping a backlog), reporting into `stats`.
     pub fn new(stats: Arc<DeliveryStats>) -> Self {
+        // Keep-alive: a batch reuses the subscriber's connection instead of a TCP handshake
+        // per POST; no Nagle delay on the small batches.
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build_http();
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_max_idle_per_host(1)
+            .build(connector);
         Self {
             inner: Mutex::new(HubInner {
                 backlog: Some(Vec::new()),
@@ -90,6 +98,22 @@ impl TelemetryHub {
             }),
             stats,
             client,
+        }
+    }
+
+    /// [`TelemetryHub::emit`] for a record built only if someone takes `category` (a
+    /// subscriber, or the Init backlog): invocations without subscribers serialise nothing.
+    pub fn emit_with(&self, category: Category, make: impl FnOnce() -> TelemetryEvent) {
+        let wanted = {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner.backlog.is_some()
+                || inner
+                    .subscribers
+                    .iter()
+                    .any(|s| s.types.contains(&category))
+        };
+        if wanted {
+            self.emit(make());
         }
     }
 
@@ -300,6 +324,89 @@ mod tests {
             }
         });
         (port, rx)
+    }
+
+    /// A listener answering 200 that counts the TCP connections it accepted.
+    async fn counting_listener() -> (u16, Arc<AtomicU64>, mpsc::UnboundedReceiver<usize>) {
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = l.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = l.accept().await.unwrap();
+                count.fetch_add(1, Ordering::Relaxed);
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        async move {
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let batch: Vec<serde_json::Value> =
+                                serde_json::from_slice(&body).unwrap();
+                            let _ = tx.send(batch.len());
+                            hyper::Response::builder().body(Full::new(Bytes::new()))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), svc)
+                        .await;
+                });
+            }
+        });
+        (port, accepted, rx)
+    }
+
+    #[tokio::test]
+    async fn batches_reuse_one_keep_alive_connection() {
+        let (port, accepted, mut rx) = counting_listener().await;
+        let stats = Arc::new(DeliveryStats::default());
+        let hub = TelemetryHub::new(stats.clone());
+        hub.subscribe(sub(port, slow_timeout(), vec![Category::Function]));
+        for i in 0..5 {
+            hub.emit(log_line(Category::Function, &format!("batch {i}")));
+            hub.flush(Duration::from_secs(5)).await;
+            assert_eq!(rx.recv().await, Some(1));
+        }
+        assert_eq!(stats.snapshot(), (5, 0, 0));
+        assert_eq!(
+            accepted.load(Ordering::Relaxed),
+            1,
+            "five batches, one connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn records_nobody_takes_are_never_built() {
+        let hub = TelemetryHub::new(Arc::default());
+        let mut built = 0;
+        hub.emit_with(Category::Platform, || {
+            built += 1;
+            log_line(Category::Platform, "kept for replay during Init")
+        });
+        assert_eq!(built, 1, "Init keeps a backlog");
+        hub.end_init();
+        hub.emit_with(Category::Platform, || {
+            built += 1;
+            log_line(Category::Platform, "nobody listens")
+        });
+        assert_eq!(built, 1, "no subscriber after Init: not built");
+        let (port, _accepted, mut rx) = counting_listener().await;
+        hub.subscribe(sub(port, slow_timeout(), vec![Category::Function]));
+        hub.emit_with(Category::Platform, || {
+            built += 1;
+            log_line(Category::Platform, "not subscribed")
+        });
+        hub.emit_with(Category::Function, || {
+            built += 1;
+            log_line(Category::Function, "subscribed")
+        });
+        assert_eq!(built, 2, "only the subscribed category is built");
+        hub.flush(Duration::from_secs(5)).await;
+        assert_eq!(rx.recv().await, Some(1));
     }
 
     fn sub(port: u16, buffering: Buffering, types: Vec<Category>) -> Subscription {

@@ -1,6 +1,7 @@
 //! One execution environment: its API server, its processes, and the driver that walks the
 //! [`State`] machine through Init, invocations and Shutdown.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitStatus;
 use std::sync::{Arc, Weak};
@@ -13,12 +14,14 @@ use tokio::task::JoinHandle;
 use super::api;
 use super::config::{self, EnvironmentSlots, FunctionConfig, Resolved};
 use super::delivery::{DeliveryStats, TelemetryHub};
-use super::extensions_api::uuid_v4;
+use super::extensions_api::{push_hex, uuid_v4};
 use super::logs::{LogLine, LogSink, LogSource};
+use super::memory::{MEMORY_REFRESH, MemoryGauge};
 use super::process::{self, ManagedProcess};
 use super::shared::{Identity, PostedError, Shared};
 use super::state::{State, Transition};
 use super::telemetry::{self, Category, Status};
+use super::timing::{InitBreakdown, InitMarks};
 
 /// Why an environment shuts down (the SHUTDOWN event's `shutdownReason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,8 @@ pub struct Environment {
     pub(super) launched: Instant,
     pub(super) init_duration: Option<Duration>,
     pub(super) invocations: u64,
+    pub(super) memory: MemoryGauge,
+    pub(super) init_marks: InitMarks,
 }
 
 pub(super) fn epoch_ms(t: SystemTime) -> u64 {
@@ -89,12 +94,13 @@ pub(super) fn epoch_ms(t: SystemTime) -> u64 {
 pub fn new_trace_id() -> String {
     let secs = epoch_ms(SystemTime::now()) / 1000;
     let r: [u8; 20] = rand::random();
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    format!(
-        "Root=1-{secs:08x}-{};Parent={};Sampled=0",
-        hex(&r[..12]),
-        hex(&r[12..])
-    )
+    let mut s = String::with_capacity(72);
+    let _ = write!(s, "Root=1-{secs:08x}-");
+    r[..12].iter().for_each(|b| push_hex(&mut s, *b));
+    s.push_str(";Parent=");
+    r[12..].iter().for_each(|b| push_hex(&mut s, *b));
+    s.push_str(";Sampled=0");
+    s
 }
 
 fn log_stream_name(version: &str) -> String {
@@ -132,6 +138,7 @@ impl Environment {
         resolved: Arc<Resolved>,
         logs: Arc<LogSink>,
     ) -> Result<Self, StartError> {
+        let marks = InitMarks::start();
         let stats = Arc::new(DeliveryStats::default());
         let identity = Identity {
             function_name: cfg.function_name.clone(),
@@ -167,11 +174,14 @@ impl Environment {
             launched: Instant::now(),
             init_duration: None,
             invocations: 0,
+            memory: MemoryGauge::new(MEMORY_REFRESH),
+            init_marks: marks,
         };
         env.shared.hub.emit(telemetry::init_start());
         let runtime_env = env.runtime_env();
         for ext in env.resolved.extensions.clone() {
             let vars = config::extension_env(&runtime_env, &ext.layer_dir);
+            let spawning = Instant::now();
             let p = env.spawn(
                 &ext.name,
                 std::slice::from_ref(&ext.path),
@@ -179,8 +189,10 @@ impl Environment {
                 &ext.layer_dir,
                 Category::Extension,
             )?;
+            env.init_marks.spawning += spawning.elapsed();
             env.extensions.push(p);
         }
+        env.init_marks.extensions_spawned = Some(Instant::now());
         Ok(env)
     }
 
@@ -217,7 +229,8 @@ impl Environment {
         };
         let on_line = Arc::new(move |line: String| {
             if let Some(s) = weak.upgrade() {
-                s.hub.emit(telemetry::log_line(category, &line));
+                s.hub
+                    .emit_with(category, || telemetry::log_line(category, &line));
             }
             logs.push(LogLine {
                 stream: stream.clone(),
@@ -243,7 +256,14 @@ impl Environment {
         let duration = self.launched.elapsed();
         match result {
             Ok(()) => {
-                self.shared.update(|i| i.registration_open = false);
+                self.init_marks.ready = Some(Instant::now());
+                let (registered, next) = self.shared.update(|i| {
+                    i.registration_open = false;
+                    (i.last_register_at, i.last_next_at)
+                });
+                self.init_marks.last_register = registered;
+                self.init_marks.last_next = next;
+                self.log_init_breakdown();
                 self.shared.hub.end_init();
                 self.shared.hub.emit(telemetry::init_runtime_done(
                     Status::Success,
@@ -315,6 +335,7 @@ impl Environment {
         // 2. the runtime starts; everyone calls next
         let command = config::runtime_command(&self.resolved);
         let vars = self.runtime_env();
+        let spawning = Instant::now();
         let rt = self
             .spawn(
                 "runtime",
@@ -331,6 +352,8 @@ impl Environment {
                 }
             })?;
         self.runtime = Some(rt);
+        self.init_marks.runtime_spawned = Some(Instant::now());
+        self.init_marks.spawning += spawning.elapsed();
         let runtime = self.runtime.as_ref();
         let externals = &self.extensions;
         let ready = tokio::time::timeout_at(
@@ -366,6 +389,32 @@ impl Environment {
             Err(_) => Err(timeout()),
             Ok(r) => r,
         }
+    }
+
+    /// Where Init's time went, once the environment is Ready.
+    pub fn init_breakdown(&self) -> Option<InitBreakdown> {
+        self.init_marks.breakdown()
+    }
+
+    fn log_init_breakdown(&self) {
+        let Some(b) = self.init_breakdown() else {
+            return;
+        };
+        let us = |d: Duration| d.as_micros() as u64;
+        tracing::debug!(
+            target: "lab::timing",
+            version = %self.cfg.version,
+            extensions = self.extensions.len(),
+            setup_us = us(b.setup),
+            extensions_us = us(b.extensions),
+            runtime_spawn_us = us(b.runtime_spawn),
+            processes_to_next_us = us(b.processes_to_next),
+            ready_us = us(b.ready),
+            lab_us = us(b.lab()),
+            spawn_us = us(b.spawn),
+            total_us = us(b.total),
+            "environment ready"
+        );
     }
 
     pub(super) fn transition(&mut self, t: Transition) {
@@ -420,6 +469,7 @@ impl Drop for Environment {
     fn drop(&mut self) {
         let _ = self.shared.closing.send(true);
         self.server.abort();
+        self.logs.close_stream(&self.slots.log_stream);
         // ManagedProcess::drop SIGKILLs every process group.
     }
 }

@@ -27,13 +27,26 @@ fn refuse(error_type: &'static str, message: impl Into<String>) -> Refusal {
     Refusal::new(StatusCode::FORBIDDEN, error_type, message)
 }
 
-/// A random UUID v4 (identifiers, request ids).
+/// A random UUID v4 (identifiers, request ids), built in one allocation.
 pub fn uuid_v4() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let v = format!("{:x}{}", 4, &h(6..8)[1..]);
-    let var = format!("{:x}{}", 8 | (b[8] & 0x3), &h(8..10)[1..]);
-    format!("{}-{}-{}-{}-{}", h(0..4), h(4..6), v, var, h(10..16))
+    let mut b: [u8; 16] = rand::random();
+    b[6] = 0x40 | (b[6] & 0x0f); // version 4
+    b[8] = 0x80 | (b[8] & 0x3f); // variant 10xx
+    let mut s = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        push_hex(&mut s, *x);
+    }
+    s
+}
+
+/// Appends `byte` as two lower-case hex digits.
+pub fn push_hex(s: &mut String, byte: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    s.push(DIGITS[usize::from(byte >> 4)] as char);
+    s.push(DIGITS[usize::from(byte & 0xf)] as char);
 }
 
 /// `POST /extension/register`.
@@ -121,6 +134,7 @@ pub async fn register(shared: &Shared, req: Request<Incoming>) -> Reply {
             error: None,
             subscribed: false,
         });
+        inner.last_register_at = Some(std::time::Instant::now());
         Ok(id)
     });
     let id = match registered {
@@ -176,7 +190,9 @@ pub async fn next(shared: &Shared, req: Request<Incoming>) -> Reply {
             return None;
         }
         slot.nexts += 1;
-        Some(slot.rx.clone())
+        let rx = slot.rx.clone();
+        inner.last_next_at = Some(std::time::Instant::now());
+        Some(rx)
     });
     let Some(rx) = rx else {
         return forbidden(
@@ -289,5 +305,31 @@ mod tests {
         assert!(u.as_bytes()[14] == b'4', "{u}");
         assert!(matches!(u.as_bytes()[19], b'8' | b'9' | b'a' | b'b'), "{u}");
         assert_ne!(uuid_v4(), uuid_v4());
+        assert!(
+            u.bytes()
+                .all(|b| b == b'-' || b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
+
+    #[test]
+    fn trace_ids_have_the_x_ray_shape() {
+        let t = super::super::new_trace_id();
+        let (root, rest) = t.split_once(";Parent=").unwrap();
+        let (parent, sampled) = rest.split_once(';').unwrap();
+        let root: Vec<_> = root.strip_prefix("Root=1-").unwrap().split('-').collect();
+        assert_eq!(
+            root.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 24],
+            "{t}"
+        );
+        assert_eq!(parent.len(), 16, "{t}");
+        assert_eq!(sampled, "Sampled=0");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let secs = u64::from_str_radix(root[0], 16).unwrap();
+        assert!(secs.abs_diff(now) < 5, "{t}");
+        assert_ne!(t, super::super::new_trace_id());
     }
 }

@@ -14,10 +14,10 @@ use super::environment::{
     new_trace_id,
 };
 use super::extensions_api::uuid_v4;
-use super::process;
+use super::memory::ProcTable;
 use super::shared::{Current, RuntimeAnswer, RuntimeInvocation};
 use super::state::{State, Transition};
-use super::telemetry::{self, Report, RuntimeDone, Status};
+use super::telemetry::{self, Category, Report, RuntimeDone, Status};
 use crate::invoke::{InvokeOutcome, InvokeRequest};
 
 /// What the invoke loop is waiting for next.
@@ -93,9 +93,9 @@ impl Environment {
             cognito_identity: request.cognito_identity,
             payload: request.payload,
         });
-        self.shared
-            .hub
-            .emit(telemetry::start(&request_id, &self.cfg.version, &trace_id));
+        self.shared.hub.emit_with(Category::Platform, || {
+            telemetry::start(&request_id, &self.cfg.version, &trace_id)
+        });
         self.logs.push(self.platform_line(format!(
             "START RequestId: {request_id} Version: {}",
             self.cfg.version
@@ -105,6 +105,9 @@ impl Environment {
         let mut answered = false;
         let mut outcome: Option<Outcome> = None;
         let mut runtime_done_at: Option<Instant> = None;
+        // One timer for the whole invocation (not one registration per loop turn).
+        let timeout = tokio::time::sleep_until(deadline);
+        tokio::pin!(timeout);
         let reset = loop {
             let step = {
                 let runtime = self.runtime.as_ref();
@@ -137,7 +140,7 @@ impl Environment {
                 tokio::select! {
                     a = &mut rx, if !answered => Step::Answer(a.ok()),
                     s = wait => s,
-                    _ = tokio::time::sleep_until(deadline) => Step::Timeout,
+                    _ = &mut timeout => Step::Timeout,
                 }
             };
             match step {
@@ -148,6 +151,7 @@ impl Environment {
                     if let Some(r) = respond.take() {
                         let _ = r.send(to_caller);
                     }
+                    self.log_timing(&request_id, t0);
                 }
                 Step::RuntimeNext => {
                     runtime_done_at = Some(Instant::now());
@@ -161,15 +165,18 @@ impl Environment {
                     });
                     let (status, error_type, produced, spans) =
                         o.unwrap_or((Status::Success, None, None, Vec::new()));
-                    self.shared.hub.emit(telemetry::runtime_done(RuntimeDone {
-                        request_id: &request_id,
-                        status,
-                        error_type: error_type.as_deref(),
-                        duration: t0.elapsed(),
-                        produced_bytes: produced,
-                        spans,
-                        trace_id: &trace_id,
-                    }));
+                    let duration = t0.elapsed();
+                    self.shared.hub.emit_with(Category::Platform, || {
+                        telemetry::runtime_done(RuntimeDone {
+                            request_id: &request_id,
+                            status,
+                            error_type: error_type.as_deref(),
+                            duration,
+                            produced_bytes: produced,
+                            spans,
+                            trace_id: &trace_id,
+                        })
+                    });
                 }
                 Step::Done => break None,
                 Step::Crashed(error_type, body) => {
@@ -205,15 +212,17 @@ impl Environment {
                     });
                 }
                 if runtime_done_at.is_none() {
-                    self.shared.hub.emit(telemetry::runtime_done(RuntimeDone {
-                        request_id: &request_id,
-                        status: *status,
-                        error_type: Some(error_type),
-                        duration,
-                        produced_bytes: None,
-                        spans: Vec::new(),
-                        trace_id: &trace_id,
-                    }));
+                    self.shared.hub.emit_with(Category::Platform, || {
+                        telemetry::runtime_done(RuntimeDone {
+                            request_id: &request_id,
+                            status: *status,
+                            error_type: Some(error_type),
+                            duration,
+                            produced_bytes: None,
+                            spans: Vec::new(),
+                            trace_id: &trace_id,
+                        })
+                    });
                 }
                 (*status, Some(error_type.clone()))
             }
@@ -221,17 +230,20 @@ impl Environment {
                 .map(|o| (o.status, o.error_type))
                 .unwrap_or((Status::Success, None)),
         };
+        let pids = self.pids();
         let report = Report {
             request_id: &request_id,
             status,
             error_type: error_type.as_deref(),
             duration,
             memory_size_mb: self.cfg.memory_mb,
-            max_memory_used_mb: process::max_memory_used_mb(&self.pids()),
+            max_memory_used_mb: self.memory.max_memory_used_mb(ProcTable::shared(), &pids),
             init_duration: if cold { self.init_duration } else { None },
             trace_id: &trace_id,
         };
-        self.shared.hub.emit(telemetry::report(&report));
+        self.shared
+            .hub
+            .emit_with(Category::Platform, || telemetry::report(&report));
         self.logs
             .push(self.platform_line(format!("END RequestId: {request_id}")));
         let init = report
@@ -245,7 +257,18 @@ impl Environment {
             report.memory_size_mb,
             report.max_memory_used_mb
         )));
-        self.shared.update(|inner| inner.current = None);
+        let next_at = self.shared.update(|inner| {
+            inner.current = None;
+            inner.last_next_at
+        });
+        if reset.is_none() {
+            tracing::debug!(
+                target: "lab::timing",
+                request_id,
+                next_to_ready_us = next_at.map(|t| t.elapsed().as_micros() as u64),
+                "invocation ended"
+            );
+        }
         match reset {
             None => {
                 self.transition(Transition::InvokeEnd);
@@ -257,6 +280,31 @@ impl Environment {
                 InvokeEnd { reusable: false }
             }
         }
+    }
+
+    /// With `RUST_LOG=lab::timing=debug`: where the invocation's time went up to the answer
+    /// (handed over → the runtime's `next` returned it → the runtime answered).
+    fn log_timing(&self, request_id: &str, t0: Instant) {
+        if !tracing::enabled!(target: "lab::timing", tracing::Level::DEBUG) {
+            return;
+        }
+        let picked = self
+            .shared
+            .lock()
+            .current
+            .as_ref()
+            .and_then(|c| c.picked_at);
+        let us = |d: Duration| d.as_micros() as u64;
+        let to_runtime = picked.map(|(at, _)| us(at.duration_since(t0)));
+        let answered = us(t0.elapsed());
+        tracing::debug!(
+            target: "lab::timing",
+            request_id,
+            to_runtime_us = to_runtime,
+            runtime_us = to_runtime.map(|t| answered.saturating_sub(t)),
+            answered_us = answered,
+            "invocation answered"
+        );
     }
 
     /// Maps the runtime's answer to telemetry and to what the caller gets.
@@ -415,6 +463,7 @@ impl Environment {
         }
         let _ = self.shared.closing.send(true);
         self.server.abort();
+        self.logs.close_stream(&self.slots.log_stream);
         self.transition(Transition::Exited);
     }
 

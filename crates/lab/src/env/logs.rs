@@ -4,7 +4,8 @@
 //! stream" (named like Lambda's, `YYYY/MM/DD/[<version>]<32 hex>`). Lines are kept in a bounded
 //! in-memory ring and, when a directory is given, appended to `<dir>/<stream, '/' -> '_'>.log`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -31,6 +32,10 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Open log files kept by a sink; beyond this many (environments gone without
+/// [`LogSink::close_stream`]) all are closed and reopened on demand.
+const MAX_OPEN_FILES: usize = 256;
+
 /// A version's log group: a ring of recent lines plus optional files.
 #[derive(Debug)]
 pub struct LogSink {
@@ -38,6 +43,9 @@ pub struct LogSink {
     capacity: usize,
     dir: Option<PathBuf>,
     lines: Mutex<VecDeque<LogLine>>,
+    /// One open (append) file per live log stream, so a line costs one `write`, not
+    /// `mkdir` + `open` + `write` + `close`.
+    files: Mutex<HashMap<String, File>>,
 }
 
 impl LogSink {
@@ -48,6 +56,7 @@ impl LogSink {
             capacity: capacity.max(1),
             dir,
             lines: Mutex::new(VecDeque::new()),
+            files: Mutex::new(HashMap::new()),
         }
     }
 
@@ -59,15 +68,21 @@ impl LogSink {
     /// Appends one line.
     pub fn push(&self, line: LogLine) {
         if let Some(dir) = &self.dir {
-            let file = dir.join(format!("{}.log", line.stream.replace('/', "_")));
-            let written = std::fs::create_dir_all(dir).and_then(|_| {
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&file)?;
-                writeln!(f, "{}", line.text)
-            });
+            let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            if files.len() >= MAX_OPEN_FILES && !files.contains_key(&line.stream) {
+                files.clear();
+            }
+            let written = match files.get_mut(&line.stream) {
+                Some(f) => writeln!(f, "{}", line.text),
+                None => open_stream(dir, &line.stream).and_then(|mut f| {
+                    writeln!(f, "{}", line.text)?;
+                    files.insert(line.stream.clone(), f);
+                    Ok(())
+                }),
+            };
             if let Err(e) = written {
+                files.remove(&line.stream);
+                let file = stream_file(dir, &line.stream);
                 tracing::warn!(file = %file.display(), error = %e, "cannot write log file");
             }
         }
@@ -76,6 +91,14 @@ impl LogSink {
             lines.pop_front();
         }
         lines.push_back(line);
+    }
+
+    /// Closes the file of a log stream whose environment is gone (a later line reopens it).
+    pub fn close_stream(&self, stream: &str) {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(stream);
     }
 
     /// A copy of the lines in memory, oldest first.
@@ -87,6 +110,19 @@ impl LogSink {
             .cloned()
             .collect()
     }
+}
+
+/// `<dir>/<stream, '/' -> '_'>.log`.
+fn stream_file(dir: &std::path::Path, stream: &str) -> PathBuf {
+    dir.join(format!("{}.log", stream.replace('/', "_")))
+}
+
+fn open_stream(dir: &std::path::Path, stream: &str) -> std::io::Result<File> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(stream_file(dir, stream))
 }
 
 #[cfg(test)]
@@ -122,5 +158,36 @@ mod tests {
         assert_eq!(a, "one\nthree\n");
         let b = std::fs::read_to_string(dir.path().join("2026_01_01_[1]bb.log")).unwrap();
         assert_eq!(b, "two\n");
+    }
+
+    #[test]
+    fn a_closed_stream_reopens_in_append_mode_and_a_removed_file_is_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = LogSink::new("/aws/lambda/f", 10, Some(dir.path().to_path_buf()));
+        sink.push(line("s/1", "one"));
+        sink.close_stream("s/1");
+        sink.push(line("s/1", "two"));
+        let path = dir.path().join("s_1.log");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
+        // a file closed by the sink and deleted meanwhile comes back with the next line
+        sink.close_stream("s/1");
+        std::fs::remove_file(&path).unwrap();
+        sink.push(line("s/1", "three"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "three\n");
+    }
+
+    #[test]
+    fn many_streams_stay_under_the_open_file_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = LogSink::new("/aws/lambda/f", 10, Some(dir.path().to_path_buf()));
+        for i in 0..(MAX_OPEN_FILES + 10) {
+            sink.push(line(&format!("s{i}"), "x"));
+        }
+        assert!(sink.files.lock().unwrap().len() <= MAX_OPEN_FILES);
+        sink.push(line("s0", "y"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("s0.log")).unwrap(),
+            "x\ny\n"
+        );
     }
 }

@@ -9,11 +9,13 @@ mod environment;
 pub mod extensions_api;
 mod invocation;
 pub mod logs;
+pub mod memory;
 pub mod process;
 pub mod runtime_api;
 pub mod shared;
 pub mod state;
 pub mod telemetry;
+pub mod timing;
 
 pub use config::{ConfigError, FunctionConfig, Resolved};
 pub use delivery::DeliveryStats;

@@ -144,21 +144,46 @@ async fn pump(stream: impl AsyncRead + Unpin, on_line: LineHandler) {
 }
 
 /// Every live process whose process group is one of `groups` (read from `/proc/<pid>/stat`);
-/// zombies (exited, waiting to be reaped by their parent) do not count.
+/// zombies (exited, waiting to be reaped by their parent) do not count. Scans all of `/proc`.
 pub fn group_members(groups: &[i32]) -> Vec<i32> {
+    process_groups()
+        .into_iter()
+        .filter(|(_, g)| groups.contains(g))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// `(pid, process group)` of every live (not zombie) process, from one scan of `/proc`.
+pub fn process_groups() -> Vec<(i32, i32)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let mut buf = Vec::with_capacity(1024);
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| parse_state_pgrp(&stat))
-                .is_some_and(|(state, g)| state != 'Z' && groups.contains(&g))
+        .filter_map(|pid| {
+            read_proc(&format!("/proc/{pid}/stat"), &mut buf).ok()?;
+            let stat = std::str::from_utf8(&buf).ok()?;
+            let (state, g) = parse_state_pgrp(stat)?;
+            (state != 'Z').then_some((pid, g))
         })
         .collect()
+}
+
+/// Reads a `/proc` file into `buf` (cleared first) with plain `read`s: no `statx` size probe
+/// and no tiny first read, which `std::fs::read` spends on files that report size 0.
+pub fn read_proc(path: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    buf.clear();
+    let mut f = std::fs::File::open(path)?;
+    let mut chunk = [0u8; 4096];
+    loop {
+        match f.read(&mut chunk)? {
+            0 => return Ok(()),
+            n => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 /// The state (field 3) and process group (field 5) of a `/proc/<pid>/stat` line; the command
@@ -172,8 +197,9 @@ pub fn parse_state_pgrp(stat: &str) -> Option<(char, i32)> {
 
 /// Peak resident set size (`VmHWM`) of one process in kB.
 pub fn peak_rss_kb(pid: i32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    parse_status_kb(&status, "VmHWM:")
+    let mut buf = Vec::with_capacity(4096);
+    read_proc(&format!("/proc/{pid}/status"), &mut buf).ok()?;
+    parse_status_kb(std::str::from_utf8(&buf).ok()?, "VmHWM:")
 }
 
 /// A `kB` field of `/proc/<pid>/status`.
@@ -188,6 +214,7 @@ pub fn parse_status_kb(status: &str, field: &str) -> Option<u64> {
 }
 
 /// Peak memory of the process tree in MB (sum of every member's `VmHWM`, rounded up; at least 1).
+/// Scans all of `/proc`: use [`super::memory::ProcTable`] on hot paths.
 pub fn max_memory_used_mb(groups: &[i32]) -> u64 {
     let kb: u64 = group_members(groups)
         .into_iter()

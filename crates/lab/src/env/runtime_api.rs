@@ -35,6 +35,7 @@ pub async fn next(shared: &Shared) -> Reply {
             return true; // the invocation in flight has no answer yet
         }
         inner.runtime_nexts += 1;
+        inner.last_next_at = Some(Instant::now());
         false
     });
     if refused {

@@ -126,6 +126,10 @@ pub struct Inner {
     pub runtime_nexts: u64,
     /// Invocations handed to the runtime.
     pub runtime_delivered: u64,
+    /// When the runtime or an extension last called `next` (for the `lab::timing` breakdown).
+    pub last_next_at: Option<Instant>,
+    /// When an extension last registered (for the `lab::timing` breakdown).
+    pub last_register_at: Option<Instant>,
     /// The invocation in flight.
     pub current: Option<Current>,
     /// `/runtime/init/error`, once posted.

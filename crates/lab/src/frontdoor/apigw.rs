@@ -372,12 +372,17 @@ pub fn event_payload(
     route: &RouteMatch<'_>,
     meta: &RequestMeta,
 ) -> Bytes {
-    let json = match format {
-        PayloadFormat::V1 => serde_json::to_vec(&v1_request(req, route, meta)),
-        PayloadFormat::V2 => serde_json::to_vec(&v2_request(req, route, meta)),
+    // Sized for a typical event up front (serde_json starts at 128 bytes and regrows).
+    let mut json = Vec::with_capacity(2048 + req.body.len() * 4 / 3);
+    let written = match format {
+        PayloadFormat::V1 => serde_json::to_writer(&mut json, &v1_request(req, route, meta)),
+        PayloadFormat::V2 => serde_json::to_writer(&mut json, &v2_request(req, route, meta)),
     };
     // Serialising these string-only structs cannot fail.
-    Bytes::from(json.unwrap_or_default())
+    if written.is_err() {
+        json.clear();
+    }
+    Bytes::from(json)
 }
 
 fn build(

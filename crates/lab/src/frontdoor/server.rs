@@ -201,6 +201,7 @@ impl ApiGateway {
         request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<Full<Bytes>> {
+        let received = std::time::Instant::now();
         let time = time::OffsetDateTime::now_utc();
         let request_id = new_request_id();
         let (parts, body) = request.into_parts();
@@ -245,6 +246,7 @@ impl ApiGateway {
             payload,
             ..InvokeRequest::default()
         };
+        let converted = received.elapsed();
         // The invocation runs to its end even when the integration times out, as in AWS.
         let invoker = Arc::clone(&self.invoker);
         let running = tokio::spawn(async move { invoker.invoke(invoke).await });
@@ -264,6 +266,13 @@ impl ApiGateway {
         if let Some(failure) = failure {
             tracing::debug!(?failure, %request_id, "API Gateway answered for the function");
         }
+        tracing::debug!(
+            target: "lab::timing",
+            %request_id,
+            convert_us = converted.as_micros() as u64,
+            invoked_us = received.elapsed().as_micros() as u64,
+            "front door request"
+        );
         let (mut head, body) = response.into_parts();
         let id_header = match format {
             PayloadFormat::V1 => "x-amzn-requestid",
