@@ -117,6 +117,22 @@ fn invalid(flag: &'static str, value: &str, fix: impl Into<String>) -> CliError 
     }
 }
 
+/// `path` made absolute against the current directory (the environments run with their own
+/// working directory, so a relative code or layer dir would point elsewhere there).
+fn absolute(
+    flag: &'static str,
+    value: &str,
+    path: impl AsRef<std::path::Path>,
+) -> Result<PathBuf, CliError> {
+    std::path::absolute(path.as_ref()).map_err(|e| {
+        invalid(
+            flag,
+            value,
+            format!("cannot resolve the path ({e}); give an absolute path"),
+        )
+    })
+}
+
 /// One published version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionSpec {
@@ -275,7 +291,7 @@ impl ServeArgs {
             })?;
             let vs = VersionSpec {
                 version,
-                code_dir: PathBuf::from(dir),
+                code_dir: absolute("--version", spec, dir)?,
                 env: BTreeMap::new(),
             };
             if versions.insert(n, vs).is_some() {
@@ -379,7 +395,11 @@ impl ServeArgs {
             memory_mb: self.memory,
             timeout,
             env,
-            layers: self.layers,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| absolute("--layer", &l.display().to_string(), l))
+                .collect::<Result<_, _>>()?,
             alias,
             seed: self.seed.unwrap_or_else(rand::random),
             concurrency: self.concurrency,
@@ -387,7 +407,11 @@ impl ServeArgs {
             default_format,
             api_addr: localhost(self.api_port),
             lambda_addr: localhost(self.lambda_port),
-            log_dir: self.log_dir,
+            log_dir: self
+                .log_dir
+                .as_deref()
+                .map(|d| absolute("--log-dir", &d.display().to_string(), d))
+                .transpose()?,
         })
     }
 }

@@ -218,3 +218,22 @@ fn weights_parse() {
     assert!(parse_weights("").is_err());
     assert!(parse_weights("$LATEST=0.5,2=0.5").is_err());
 }
+
+#[test]
+fn relative_dirs_become_absolute() {
+    // Environments run with the code dir as their working directory, so a relative path given on
+    // the command line must be resolved against the lab's own working directory first.
+    let config = parse(&[
+        "--version",
+        "1=code/v1",
+        "--layer",
+        "out/layer",
+        "--log-dir",
+        "logs",
+    ])
+    .unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(config.versions[0].code_dir, cwd.join("code/v1"));
+    assert_eq!(config.layers, vec![cwd.join("out/layer")]);
+    assert_eq!(config.log_dir, Some(cwd.join("logs")));
+}

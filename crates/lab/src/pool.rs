@@ -385,11 +385,15 @@ async fn run(inner: Arc<PoolInner>, request: InvokeRequest) -> Result<InvokeResp
                             body: e.body,
                         },
                     }),
-                    StartError::Io(e) => Err(InvokeError::Service {
-                        status: 500,
-                        error_type: "ServiceException".into(),
-                        message: e.to_string(),
-                    }),
+                    StartError::Io(e) => {
+                        tracing::error!(version = %executed_version, error = %e,
+                            "could not start an execution environment");
+                        Err(InvokeError::Service {
+                            status: 500,
+                            error_type: "ServiceException".into(),
+                            message: format!("could not start an execution environment: {e}"),
+                        })
+                    }
                 };
             }
         },
