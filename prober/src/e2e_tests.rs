@@ -332,7 +332,16 @@ fn switch_at_100(n: u64) -> Response<Full<Bytes>> {
 async fn without_a_duration_the_run_stops_once_the_deployment_completed() {
     let (addr, _) = serve(switch_at_100).await;
     let url = format!("http://{addr}/");
-    let args = ["--url", &url, "--rps", "100", "--max-duration", "40s"];
+    let args = [
+        "--url",
+        &url,
+        "--rps",
+        "100",
+        "--max-duration",
+        "40s",
+        "--timeout",
+        "2s",
+    ];
     let outcome = run_with_shutdown(cli(&args), never()).await.unwrap();
     let r = &outcome.report;
     assert!(!r.interrupted);

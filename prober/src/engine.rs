@@ -44,6 +44,10 @@ struct Live {
     last_responses: u64,
     next_analysis: f64,
     finished: bool,
+    /// Seconds after which every request sent at a given time has answered or timed out: the
+    /// stop decision only looks at bins that old, so a slow version's late answers cannot look
+    /// like a rollback (its newest bins are still filling in).
+    settle_secs: f64,
 }
 
 impl Live {
@@ -65,7 +69,13 @@ impl Live {
             let split = analyze(&self.agg.timeline, &self.analysis);
             let cost = started.elapsed().as_secs_f64();
             self.next_analysis = elapsed + (cost * ANALYSIS_DUTY).max(0.9);
-            self.finished = split.is_finished();
+            // The display shows everything so far; stopping needs settled bins only.
+            self.finished = split.is_finished()
+                && analyze(
+                    &self.agg.timeline.prefix(elapsed - self.settle_secs),
+                    &self.analysis,
+                )
+                .is_finished();
             self.progress.update(&Snapshot::new(
                 &self.agg,
                 &split,
@@ -131,6 +141,7 @@ pub async fn probe(
         last_responses: 0,
         next_analysis: 0.0,
         finished: false,
+        settle_secs: config.timeout.as_secs_f64(),
     });
     let mut tick = tokio::time::interval_at(
         tokio::time::Instant::from_std(t0) + DRAIN_PERIOD,
