@@ -4,7 +4,8 @@
 //!   environment, without the layer and with it (proxy + tagging + metrics), interleaved in
 //!   blocks; prints percentiles of both and their differences.
 //! - `rss`: 100,000 invocations through the layer, sampling the extension's `VmRSS`.
-//! - `proxy`: the proxy's own cost per invocation cycle, in one process.
+//! - `proxy`: the proxy's own cost per invocation cycle, in one process, on a current-thread
+//!   runtime like the `rollcall` binary's.
 //! - `startup`: time from spawning `rollcall` to its register call, against a minimal
 //!   Extensions API on 127.0.0.1:0.
 
@@ -417,21 +418,35 @@ async fn proxy_cost(cycles: u64) {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let opts = Opts::parse();
-    match opts.mode {
-        Mode::Latency {
-            function,
-            invocations,
-            block,
-        } => latency(&opts.rollcall, &function, invocations, block).await,
-        Mode::Rss {
-            function,
-            invocations,
-            samples,
-        } => rss(&opts.rollcall, &function, invocations, samples).await,
-        Mode::Proxy { cycles } => proxy_cost(cycles).await,
-        Mode::Startup { runs } => startup(&opts.rollcall, runs).await,
+    // The proxy mode runs on a current-thread runtime, as the proxy does in `rollcall` (main.rs):
+    // on a multi-thread runtime the client, the proxy's tasks and the minimal Runtime API land on
+    // different workers, and the cross-thread wake-ups (tens of us each on a small VM) would be
+    // measured as the proxy's cost.
+    let runtime = match opts.mode {
+        Mode::Proxy { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
     }
+    .expect("a tokio runtime");
+    runtime.block_on(async move {
+        match opts.mode {
+            Mode::Latency {
+                function,
+                invocations,
+                block,
+            } => latency(&opts.rollcall, &function, invocations, block).await,
+            Mode::Rss {
+                function,
+                invocations,
+                samples,
+            } => rss(&opts.rollcall, &function, invocations, samples).await,
+            Mode::Proxy { cycles } => proxy_cost(cycles).await,
+            Mode::Startup { runs } => startup(&opts.rollcall, runs).await,
+        }
+    });
 }
