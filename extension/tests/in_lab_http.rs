@@ -148,10 +148,16 @@ async fn python_shapes_through_the_exec_wrapper_are_unchanged_but_tagged() {
             first = false;
         }
     }
-    // One cold tag per environment the HTTP requests above started (direct invokes below may
-    // start more, and non-HTTP responses carry no tags).
+    // At most one cold tag per environment the requests above started, and the first request's.
+    // Not exactly one: a request that arrives while the environment is still finishing the
+    // previous invocation starts a new one (as in Lambda), and when that request is one of the
+    // untagged shapes (`raise`, v1 `plain`) the new environment's cold start carries no tag.
     let logs = with_layer.pools["5"].logs();
-    assert_eq!(colds, environments(&logs), "one cold tag per environment");
+    let started = environments(&logs);
+    assert!(
+        (1..=started).contains(&colds),
+        "{colds} cold tags for {started} environments"
+    );
 
     // Spot checks that the comparison covered what it should.
     let multi = send(with_layer.api.local_addr(), "GET", "/v1/multi", b"").await;
