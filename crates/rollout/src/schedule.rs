@@ -24,17 +24,45 @@ pub const LINEAR_FINAL_INTERVALS: f64 = 1.0;
 /// The predefined CodeDeploy Lambda configurations, by short name.
 ///
 /// The full names are these prefixed with `CodeDeployDefault.Lambda`.
-pub const PREDEFINED: [&str; 9] = [
-    "Canary10Percent5Minutes",
-    "Canary10Percent10Minutes",
-    "Canary10Percent15Minutes",
-    "Canary10Percent30Minutes",
-    "Linear10PercentEvery1Minute",
-    "Linear10PercentEvery2Minutes",
-    "Linear10PercentEvery3Minutes",
-    "Linear10PercentEvery10Minutes",
-    "AllAtOnce",
+pub const PREDEFINED: [&str; 9] = predefined_names();
+
+/// Every predefined configuration with its parameters (CodeDeploy `CodeDeployDefault.Lambda*`):
+/// the one table behind [`PREDEFINED`] and the parser.
+const PREDEFINED_CONFIGS: [(&str, ScheduleKind); 9] = [
+    ("Canary10Percent5Minutes", canary_minutes(5.0)),
+    ("Canary10Percent10Minutes", canary_minutes(10.0)),
+    ("Canary10Percent15Minutes", canary_minutes(15.0)),
+    ("Canary10Percent30Minutes", canary_minutes(30.0)),
+    ("Linear10PercentEvery1Minute", linear_minutes(1.0)),
+    ("Linear10PercentEvery2Minutes", linear_minutes(2.0)),
+    ("Linear10PercentEvery3Minutes", linear_minutes(3.0)),
+    ("Linear10PercentEvery10Minutes", linear_minutes(10.0)),
+    ("AllAtOnce", ScheduleKind::AllAtOnce),
 ];
+
+const fn canary_minutes(minutes: f64) -> ScheduleKind {
+    ScheduleKind::Canary {
+        percent: 10.0,
+        interval_secs: minutes * 60.0,
+    }
+}
+
+const fn linear_minutes(minutes: f64) -> ScheduleKind {
+    ScheduleKind::Linear {
+        percent: 10.0,
+        interval_secs: minutes * 60.0,
+    }
+}
+
+const fn predefined_names() -> [&'static str; 9] {
+    let mut names = [""; 9];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = PREDEFINED_CONFIGS[i].0;
+        i += 1;
+    }
+    names
+}
 
 /// Prefix of the full names of the predefined Lambda configurations.
 pub const FULL_NAME_PREFIX: &str = "CodeDeployDefault.Lambda";
@@ -159,14 +187,13 @@ impl Schedule {
         let short = lower
             .strip_prefix(&FULL_NAME_PREFIX.to_ascii_lowercase())
             .unwrap_or(&lower);
-        let canonical = PREDEFINED
+        let (canonical, kind) = PREDEFINED_CONFIGS
             .iter()
-            .find(|name| name.eq_ignore_ascii_case(short))
+            .find(|(name, _)| name.eq_ignore_ascii_case(short))
             .ok_or_else(|| ScheduleError::UnknownName {
                 input: input.to_owned(),
             })?;
-        let kind = predefined_kind(canonical);
-        Ok(Self::build((*canonical).to_owned(), kind))
+        Ok(Self::build((*canonical).to_owned(), *kind))
     }
 
     /// A canary schedule: `percent` at once, 100% after `interval_secs`.
@@ -341,45 +368,6 @@ impl FromStr for Schedule {
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
-    }
-}
-
-fn predefined_kind(name: &str) -> ScheduleKind {
-    let minutes = |m: f64| m * 60.0;
-    match name {
-        "Canary10Percent5Minutes" => ScheduleKind::Canary {
-            percent: 10.0,
-            interval_secs: minutes(5.0),
-        },
-        "Canary10Percent10Minutes" => ScheduleKind::Canary {
-            percent: 10.0,
-            interval_secs: minutes(10.0),
-        },
-        "Canary10Percent15Minutes" => ScheduleKind::Canary {
-            percent: 10.0,
-            interval_secs: minutes(15.0),
-        },
-        "Canary10Percent30Minutes" => ScheduleKind::Canary {
-            percent: 10.0,
-            interval_secs: minutes(30.0),
-        },
-        "Linear10PercentEvery1Minute" => ScheduleKind::Linear {
-            percent: 10.0,
-            interval_secs: minutes(1.0),
-        },
-        "Linear10PercentEvery2Minutes" => ScheduleKind::Linear {
-            percent: 10.0,
-            interval_secs: minutes(2.0),
-        },
-        "Linear10PercentEvery3Minutes" => ScheduleKind::Linear {
-            percent: 10.0,
-            interval_secs: minutes(3.0),
-        },
-        "Linear10PercentEvery10Minutes" => ScheduleKind::Linear {
-            percent: 10.0,
-            interval_secs: minutes(10.0),
-        },
-        _ => ScheduleKind::AllAtOnce,
     }
 }
 
