@@ -8,13 +8,15 @@
 #   make layer           the layer tree in out/layer
 #   make layer-zip       out/rollcall-layer.zip (what `aws lambda publish-layer-version` takes)
 #
-# Needs: cargo-lambda (`pip install cargo-lambda==1.9.2`; `pip install ziglang` only if you
-# switch COMPILER to zig) and the musl target (`rustup target add x86_64-unknown-linux-musl`).
-# The extension has no C dependencies, so plain cargo links it statically against musl.
+# Needs: cargo-lambda (`pip install cargo-lambda==1.9.2`), Zig (`pip install ziglang==0.17.1`)
+# and the musl target (`rustup target add x86_64-unknown-linux-musl`). The extension links
+# mimalloc (C) statically against musl; Zig is the C cross-compiler (COMPILER=zig). The demo
+# function has no C code and builds with plain cargo.
 
 CARGO_LAMBDA ?= cargo lambda
 LAYER_TARGET ?= x86_64-unknown-linux-musl
-COMPILER ?= cargo
+COMPILER ?= zig
+FUNCTION_COMPILER ?= cargo
 CARGO_TARGET_DIR ?= target
 OUT ?= out
 LAYER_DIR ?= $(OUT)/layer
@@ -50,7 +52,7 @@ layer-zip: layer
 	@ls -l "$(LAYER_ZIP)"
 
 build-HelloFunction:
-	$(CARGO_LAMBDA) build --release --compiler $(COMPILER) --target $(FUNCTION_TARGET) -p hello --bin hello
+	$(CARGO_LAMBDA) build --release --compiler $(FUNCTION_COMPILER) --target $(FUNCTION_TARGET) -p hello --bin hello
 	install -m 0755 "$(CARGO_TARGET_DIR)/lambda/hello/bootstrap" "$(ARTIFACTS_DIR)/hello"
 
 clean-layer:

@@ -12,6 +12,10 @@ rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
   || rustup target add x86_64-unknown-linux-musl
 cargo lambda --version 2>/dev/null | grep -q "^cargo-lambda 1.9.2" \
   || python3 -m pip install --quiet 'cargo-lambda==1.9.2'
+# Zig compiles the extension's one C dependency (mimalloc) for musl; cargo-lambda finds it
+# through `python3 -m ziglang`.
+[ "$(python3 -m ziglang version 2>/dev/null)" = "0.17.1" ] \
+  || python3 -m pip install --quiet 'ziglang==0.17.1'
 
 # Python runtime interface client, for the lab's conformance test of a non-Rust runtime.
 python3 -c 'import awslambdaric' >/dev/null 2>&1 || python3 -m pip install --quiet 'awslambdaric==4.2.2'

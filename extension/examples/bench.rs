@@ -46,6 +46,10 @@ enum Mode {
         /// both modes see the same host load).
         #[arg(long, default_value_t = 1)]
         block: u64,
+        /// `NAME=VALUE` set in the environment with the layer (e.g. `ROLLCALL_METRICS=off` to
+        /// see what a feature costs); repeatable.
+        #[arg(long = "with-env", value_parser = parse_env_pair)]
+        with_env: Vec<(String, String)>,
     },
     /// Extension RSS over many invocations.
     Rss {
@@ -78,6 +82,12 @@ enum Mode {
 /// extension emits the explicit equivalent response).
 const EVENT: &[u8] = br#"{"version":"2.0","routeKey":"$default","rawPath":"/bench","rawQueryString":"","headers":{"host":"lab","user-agent":"bench"},"requestContext":{"http":{"method":"GET","path":"/bench","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"bench"},"requestId":"r","routeKey":"$default","stage":"$default","timeEpoch":0},"isBase64Encoded":false}"#;
 
+fn parse_env_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{s}`: expected NAME=VALUE"))
+}
+
 fn copy_exe(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
     std::fs::copy(from, to).unwrap();
@@ -85,7 +95,12 @@ fn copy_exe(from: &Path, to: &Path) {
 }
 
 /// An environment running `function`, with the rollcall layer when `rollcall` is given.
-async fn environment(dir: &Path, function: &Path, rollcall: Option<&Path>) -> Environment {
+async fn environment(
+    dir: &Path,
+    function: &Path,
+    rollcall: Option<&Path>,
+    env: &[(String, String)],
+) -> Environment {
     let name = if rollcall.is_some() {
         "with"
     } else {
@@ -108,6 +123,7 @@ async fn environment(dir: &Path, function: &Path, rollcall: Option<&Path>) -> En
         FunctionConfig::new("bench", "1", &code, "bootstrap")
     };
     cfg.timeout = Duration::from_secs(30);
+    cfg.env_vars.extend(env.iter().cloned());
     let resolved = Arc::new(cfg.validate().expect("valid function config"));
     let logs = Arc::new(LogSink::new("/aws/lambda/bench", 1_000, None));
     Environment::start(Arc::new(cfg), resolved, logs)
@@ -150,10 +166,16 @@ fn line(name: &str, h: &Histogram<u64>) {
     );
 }
 
-async fn latency(rollcall: &Path, function: &Path, invocations: u64, block: u64) {
+async fn latency(
+    rollcall: &Path,
+    function: &Path,
+    invocations: u64,
+    block: u64,
+    with_env: &[(String, String)],
+) {
     let dir = tempfile::tempdir().unwrap();
-    let mut without = environment(dir.path(), function, None).await;
-    let mut with = environment(dir.path(), function, Some(rollcall)).await;
+    let mut without = environment(dir.path(), function, None, &[]).await;
+    let mut with = environment(dir.path(), function, Some(rollcall), with_env).await;
     // Warm-up: first invocations (cold, connection set-up) are not measured.
     for _ in 0..200 {
         invoke_once(&mut without).await;
@@ -198,7 +220,7 @@ fn vm_rss_kb(pid: i32) -> u64 {
 
 async fn rss(rollcall: &Path, function: &Path, invocations: u64, samples: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let mut env = environment(dir.path(), function, Some(rollcall)).await;
+    let mut env = environment(dir.path(), function, Some(rollcall), &[]).await;
     let pid = env
         .pids()
         .into_iter()
@@ -439,7 +461,8 @@ fn main() {
                 function,
                 invocations,
                 block,
-            } => latency(&opts.rollcall, &function, invocations, block).await,
+                with_env,
+            } => latency(&opts.rollcall, &function, invocations, block, &with_env).await,
             Mode::Rss {
                 function,
                 invocations,

@@ -2,6 +2,12 @@
 
 use rollcall_extension::{Config, LambdaEnv, logging};
 
+/// The layer's static musl build uses mimalloc: musl's allocator maps and unmaps memory several
+/// times per invocation and serializes the extension's threads on one lock (bench/README.md).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let get = |name: &str| std::env::var(name).ok();

@@ -21,7 +21,7 @@ pub const DIMENSION_VERSION: &str = "Version";
 
 /// Metric names (DESIGN.md).
 pub mod name {
-    /// Invocations (INVOKE events), count.
+    /// Invocations (events the proxy handed to the runtime, else INVOKE events), count.
     pub const INVOCATIONS: &str = "Invocations";
     /// `/error` posts and 5xx responses, count.
     pub const ERRORS: &str = "Errors";
@@ -103,7 +103,7 @@ impl Aggregate {
         self.versions.get_mut(version).expect("inserted above")
     }
 
-    /// An INVOKE event; `cold` for the environment's first.
+    /// An invocation started; `cold` for the environment's first.
     pub fn invocation(&mut self, version: &str, cold: bool) {
         let s = self.stats(version);
         s.invocations += 1;

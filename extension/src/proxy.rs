@@ -1,7 +1,8 @@
 //! The Runtime API proxy: the runtime talks to it instead of the real Runtime API (LAMBDA-FACTS
-//! §5). Every call is forwarded; `/next` events are read to learn their kind, buffered
-//! `/response` bodies are tagged (or forwarded as they were if tagging does not apply), and
-//! streaming responses, errors and every other call pass through as streams, trailers included.
+//! §5). Every call is forwarded; `/next` events are counted (invocations, cold start) and read
+//! to learn their kind, buffered `/response` bodies are tagged (or forwarded as they were if
+//! tagging does not apply), and streaming responses, errors and every other call pass through
+//! as streams, trailers included.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -151,18 +152,23 @@ impl Proxy {
                 None
             };
             let cold = !self.served_any.swap(true, Ordering::Relaxed);
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            if in_flight.len() >= MAX_IN_FLIGHT {
-                in_flight.clear();
+            {
+                let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                if in_flight.len() >= MAX_IN_FLIGHT {
+                    in_flight.clear();
+                }
+                in_flight.insert(
+                    id.to_owned(),
+                    InFlight {
+                        shape,
+                        started: Instant::now(),
+                        cold,
+                    },
+                );
             }
-            in_flight.insert(
-                id.to_owned(),
-                InFlight {
-                    shape,
-                    started: Instant::now(),
-                    cold,
-                },
-            );
+            if let (Some(r), Some(v)) = (&self.recorder, self.version.get()) {
+                r.lock().invocation(v, cold);
+            }
         }
         Ok(Response::from_parts(parts, full(event)))
     }
@@ -239,6 +245,17 @@ impl Proxy {
             .headers
             .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         self.forward(Request::from_parts(parts, full(body))).await
+    }
+
+    /// The request id of the invocation handed to the runtime most recently and not answered
+    /// yet (the one a timeout ended).
+    pub fn unanswered(&self) -> Option<String> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .max_by_key(|(_, f)| f.started)
+            .map(|(id, _)| id.clone())
     }
 
     fn take(&self, request_id: &str) -> Option<InFlight> {

@@ -1,5 +1,12 @@
-//! The extension's lifecycle: bind the proxy and the telemetry listener, register (INVOKE,
-//! SHUTDOWN), subscribe to platform telemetry, count invocations until SHUTDOWN, flush.
+//! The extension's lifecycle: bind the proxy and the telemetry listener, register, subscribe to
+//! platform telemetry, count invocations until SHUTDOWN, flush.
+//!
+//! With the proxy serving, the extension registers for SHUTDOWN only: the proxy sees every
+//! invocation (it forwards the event), and an INVOKE event would wake a second thread at the
+//! moment the event is on its way to the runtime, competing for the CPU (with 1 vCPU or less,
+//! the usual Lambda size, that CPU time adds straight to the function's latency). Without the
+//! proxy (port taken, or turned off) it registers for INVOKE and SHUTDOWN and counts INVOKE
+//! events.
 //!
 //! Every optional part fails open: a port that cannot be bound or a refused subscription is
 //! logged and that part is off; the function keeps working. Only a failed registration ends the
@@ -71,6 +78,8 @@ struct Events {
     version: Arc<OnceLock<String>>,
     invoked_any: AtomicBool,
     last_invoke: Mutex<Option<String>>,
+    /// The proxy, when it serves: it counts invocations and knows the one a timeout ended.
+    proxy: Option<Arc<Proxy>>,
     ready_path: Option<std::path::PathBuf>,
     shutdown: Notify,
 }
@@ -95,11 +104,14 @@ impl Events {
                 if reason == ShutdownReason::Timeout
                     && let Some(r) = &self.recorder
                 {
-                    let last = self
-                        .last_invoke
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .clone();
+                    let last = match &self.proxy {
+                        Some(p) => p.unanswered(),
+                        None => self
+                            .last_invoke
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .clone(),
+                    };
                     r.lock().timeout(version, last.as_deref());
                 }
                 if let Some(r) = &self.recorder {
@@ -134,6 +146,7 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
     // 1. The proxy, bound before registering: Lambda starts the runtime only after every
     //    extension registered, so the proxy is listening when the runtime needs it.
     let mut ready_path = None;
+    let mut serving = None;
     if let Some(port) = config.proxy_port {
         match proxy::bind(port).await {
             Ok(listener) => {
@@ -145,6 +158,7 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
                     version.clone(),
                     recorder.clone(),
                 );
+                serving = Some(proxy.clone());
                 tokio::spawn(proxy.serve(listener));
                 let path = ready::ready_file(env.tmpdir.as_deref(), port);
                 match ready::write(&path, pid) {
@@ -166,6 +180,7 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
         env,
         version,
         recorder,
+        proxy: serving,
         ready_path,
     };
     std::thread::Builder::new()
@@ -192,6 +207,7 @@ struct Background {
     env: LambdaEnv,
     version: Arc<OnceLock<String>>,
     recorder: Option<Arc<Recorder>>,
+    proxy: Option<Arc<Proxy>>,
     ready_path: Option<std::path::PathBuf>,
 }
 
@@ -202,6 +218,7 @@ impl Background {
             env,
             version,
             recorder,
+            proxy,
             ready_path,
         } = self;
         let pid = std::process::id();
@@ -221,18 +238,24 @@ impl Background {
             }
         }
 
-        // Register for INVOKE and SHUTDOWN.
+        // Register for SHUTDOWN, and for INVOKE only when no proxy counts invocations.
+        let event_types: &[&str] = if proxy.is_some() {
+            &["SHUTDOWN"]
+        } else {
+            &["INVOKE", "SHUTDOWN"]
+        };
         let events = Arc::new(Events {
             recorder: recorder.clone(),
             version: version.clone(),
             invoked_any: AtomicBool::new(false),
             last_invoke: Mutex::new(None),
+            proxy,
             ready_path: ready_path.clone(),
             shutdown: Notify::new(),
         });
         let processor_events = events.clone();
         let registered = Extension::new()
-            .with_events(&["INVOKE", "SHUTDOWN"])
+            .with_events(event_types)
             .with_events_processor(service_fn(move |event: LambdaEvent| {
                 let events = processor_events.clone();
                 async move {
@@ -254,7 +277,8 @@ impl Background {
         if let Some(r) = &recorder {
             r.lock().set_function_name(&registered.function_name);
         }
-        info!(function = %registered.function_name, version = %registered.function_version, "registered");
+        info!(function = %registered.function_name, version = %registered.function_version,
+            events = ?event_types, "registered");
 
         // Subscribe to platform telemetry.
         if let Some(port) = telemetry_port

@@ -88,7 +88,13 @@ exec {}
             .any(|l| l.text.contains("cannot bind the runtime API proxy")),
         "the extension said why it is not proxying"
     );
-    // The extension itself kept working: it counted every invocation.
+    // The extension itself kept working: without its proxy it registered for INVOKE too and
+    // counted every invocation from those events.
+    let events = registered_events(&logs);
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e == "[INVOKE,SHUTDOWN]"),
+        "{events:?}"
+    );
     assert_eq!(total(&emf_documents(&logs), "Invocations"), REQUESTS as u64);
 }
 

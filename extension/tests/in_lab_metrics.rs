@@ -6,8 +6,15 @@ mod support;
 use protocol::emf::Document;
 use support::*;
 
-#[tokio::test]
-async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
+/// What a scripted run left behind.
+struct Run {
+    docs: Vec<serde_json::Value>,
+    logs: std::sync::Arc<lab::env::LogSink>,
+}
+
+/// Runs the script (ok, errors, a timeout, a plain string) against version 4 of `emf-fn` with
+/// the layer, then shuts the lab down (SHUTDOWN flushes the metrics).
+async fn run_script() -> Run {
     let dir = tempfile::tempdir().unwrap();
     let layer = rollcall_layer(dir.path());
     let code = code_dir(
@@ -18,7 +25,7 @@ async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
     );
     let version = format!("4={}", code.display());
     let layer_arg = layer.display().to_string();
-    let lab = start_lab(&[
+    let args = [
         "--function",
         "emf-fn",
         "--version",
@@ -32,8 +39,8 @@ async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
         // Flush only on SHUTDOWN, so the counts below are all in the final documents.
         "--env",
         "ROLLCALL_FLUSH_INTERVAL=1h",
-    ])
-    .await;
+    ];
+    let lab = start_lab(&args).await;
     let script: [(&[u8], &str); 8] = [
         (br#"{"a":1}"#, "ok"),
         (br#"{"error":"boom"}"#, "error"),
@@ -73,6 +80,19 @@ async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
         assert_eq!(doc["FunctionName"], "emf-fn");
         assert_eq!(doc["Version"], "4");
     }
+    Run { docs, logs }
+}
+
+fn latency_values(docs: &[serde_json::Value]) -> usize {
+    docs.iter()
+        .filter_map(|d| d["Latency"].as_array())
+        .map(Vec::len)
+        .sum()
+}
+
+#[tokio::test]
+async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
+    let Run { docs, logs } = run_script().await;
     assert_eq!(total(&docs, "Invocations"), 8);
     assert_eq!(total(&docs, "Errors"), 2);
     assert_eq!(total(&docs, "Timeouts"), 1);
@@ -81,17 +101,17 @@ async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
     let envs = environments(&logs);
     assert!(envs >= 2, "the timeout replaced the environment");
     assert_eq!(total(&docs, "ColdStarts"), envs as u64);
-    let latencies: usize = docs
-        .iter()
-        .filter_map(|d| d["Latency"].as_array())
-        .map(Vec::len)
-        .sum();
     assert_eq!(
-        latencies, 7,
+        latency_values(&docs),
+        7,
         "every invocation but the timed-out one has a latency"
     );
     assert!(
         docs.iter().any(|d| d["MaxMemoryUsed"].as_u64().is_some()),
         "memory from platform.report"
     );
+    // With the proxy serving, invocations are counted by the proxy: no INVOKE events.
+    let events = registered_events(&logs);
+    assert_eq!(events.len(), envs, "one EXTENSION line per environment");
+    assert!(events.iter().all(|e| e == "[SHUTDOWN]"), "{events:?}");
 }

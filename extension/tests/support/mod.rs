@@ -235,3 +235,13 @@ pub fn environments(logs: &LogSink) -> usize {
         logs.snapshot().into_iter().map(|l| l.stream).collect();
     streams.len()
 }
+
+/// The events the `rollcall` extension registered for, from Lambda's `EXTENSION` log lines (one
+/// per environment).
+pub fn registered_events(logs: &lab::env::LogSink) -> Vec<String> {
+    logs.snapshot()
+        .into_iter()
+        .filter(|l| l.text.starts_with("EXTENSION\tName: rollcall\t"))
+        .filter_map(|l| Some(l.text.split_once("Events: ")?.1.to_owned()))
+        .collect()
+}

@@ -257,10 +257,30 @@ impl Environment {
         match result {
             Ok(()) => {
                 self.init_marks.ready = Some(Instant::now());
-                let (registered, next) = self.shared.update(|i| {
+                let (registered, next, extensions) = self.shared.update(|i| {
                     i.registration_open = false;
-                    (i.last_register_at, i.last_next_at)
+                    let extensions: Vec<String> = i
+                        .extensions
+                        .iter()
+                        .map(|s| {
+                            let events: Vec<&str> =
+                                [(s.invoke, "INVOKE"), (s.shutdown, "SHUTDOWN")]
+                                    .into_iter()
+                                    .filter_map(|(on, name)| on.then_some(name))
+                                    .collect();
+                            // Lambda's own line: `EXTENSION Name: x State: Ready Events: [...]`.
+                            format!(
+                                "EXTENSION\tName: {}\tState: Ready\tEvents: [{}]",
+                                s.name,
+                                events.join(",")
+                            )
+                        })
+                        .collect();
+                    (i.last_register_at, i.last_next_at, extensions)
                 });
+                for line in extensions {
+                    self.logs.push(self.platform_line(line));
+                }
                 self.init_marks.last_register = registered;
                 self.init_marks.last_next = next;
                 self.log_init_breakdown();

@@ -72,6 +72,8 @@ impl Environment {
                             "invokedFunctionArn": arn, "tracing": telemetry::tracing(&trace_id) });
         let event = Bytes::from(event.to_string());
         let (tx, mut rx) = oneshot::channel();
+        // The event goes to the runtime first, then to INVOKE extensions (Lambda releases it to
+        // both "together"; the runtime's copy is the one on the caller's path).
         self.shared.update(|inner| {
             inner.current = Some(Current {
                 request_id: request_id.clone(),
@@ -79,10 +81,6 @@ impl Environment {
                 responder: Some(tx),
             });
             inner.runtime_delivered += 1;
-            for slot in inner.extensions.iter_mut().filter(|s| s.invoke) {
-                slot.delivered += 1;
-                let _ = slot.tx.send(event.clone());
-            }
         });
         let _ = self.shared.runtime_tx.send(RuntimeInvocation {
             request_id: request_id.clone(),
@@ -92,6 +90,12 @@ impl Environment {
             client_context: request.client_context,
             cognito_identity: request.cognito_identity,
             payload: request.payload,
+        });
+        self.shared.update(|inner| {
+            for slot in inner.extensions.iter_mut().filter(|s| s.invoke) {
+                slot.delivered += 1;
+                let _ = slot.tx.send(event.clone());
+            }
         });
         self.shared.hub.emit_with(Category::Platform, || {
             telemetry::start(&request_id, &self.cfg.version, &trace_id)
