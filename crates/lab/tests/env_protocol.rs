@@ -324,3 +324,45 @@ async fn an_oversized_response_gets_413_and_the_caller_response_size_too_large()
     }
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn init_logs_lambdas_extension_line_with_the_registered_events() {
+    let f = Fixture::empty();
+    write_exe(&f.code.join("bootstrap"), "#!/bin/sh\nexec sleep 600\n");
+    let cfg = f.config("9");
+    let resolved = Arc::new(cfg.validate().unwrap());
+    let logs = Arc::new(LogSink::new("g", 100, None));
+    let mut env = Environment::launch(Arc::new(cfg), resolved, logs.clone())
+        .await
+        .unwrap();
+    let base = format!("http://{}", env.runtime_api());
+    let (init, _pending) = tokio::join!(env.init(), async {
+        let mut pending = Vec::new();
+        for (name, events) in [("probe", r#"{"events":["INVOKE"]}"#), ("quiet", "")] {
+            let (s, id, _) = register(&base, name, events).await;
+            assert_eq!(s, 200, "{name}");
+            let url = format!("{base}/2020-01-01/extension/event/next");
+            pending.push(tokio::spawn(async move {
+                http("GET", &url, &[("Lambda-Extension-Identifier", &id)], "").await
+            }));
+        }
+        let url = format!("{base}/2018-06-01/runtime/invocation/next");
+        pending.push(tokio::spawn(async move { http("GET", &url, &[], "").await }));
+        pending
+    });
+    init.unwrap();
+    let lines: Vec<String> = logs
+        .snapshot()
+        .into_iter()
+        .map(|l| l.text)
+        .filter(|t| t.starts_with("EXTENSION"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "EXTENSION\tName: probe\tState: Ready\tEvents: [INVOKE]",
+            "EXTENSION\tName: quiet\tState: Ready\tEvents: []",
+        ]
+    );
+    env.shutdown().await;
+}
