@@ -8,14 +8,23 @@
 #
 #   bench/extension-latency.sh                       # 20,000 invocations per mode (+ build)
 #   INVOCATIONS=2000 CYCLES=5000 bench/extension-latency.sh      # smoke run
+#   CPUS=0 bench/extension-latency.sh                # everything on one CPU (taskset), like a
+#                                                    # function with 1 vCPU or less
 source "$(dirname "$0")/extension-common.sh"
 
 INVOCATIONS="${INVOCATIONS:-20000}"
 BLOCK="${BLOCK:-1}"
 CYCLES="${CYCLES:-50000}"
+CPUS="${CPUS:-}"
+PIN=()
+if [ -n "$CPUS" ]; then
+    need taskset "apt-get install util-linux"
+    PIN=(taskset -c "$CPUS")
+fi
 
 build_extension_bench
 host_line
-"$EXT_BENCH" --rollcall "$ROLLCALL_BIN" latency --function "$TESTFN_BIN" \
+echo "cpus: ${CPUS:-all}"
+"${PIN[@]}" "$EXT_BENCH" --rollcall "$ROLLCALL_BIN" latency --function "$TESTFN_BIN" \
     --invocations "$INVOCATIONS" --block "$BLOCK"
-"$EXT_BENCH" --rollcall "$ROLLCALL_BIN" proxy --cycles "$CYCLES"
+"${PIN[@]}" "$EXT_BENCH" --rollcall "$ROLLCALL_BIN" proxy --cycles "$CYCLES"

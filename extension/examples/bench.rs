@@ -62,6 +62,9 @@ enum Mode {
         /// Samples of VmRSS.
         #[arg(long, default_value_t = 10)]
         samples: u64,
+        /// `NAME=VALUE` set in the function's environment; repeatable.
+        #[arg(long = "with-env", value_parser = parse_env_pair)]
+        with_env: Vec<(String, String)>,
     },
     /// The proxy's own cost, in one process: a `/next` + `/response` cycle against a minimal
     /// Runtime API, directly and through the proxy (no process scheduling involved).
@@ -218,9 +221,15 @@ fn vm_rss_kb(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn rss(rollcall: &Path, function: &Path, invocations: u64, samples: u64) {
+async fn rss(
+    rollcall: &Path,
+    function: &Path,
+    invocations: u64,
+    samples: u64,
+    with_env: &[(String, String)],
+) {
     let dir = tempfile::tempdir().unwrap();
-    let mut env = environment(dir.path(), function, Some(rollcall), &[]).await;
+    let mut env = environment(dir.path(), function, Some(rollcall), with_env).await;
     let pid = env
         .pids()
         .into_iter()
@@ -467,7 +476,8 @@ fn main() {
                 function,
                 invocations,
                 samples,
-            } => rss(&opts.rollcall, &function, invocations, samples).await,
+                with_env,
+            } => rss(&opts.rollcall, &function, invocations, samples, &with_env).await,
             Mode::Proxy { cycles } => proxy_cost(cycles).await,
             Mode::Startup { runs } => startup(&opts.rollcall, runs).await,
         }

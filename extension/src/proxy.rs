@@ -247,6 +247,11 @@ impl Proxy {
         self.forward(Request::from_parts(parts, full(body))).await
     }
 
+    /// True once the proxy handed the runtime an event (the runtime uses the proxy).
+    pub fn served_any(&self) -> bool {
+        self.served_any.load(Ordering::Relaxed)
+    }
+
     /// The request id of the invocation handed to the runtime most recently and not answered
     /// yet (the one a timeout ended).
     pub fn unanswered(&self) -> Option<String> {

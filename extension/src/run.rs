@@ -224,12 +224,14 @@ impl Background {
         let pid = std::process::id();
 
         // The telemetry listener, bound before subscribing.
+        // Telemetry feeds only metrics: with metrics off, no listener and no subscription.
         let mut telemetry_port = None;
-        if let Some(port) = config.telemetry_port {
+        if let (Some(port), Some(_)) = (config.telemetry_port, &config.metrics) {
             match telemetry::bind(port).await {
                 Ok(listener) => {
                     tokio::spawn(
-                        telemetry::Listener::new(recorder.clone(), version.clone()).serve(listener),
+                        telemetry::Listener::new(recorder.clone(), version.clone(), proxy.clone())
+                            .serve(listener),
                     );
                     telemetry_port = Some(port);
                 }

@@ -9,7 +9,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -25,22 +25,41 @@ use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
 use crate::metrics::Aggregate;
+use crate::proxy::Proxy;
 use crate::recorder::Recorder;
 
-/// Applies a batch of telemetry events to the aggregate for `version`. `init_seen` remembers
-/// whether `platform.initReport` already gave the init duration (then `platform.report`'s
-/// `initDurationMs` is not counted again).
+/// What the telemetry side remembers between batches.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TelemetryState {
+    /// `platform.initReport` already gave the init duration (then `platform.report`'s
+    /// `initDurationMs` is not counted again).
+    pub init_seen: bool,
+    /// A `platform.start` was counted as an invocation (the next ones are warm).
+    pub started_any: bool,
+}
+
+/// Applies a batch of telemetry events to the aggregate for `version`. With `count_starts`,
+/// each `platform.start` counts as an invocation (the first one as the cold start): the
+/// fallback when neither the proxy nor INVOKE events see invocations. Returns the number of
+/// invocations so counted.
 pub fn apply_events(
     aggregate: &mut Aggregate,
     version: &str,
     events: &[TelemetryEvent],
-    init_seen: &mut bool,
-) {
+    state: &mut TelemetryState,
+    count_starts: bool,
+) -> u64 {
+    let mut starts = 0;
     for event in events {
         match &event.record {
+            TelemetryRecord::Start(_) if count_starts => {
+                aggregate.invocation(version, !state.started_any);
+                state.started_any = true;
+                starts += 1;
+            }
             TelemetryRecord::InitReport(r) if r.phase == InitPhase::Init => {
                 aggregate.init_duration(version, r.metrics.duration_ms);
-                *init_seen = true;
+                state.init_seen = true;
             }
             TelemetryRecord::RuntimeDone(r) if r.status == Status::Timeout => {
                 aggregate.timeout(version, Some(&r.request_id));
@@ -51,15 +70,16 @@ pub fn apply_events(
                     aggregate.timeout(version, Some(&r.request_id));
                 }
                 if let Some(ms) = r.metrics.init_duration_ms
-                    && !*init_seen
+                    && !state.init_seen
                 {
                     aggregate.init_duration(version, ms);
-                    *init_seen = true;
+                    state.init_seen = true;
                 }
             }
             _ => {}
         }
     }
+    starts
 }
 
 /// The telemetry listener's state.
@@ -67,16 +87,28 @@ pub fn apply_events(
 pub struct Listener {
     recorder: Option<Arc<Recorder>>,
     version: Arc<OnceLock<String>>,
-    init_seen: AtomicBool,
+    proxy: Option<Arc<Proxy>>,
+    state: Mutex<TelemetryState>,
+    bypass_reported: AtomicBool,
 }
 
 impl Listener {
     /// A listener feeding `recorder` (when metrics are on) for the environment's `version`.
-    pub fn new(recorder: Option<Arc<Recorder>>, version: Arc<OnceLock<String>>) -> Arc<Self> {
+    /// With `proxy` (the extension registered for SHUTDOWN only), invocations are counted from
+    /// `platform.start` as long as the proxy has not handed the runtime a single event: the
+    /// runtime bypasses the proxy (no `AWS_LAMBDA_EXEC_WRAPPER`, or the function ships its own
+    /// `bootstrap`), which is logged once.
+    pub fn new(
+        recorder: Option<Arc<Recorder>>,
+        version: Arc<OnceLock<String>>,
+        proxy: Option<Arc<Proxy>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             recorder,
             version,
-            init_seen: AtomicBool::new(false),
+            proxy,
+            state: Mutex::new(TelemetryState::default()),
+            bypass_reported: AtomicBool::new(false),
         })
     }
 
@@ -121,10 +153,15 @@ impl Listener {
                     .ok()
             })
             .collect();
+        let bypassed = self.proxy.as_ref().is_some_and(|p| !p.served_any());
         if let (Some(r), Some(v)) = (&self.recorder, self.version.get()) {
-            let mut seen = self.init_seen.load(Ordering::Relaxed);
-            apply_events(&mut r.lock(), v, &events, &mut seen);
-            self.init_seen.store(seen, Ordering::Relaxed);
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let starts = apply_events(&mut r.lock(), v, &events, &mut state, bypassed);
+            if starts > 0 && !self.bypass_reported.swap(true, Ordering::Relaxed) {
+                warn!(
+                    "the runtime does not use the Runtime API proxy: responses are not tagged and latency and errors are not measured (invocations are counted from telemetry). Managed runtimes: set AWS_LAMBDA_EXEC_WRAPPER=/opt/rollcall-wrapper; OS-only runtimes: ship the binary under the Handler name, not as bootstrap"
+                );
+            }
         }
         Ok(status(StatusCode::OK))
     }
@@ -223,9 +260,9 @@ mod tests {
         );
         assert_eq!(events.len(), 5);
         let mut agg = Aggregate::new("f", "Rollcall");
-        let mut seen = false;
-        apply_events(&mut agg, "3", &events, &mut seen);
-        assert!(seen);
+        let mut state = TelemetryState::default();
+        assert_eq!(apply_events(&mut agg, "3", &events, &mut state, false), 0);
+        assert!(state.init_seen);
         let docs = agg.drain(1);
         assert_eq!(
             member(&docs, "Timeouts"),
@@ -246,13 +283,37 @@ mod tests {
             r#"[{"time":"2024-01-01T00:00:02.000Z","type":"platform.report","record":{"requestId":"b","status":"success","metrics":{"durationMs":3.0,"billedDurationMs":3,"memorySizeMB":128,"maxMemoryUsedMB":42,"initDurationMs":77.0}}}]"#,
         );
         let mut agg = Aggregate::new("f", "Rollcall");
-        let mut seen = false;
-        apply_events(&mut agg, "3", &events, &mut seen);
-        apply_events(&mut agg, "3", &events, &mut seen);
+        let mut state = TelemetryState::default();
+        apply_events(&mut agg, "3", &events, &mut state, false);
+        apply_events(&mut agg, "3", &events, &mut state, false);
         let docs = agg.drain(1);
         assert_eq!(
             member(&docs, "InitDuration"),
             Some(serde_json::json!([77.0]))
+        );
+    }
+
+    #[test]
+    fn platform_start_counts_invocations_only_when_asked() {
+        let events = batch(
+            r#"[
+            {"time":"2024-01-01T00:00:01.000Z","type":"platform.start","record":{"requestId":"a","version":"3"}},
+            {"time":"2024-01-01T00:00:02.000Z","type":"platform.start","record":{"requestId":"b","version":"3"}}
+        ]"#,
+        );
+        let mut agg = Aggregate::new("f", "Rollcall");
+        let mut state = TelemetryState::default();
+        assert_eq!(apply_events(&mut agg, "3", &events, &mut state, false), 0);
+        assert!(agg.drain(1).is_empty(), "nothing was counted");
+
+        assert_eq!(apply_events(&mut agg, "3", &events, &mut state, true), 2);
+        assert_eq!(apply_events(&mut agg, "3", &events, &mut state, true), 2);
+        let docs = agg.drain(2);
+        assert_eq!(member(&docs, "Invocations"), Some(4.into()));
+        assert_eq!(
+            member(&docs, "ColdStarts"),
+            Some(1.into()),
+            "only the environment's first start is cold"
         );
     }
 }

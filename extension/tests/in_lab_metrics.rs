@@ -115,3 +115,55 @@ async fn emf_counts_invocations_errors_timeouts_and_cold_starts() {
     assert_eq!(events.len(), envs, "one EXTENSION line per environment");
     assert!(events.iter().all(|e| e == "[SHUTDOWN]"), "{events:?}");
 }
+
+#[tokio::test]
+async fn a_runtime_that_bypasses_the_proxy_is_counted_from_telemetry_and_reported() {
+    // The function ships its own `bootstrap`, so Lambda runs it instead of the layer's
+    // /opt/bootstrap: the runtime talks to the Runtime API directly, the proxy sees nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let layer = rollcall_layer(dir.path());
+    let code = code_dir(
+        dir.path(),
+        "code",
+        &function_binary("lab-testfn"),
+        "bootstrap",
+    );
+    let version = format!("4={}", code.display());
+    let layer_arg = layer.display().to_string();
+    let lab = start_lab(&[
+        "--function",
+        "emf-fn",
+        "--version",
+        &version,
+        "--layer",
+        &layer_arg,
+        "--env",
+        "ROLLCALL_FLUSH_INTERVAL=1h",
+    ])
+    .await;
+    const N: u64 = 5;
+    for i in 0..N {
+        let payload = format!(r#"{{"n":{i}}}"#);
+        let reply = invoke(&lab, "emf-fn", "4", payload.as_bytes()).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, payload.as_bytes());
+    }
+    let logs = lab.pools["4"].logs();
+    lab.shutdown().await;
+
+    let docs = emf_documents(&logs);
+    let envs = environments(&logs);
+    assert_eq!(
+        total(&docs, "Invocations"),
+        N,
+        "counted from platform.start"
+    );
+    assert_eq!(total(&docs, "ColdStarts"), envs as u64);
+    assert_eq!(latency_values(&docs), 0, "no latency without the proxy");
+    let warnings = logs
+        .snapshot()
+        .iter()
+        .filter(|l| l.text.contains("does not use the Runtime API proxy"))
+        .count();
+    assert_eq!(warnings, envs, "said once per environment");
+}

@@ -347,7 +347,9 @@ async fn init_logs_lambdas_extension_line_with_the_registered_events() {
             }));
         }
         let url = format!("{base}/2018-06-01/runtime/invocation/next");
-        pending.push(tokio::spawn(async move { http("GET", &url, &[], "").await }));
+        pending.push(tokio::spawn(
+            async move { http("GET", &url, &[], "").await },
+        ));
         pending
     });
     init.unwrap();
