@@ -1,6 +1,6 @@
-//! Telemetry delivery: one task per subscriber buffers records and POSTs them as JSON arrays to
-//! the subscriber's listener, flushing on `maxItems`, `maxBytes` or `timeoutMs`. Emitting never
-//! waits (unbounded channels), so delivery can never block an invocation.
+//! Telemetry delivery: one task per subscriber POSTs buffered records as JSON arrays to the
+//! subscriber's listener, on `maxItems`, `maxBytes` or `timeoutMs`. Emitting appends to the
+//! subscriber's buffer and never waits, so delivery can never block an invocation.
 //!
 //! Records produced during Init before a subscription (e.g. `platform.initStart`) are kept and
 //! replayed to each subscriber that subscribes during Init, as Lambda does.
@@ -14,10 +14,10 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use super::telemetry::{Category, Subscription, TelemetryEvent};
+use super::telemetry::{Buffering, Category, Subscription, TelemetryEvent};
 
 /// Counters of deliveries, for tests and diagnostics.
 #[derive(Debug, Default)]
@@ -43,20 +43,59 @@ impl DeliveryStats {
     }
 }
 
-enum Command {
-    Event(Arc<TelemetryEvent>),
-    Flush(oneshot::Sender<()>),
+/// What waits for one subscriber's delivery task.
+#[derive(Default)]
+struct Pending {
+    records: Vec<Arc<TelemetryEvent>>,
+    bytes: usize,
+    /// When the oldest buffered record arrived (the batch's `timeoutMs` runs from it).
+    first_at: Option<Instant>,
+    /// `flush` callers waiting for the buffer to be POSTed.
+    flushes: Vec<oneshot::Sender<()>>,
+    /// The hub is gone: deliver what is left and stop.
+    closed: bool,
 }
 
-struct Subscriber {
+/// One subscriber's buffer. Emitting appends under the lock and wakes the delivery task only
+/// when it has something new to decide (a first record to time, a full batch, a flush, the end),
+/// not once per record: a record costs the invocation that emits it no task wake-up.
+struct Queue {
     types: Vec<Category>,
-    tx: mpsc::UnboundedSender<Command>,
+    buffering: Buffering,
+    pending: Mutex<Pending>,
+    wake: Notify,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, event: Arc<TelemetryEvent>) {
+        let wake = {
+            let mut p = self.lock();
+            let first = p.records.is_empty();
+            if first {
+                p.first_at = Some(Instant::now());
+            }
+            p.bytes += event.json.len() + 1;
+            p.records.push(event);
+            first || self.is_full(&p)
+        };
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    fn is_full(&self, p: &Pending) -> bool {
+        p.records.len() >= self.buffering.max_items || p.bytes >= self.buffering.max_bytes
+    }
 }
 
 #[derive(Default)]
 struct HubInner {
     backlog: Option<Vec<Arc<TelemetryEvent>>>,
-    subscribers: Vec<Subscriber>,
+    subscribers: Vec<Arc<Queue>>,
 }
 
 /// Fans records out to the subscribers of one environment.
@@ -101,11 +140,15 @@ impl TelemetryHub {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, HubInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// [`TelemetryHub::emit`] for a record built only if someone takes `category` (a
     /// subscriber, or the Init backlog): invocations without subscribers serialise nothing.
     pub fn emit_with(&self, category: Category, make: impl FnOnce() -> TelemetryEvent) {
         let wanted = {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let inner = self.lock();
             inner.backlog.is_some()
                 || inner
                     .subscribers
@@ -117,54 +160,61 @@ impl TelemetryHub {
         }
     }
 
-    /// Sends `event` to every subscriber of its category (never waits).
+    /// Queues `event` for every subscriber of its category (and the Init backlog). Never waits
+    /// for a delivery.
     pub fn emit(&self, event: TelemetryEvent) {
         let event = Arc::new(event);
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.lock();
         if let Some(backlog) = inner.backlog.as_mut()
             && backlog.len() < BACKLOG_LIMIT
         {
             backlog.push(event.clone());
         }
-        inner.subscribers.retain(|s| {
-            !s.types.contains(&event.category) || s.tx.send(Command::Event(event.clone())).is_ok()
-        });
+        for q in inner
+            .subscribers
+            .iter()
+            .filter(|q| q.types.contains(&event.category))
+        {
+            q.push(event.clone());
+        }
     }
 
     /// Adds a subscriber and starts its delivery task; replays the Init backlog.
     pub fn subscribe(&self, sub: Subscription) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let queue = Arc::new(Queue {
+            types: sub.types.clone(),
+            buffering: sub.buffering,
+            pending: Mutex::new(Pending::default()),
+            wake: Notify::new(),
+        });
+        let mut inner = self.lock();
         for e in inner.backlog.iter().flatten() {
             if sub.types.contains(&e.category) {
-                let _ = tx.send(Command::Event(e.clone()));
+                queue.push(e.clone());
             }
         }
-        inner.subscribers.push(Subscriber {
-            types: sub.types.clone(),
-            tx,
-        });
-        tokio::spawn(deliver(sub, rx, self.client.clone(), self.stats.clone()));
+        inner.subscribers.push(queue.clone());
+        tokio::spawn(deliver(sub, queue, self.client.clone(), self.stats.clone()));
     }
 
     /// Init is over: stop keeping the backlog.
     pub fn end_init(&self) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).backlog = None;
+        self.lock().backlog = None;
     }
 
     /// Delivers everything buffered now and waits (up to `limit`) until it was POSTed.
     pub async fn flush(&self, limit: Duration) {
-        let waits: Vec<_> = {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            inner
-                .subscribers
-                .iter()
-                .filter_map(|s| {
-                    let (tx, rx) = oneshot::channel();
-                    s.tx.send(Command::Flush(tx)).ok().map(|_| rx)
-                })
-                .collect()
-        };
+        let waits: Vec<_> = self
+            .lock()
+            .subscribers
+            .iter()
+            .map(|q| {
+                let (tx, rx) = oneshot::channel();
+                q.lock().flushes.push(tx);
+                q.wake.notify_one();
+                rx
+            })
+            .collect();
         let all = async {
             for w in waits {
                 let _ = w.await;
@@ -174,52 +224,90 @@ impl TelemetryHub {
     }
 }
 
-struct Batch {
-    records: Vec<Arc<TelemetryEvent>>,
-    bytes: usize,
-    first_at: Option<Instant>,
+impl Drop for TelemetryHub {
+    /// Each delivery task POSTs what is left, then ends.
+    fn drop(&mut self) {
+        for q in &self.lock().subscribers {
+            q.lock().closed = true;
+            q.wake.notify_one();
+        }
+    }
+}
+
+/// What the delivery task should do next.
+enum Next {
+    /// POST these records, then answer these flushes; stop afterwards if `last`.
+    Post {
+        records: Vec<Arc<TelemetryEvent>>,
+        flushes: Vec<oneshot::Sender<()>>,
+        last: bool,
+    },
+    /// Nothing due: wait for a wake-up or for the batch's deadline.
+    Wait(Option<Instant>),
+}
+
+fn next_step(queue: &Queue) -> Next {
+    let mut p = queue.lock();
+    let due = p
+        .first_at
+        .is_some_and(|t| Instant::now() >= t + queue.buffering.timeout);
+    if !(p.closed || !p.flushes.is_empty() || queue.is_full(&p) || due) {
+        return Next::Wait(p.first_at.map(|t| t + queue.buffering.timeout));
+    }
+    // One batch: up to maxItems records, ending with the one that reaches maxBytes.
+    let mut count = 0;
+    let mut bytes = 0;
+    for r in &p.records {
+        if count == queue.buffering.max_items || bytes >= queue.buffering.max_bytes {
+            break;
+        }
+        count += 1;
+        bytes += r.json.len() + 1;
+    }
+    let records: Vec<_> = p.records.drain(..count).collect();
+    p.bytes -= bytes;
+    let drained = p.records.is_empty();
+    if drained {
+        p.first_at = None;
+    }
+    Next::Post {
+        records,
+        // A flush is answered once everything buffered before it went out.
+        flushes: if drained {
+            std::mem::take(&mut p.flushes)
+        } else {
+            Vec::new()
+        },
+        last: p.closed && drained,
+    }
 }
 
 async fn deliver(
     sub: Subscription,
-    mut rx: mpsc::UnboundedReceiver<Command>,
+    queue: Arc<Queue>,
     client: Client<HttpConnector, Full<Bytes>>,
     stats: Arc<DeliveryStats>,
 ) {
-    let mut batch = Batch {
-        records: Vec::new(),
-        bytes: 0,
-        first_at: None,
-    };
     loop {
-        let deadline = batch.first_at.map(|t| t + sub.buffering.timeout);
-        let command = tokio::select! {
-            c = rx.recv() => c,
-            _ = sleep_until_opt(deadline) => {
-                post(&sub, &mut batch, &client, &stats).await;
-                continue;
-            }
-        };
-        match command {
-            None => {
-                post(&sub, &mut batch, &client, &stats).await;
-                return;
-            }
-            Some(Command::Event(e)) => {
-                if batch.records.is_empty() {
-                    batch.first_at = Some(Instant::now());
+        match next_step(&queue) {
+            Next::Post {
+                records,
+                flushes,
+                last,
+            } => {
+                post(&sub, records, &client, &stats).await;
+                for f in flushes {
+                    let _ = f.send(());
                 }
-                batch.bytes += e.json.len() + 1;
-                batch.records.push(e);
-                if batch.records.len() >= sub.buffering.max_items
-                    || batch.bytes >= sub.buffering.max_bytes
-                {
-                    post(&sub, &mut batch, &client, &stats).await;
+                if last {
+                    return;
                 }
             }
-            Some(Command::Flush(done)) => {
-                post(&sub, &mut batch, &client, &stats).await;
-                let _ = done.send(());
+            Next::Wait(deadline) => {
+                tokio::select! {
+                    () = queue.wake.notified() => {}
+                    () = sleep_until_opt(deadline) => {}
+                }
             }
         }
     }
@@ -235,16 +323,13 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 /// POSTs the batch (if any), retrying connection failures and 5xx with backoff.
 async fn post(
     sub: &Subscription,
-    batch: &mut Batch,
+    records: Vec<Arc<TelemetryEvent>>,
     client: &Client<HttpConnector, Full<Bytes>>,
     stats: &DeliveryStats,
 ) {
-    if batch.records.is_empty() {
+    if records.is_empty() {
         return;
     }
-    let records = std::mem::take(&mut batch.records);
-    batch.bytes = 0;
-    batch.first_at = None;
     let mut body =
         String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 2);
     body.push('[');
@@ -292,6 +377,7 @@ mod tests {
     use http_body_util::BodyExt;
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
+    use tokio::sync::mpsc;
 
     /// A listener on 127.0.0.1:0 that reports each batch (record count) and answers `status`.
     async fn listener(status: u16) -> (u16, mpsc::UnboundedReceiver<Vec<serde_json::Value>>) {
