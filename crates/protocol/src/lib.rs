@@ -35,7 +35,7 @@ pub mod extension;
 pub mod runtime;
 pub mod tag;
 pub mod telemetry;
-mod time_format;
+pub mod time_format;
 
 pub use event_kind::{EventKind, event_kind};
 pub use runtime::{ErrorRequest, ErrorResponse, StatusResponse};

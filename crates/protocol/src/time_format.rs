@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 
 /// Formats `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (converted to UTC, truncated to milliseconds).
-pub(crate) fn format_millis(t: OffsetDateTime) -> String {
+pub fn format_millis(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",

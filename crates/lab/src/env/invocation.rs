@@ -34,7 +34,7 @@ struct Outcome {
     status: Status,
     error_type: Option<String>,
     produced_bytes: Option<u64>,
-    spans: Vec<serde_json::Value>,
+    spans: Vec<protocol::telemetry::Span>,
 }
 
 impl Environment {

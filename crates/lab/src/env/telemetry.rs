@@ -1,11 +1,18 @@
 //! Telemetry API records and subscriptions (LAMBDA-FACTS §3), built exactly as Lambda sends them:
 //! `{"time": <RFC 3339, ms, UTC>, "type": <type>, "record": <object|string>}` with the documented
-//! camelCase fields. Only the 11 types `lambda-extension` knows are ever produced.
+//! camelCase fields. The records are the shared wire types of `protocol::telemetry` (the ones
+//! the extension parses), serialised once when emitted. Only the 11 types `lambda-extension`
+//! knows are ever produced.
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
+pub use protocol::telemetry::Status;
+use protocol::telemetry::{
+    DurationMetrics, ExtensionInfo, InitPhase, InitReport, InitRuntimeDone, InitStart, InitType,
+    LogRecord, ReportMetrics, RuntimeDoneMetrics, Span, Start, TelemetryRecord, TraceContext,
+};
+use time::OffsetDateTime;
 
 /// The three telemetry streams a subscriber can choose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,36 +35,32 @@ pub struct TelemetryEvent {
 }
 
 impl TelemetryEvent {
-    /// Builds the envelope around `record` for event type `kind` at `time`.
-    pub fn new(category: Category, kind: &str, record: Value, time: SystemTime) -> Self {
-        let json = json!({ "time": rfc3339_ms(time), "type": kind, "record": record }).to_string();
+    /// The event carrying `record` at `time`.
+    pub fn new(category: Category, record: TelemetryRecord, time: SystemTime) -> Self {
+        let event = protocol::telemetry::TelemetryEvent::new(OffsetDateTime::from(time), record);
+        // Serialising plain structs of strings and numbers cannot fail.
+        let json = serde_json::to_string(&event).unwrap_or_default();
         Self { category, json }
     }
 
     /// A `platform.*` event stamped now.
-    pub fn platform(kind: &str, record: Value) -> Self {
-        Self::new(Category::Platform, kind, record, SystemTime::now())
+    pub fn platform(record: TelemetryRecord) -> Self {
+        Self::new(Category::Platform, record, SystemTime::now())
     }
 }
 
 /// RFC 3339 UTC time with milliseconds, e.g. `2022-10-12T00:00:15.064Z`.
 pub fn rfc3339_ms(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.millisecond()
-    )
+    protocol::time_format::format_millis(OffsetDateTime::from(t))
 }
 
 /// A span of a `runtimeDone`/`initRuntimeDone` record.
-pub fn span(name: &str, start: SystemTime, duration: Duration) -> Value {
-    json!({ "name": name, "start": rfc3339_ms(start), "durationMs": ms(duration) })
+pub fn span(name: &str, start: SystemTime, duration: Duration) -> Span {
+    Span {
+        name: name.to_owned(),
+        start: OffsetDateTime::from(start),
+        duration_ms: ms(duration),
+    }
 }
 
 /// Milliseconds as a float with microsecond precision, as Lambda reports `durationMs`.
@@ -66,79 +69,64 @@ pub fn ms(d: Duration) -> f64 {
 }
 
 /// The `tracing` object of a record.
-pub fn tracing(trace_id: &str) -> Value {
-    json!({ "type": "X-Amzn-Trace-Id", "value": trace_id })
-}
-
-/// Telemetry `status` of an invocation or init.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Ended normally.
-    Success,
-    /// The runtime reported an error.
-    Error,
-    /// The platform failed (crash, `Sandbox.*`).
-    Failure,
-    /// Timed out.
-    Timeout,
-}
-
-impl Status {
-    /// The wire value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Error => "error",
-            Self::Failure => "failure",
-            Self::Timeout => "timeout",
-        }
+pub fn tracing(trace_id: &str) -> TraceContext {
+    TraceContext {
+        span_id: None,
+        kind: "X-Amzn-Trace-Id".to_owned(),
+        value: trace_id.to_owned(),
     }
-}
-
-fn with_error(mut record: Value, status: Status, error_type: Option<&str>) -> Value {
-    record["status"] = json!(status.as_str());
-    if let Some(t) = error_type {
-        record["errorType"] = json!(t);
-    }
-    record
 }
 
 /// `platform.initStart`.
 pub fn init_start() -> TelemetryEvent {
-    TelemetryEvent::platform(
-        "platform.initStart",
-        json!({ "initializationType": "on-demand", "phase": "init" }),
-    )
+    TelemetryEvent::platform(TelemetryRecord::InitStart(InitStart {
+        initialization_type: InitType::OnDemand,
+        phase: InitPhase::Init,
+        runtime_version: None,
+        runtime_version_arn: None,
+        function_name: None,
+        function_version: None,
+        instance_id: None,
+        instance_max_memory: None,
+    }))
 }
 
 /// `platform.initRuntimeDone`.
 pub fn init_runtime_done(
     status: Status,
     error_type: Option<&str>,
-    spans: Vec<Value>,
+    spans: Vec<Span>,
 ) -> TelemetryEvent {
-    let record = json!({ "initializationType": "on-demand", "phase": "init", "spans": spans });
-    TelemetryEvent::platform(
-        "platform.initRuntimeDone",
-        with_error(record, status, error_type),
-    )
+    TelemetryEvent::platform(TelemetryRecord::InitRuntimeDone(InitRuntimeDone {
+        initialization_type: InitType::OnDemand,
+        phase: Some(InitPhase::Init),
+        status,
+        error_type: error_type.map(str::to_owned),
+        spans,
+    }))
 }
 
 /// `platform.initReport`.
 pub fn init_report(duration: Duration) -> TelemetryEvent {
-    TelemetryEvent::platform(
-        "platform.initReport",
-        json!({ "initializationType": "on-demand", "phase": "init",
-                "metrics": { "durationMs": ms(duration) }, "spans": [] }),
-    )
+    TelemetryEvent::platform(TelemetryRecord::InitReport(InitReport {
+        initialization_type: InitType::OnDemand,
+        phase: InitPhase::Init,
+        status: None,
+        error_type: None,
+        metrics: DurationMetrics {
+            duration_ms: ms(duration),
+        },
+        spans: Vec::new(),
+    }))
 }
 
 /// `platform.start` (carries the version).
 pub fn start(request_id: &str, version: &str, trace_id: &str) -> TelemetryEvent {
-    TelemetryEvent::platform(
-        "platform.start",
-        json!({ "requestId": request_id, "version": version, "tracing": tracing(trace_id) }),
-    )
+    TelemetryEvent::platform(TelemetryRecord::Start(Start {
+        request_id: request_id.to_owned(),
+        version: Some(version.to_owned()),
+        tracing: Some(tracing(trace_id)),
+    }))
 }
 
 /// What `platform.runtimeDone` reports.
@@ -155,23 +143,26 @@ pub struct RuntimeDone<'a> {
     /// Response bytes read from the runtime.
     pub produced_bytes: Option<u64>,
     /// `responseLatency` / `responseDuration` spans.
-    pub spans: Vec<Value>,
+    pub spans: Vec<Span>,
     /// X-Ray trace header.
     pub trace_id: &'a str,
 }
 
 /// `platform.runtimeDone`.
 pub fn runtime_done(r: RuntimeDone<'_>) -> TelemetryEvent {
-    let mut metrics = json!({ "durationMs": ms(r.duration) });
-    if let Some(b) = r.produced_bytes {
-        metrics["producedBytes"] = json!(b);
-    }
-    let record = json!({ "requestId": r.request_id, "metrics": metrics, "spans": r.spans,
-                         "tracing": tracing(r.trace_id) });
-    TelemetryEvent::platform(
-        "platform.runtimeDone",
-        with_error(record, r.status, r.error_type),
-    )
+    TelemetryEvent::platform(TelemetryRecord::RuntimeDone(
+        protocol::telemetry::RuntimeDone {
+            request_id: r.request_id.to_owned(),
+            status: r.status,
+            error_type: r.error_type.map(str::to_owned),
+            metrics: Some(RuntimeDoneMetrics {
+                duration_ms: ms(r.duration),
+                produced_bytes: r.produced_bytes,
+            }),
+            spans: r.spans,
+            tracing: Some(tracing(r.trace_id)),
+        },
+    ))
 }
 
 /// What `platform.report` reports.
@@ -204,52 +195,53 @@ impl Report<'_> {
 
 /// `platform.report`.
 pub fn report(r: &Report<'_>) -> TelemetryEvent {
-    let mut metrics = json!({
-        "durationMs": ms(r.duration),
-        "billedDurationMs": r.billed_duration_ms(),
-        "memorySizeMB": r.memory_size_mb,
-        "maxMemoryUsedMB": r.max_memory_used_mb,
-    });
-    if let Some(i) = r.init_duration {
-        metrics["initDurationMs"] = json!(ms(i));
-    }
-    let record = json!({ "requestId": r.request_id, "metrics": metrics, "spans": [],
-                         "tracing": tracing(r.trace_id) });
-    TelemetryEvent::platform(
-        "platform.report",
-        with_error(record, r.status, r.error_type),
-    )
+    TelemetryEvent::platform(TelemetryRecord::Report(protocol::telemetry::Report {
+        request_id: r.request_id.to_owned(),
+        status: r.status,
+        error_type: r.error_type.map(str::to_owned),
+        metrics: ReportMetrics {
+            duration_ms: ms(r.duration),
+            billed_duration_ms: r.billed_duration_ms(),
+            memory_size_mb: u64::from(r.memory_size_mb),
+            max_memory_used_mb: r.max_memory_used_mb,
+            init_duration_ms: r.init_duration.map(ms),
+            restore_duration_ms: None,
+        },
+        spans: Vec::new(),
+        tracing: Some(tracing(r.trace_id)),
+    }))
 }
 
 /// `platform.extension` (an extension registered).
 pub fn extension(name: &str, events: &[String]) -> TelemetryEvent {
-    TelemetryEvent::platform(
-        "platform.extension",
-        json!({ "name": name, "state": "Ready", "events": events }),
-    )
+    TelemetryEvent::platform(TelemetryRecord::Extension(ExtensionInfo {
+        name: name.to_owned(),
+        state: "Ready".to_owned(),
+        events: events.to_vec(),
+        error_type: None,
+    }))
 }
 
 /// `platform.telemetrySubscription`.
 pub fn telemetry_subscription(name: &str, types: &[String]) -> TelemetryEvent {
-    TelemetryEvent::platform(
-        "platform.telemetrySubscription",
-        json!({ "name": name, "state": "Subscribed", "types": types }),
-    )
+    TelemetryEvent::platform(TelemetryRecord::TelemetrySubscription(
+        protocol::telemetry::TelemetrySubscription {
+            name: name.to_owned(),
+            state: "Subscribed".to_owned(),
+            types: types.to_vec(),
+        },
+    ))
 }
 
 /// A log line as a `function` or `extension` record.
 pub fn log_line(category: Category, line: &str) -> TelemetryEvent {
-    let kind = if category == Category::Extension {
-        "extension"
+    let text = LogRecord::Text(line.to_owned());
+    let record = if category == Category::Extension {
+        TelemetryRecord::ExtensionLog(text)
     } else {
-        "function"
+        TelemetryRecord::FunctionLog(text)
     };
-    TelemetryEvent::new(
-        category,
-        kind,
-        Value::String(line.to_string()),
-        SystemTime::now(),
-    )
+    TelemetryEvent::new(category, record, SystemTime::now())
 }
 
 /// Buffering of one subscription.
@@ -396,7 +388,7 @@ mod tests {
             trace_id: "t",
         };
         assert_eq!(r.billed_duration_ms(), 2);
-        let v: Value = serde_json::from_str(&report(&r).json).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&report(&r).json).unwrap();
         assert_eq!(v["type"], "platform.report");
         let m = &v["record"]["metrics"];
         assert_eq!(m["durationMs"], 1.001);

@@ -54,6 +54,18 @@ pub enum Status {
     Timeout,
 }
 
+impl Status {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Failure => "failure",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
 /// A span (schema reference `Span`): e.g. `responseLatency`, `responseDuration`,
 /// `runtimeOverhead`, `extensionOverhead`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
