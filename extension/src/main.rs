@@ -13,8 +13,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(target_env = "musl")]
 #[allow(unsafe_code)]
 fn return_freed_memory_promptly() {
-    /// `mi_option_purge_delay` in mimalloc v2's `mimalloc.h` (libmimalloc-sys does not name it).
-    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    /// `mi_option_purge_delay`, which libmimalloc-sys does not name: in mimalloc's `mimalloc.h`
+    /// (v2 and v3) it is the option just before `mi_option_use_numa_nodes`.
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t =
+        libmimalloc_sys::mi_option_use_numa_nodes - 1;
     // SAFETY: `mi_option_set` stores a value in mimalloc's option table; `purge_delay` is a
     // valid option and 0 a valid value (the same as MIMALLOC_PURGE_DELAY=0).
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }

@@ -21,7 +21,8 @@ pub const DIMENSION_VERSION: &str = "Version";
 
 /// Metric names (DESIGN.md).
 pub mod name {
-    /// Invocations (events the proxy handed to the runtime, else INVOKE events), count.
+    /// Invocations (events the proxy handed to the runtime; else INVOKE events; else
+    /// `platform.report` records when the runtime bypasses the proxy), count.
     pub const INVOCATIONS: &str = "Invocations";
     /// `/error` posts and 5xx responses, count.
     pub const ERRORS: &str = "Errors";
@@ -78,6 +79,7 @@ pub struct Aggregate {
     namespace: String,
     versions: BTreeMap<String, VersionStats>,
     timed_out: VecDeque<String>,
+    last_request: String,
     dropped_total: u64,
 }
 
@@ -91,6 +93,7 @@ impl Aggregate {
             namespace: namespace.into(),
             versions: BTreeMap::new(),
             timed_out: VecDeque::new(),
+            last_request: String::new(),
             dropped_total: 0,
         }
     }
@@ -103,11 +106,19 @@ impl Aggregate {
         self.versions.get_mut(version).expect("inserted above")
     }
 
-    /// An invocation started; `cold` for the environment's first.
-    pub fn invocation(&mut self, version: &str, cold: bool) {
+    /// An invocation (`request_id`); `cold` for the environment's first. The id is remembered:
+    /// a SHUTDOWN with reason `timeout` ends the last invocation.
+    pub fn invocation(&mut self, version: &str, cold: bool, request_id: &str) {
         let s = self.stats(version);
         s.invocations += 1;
         s.cold_starts += u64::from(cold);
+        self.last_request.clear();
+        self.last_request.push_str(request_id);
+    }
+
+    /// The request id of the last invocation counted, if any.
+    pub fn last_request(&self) -> Option<&str> {
+        Some(self.last_request.as_str()).filter(|id| !id.is_empty())
     }
 
     /// A response or error the proxy forwarded. Returns true when the pending values reached
@@ -312,9 +323,9 @@ mod tests {
     #[test]
     fn counts_and_values_per_version() {
         let mut agg = Aggregate::new("hello", "Rollcall");
-        agg.invocation("7", true);
-        agg.invocation("7", false);
-        agg.invocation("8", true);
+        agg.invocation("7", true, "a");
+        agg.invocation("7", false, "b");
+        agg.invocation("8", true, "c");
         agg.completion(
             "7",
             Completion {
@@ -373,7 +384,7 @@ mod tests {
     fn long_value_arrays_are_split_into_documents_within_the_limits() {
         let mut agg = Aggregate::new("f", "Rollcall");
         for i in 0..250 {
-            agg.invocation("1", i == 0);
+            agg.invocation("1", i == 0, "r");
             agg.completion(
                 "1",
                 Completion {
@@ -468,7 +479,7 @@ mod tests {
     #[test]
     fn long_dimension_values_are_truncated() {
         let mut agg = Aggregate::new("f".repeat(2000), "Rollcall");
-        agg.invocation(&"v".repeat(2000), false);
+        agg.invocation(&"v".repeat(2000), false, "r");
         let docs = agg.drain(1);
         docs[0].check_limits().unwrap();
         assert_eq!(

@@ -60,6 +60,7 @@ pub struct Proxy {
     recorder: Option<Arc<Recorder>>,
     in_flight: Mutex<HashMap<String, InFlight>>,
     served_any: AtomicBool,
+    counts_invocations: AtomicBool,
 }
 
 impl Proxy {
@@ -82,6 +83,7 @@ impl Proxy {
             recorder,
             in_flight: Mutex::new(HashMap::new()),
             served_any: AtomicBool::new(false),
+            counts_invocations: AtomicBool::new(true),
         })
     }
 
@@ -166,8 +168,12 @@ impl Proxy {
                     },
                 );
             }
-            if let (Some(r), Some(v)) = (&self.recorder, self.version.get()) {
-                r.lock().invocation(v, cold);
+            if let (Some(r), Some(v), true) = (
+                &self.recorder,
+                self.version.get(),
+                self.counts_invocations.load(Ordering::Relaxed),
+            ) {
+                r.lock().invocation(v, cold, id);
             }
         }
         Ok(Response::from_parts(parts, full(event)))
@@ -252,15 +258,16 @@ impl Proxy {
         self.served_any.load(Ordering::Relaxed)
     }
 
-    /// The request id of the invocation handed to the runtime most recently and not answered
-    /// yet (the one a timeout ended).
-    pub fn unanswered(&self) -> Option<String> {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .max_by_key(|(_, f)| f.started)
-            .map(|(id, _)| id.clone())
+    /// True if the proxy counts invocations.
+    pub fn counts_invocations(&self) -> bool {
+        self.counts_invocations.load(Ordering::Relaxed)
+    }
+
+    /// Whether the proxy counts invocations (default yes); off when the extension registered
+    /// for INVOKE events, which count them instead. Set before registering: the runtime starts
+    /// only after every extension registered.
+    pub fn set_counts_invocations(&self, on: bool) {
+        self.counts_invocations.store(on, Ordering::Relaxed);
     }
 
     fn take(&self, request_id: &str) -> Option<InFlight> {

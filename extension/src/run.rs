@@ -5,15 +5,16 @@
 //! invocation (it forwards the event), and an INVOKE event would wake a second thread at the
 //! moment the event is on its way to the runtime, competing for the CPU (with 1 vCPU or less,
 //! the usual Lambda size, that CPU time adds straight to the function's latency). Without the
-//! proxy (port taken, or turned off) it registers for INVOKE and SHUTDOWN and counts INVOKE
-//! events.
+//! proxy (port taken, ready file not written), or with metrics but no telemetry listener, it
+//! registers for INVOKE and SHUTDOWN and counts INVOKE events. When the runtime bypasses a
+//! serving proxy, telemetry's `platform.report` records count the invocations.
 //!
 //! Every optional part fails open: a port that cannot be bound or a refused subscription is
 //! logged and that part is off; the function keeps working. Only a failed registration ends the
 //! extension (there is no environment to work in).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use lambda_extension::{Extension, LambdaEvent, NextEvent, service_fn};
 use protocol::extension::ShutdownReason;
@@ -77,9 +78,6 @@ struct Events {
     recorder: Option<Arc<Recorder>>,
     version: Arc<OnceLock<String>>,
     invoked_any: AtomicBool,
-    last_invoke: Mutex<Option<String>>,
-    /// The proxy, when it serves: it counts invocations and knows the one a timeout ended.
-    proxy: Option<Arc<Proxy>>,
     ready_path: Option<std::path::PathBuf>,
     shutdown: Notify,
 }
@@ -92,10 +90,8 @@ impl Events {
         match event {
             NextEvent::Invoke(invoke) => {
                 let cold = !self.invoked_any.swap(true, Ordering::Relaxed);
-                *self.last_invoke.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(invoke.request_id.clone());
                 if let Some(r) = &self.recorder {
-                    r.lock().invocation(version, cold);
+                    r.lock().invocation(version, cold, &invoke.request_id);
                 }
             }
             NextEvent::Shutdown(shutdown) => {
@@ -104,15 +100,11 @@ impl Events {
                 if reason == ShutdownReason::Timeout
                     && let Some(r) = &self.recorder
                 {
-                    let last = match &self.proxy {
-                        Some(p) => p.unanswered(),
-                        None => self
-                            .last_invoke
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .clone(),
-                    };
-                    r.lock().timeout(version, last.as_deref());
+                    // The timeout ended the last invocation counted (whoever counted it);
+                    // telemetry may already have counted it under the same id.
+                    let mut aggregate = r.lock();
+                    let last = aggregate.last_request().map(str::to_owned);
+                    aggregate.timeout(version, last.as_deref());
                 }
                 if let Some(r) = &self.recorder {
                     r.flush_stdout().await;
@@ -158,11 +150,14 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
                     version.clone(),
                     recorder.clone(),
                 );
-                serving = Some(proxy.clone());
-                tokio::spawn(proxy.serve(listener));
+                tokio::spawn(proxy.clone().serve(listener));
                 let path = ready::ready_file(env.tmpdir.as_deref(), port);
                 match ready::write(&path, pid) {
-                    Ok(()) => ready_path = Some(path),
+                    Ok(()) => {
+                        ready_path = Some(path);
+                        // Only now will the wrapper scripts send the runtime to the proxy.
+                        serving = Some(proxy);
+                    }
                     Err(e) => error!(path = %path.display(), error = %e,
                         "cannot write the proxy's ready file; the runtime will bypass the proxy (untagged)"),
                 }
@@ -240,18 +235,23 @@ impl Background {
             }
         }
 
-        // Register for SHUTDOWN, and for INVOKE only when no proxy counts invocations.
-        let event_types: &[&str] = if proxy.is_some() {
-            &["SHUTDOWN"]
-        } else {
+        // Register for SHUTDOWN, and for INVOKE only when invocations could otherwise go
+        // uncounted: no proxy, or metrics without the telemetry that notices a runtime
+        // bypassing the proxy. Then INVOKE events count them, not the proxy.
+        let invoke_events =
+            proxy.is_none() || (config.metrics.is_some() && telemetry_port.is_none());
+        if let (Some(p), true) = (&proxy, invoke_events) {
+            p.set_counts_invocations(false);
+        }
+        let event_types: &[&str] = if invoke_events {
             &["INVOKE", "SHUTDOWN"]
+        } else {
+            &["SHUTDOWN"]
         };
         let events = Arc::new(Events {
             recorder: recorder.clone(),
             version: version.clone(),
             invoked_any: AtomicBool::new(false),
-            last_invoke: Mutex::new(None),
-            proxy,
             ready_path: ready_path.clone(),
             shutdown: Notify::new(),
         });

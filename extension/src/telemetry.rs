@@ -34,29 +34,29 @@ pub struct TelemetryState {
     /// `platform.initReport` already gave the init duration (then `platform.report`'s
     /// `initDurationMs` is not counted again).
     pub init_seen: bool,
-    /// A `platform.start` was counted as an invocation (the next ones are warm).
-    pub started_any: bool,
+    /// A `platform.report` was counted as an invocation (the next ones are warm).
+    pub counted_any: bool,
 }
 
-/// Applies a batch of telemetry events to the aggregate for `version`. With `count_starts`,
-/// each `platform.start` counts as an invocation (the first one as the cold start): the
-/// fallback when neither the proxy nor INVOKE events see invocations. Returns the number of
-/// invocations so counted.
+/// Applies a batch of telemetry events to the aggregate for `version`. With
+/// `count_invocations`, each `platform.report` (one per invocation, emitted when it ended)
+/// counts as an invocation, the first one as the cold start: the fallback when neither the
+/// proxy nor INVOKE events see invocations. Returns the number of invocations so counted.
 pub fn apply_events(
     aggregate: &mut Aggregate,
     version: &str,
     events: &[TelemetryEvent],
     state: &mut TelemetryState,
-    count_starts: bool,
+    count_invocations: bool,
 ) -> u64 {
-    let mut starts = 0;
+    let mut counted = 0;
     for event in events {
+        if let (TelemetryRecord::Report(r), true) = (&event.record, count_invocations) {
+            aggregate.invocation(version, !state.counted_any, &r.request_id);
+            state.counted_any = true;
+            counted += 1;
+        }
         match &event.record {
-            TelemetryRecord::Start(_) if count_starts => {
-                aggregate.invocation(version, !state.started_any);
-                state.started_any = true;
-                starts += 1;
-            }
             TelemetryRecord::InitReport(r) if r.phase == InitPhase::Init => {
                 aggregate.init_duration(version, r.metrics.duration_ms);
                 state.init_seen = true;
@@ -79,7 +79,7 @@ pub fn apply_events(
             _ => {}
         }
     }
-    starts
+    counted
 }
 
 /// The telemetry listener's state.
@@ -95,9 +95,10 @@ pub struct Listener {
 impl Listener {
     /// A listener feeding `recorder` (when metrics are on) for the environment's `version`.
     /// With `proxy` (the extension registered for SHUTDOWN only), invocations are counted from
-    /// `platform.start` as long as the proxy has not handed the runtime a single event: the
+    /// `platform.report` as long as the proxy has not handed the runtime a single event: the
     /// runtime bypasses the proxy (no `AWS_LAMBDA_EXEC_WRAPPER`, or the function ships its own
-    /// `bootstrap`), which is logged once.
+    /// `bootstrap`), which is logged once. (A report exists only once the runtime took its
+    /// event, so a proxy in use has marked itself by then.)
     pub fn new(
         recorder: Option<Arc<Recorder>>,
         version: Arc<OnceLock<String>>,
@@ -153,11 +154,14 @@ impl Listener {
                     .ok()
             })
             .collect();
-        let bypassed = self.proxy.as_ref().is_some_and(|p| !p.served_any());
+        let bypassed = self
+            .proxy
+            .as_ref()
+            .is_some_and(|p| p.counts_invocations() && !p.served_any());
         if let (Some(r), Some(v)) = (&self.recorder, self.version.get()) {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let starts = apply_events(&mut r.lock(), v, &events, &mut state, bypassed);
-            if starts > 0 && !self.bypass_reported.swap(true, Ordering::Relaxed) {
+            let counted = apply_events(&mut r.lock(), v, &events, &mut state, bypassed);
+            if counted > 0 && !self.bypass_reported.swap(true, Ordering::Relaxed) {
                 warn!(
                     "the runtime does not use the Runtime API proxy: responses are not tagged and latency and errors are not measured (invocations are counted from telemetry). Managed runtimes: set AWS_LAMBDA_EXEC_WRAPPER=/opt/rollcall-wrapper; OS-only runtimes: ship the binary under the Handler name, not as bootstrap"
                 );
@@ -294,26 +298,35 @@ mod tests {
     }
 
     #[test]
-    fn platform_start_counts_invocations_only_when_asked() {
+    fn platform_report_counts_invocations_only_when_asked() {
         let events = batch(
             r#"[
             {"time":"2024-01-01T00:00:01.000Z","type":"platform.start","record":{"requestId":"a","version":"3"}},
-            {"time":"2024-01-01T00:00:02.000Z","type":"platform.start","record":{"requestId":"b","version":"3"}}
+            {"time":"2024-01-01T00:00:01.500Z","type":"platform.report","record":{"requestId":"a","status":"success","metrics":{"durationMs":3.0,"billedDurationMs":3,"memorySizeMB":128,"maxMemoryUsedMB":40}}},
+            {"time":"2024-01-01T00:00:02.000Z","type":"platform.start","record":{"requestId":"b","version":"3"}},
+            {"time":"2024-01-01T00:00:03.000Z","type":"platform.report","record":{"requestId":"b","status":"timeout","metrics":{"durationMs":1000.0,"billedDurationMs":1000,"memorySizeMB":128,"maxMemoryUsedMB":41}}}
         ]"#,
         );
         let mut agg = Aggregate::new("f", "Rollcall");
         let mut state = TelemetryState::default();
         assert_eq!(apply_events(&mut agg, "3", &events, &mut state, false), 0);
-        assert!(agg.drain(1).is_empty(), "nothing was counted");
+        assert_eq!(agg.last_request(), None, "nothing was counted");
+        let docs = agg.drain(1);
+        assert_eq!(member(&docs, "Invocations"), Some(0.into()));
 
+        let mut agg = Aggregate::new("f", "Rollcall");
+        let mut state = TelemetryState::default();
         assert_eq!(apply_events(&mut agg, "3", &events, &mut state, true), 2);
-        assert_eq!(apply_events(&mut agg, "3", &events, &mut state, true), 2);
+        assert_eq!(agg.last_request(), Some("b"));
+        // A SHUTDOWN with reason timeout names the last invocation: counted once.
+        agg.timeout("3", Some("b"));
         let docs = agg.drain(2);
-        assert_eq!(member(&docs, "Invocations"), Some(4.into()));
+        assert_eq!(member(&docs, "Invocations"), Some(2.into()));
+        assert_eq!(member(&docs, "Timeouts"), Some(1.into()));
         assert_eq!(
             member(&docs, "ColdStarts"),
             Some(1.into()),
-            "only the environment's first start is cold"
+            "only the environment's first invocation is cold"
         );
     }
 }

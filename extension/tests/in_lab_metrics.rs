@@ -137,6 +137,8 @@ async fn a_runtime_that_bypasses_the_proxy_is_counted_from_telemetry_and_reporte
         &version,
         "--layer",
         &layer_arg,
+        "--timeout",
+        "1",
         "--env",
         "ROLLCALL_FLUSH_INTERVAL=1h",
     ])
@@ -148,6 +150,9 @@ async fn a_runtime_that_bypasses_the_proxy_is_counted_from_telemetry_and_reporte
         assert_eq!(reply.status, 200);
         assert_eq!(reply.body, payload.as_bytes());
     }
+    // A timeout: telemetry reports it and SHUTDOWN (reason timeout) names it; it counts once.
+    let reply = invoke(&lab, "emf-fn", "4", br#"{"sleep_ms":5000}"#).await;
+    assert!(reply.header("x-amz-function-error").is_some());
     let logs = lab.pools["4"].logs();
     lab.shutdown().await;
 
@@ -155,9 +160,10 @@ async fn a_runtime_that_bypasses_the_proxy_is_counted_from_telemetry_and_reporte
     let envs = environments(&logs);
     assert_eq!(
         total(&docs, "Invocations"),
-        N,
-        "counted from platform.start"
+        N + 1,
+        "counted from platform.report"
     );
+    assert_eq!(total(&docs, "Timeouts"), 1);
     assert_eq!(total(&docs, "ColdStarts"), envs as u64);
     assert_eq!(latency_values(&docs), 0, "no latency without the proxy");
     let warnings = logs

@@ -267,9 +267,8 @@ fn next_step(queue: &Queue) -> Next {
     let records: Vec<_> = p.records.drain(..count).collect();
     p.bytes -= bytes;
     let drained = p.records.is_empty();
-    if drained {
-        p.first_at = None;
-    }
+    // What is left waits its own timeout, as if it had arrived now.
+    p.first_at = (!drained).then(Instant::now);
     Next::Post {
         records,
         // A flush is answered once everything buffered before it went out.
@@ -553,6 +552,23 @@ mod tests {
         let last = rx.recv().await.unwrap();
         assert_eq!(last.len(), 500);
         assert_eq!(last[499]["record"], "2499");
+    }
+
+    #[tokio::test]
+    async fn dropping_the_hub_delivers_what_is_buffered() {
+        let (port, mut rx) = listener(200).await;
+        let hub = TelemetryHub::new(Arc::default());
+        hub.subscribe(sub(port, slow_timeout(), vec![Category::Function]));
+        for i in 0..3 {
+            hub.emit(log_line(Category::Function, &i.to_string()));
+        }
+        drop(hub);
+        let batch = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("delivered before the batch timeout")
+            .unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch[2]["record"], "2");
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
-//! Telemetry API records and subscriptions (LAMBDA-FACTS §3), built exactly as Lambda sends them:
+//! Telemetry API records and subscriptions (LAMBDA-FACTS §3), in Lambda's envelope
 //! `{"time": <RFC 3339, ms, UTC>, "type": <type>, "record": <object|string>}` with the documented
-//! camelCase fields. The records are the shared wire types of `protocol::telemetry` (the ones
-//! the extension parses), serialised once when emitted. Only the 11 types `lambda-extension`
+//! camelCase fields (optional members such as an empty `spans` are left out). The records are the
+//! shared wire types of `protocol::telemetry` (the ones the extension parses), serialised once
+//! when emitted. Only the 11 types `lambda-extension`
 //! knows are ever produced.
 
 use std::net::SocketAddr;
@@ -38,8 +39,8 @@ impl TelemetryEvent {
     /// The event carrying `record` at `time`.
     pub fn new(category: Category, record: TelemetryRecord, time: SystemTime) -> Self {
         let event = protocol::telemetry::TelemetryEvent::new(OffsetDateTime::from(time), record);
-        // Serialising plain structs of strings and numbers cannot fail.
-        let json = serde_json::to_string(&event).unwrap_or_default();
+        let json = serde_json::to_string(&event)
+            .expect("a telemetry record (strings, numbers, arrays) always serialises");
         Self { category, json }
     }
 
