@@ -12,35 +12,37 @@ struct Run {
     logs: std::sync::Arc<lab::env::LogSink>,
 }
 
-/// Runs the script (ok, errors, a timeout, a plain string) against version 4 of `emf-fn` with
-/// the layer, then shuts the lab down (SHUTDOWN flushes the metrics).
-async fn run_script() -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let layer = rollcall_layer(dir.path());
-    let code = code_dir(
-        dir.path(),
-        "code",
-        &function_binary("lab-testfn"),
-        "lab-testfn",
-    );
+/// A lab with version 4 of `emf-fn` (`lab-testfn` shipped as `shipped_as`, the layer attached,
+/// a 1 s timeout, metrics flushed only on SHUTDOWN so that the counts are all in the final
+/// documents). Shipped as `bootstrap`, the function bypasses the layer's `/opt/bootstrap`.
+async fn emf_lab(dir: &std::path::Path, shipped_as: &str) -> lab::frontdoor::Lab {
+    let layer = rollcall_layer(dir);
+    let code = code_dir(dir, "code", &function_binary("lab-testfn"), shipped_as);
     let version = format!("4={}", code.display());
     let layer_arg = layer.display().to_string();
-    let args = [
+    let mut args = vec![
         "--function",
         "emf-fn",
         "--version",
         &version,
-        "--handler",
-        "lab-testfn",
         "--layer",
         &layer_arg,
         "--timeout",
         "1",
-        // Flush only on SHUTDOWN, so the counts below are all in the final documents.
         "--env",
         "ROLLCALL_FLUSH_INTERVAL=1h",
     ];
-    let lab = start_lab(&args).await;
+    if shipped_as != "bootstrap" {
+        args.extend(["--handler", shipped_as]);
+    }
+    start_lab(&args).await
+}
+
+/// Runs the script (ok, errors, a timeout, a plain string) against version 4 of `emf-fn` behind
+/// the proxy, then shuts the lab down (SHUTDOWN flushes the metrics).
+async fn run_script() -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = emf_lab(dir.path(), "lab-testfn").await;
     let script: [(&[u8], &str); 8] = [
         (br#"{"a":1}"#, "ok"),
         (br#"{"error":"boom"}"#, "error"),
@@ -121,28 +123,7 @@ async fn a_runtime_that_bypasses_the_proxy_is_counted_from_telemetry_and_reporte
     // The function ships its own `bootstrap`, so Lambda runs it instead of the layer's
     // /opt/bootstrap: the runtime talks to the Runtime API directly, the proxy sees nothing.
     let dir = tempfile::tempdir().unwrap();
-    let layer = rollcall_layer(dir.path());
-    let code = code_dir(
-        dir.path(),
-        "code",
-        &function_binary("lab-testfn"),
-        "bootstrap",
-    );
-    let version = format!("4={}", code.display());
-    let layer_arg = layer.display().to_string();
-    let lab = start_lab(&[
-        "--function",
-        "emf-fn",
-        "--version",
-        &version,
-        "--layer",
-        &layer_arg,
-        "--timeout",
-        "1",
-        "--env",
-        "ROLLCALL_FLUSH_INTERVAL=1h",
-    ])
-    .await;
+    let lab = emf_lab(dir.path(), "bootstrap").await;
     const N: u64 = 5;
     for i in 0..N {
         let payload = format!(r#"{{"n":{i}}}"#);
