@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use clap::Parser;
@@ -16,29 +16,9 @@ use lab::frontdoor::Lab;
 use lab::invoke::{InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker};
 use serde_json::{Value, json};
 
-/// Builds `hello` once per test process and returns the binary's path.
-fn hello_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "hello",
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run cargo build -p hello");
-        assert!(output.status.success(), "cargo build -p hello failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "hello")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported the hello executable")
-    })
+/// The `hello` executable, built once per test process.
+fn hello_binary() -> PathBuf {
+    test_binaries::executable(&["hello"], "hello")
 }
 
 /// A code dir per version, each holding `hello` as `bootstrap` (the provided.al2023 layout).

@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use bytes::Bytes;
 use clap::Parser;
@@ -19,51 +18,12 @@ use serde_json::Value;
 pub const VERSION_HEADER: &str = "x-rollcall-version";
 pub const COLD_HEADER: &str = "x-rollcall-cold";
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// Builds `hello` and `lab-testfn` once per test binary; returns the executable of `name`.
+/// The executable of `hello` or `lab-testfn` (built once per test process).
 pub fn function_binary(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let output = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "hello",
-                "-p",
-                "lab-testfn",
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(workspace_root())
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run cargo build -p hello -p lab-testfn");
-        assert!(
-            output.status.success(),
-            "cargo build of the test functions failed"
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact")
-            .filter_map(|m| {
-                let exe = m["executable"].as_str()?;
-                Some((m["target"]["name"].as_str()?.to_owned(), PathBuf::from(exe)))
-            })
-            .collect()
-    });
-    built
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, p)| p.clone())
-        .unwrap_or_else(|| panic!("cargo did not report the {name} executable"))
+    test_binaries::executable(&["hello", "lab-testfn"], name)
 }
 
+/// Writes an executable file.
 pub fn write_exe(path: &Path, content: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();

@@ -1,14 +1,13 @@
 //! Shared helpers for the lab's execution-environment tests.
 //!
 //! Fixture binaries of other packages (`lab-testfn`, `lab-testext`) are not visible through
-//! `CARGO_BIN_EXE_*`, so the first test that needs them runs `cargo build -p lab-testfn -p
-//! lab-testext` once per test binary (a `OnceLock`) and uses `<target>/debug/<name>`.
+//! `CARGO_BIN_EXE_*`; `test-binaries` builds them once per test process.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,33 +17,9 @@ use hyper_util::rt::TokioExecutor;
 use lab::env::{Environment, FunctionConfig, LogSink};
 use serde_json::Value;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// Path of a fixture binary, built once.
+/// Path of a fixture binary (`lab-testfn`, `lab-testext`), built once per test process.
 pub fn fixture_bin(name: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let root = workspace_root();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-q", "-p", "lab-testfn", "-p", "lab-testext"])
-            .current_dir(&root)
-            .status()
-            .expect("run cargo build for the fixtures");
-        assert!(status.success(), "building lab-testfn/lab-testext failed");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| root.join("target"));
-        target.join("debug")
-    });
-    let path = dir.join(name);
-    assert!(path.is_file(), "{} missing after build", path.display());
-    path
+    test_binaries::executable(&["lab-testfn", "lab-testext"], name)
 }
 
 /// Writes an executable file.
