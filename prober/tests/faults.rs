@@ -50,13 +50,7 @@ async fn untagged_responses_are_counted_and_shares_stay_right() {
         lo <= 0.05 && 0.05 <= hi,
         "untagged share [{lo:.3}, {hi:.3}] excludes 5%"
     );
-    assert_eq!(
-        report.verdict,
-        Verdict::Followed,
-        "{}",
-        report.verdict_reason
-    );
-    assert_eq!(run.outcome.exit_code, 0);
+    run.assert_verdict(Verdict::Followed, 0);
     let schedule = Schedule::parse(spec).unwrap().time_scaled(scale).unwrap();
     assert_step_shares(report, &schedule);
     assert_all_steps_followed(report);
@@ -139,21 +133,9 @@ async fn errors_of_the_new_version_are_attributed_and_budgeted() {
         assert!(new.latency_ms.p50 - report.versions["7"].latency_ms.p50 >= 15.0);
     }
     assert!(over_run.report().totals.error_rate > 0.05);
-    assert_eq!(
-        over_run.report().verdict,
-        Verdict::ErrorBudget,
-        "{}",
-        over_run.report().verdict_reason
-    );
-    assert_eq!(over_run.outcome.exit_code, 4);
+    over_run.assert_verdict(Verdict::ErrorBudget, 4);
     assert!(under_run.report().totals.error_rate < 0.5);
-    assert_eq!(
-        under_run.report().verdict,
-        Verdict::Completed,
-        "{}",
-        under_run.report().verdict_reason
-    );
-    assert_eq!(under_run.outcome.exit_code, 0);
+    under_run.assert_verdict(Verdict::Completed, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,14 +219,7 @@ async fn an_unreachable_target_is_inconclusive_with_connect_errors() {
         "{:?}",
         report.totals.errors_by_kind
     );
-    assert_eq!(
-        report.verdict,
-        Verdict::Inconclusive,
-        "{}",
-        report.verdict_reason
-    );
-    assert_eq!(run.outcome.exit_code, 3);
-    assert_eq!(report.exit_code, 3);
+    run.assert_verdict(Verdict::Inconclusive, 3);
     assert_valid_report(&run.out().join("report.json"));
 }
 

@@ -44,14 +44,7 @@ async fn linear_rollout_with_unknown_start_is_followed() {
     let report = run.report();
     let truth = server.truth();
 
-    assert_eq!(
-        report.verdict,
-        Verdict::Followed,
-        "{}",
-        report.verdict_reason
-    );
-    assert_eq!(run.outcome.exit_code, 0);
-    assert_eq!(report.exit_code, 0);
+    run.assert_verdict(Verdict::Followed, 0);
     assert_eq!(report.old_version.as_deref(), Some("7"));
     assert_eq!(report.new_version.as_deref(), Some("8"));
     assert_start_near(report, truth_deployment_start(&server, report));
@@ -101,13 +94,7 @@ async fn canary_rollout_read_from_the_body_is_followed() {
     let report = run.report();
     let truth = server.truth();
 
-    assert_eq!(
-        report.verdict,
-        Verdict::Followed,
-        "{}",
-        report.verdict_reason
-    );
-    assert_eq!(run.outcome.exit_code, 0);
+    run.assert_verdict(Verdict::Followed, 0);
     assert_eq!(report.old_version.as_deref(), Some("7"));
     assert_eq!(report.new_version.as_deref(), Some("8"));
     assert_start_near(report, truth_deployment_start(&server, report));
@@ -156,14 +143,7 @@ async fn a_stalled_step_is_flagged_as_deviated() {
     let report = run.report();
     let truth = server.truth();
 
-    assert_eq!(
-        report.verdict,
-        Verdict::Deviated,
-        "{}",
-        report.verdict_reason
-    );
-    assert_eq!(run.outcome.exit_code, 1);
-    assert_eq!(report.exit_code, 1);
+    run.assert_verdict(Verdict::Deviated, 1);
     assert_accounted(&truth, report);
     assert_start_near(report, truth_deployment_start(&server, report));
     for step in &report.steps[..2] {
@@ -213,14 +193,7 @@ async fn a_rollback_midway_is_detected_near_its_time() {
     let report = run.report();
     let truth = server.truth();
 
-    assert_eq!(
-        report.verdict,
-        Verdict::Rollback,
-        "{}",
-        report.verdict_reason
-    );
-    assert_eq!(run.outcome.exit_code, 2);
-    assert_eq!(report.exit_code, 2);
+    run.assert_verdict(Verdict::Rollback, 2);
     assert_accounted(&truth, report);
     let truth_at = truth_deployment_start(&server, report) + rollback_after;
     let rollback_at = report.rollback_at.expect("rollback_at is set");

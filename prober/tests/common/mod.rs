@@ -59,6 +59,15 @@ impl Run {
         );
     }
 
+    /// Asserts the verdict and the exit code, both the process's and the report's.
+    #[track_caller]
+    pub fn assert_verdict(&self, verdict: rollout::Verdict, exit_code: i32) {
+        let report = self.report();
+        assert_eq!(report.verdict, verdict, "{}", report.verdict_reason);
+        assert_eq!(self.outcome.exit_code, exit_code, "the process's exit code");
+        assert_eq!(report.exit_code, exit_code, "the report's exit code");
+    }
+
     /// `report.json` as written, as the typed model.
     pub fn written_report(&self) -> rollout::Report {
         serde_json::from_value(self.report_json()).expect("report.json matches rollout::Report")
