@@ -31,4 +31,11 @@ if [ "$("$SAM_VENV/bin/sam" --version 2>/dev/null)" != "SAM CLI, version 1.170.0
   python3 -m venv "$SAM_VENV"
   "$SAM_VENV/bin/pip" install --quiet 'aws-sam-cli==1.170.0'
 fi
-export ROLLCALL_SAM="$SAM_VENV/bin/sam" SAM_CLI_TELEMETRY=0
+# The AWS CLI (v1 from PyPI) drives the lab's Lambda API in tests/tests/aws_cli.rs; it pins its
+# own botocore, so it gets a virtualenv too (~60 MB, ~15 s).
+AWS_VENV="${AWS_VENV:-$HOME/.cache/rollcall/aws-venv}"
+if ! "$AWS_VENV/bin/aws" --version 2>/dev/null | grep -q '^aws-cli/1\.46\.3 '; then
+  python3 -m venv "$AWS_VENV"
+  "$AWS_VENV/bin/pip" install --quiet 'awscli==1.46.3'
+fi
+export ROLLCALL_SAM="$SAM_VENV/bin/sam" SAM_CLI_TELEMETRY=0 ROLLCALL_AWS="$AWS_VENV/bin/aws"

@@ -15,6 +15,29 @@ pub struct Tool {
     pub version: &'static str,
     /// The command that installs that version.
     pub install: &'static str,
+    /// Where `--version` prints the version.
+    pub version_form: VersionForm,
+}
+
+/// Where a tool's `--version` output names its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionForm {
+    /// The last word (`cfn-lint 1.51.0`, `SAM CLI, version 1.170.0`).
+    LastWord,
+    /// The word after this prefix (`aws-cli/1.46.3 Python/3.11.7 ...`).
+    After(&'static str),
+}
+
+impl VersionForm {
+    /// Whether `--version` printed exactly `version` in this form.
+    pub fn matches(self, output: &str, version: &str) -> bool {
+        match self {
+            Self::LastWord => version_matches(output, version),
+            Self::After(prefix) => output
+                .split_whitespace()
+                .any(|w| w.strip_prefix(prefix) == Some(version)),
+        }
+    }
 }
 
 /// cfn-lint, the CloudFormation linter. 1.51.x still runs the SAM transform (aws-sam-translator)
@@ -26,6 +49,7 @@ pub const CFN_LINT: Tool = Tool {
     path_env: "ROLLCALL_CFN_LINT",
     version: "1.51.0",
     install: "pip install cfn-lint==1.51.0 aws-sam-translator==1.110.0",
+    version_form: VersionForm::LastWord,
 };
 
 /// The AWS SAM CLI. It pins its own cfn-lint (>= 1.52), so it lives in a virtualenv of its own.
@@ -35,6 +59,18 @@ pub const SAM_CLI: Tool = Tool {
     version: "1.170.0",
     install: "python3 -m venv ~/.venvs/sam && ~/.venvs/sam/bin/pip install aws-sam-cli==1.170.0 \
               && export ROLLCALL_SAM=~/.venvs/sam/bin/sam",
+    version_form: VersionForm::LastWord,
+};
+
+/// The AWS CLI (v1, from PyPI), to drive the lab's Lambda API as a user would. It pins its own
+/// botocore, so it lives in a virtualenv of its own.
+pub const AWS_CLI: Tool = Tool {
+    program: "aws",
+    path_env: "ROLLCALL_AWS",
+    version: "1.46.3",
+    install: "python3 -m venv ~/.venvs/aws && ~/.venvs/aws/bin/pip install awscli==1.46.3 \
+              && export ROLLCALL_AWS=~/.venvs/aws/bin/aws",
+    version_form: VersionForm::After("aws-cli/"),
 };
 
 /// Why a tool cannot be used.
@@ -91,7 +127,7 @@ impl Tool {
             ),
             Err(e) => format!("could not run it: {e}"),
         };
-        if version_matches(&found, self.version) {
+        if self.version_form.matches(&found, self.version) {
             Ok(path)
         } else {
             Err(ToolError::WrongVersion {
@@ -156,12 +192,23 @@ mod tests {
     }
 
     #[test]
+    fn a_prefixed_version_is_the_word_after_its_prefix() {
+        let form = VersionForm::After("aws-cli/");
+        let out = "aws-cli/1.46.3 Python/3.11.7 Linux/6.18.44 botocore/1.43.62";
+        assert!(form.matches(out, "1.46.3"));
+        assert!(!form.matches(out, "1.46"));
+        assert!(!form.matches("aws-cli/2.27.0 Python/3.13", "1.46.3"));
+        assert!(!form.matches("", "1.46.3"));
+    }
+
+    #[test]
     fn a_missing_tool_names_the_install_command() {
         let tool = Tool {
             program: "rollcall-no-such-tool",
             path_env: "ROLLCALL_NO_SUCH_TOOL_VARIABLE",
             version: "1.0.0",
             install: "pip install no-such-tool==1.0.0",
+            version_form: VersionForm::LastWord,
         };
         let message = tool.locate().unwrap_err().to_string();
         assert!(

@@ -107,6 +107,30 @@ pub enum CliError {
     /// An alias routing Lambda would refuse.
     #[error("--weights: {0}")]
     Alias(#[from] AliasError),
+    /// The flags do not parse (clap's own message, with the usage).
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The configuration `rollcall-lab serve <args>` would run, with both front doors on free
+/// ports (`--api-port 0 --lambda-port 0`, which `args` may still override): how tests and
+/// embedders start a lab in process with [`crate::frontdoor::Lab::start`].
+pub fn serve_config(args: &[&str]) -> Result<ServeConfig, CliError> {
+    let names = |flag: &str| {
+        args.iter()
+            .any(|a| *a == flag || a.starts_with(&format!("{flag}=")))
+    };
+    let mut argv = vec!["rollcall-lab", "serve"];
+    for flag in ["--api-port", "--lambda-port"] {
+        if !names(flag) {
+            argv.extend([flag, "0"]);
+        }
+    }
+    argv.extend_from_slice(args);
+    let Command::Serve(serve) = Cli::try_parse_from(argv)
+        .map_err(|e| CliError::Usage(e.render().to_string()))?
+        .command;
+    serve.into_config()
 }
 
 fn invalid(flag: &'static str, value: &str, fix: impl Into<String>) -> CliError {

@@ -237,3 +237,20 @@ fn relative_dirs_become_absolute() {
     assert_eq!(config.layers, vec![cwd.join("out/layer")]);
     assert_eq!(config.log_dir, Some(cwd.join("logs")));
 }
+
+#[test]
+fn serve_config_uses_free_ports_and_reports_usage_errors() {
+    let config = serve_config(&["--function", "f", "--version", "1=/code/v1"]).unwrap();
+    assert_eq!(config.api_addr.port(), 0);
+    assert_eq!(config.lambda_addr.port(), 0);
+    let config = serve_config(&["--function", "f", "--version", "1=/c", "--api-port", "3000"]);
+    assert_eq!(
+        config.unwrap().api_addr.port(),
+        3000,
+        "args may name a port"
+    );
+    match serve_config(&["--no-such-flag"]) {
+        Err(CliError::Usage(message)) => assert!(message.contains("--no-such-flag"), "{message}"),
+        other => panic!("a usage error: {other:?}"),
+    }
+}

@@ -8,10 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use lab::alias::{Alias, Routing};
-use lab::cli::{Cli, Command};
 use lab::frontdoor::Lab;
 use lab::invoke::{InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker};
 use serde_json::{Value, json};
@@ -35,19 +33,8 @@ fn code_dirs(root: &Path, versions: &[&str]) -> Vec<String> {
 }
 
 async fn start(args: &[&str]) -> Lab {
-    let mut argv = vec![
-        "rollcall-lab",
-        "serve",
-        "--api-port",
-        "0",
-        "--lambda-port",
-        "0",
-    ];
-    argv.extend_from_slice(args);
-    let Command::Serve(serve) = Cli::try_parse_from(argv).unwrap().command;
-    Lab::start(&serve.into_config().unwrap())
-        .await
-        .expect("lab starts")
+    let config = lab::cli::serve_config(args).unwrap_or_else(|e| panic!("{e}"));
+    Lab::start(&config).await.expect("lab starts")
 }
 
 struct Reply {

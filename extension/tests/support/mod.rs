@@ -8,9 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use clap::Parser;
 use http_body_util::{BodyExt, Full};
-use lab::cli::{Cli, Command};
 use lab::env::{LogSink, LogSource};
 use lab::frontdoor::Lab;
 use serde_json::Value;
@@ -83,19 +81,8 @@ pub fn awslambdaric_available() -> bool {
 
 /// Starts the lab as `rollcall-lab serve <args>` would, on free ports.
 pub async fn start_lab(args: &[&str]) -> Lab {
-    let mut argv = vec![
-        "rollcall-lab",
-        "serve",
-        "--api-port",
-        "0",
-        "--lambda-port",
-        "0",
-    ];
-    argv.extend_from_slice(args);
-    let Command::Serve(serve) = Cli::try_parse_from(argv).unwrap().command;
-    Lab::start(&serve.into_config().unwrap())
-        .await
-        .expect("lab starts")
+    let config = lab::cli::serve_config(args).unwrap_or_else(|e| panic!("{e}"));
+    Lab::start(&config).await.expect("lab starts")
 }
 
 /// An HTTP response as the client saw it.

@@ -1,0 +1,300 @@
+//! The lab's Lambda API (`rollcall-lab serve`'s Invoke API port) driven by the real AWS CLI, as
+//! the lab tells users to (`aws lambda invoke --endpoint-url ...`): Invoke (sync, async, log
+//! tail, errors), GetAlias and UpdateAlias with RoutingConfig and RevisionId.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use base64::Engine;
+use lab::frontdoor::Lab;
+use rollcall_e2e::tool::AWS_CLI;
+use serde_json::Value;
+
+/// The lab with `echo` (`lab-testfn`, which answers its payload) at versions 1 and 2 behind
+/// the alias `live` (1 at 50 %, 2 at 50 %).
+async fn echo_lab(dir: &Path) -> Lab {
+    let testfn = test_binaries::executable(&["lab-testfn"], "lab-testfn");
+    let mut versions = Vec::new();
+    for v in ["1", "2"] {
+        let code = dir.join(v);
+        std::fs::create_dir_all(&code).unwrap();
+        std::fs::copy(&testfn, code.join("bootstrap")).unwrap();
+        versions.push(format!("{v}={}", code.display()));
+    }
+    let args = [
+        "--function",
+        "echo",
+        "--version",
+        &versions[0],
+        "--version",
+        &versions[1],
+        "--alias",
+        "live",
+        "--weights",
+        "1=0.5,2=0.5",
+        "--seed",
+        "7",
+    ];
+    let config = lab::cli::serve_config(&args).unwrap_or_else(|e| panic!("{e}"));
+    Lab::start(&config).await.expect("the lab starts")
+}
+
+/// The AWS CLI pointed at one lab, with throwaway credentials and no user configuration.
+struct AwsLambda<'a> {
+    program: PathBuf,
+    lab: &'a Lab,
+}
+
+impl<'a> AwsLambda<'a> {
+    fn new(lab: &'a Lab) -> Self {
+        let program = AWS_CLI.locate().unwrap_or_else(|e| panic!("{e}"));
+        Self { program, lab }
+    }
+
+    /// `aws lambda <args> --endpoint-url <lab>`.
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(&self.program)
+            .arg("lambda")
+            .args(args)
+            .args(["--endpoint-url", &self.lab.lambda_url()])
+            .env("AWS_ACCESS_KEY_ID", "AKIDROLLCALLTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "rollcall-test-secret")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program.display()))
+    }
+
+    /// The JSON output of a call that must succeed.
+    async fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "aws lambda {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// The error code of a call that must fail (`An error occurred (<Code>) ...`).
+    async fn error_code(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(!out.status.success(), "aws lambda {args:?} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        stderr
+            .split_once("An error occurred (")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(code, _)| code.to_owned())
+            .unwrap_or_else(|| panic!("no error code in: {stderr}"))
+    }
+}
+
+fn path_arg(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_invokes_versions_and_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = echo_lab(dir.path()).await;
+    let aws = AwsLambda::new(&lab);
+    let out_file: PathBuf = dir.path().join("out.json");
+    let out = path_arg(&out_file);
+
+    // A version, with the log tail.
+    let payload = r#"{"n":1}"#;
+    let reply = aws
+        .ok(&[
+            "invoke",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            "2",
+            "--log-type",
+            "Tail",
+            "--payload",
+            payload,
+            &out,
+        ])
+        .await;
+    assert_eq!(reply["StatusCode"], 200);
+    assert_eq!(reply["ExecutedVersion"], "2");
+    assert!(reply.get("FunctionError").is_none(), "{reply}");
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(reply["LogResult"].as_str().expect("LogResult"))
+        .expect("LogResult is base64");
+    assert!(
+        String::from_utf8_lossy(&tail).contains("START RequestId: "),
+        "{}",
+        String::from_utf8_lossy(&tail)
+    );
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), payload);
+
+    // The alias, by qualified name: one of its versions runs.
+    let reply = aws
+        .ok(&[
+            "invoke",
+            "--function-name",
+            "echo:live",
+            "--payload",
+            "{}",
+            &out,
+        ])
+        .await;
+    let executed = reply["ExecutedVersion"].as_str().unwrap_or_default();
+    assert!(executed == "1" || executed == "2", "{reply}");
+
+    // A function error comes back as FunctionError with the error document.
+    let reply = aws
+        .ok(&[
+            "invoke",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            "1",
+            "--payload",
+            r#"{"error":"boom"}"#,
+            &out,
+        ])
+        .await;
+    assert_eq!(reply["FunctionError"], "Unhandled");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert!(
+        doc["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("boom"),
+        "{doc}"
+    );
+
+    // Asynchronous: 202 and no payload.
+    let reply = aws
+        .ok(&[
+            "invoke",
+            "--function-name",
+            "echo",
+            "--invocation-type",
+            "Event",
+            "--payload",
+            "{}",
+            &out,
+        ])
+        .await;
+    assert_eq!(reply["StatusCode"], 202);
+
+    // Unknown function and version.
+    assert_eq!(
+        aws.error_code(&["invoke", "--function-name", "nope", "--payload", "{}", &out])
+            .await,
+        "ResourceNotFoundException"
+    );
+    assert_eq!(
+        aws.error_code(&[
+            "invoke",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            "9",
+            "--payload",
+            "{}",
+            &out,
+        ])
+        .await,
+        "ResourceNotFoundException"
+    );
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_shifts_an_alias_with_revision_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = echo_lab(dir.path()).await;
+    let aws = AwsLambda::new(&lab);
+    let out = path_arg(&dir.path().join("out.json"));
+
+    let alias = aws
+        .ok(&["get-alias", "--function-name", "echo", "--name", "live"])
+        .await;
+    assert_eq!(alias["Name"], "live");
+    assert_eq!(alias["FunctionVersion"], "1");
+    assert_eq!(alias["RoutingConfig"]["AdditionalVersionWeights"]["2"], 0.5);
+    assert_eq!(
+        alias["AliasArn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:echo:live"
+    );
+    let revision = alias["RevisionId"].as_str().expect("RevisionId").to_owned();
+
+    // Shift everything to version 2, as CodeDeploy's last step does.
+    let shifted = aws
+        .ok(&[
+            "update-alias",
+            "--function-name",
+            "echo",
+            "--name",
+            "live",
+            "--function-version",
+            "2",
+            "--routing-config",
+            r#"{"AdditionalVersionWeights":{}}"#,
+            "--revision-id",
+            &revision,
+        ])
+        .await;
+    assert_eq!(shifted["FunctionVersion"], "2");
+    assert_ne!(shifted["RevisionId"], revision.as_str(), "a new revision");
+    for _ in 0..5 {
+        let reply = aws
+            .ok(&[
+                "invoke",
+                "--function-name",
+                "echo:live",
+                "--payload",
+                "{}",
+                &out,
+            ])
+            .await;
+        assert_eq!(reply["ExecutedVersion"], "2", "the alias points at 2 only");
+    }
+
+    // A stale revision and an out-of-range weight are refused as Lambda refuses them.
+    assert_eq!(
+        aws.error_code(&[
+            "update-alias",
+            "--function-name",
+            "echo",
+            "--name",
+            "live",
+            "--function-version",
+            "1",
+            "--revision-id",
+            &revision,
+        ])
+        .await,
+        "PreconditionFailedException"
+    );
+    assert_eq!(
+        aws.error_code(&[
+            "update-alias",
+            "--function-name",
+            "echo",
+            "--name",
+            "live",
+            "--routing-config",
+            r#"{"AdditionalVersionWeights":{"1":1.5}}"#,
+        ])
+        .await,
+        "InvalidParameterValueException"
+    );
+    assert_eq!(
+        aws.error_code(&["get-alias", "--function-name", "echo", "--name", "prod"])
+            .await,
+        "ResourceNotFoundException"
+    );
+    lab.shutdown().await;
+}
