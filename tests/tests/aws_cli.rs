@@ -130,11 +130,32 @@ async fn the_aws_cli_invokes_versions_and_aliases() {
         .decode(reply["LogResult"].as_str().expect("LogResult"))
         .expect("LogResult is base64");
     assert!(
-        String::from_utf8_lossy(&tail).contains("START RequestId: "),
+        String::from_utf8_lossy(&tail).starts_with("START RequestId: "),
         "{}",
         String::from_utf8_lossy(&tail)
     );
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), payload);
+    // The tail is this invocation's, not the version's latest lines: one START, even on a warm
+    // environment that ran others before.
+    let again = aws
+        .ok(&[
+            "invoke",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            "2",
+            "--log-type",
+            "Tail",
+            "--payload",
+            payload,
+            &out,
+        ])
+        .await;
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(again["LogResult"].as_str().expect("LogResult"))
+        .expect("LogResult is base64");
+    let tail = String::from_utf8_lossy(&tail);
+    assert_eq!(tail.matches("START RequestId: ").count(), 1, "{tail}");
 
     // The alias, by qualified name: one of its versions runs.
     let reply = aws

@@ -20,6 +20,10 @@ pub struct InvokeRequest {
     pub cognito_identity: Option<String>,
     /// X-Ray trace header; the pool makes one up when absent.
     pub trace_id: Option<String>,
+    /// The invocation's request id (the runtime's `Lambda-Runtime-Aws-Request-Id`, the id in
+    /// the `START`/`END`/`REPORT` lines); Lambda's Invoke API uses its own `x-amzn-RequestId`.
+    /// `None`: the environment makes one up.
+    pub request_id: Option<String>,
 }
 
 /// How an invocation ended, as Lambda's `Invoke` API reports it.

@@ -305,8 +305,11 @@ async fn integration_timeout_answers_504_and_the_invocation_runs_on() {
 struct FixedLogs;
 
 impl LogTail for FixedLogs {
-    fn tail(&self, version: &str) -> Option<String> {
-        Some(format!("{}END of version {version}\n", "x".repeat(5000)))
+    fn tail(&self, version: &str, request_id: &str) -> Option<String> {
+        Some(format!(
+            "{}END of version {version} RequestId: {request_id}\n",
+            "x".repeat(5000)
+        ))
     }
 }
 
@@ -352,8 +355,18 @@ async fn invoke_api_request_response() {
         .decode(reply.header("x-amz-log-result").unwrap())
         .unwrap();
     assert_eq!(tail.len(), 4096, "the last 4 KB of the logs");
-    assert!(tail.ends_with(b"END of version 2\n"));
+    // One request id for the Invoke call, the invocation and its logs, as in Lambda.
+    let request_id = reply
+        .header("x-amzn-requestid")
+        .expect("a request id")
+        .to_owned();
+    assert!(
+        tail.ends_with(format!("END of version 2 RequestId: {request_id}\n").as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&tail)
+    );
     let request = seen.recv().await.unwrap();
+    assert_eq!(request.request_id.as_deref(), Some(request_id.as_str()));
     assert_eq!(&request.payload[..], br#"{"a":1}"#);
     assert_eq!(
         request.client_context.as_deref(),

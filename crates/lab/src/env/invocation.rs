@@ -59,7 +59,7 @@ impl Environment {
         self.transition(Transition::InvokeStart);
         let cold = self.invocations == 0;
         self.invocations += 1;
-        let request_id = uuid_v4();
+        let request_id = request.request_id.clone().unwrap_or_else(uuid_v4);
         let t0 = Instant::now();
         let deadline = tokio::time::Instant::from_std(t0 + self.cfg.timeout);
         let deadline_ms = epoch_ms(SystemTime::now() + self.cfg.timeout);

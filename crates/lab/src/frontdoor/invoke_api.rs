@@ -29,10 +29,10 @@ pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 /// `X-Amz-Log-Result` carries at most the last 4 KB of the invocation's logs.
 pub const LOG_TAIL_BYTES: usize = 4096;
 
-/// Where the Invoke API finds the recent logs of a version, for `X-Amz-Log-Type: Tail`.
+/// Where the Invoke API finds an invocation's logs, for `X-Amz-Log-Type: Tail`.
 pub trait LogTail: Send + Sync {
-    /// The most recent log text of `version`, if the lab keeps it.
-    fn tail(&self, version: &str) -> Option<String>;
+    /// The log text of invocation `request_id`, run by `version`, if the lab keeps it.
+    fn tail(&self, version: &str, request_id: &str) -> Option<String>;
 }
 
 /// One function as the Invoke API sees it: invokers by qualifier (versions, `$LATEST`, aliases).
@@ -312,6 +312,7 @@ impl InvokeApi {
     async fn answer(
         self: Arc<Self>,
         request: Request<Incoming>,
+        request_id: &str,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let (parts, body) = request.into_parts();
         if let Some((function, alias)) = alias_path(parts.uri.path()) {
@@ -373,6 +374,7 @@ impl InvokeApi {
             },
             invoked_function_arn: Some(function.arn(call.qualifier.as_deref())),
             client_context: call.client_context.clone(),
+            request_id: Some(request_id.to_owned()),
             ..InvokeRequest::default()
         };
         match call.invocation_type {
@@ -406,7 +408,7 @@ impl InvokeApi {
                     && let Some(logs) = function
                         .logs
                         .as_ref()
-                        .and_then(|l| l.tail(&result.executed_version))
+                        .and_then(|l| l.tail(&result.executed_version, request_id))
                 {
                     let start = logs.len().saturating_sub(LOG_TAIL_BYTES);
                     let start = (start..logs.len())
@@ -485,7 +487,11 @@ impl Handler for InvokeApi {
     fn handle(self: Arc<Self>, request: Request<Incoming>, _peer: SocketAddr) -> ResponseFuture {
         Box::pin(async move {
             let request_id = super::server::new_request_id();
-            let mut response = self.answer(request).await.unwrap_or_else(|e| e.response());
+            // As Lambda does, the Invoke call's request id is the invocation's.
+            let mut response = self
+                .answer(request, &request_id)
+                .await
+                .unwrap_or_else(|e| e.response());
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 response.headers_mut().insert("x-amzn-requestid", v);
             }

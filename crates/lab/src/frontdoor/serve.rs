@@ -12,7 +12,7 @@ use crate::env::{FunctionConfig, LogSink};
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
 
-use super::invoke_api::{Function, InvokeApi, LOG_TAIL_BYTES, LogTail};
+use super::invoke_api::{Function, InvokeApi, LogTail};
 use super::server::{ApiConfig, ApiGateway, Listener};
 
 /// Concurrency of a function without `--concurrency` (shared by its versions).
@@ -64,19 +64,28 @@ pub struct Lab {
 struct PoolLogs(BTreeMap<String, Arc<LogSink>>);
 
 impl LogTail for PoolLogs {
-    fn tail(&self, version: &str) -> Option<String> {
+    /// The invocation's own lines: its environment's log stream from `START RequestId: <id>` on
+    /// (the function's lines so far; the `END`/`REPORT` lines come after the response). An
+    /// invocation that never started (its environment's Init failed) gets that environment's
+    /// lines: the Init output that says why.
+    fn tail(&self, version: &str, request_id: &str) -> Option<String> {
         let lines = self.0.get(version)?.snapshot();
-        let mut tail = Vec::new();
-        let mut size = 0;
-        for line in lines.iter().rev() {
-            size += line.text.len() + 1;
-            tail.push(line.text.as_str());
-            if size >= LOG_TAIL_BYTES {
-                break;
+        let start = format!("START RequestId: {request_id} ");
+        let first = match lines.iter().rposition(|l| l.text.starts_with(&start)) {
+            Some(i) => i,
+            None => {
+                let stream = &lines.last()?.stream;
+                lines.iter().position(|l| &l.stream == stream)?
             }
-        }
-        tail.reverse();
-        Some(tail.iter().map(|l| format!("{l}\n")).collect())
+        };
+        let stream = &lines[first].stream;
+        Some(
+            lines[first..]
+                .iter()
+                .filter(|l| &l.stream == stream)
+                .map(|l| format!("{}\n", l.text))
+                .collect(),
+        )
     }
 }
 

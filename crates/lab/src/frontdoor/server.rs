@@ -122,16 +122,7 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Respo
 
 /// A request id in the shape of AWS's (a random UUID v4).
 pub fn new_request_id() -> String {
-    let v: u128 = rand::random::<u128>() & !(0xf << 76) & !(0x3 << 62) | (0x4 << 76) | (0x2 << 62);
-    let h = format!("{v:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    crate::env::extensions_api::uuid_v4()
 }
 
 /// API Gateway's payload limit: 10 MB.
