@@ -107,55 +107,34 @@ async fn the_aws_cli_invokes_versions_and_aliases() {
     let out_file: PathBuf = dir.path().join("out.json");
     let out = path_arg(&out_file);
 
-    // A version, with the log tail.
+    // A version, with the log tail, twice: the second runs on the warm environment, and its tail
+    // is still its own (one START), not the version's latest lines.
     let payload = r#"{"n":1}"#;
-    let reply = aws
-        .ok(&[
-            "invoke",
-            "--function-name",
-            "echo",
-            "--qualifier",
-            "2",
-            "--log-type",
-            "Tail",
-            "--payload",
-            payload,
-            &out,
-        ])
-        .await;
-    assert_eq!(reply["StatusCode"], 200);
-    assert_eq!(reply["ExecutedVersion"], "2");
-    assert!(reply.get("FunctionError").is_none(), "{reply}");
-    let tail = base64::engine::general_purpose::STANDARD
-        .decode(reply["LogResult"].as_str().expect("LogResult"))
-        .expect("LogResult is base64");
-    assert!(
-        String::from_utf8_lossy(&tail).starts_with("START RequestId: "),
-        "{}",
-        String::from_utf8_lossy(&tail)
-    );
-    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), payload);
-    // The tail is this invocation's, not the version's latest lines: one START, even on a warm
-    // environment that ran others before.
-    let again = aws
-        .ok(&[
-            "invoke",
-            "--function-name",
-            "echo",
-            "--qualifier",
-            "2",
-            "--log-type",
-            "Tail",
-            "--payload",
-            payload,
-            &out,
-        ])
-        .await;
-    let tail = base64::engine::general_purpose::STANDARD
-        .decode(again["LogResult"].as_str().expect("LogResult"))
-        .expect("LogResult is base64");
-    let tail = String::from_utf8_lossy(&tail);
-    assert_eq!(tail.matches("START RequestId: ").count(), 1, "{tail}");
+    let invoke_with_tail = [
+        "invoke",
+        "--function-name",
+        "echo",
+        "--qualifier",
+        "2",
+        "--log-type",
+        "Tail",
+        "--payload",
+        payload,
+        &out,
+    ];
+    for _ in 0..2 {
+        let reply = aws.ok(&invoke_with_tail).await;
+        assert_eq!(reply["StatusCode"], 200);
+        assert_eq!(reply["ExecutedVersion"], "2");
+        assert!(reply.get("FunctionError").is_none(), "{reply}");
+        assert_eq!(std::fs::read_to_string(&out_file).unwrap(), payload);
+        let tail = base64::engine::general_purpose::STANDARD
+            .decode(reply["LogResult"].as_str().expect("LogResult"))
+            .expect("LogResult is base64");
+        let tail = String::from_utf8_lossy(&tail);
+        assert!(tail.starts_with("START RequestId: "), "{tail}");
+        assert_eq!(tail.matches("START RequestId: ").count(), 1, "{tail}");
+    }
 
     // The alias, by qualified name: one of its versions runs.
     let reply = aws
