@@ -1,6 +1,7 @@
 //! The lab's Lambda API (`rollcall-lab serve`'s Invoke API port) driven by the real AWS CLI, as
 //! the lab tells users to (`aws lambda invoke --endpoint-url ...`): Invoke (sync, async, log
-//! tail, errors), GetAlias and UpdateAlias with RoutingConfig and RevisionId.
+//! tail, errors), GetAlias and UpdateAlias with RoutingConfig and RevisionId,
+//! ListVersionsByFunction (paged).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -206,6 +207,40 @@ async fn the_aws_cli_invokes_versions_and_aliases() {
             &out,
         ])
         .await,
+        "ResourceNotFoundException"
+    );
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_lists_versions_page_by_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = echo_lab(dir.path()).await;
+    let aws = AwsLambda::new(&lab);
+    // One version per page: the CLI follows NextMarker and joins the pages.
+    let listed = aws
+        .ok(&[
+            "list-versions-by-function",
+            "--function-name",
+            "echo",
+            "--page-size",
+            "1",
+        ])
+        .await;
+    let versions = listed["Versions"].as_array().expect("Versions");
+    let names: Vec<&str> = versions
+        .iter()
+        .filter_map(|v| v["Version"].as_str())
+        .collect();
+    assert_eq!(names, ["$LATEST", "1", "2"], "{listed}");
+    assert_eq!(
+        versions[2]["FunctionArn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:echo:2"
+    );
+    assert_eq!(versions[2]["State"], "Active");
+    assert_eq!(
+        aws.error_code(&["list-versions-by-function", "--function-name", "nope"])
+            .await,
         "ResourceNotFoundException"
     );
     lab.shutdown().await;

@@ -19,6 +19,7 @@ use hyper::body::Incoming;
 use super::alias_api::{alias_document, alias_path, update_alias};
 use super::apigw::percent_decode;
 use super::server::{Handler, Listener, ResponseFuture, json_response};
+use super::versions_api::{VersionInfo, list_versions, versions_path};
 use crate::alias::Alias;
 use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
 
@@ -50,6 +51,8 @@ pub struct Function {
     pub logs: Option<Arc<dyn LogTail>>,
     /// Aliases by name, for `GetAlias` / `UpdateAlias` (invoke them through `qualifiers`).
     pub aliases: BTreeMap<String, Arc<Alias>>,
+    /// Versions as `ListVersionsByFunction` lists them (`$LATEST` first).
+    pub versions: Vec<VersionInfo>,
 }
 
 impl std::fmt::Debug for Function {
@@ -71,6 +74,7 @@ impl Function {
             qualifiers: BTreeMap::new(),
             logs: None,
             aliases: BTreeMap::new(),
+            versions: Vec::new(),
         }
     }
 
@@ -315,6 +319,9 @@ impl InvokeApi {
         request_id: &str,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let (parts, body) = request.into_parts();
+        if let Some(name) = versions_path(parts.uri.path()) {
+            return self.list_versions(&parts.method, &name, parts.uri.query());
+        }
         if let Some((function, alias)) = alias_path(parts.uri.path()) {
             return self
                 .alias_operation(&parts.method, &function, &alias, body)
@@ -425,6 +432,31 @@ impl InvokeApi {
 }
 
 impl InvokeApi {
+    /// `ListVersionsByFunction` (GET).
+    fn list_versions(
+        &self,
+        method: &Method,
+        name: &str,
+        query: Option<&str>,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        if method != Method::GET {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UnknownOperationException",
+                format!("ListVersionsByFunction is GET, not {method}"),
+            ));
+        }
+        let f = self.functions.get(name).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                format!("Function not found: {}", Function::new(name).arn(None)),
+            )
+        })?;
+        let page = list_versions(&f.arn(None), &f.versions, query)?;
+        Ok(json_response(StatusCode::OK, page.to_string()))
+    }
+
     /// `GetAlias` (GET) and `UpdateAlias` (PUT).
     async fn alias_operation(
         &self,

@@ -14,6 +14,7 @@ use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
 
 use super::invoke_api::{Function, InvokeApi, LogTail};
 use super::server::{ApiConfig, ApiGateway, Listener};
+use super::versions_api::VersionInfo;
 
 /// Concurrency of a function without `--concurrency` (shared by its versions).
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -125,6 +126,18 @@ impl Lab {
             .collect();
         let latest = Arc::clone(&invokers[&config.latest().version]);
         let mut function = Function::new(config.function.clone());
+        let published = std::time::SystemTime::now();
+        let info = |version: &str| VersionInfo {
+            version: version.to_owned(),
+            handler: config.handler.clone(),
+            memory_mb: config.memory_mb,
+            timeout: config.timeout,
+            last_modified: published,
+        };
+        function.versions = std::iter::once("$LATEST")
+            .chain(config.versions.iter().map(|v| v.version.as_str()))
+            .map(info)
+            .collect();
         function.logs = Some(Arc::new(PoolLogs(
             pools.iter().map(|(v, p)| (v.clone(), p.logs())).collect(),
         )));

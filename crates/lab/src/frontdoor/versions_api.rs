@@ -1,0 +1,208 @@
+//! `ListVersionsByFunction` of the Lambda API (`2015-03-31`):
+//! `GET /2015-03-31/functions/{FunctionName}/versions[?Marker=&MaxItems=]`, so that
+//! `aws lambda list-versions-by-function --endpoint-url ...` lists the lab's versions: `$LATEST`
+//! first, then the published versions in ascending order, each as a `FunctionConfiguration`.
+
+use std::time::{Duration, SystemTime};
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::apigw::percent_decode;
+use super::invoke_api::ApiError;
+
+/// Lambda's default and largest page (`MaxItems`: 1..=10,000; 50 when absent).
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 10_000;
+
+/// What the lab reports of one version (`FunctionConfiguration`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionInfo {
+    /// `"$LATEST"`, `"1"`, ...
+    pub version: String,
+    /// The handler.
+    pub handler: String,
+    /// Memory in MB.
+    pub memory_mb: u32,
+    /// The function timeout.
+    pub timeout: Duration,
+    /// When the lab published it (its start).
+    pub last_modified: SystemTime,
+}
+
+/// The function name of a `/versions` path, if `path` is one.
+pub fn versions_path(path: &str) -> Option<String> {
+    let name = path
+        .strip_prefix("/2015-03-31/functions/")?
+        .strip_suffix("/versions")?;
+    (!name.is_empty() && !name.contains('/')).then(|| percent_decode(name))
+}
+
+/// The `ListVersionsByFunction` page of `versions` (already in Lambda's order) for the query
+/// string `query`, with ARNs built from `function_arn` (unqualified).
+pub fn list_versions(
+    function_arn: &str,
+    versions: &[VersionInfo],
+    query: Option<&str>,
+) -> Result<Value, ApiError> {
+    let param = |key: &str| {
+        query.unwrap_or("").split('&').find_map(|p| {
+            p.split_once('=')
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| percent_decode(v))
+        })
+    };
+    let invalid = |message: String| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            message,
+        )
+    };
+    let page = match param("MaxItems") {
+        None => DEFAULT_PAGE,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "MaxItems {v:?} must be an integer from 1 to {MAX_PAGE}"
+                ))
+            })?,
+    };
+    // The marker is the index of the next version: opaque to the caller, like Lambda's.
+    let from = match param("Marker") {
+        None => 0,
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i < versions.len())
+            .ok_or_else(|| invalid(format!("Marker {m:?} is not one this API returned")))?,
+    };
+    let to = (from + page).min(versions.len());
+    let documents: Vec<Value> = versions[from..to]
+        .iter()
+        .map(|v| configuration(function_arn, v))
+        .collect();
+    let mut page = json!({ "Versions": documents });
+    if to < versions.len() {
+        page["NextMarker"] = json!(to.to_string());
+    }
+    Ok(page)
+}
+
+/// A `FunctionConfiguration` document.
+fn configuration(function_arn: &str, v: &VersionInfo) -> Value {
+    let name = function_arn.rsplit(':').next().unwrap_or_default();
+    let account = function_arn.split(':').nth(4).unwrap_or_default();
+    let modified = time::OffsetDateTime::from(v.last_modified);
+    json!({
+        "FunctionName": name,
+        "FunctionArn": format!("{function_arn}:{}", v.version),
+        "Role": format!("arn:aws:iam::{account}:role/rollcall-lab"),
+        "Handler": v.handler,
+        "Description": "",
+        "Timeout": v.timeout.as_secs(),
+        "MemorySize": v.memory_mb,
+        // Lambda's own format: 2026-11-26T07:00:00.000+0000.
+        "LastModified": format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+            modified.year(),
+            u8::from(modified.month()),
+            modified.day(),
+            modified.hour(),
+            modified.minute(),
+            modified.second(),
+            modified.millisecond()
+        ),
+        "Version": v.version,
+        "TracingConfig": { "Mode": "PassThrough" },
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": ["x86_64"],
+        "EphemeralStorage": { "Size": 512 },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions() -> Vec<VersionInfo> {
+        ["$LATEST", "1", "2"]
+            .into_iter()
+            .map(|v| VersionInfo {
+                version: v.to_owned(),
+                handler: "hello".into(),
+                memory_mb: 256,
+                timeout: Duration::from_secs(3),
+                last_modified: SystemTime::UNIX_EPOCH + Duration::from_millis(1_665_532_815_064),
+            })
+            .collect()
+    }
+
+    const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:hello";
+
+    #[test]
+    fn the_path_names_the_function() {
+        assert_eq!(
+            versions_path("/2015-03-31/functions/hello/versions").as_deref(),
+            Some("hello")
+        );
+        assert_eq!(versions_path("/2015-03-31/functions//versions"), None);
+        assert_eq!(
+            versions_path("/2015-03-31/functions/hello/invocations"),
+            None
+        );
+    }
+
+    #[test]
+    fn lists_latest_first_with_qualified_arns() {
+        let page = list_versions(ARN, &versions(), None).unwrap();
+        let listed: Vec<&str> = page["Versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["Version"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, ["$LATEST", "1", "2"]);
+        let one = &page["Versions"][1];
+        assert_eq!(one["FunctionArn"], format!("{ARN}:1"));
+        assert_eq!(one["FunctionName"], "hello");
+        assert_eq!(one["Timeout"], 3);
+        assert_eq!(one["MemorySize"], 256);
+        assert_eq!(one["LastModified"], "2022-10-12T00:00:15.064+0000");
+        assert_eq!(one["Role"], "arn:aws:iam::123456789012:role/rollcall-lab");
+        assert!(page.get("NextMarker").is_none(), "one page holds all");
+    }
+
+    #[test]
+    fn pages_follow_the_marker() {
+        let first = list_versions(ARN, &versions(), Some("MaxItems=2")).unwrap();
+        assert_eq!(first["Versions"].as_array().unwrap().len(), 2);
+        let marker = first["NextMarker"].as_str().unwrap().to_owned();
+        let second = list_versions(
+            ARN,
+            &versions(),
+            Some(&format!("Marker={marker}&MaxItems=2")),
+        )
+        .unwrap();
+        assert_eq!(second["Versions"][0]["Version"], "2");
+        assert!(second.get("NextMarker").is_none());
+    }
+
+    #[test]
+    fn bad_paging_names_the_parameter() {
+        for (query, needle) in [
+            ("MaxItems=0", "MaxItems"),
+            ("MaxItems=x", "MaxItems"),
+            ("Marker=99", "Marker"),
+        ] {
+            let e = list_versions(ARN, &versions(), Some(query)).unwrap_err();
+            assert_eq!(e.error_type, "InvalidParameterValueException");
+            assert!(e.message.contains(needle), "{query}: {}", e.message);
+        }
+    }
+}
