@@ -7,6 +7,7 @@
 # Local targets:
 #   make layer           the layer tree in out/layer
 #   make layer-zip       out/rollcall-layer.zip (what `aws lambda publish-layer-version` takes)
+#   make layer-zip LAYER_ARCH=arm64   out/rollcall-layer-arm64.zip, for Graviton functions
 #
 # Needs: cargo-lambda (`pip install cargo-lambda==1.9.2`), Zig (`pip install ziglang==0.17.1`)
 # and the musl target (`rustup target add x86_64-unknown-linux-musl`). The extension links
@@ -14,23 +15,36 @@
 # function has no C code and builds with plain cargo.
 
 CARGO_LAMBDA ?= cargo lambda
+# The layer's architecture, as Lambda names it: x86_64 (default) or arm64 (Graviton). The arm64
+# layer needs `rustup target add aarch64-unknown-linux-musl` and lands in out/*-arm64.
+LAYER_ARCH ?= x86_64
+ifeq ($(LAYER_ARCH),x86_64)
 LAYER_TARGET ?= x86_64-unknown-linux-musl
+ARCH_SUFFIX :=
+else ifeq ($(LAYER_ARCH),arm64)
+LAYER_TARGET ?= aarch64-unknown-linux-musl
+ARCH_SUFFIX := -arm64
+else
+$(error LAYER_ARCH=$(LAYER_ARCH) is not a Lambda architecture: use x86_64 or arm64)
+endif
 COMPILER ?= zig
 FUNCTION_COMPILER ?= cargo
 CARGO_TARGET_DIR ?= target
 OUT ?= out
-LAYER_DIR ?= $(OUT)/layer
-LAYER_ZIP ?= $(OUT)/rollcall-layer.zip
+LAYER_DIR ?= $(OUT)/layer$(ARCH_SUFFIX)
+LAYER_ZIP ?= $(OUT)/rollcall-layer$(ARCH_SUFFIX).zip
 FUNCTION_TARGET ?= x86_64-unknown-linux-musl
 
-EXTENSION_BIN := $(CARGO_TARGET_DIR)/lambda/extensions/rollcall
+# One output directory per architecture: cargo-lambda moves the binary there.
+LAMBDA_DIR := $(CARGO_TARGET_DIR)/lambda$(ARCH_SUFFIX)
+EXTENSION_BIN := $(LAMBDA_DIR)/extensions/rollcall
 LAYER_SCRIPTS := extension/layer/rollcall-wrapper extension/layer/bootstrap
 
 .PHONY: build-RollcallLayer build-HelloFunction layer layer-zip extension-release layer-files clean-layer
 
 extension-release:
 	$(CARGO_LAMBDA) build --release --extension --compiler $(COMPILER) \
-		--target $(LAYER_TARGET) -p rollcall-extension --bin rollcall
+		--target $(LAYER_TARGET) --lambda-dir $(LAMBDA_DIR) -p rollcall-extension --bin rollcall
 
 # Copies the layer's files into $(DEST), which must exist.
 layer-files: extension-release

@@ -7,9 +7,11 @@ set -euo pipefail
 cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
-# The layer is a static musl binary built by cargo-lambda (Makefile `layer-zip`).
-rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
-  || rustup target add x86_64-unknown-linux-musl
+# The layer is a static musl binary built by cargo-lambda (Makefile `layer-zip`), for x86_64 and
+# arm64 (LAYER_ARCH=arm64).
+for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+  rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+done
 cargo lambda --version 2>/dev/null | grep -q "^cargo-lambda 1.9.2" \
   || python3 -m pip install --quiet 'cargo-lambda==1.9.2'
 # Zig compiles the extension's one C dependency (mimalloc) for musl; cargo-lambda finds it

@@ -9,6 +9,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --doc --locked
-# The layer as SAM and `aws lambda publish-layer-version` get it: build the zip, check its layout.
+# The layer as SAM and `aws lambda publish-layer-version` get it, for both Lambda architectures:
+# build the zips, check their layout.
 make layer-zip
+make layer-zip LAYER_ARCH=arm64
 cargo nextest run -p rollcall-extension --test layer --locked --run-ignored only

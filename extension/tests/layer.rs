@@ -185,8 +185,13 @@ fn the_scripts_are_executable_posix_shell() {
     }
 }
 
+/// ELF `e_machine` of x86-64 and of AArch64.
+const EM_X86_64: u16 = 0x3e;
+const EM_AARCH64: u16 = 0xb7;
+
 /// The layer zip built by `make layer-zip` (release build with cargo-lambda, minutes):
-/// `extensions/rollcall` (static ELF), `rollcall-wrapper`, `bootstrap`, all 0755, under 3 MB.
+/// `extensions/rollcall` (static ELF for the layer's architecture), `rollcall-wrapper`,
+/// `bootstrap`, all 0755, under 3 MB.
 #[test]
 #[ignore = "needs `make layer-zip` first (a release build with cargo-lambda); CI runs it with --ignored"]
 fn the_layer_zip_has_the_layout_lambda_expects() {
@@ -195,12 +200,20 @@ fn the_layer_zip_has_the_layout_lambda_expects() {
         .unwrap_or_else(|_| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../out/rollcall-layer.zip")
         });
-    assert!(
-        zip.is_file(),
-        "{} missing: run `make layer-zip`",
-        zip.display()
-    );
-    let size = std::fs::metadata(&zip).unwrap().len();
+    check_layer_zip(&zip, EM_X86_64, "make layer-zip");
+}
+
+/// The same for Graviton functions: `make layer-zip LAYER_ARCH=arm64`.
+#[test]
+#[ignore = "needs `make layer-zip LAYER_ARCH=arm64` first; CI runs it with --ignored"]
+fn the_arm64_layer_zip_has_the_same_layout_and_an_aarch64_binary() {
+    let zip = Path::new(env!("CARGO_MANIFEST_DIR")).join("../out/rollcall-layer-arm64.zip");
+    check_layer_zip(&zip, EM_AARCH64, "make layer-zip LAYER_ARCH=arm64");
+}
+
+fn check_layer_zip(zip: &Path, machine: u16, build: &str) {
+    assert!(zip.is_file(), "{} missing: run `{build}`", zip.display());
+    let size = std::fs::metadata(zip).unwrap().len();
     assert!(
         size < 3 * 1024 * 1024,
         "layer zip is {size} bytes; the budget is 3 MB"
@@ -209,7 +222,7 @@ fn the_layer_zip_has_the_layout_lambda_expects() {
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("unzip")
         .arg("-q")
-        .arg(&zip)
+        .arg(zip)
         .arg("-d")
         .arg(dir.path())
         .status()
@@ -231,6 +244,11 @@ fn the_layer_zip_has_the_layout_lambda_expects() {
     }
     let bin = std::fs::read(dir.path().join("extensions/rollcall")).unwrap();
     assert_eq!(&bin[..4], b"\x7fELF");
+    assert_eq!(
+        u16::from_le_bytes([bin[18], bin[19]]),
+        machine,
+        "the extension is built for the layer's architecture"
+    );
     assert!(
         !bin.windows(b"ld-linux".len()).any(|w| w == b"ld-linux"),
         "the extension must be static (no dynamic loader)"
