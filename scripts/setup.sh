@@ -19,6 +19,15 @@ cargo lambda --version 2>/dev/null | grep -q "^cargo-lambda 1.9.2" \
 [ "$(python3 -m ziglang version 2>/dev/null)" = "0.17.1" ] \
   || python3 -m pip install --quiet 'ziglang==0.17.1'
 
+# qemu-user runs the arm64 layer's extension in the lab (extension/tests/in_lab_arm64.rs).
+if ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user-static >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null \
+         && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user-static >/dev/null; }
+fi
+
 # Python runtime interface client, for the lab's conformance test of a non-Rust runtime.
 python3 -c 'import awslambdaric' >/dev/null 2>&1 || python3 -m pip install --quiet 'awslambdaric==4.2.2'
 

@@ -10,7 +10,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --doc --locked
 # The layer as SAM and `aws lambda publish-layer-version` get it, for both Lambda architectures:
-# build the zips, check their layout.
+# build the zips, check their layout, and run the arm64 extension in the lab under qemu-user.
 make layer-zip
 make layer-zip LAYER_ARCH=arm64
-cargo nextest run -p rollcall-extension --test layer --locked --run-ignored only
+cargo nextest run -p rollcall-extension --test layer --test in_lab_arm64 --locked --run-ignored only
