@@ -1,7 +1,7 @@
 //! The lab's Lambda API (`rollcall-lab serve`'s Invoke API port) driven by the real AWS CLI, as
 //! the lab tells users to (`aws lambda invoke --endpoint-url ...`): Invoke (sync, async, log
 //! tail, errors), GetAlias and UpdateAlias with RoutingConfig and RevisionId,
-//! ListVersionsByFunction (paged).
+//! ListVersionsByFunction (paged), GetFunction and GetFunctionConfiguration.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -213,7 +213,7 @@ async fn the_aws_cli_invokes_versions_and_aliases() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_aws_cli_lists_versions_page_by_page() {
+async fn the_aws_cli_reads_functions_and_versions() {
     let dir = tempfile::tempdir().unwrap();
     let lab = echo_lab(dir.path()).await;
     let aws = AwsLambda::new(&lab);
@@ -241,6 +241,46 @@ async fn the_aws_cli_lists_versions_page_by_page() {
     assert_eq!(
         aws.error_code(&["list-versions-by-function", "--function-name", "nope"])
             .await,
+        "ResourceNotFoundException"
+    );
+
+    let configuration = aws
+        .ok(&[
+            "get-function-configuration",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            "2",
+        ])
+        .await;
+    assert_eq!(configuration["Version"], "2");
+    assert_eq!(configuration["Handler"], "bootstrap");
+    // An alias names its primary version (1 here).
+    let function = aws
+        .ok(&[
+            "get-function",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            "live",
+        ])
+        .await;
+    assert_eq!(function["Configuration"]["Version"], "1");
+    assert!(
+        function["Code"]["Location"]
+            .as_str()
+            .is_some_and(|l| l.ends_with("/1")),
+        "{function}"
+    );
+    assert_eq!(
+        aws.error_code(&[
+            "get-function",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            "9"
+        ])
+        .await,
         "ResourceNotFoundException"
     );
     lab.shutdown().await;

@@ -19,7 +19,10 @@ use hyper::body::Incoming;
 use super::alias_api::{alias_document, alias_path, update_alias};
 use super::apigw::percent_decode;
 use super::server::{Handler, Listener, ResponseFuture, json_response};
-use super::versions_api::{VersionInfo, list_versions, versions_path};
+use super::versions_api::{
+    FunctionRead, VersionInfo, find_version, function_configuration, function_read_path,
+    get_function, list_versions, versions_path,
+};
 use crate::alias::Alias;
 use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
 
@@ -142,6 +145,15 @@ impl ApiError {
         }
         response
     }
+}
+
+/// `404 ResourceNotFoundException`: "<what> not found: <arn>".
+fn not_found(what: &str, arn: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFoundException",
+        format!("{what} not found: {arn}"),
+    )
 }
 
 impl From<InvokeError> for ApiError {
@@ -322,6 +334,11 @@ impl InvokeApi {
         if let Some(name) = versions_path(parts.uri.path()) {
             return self.list_versions(&parts.method, &name, parts.uri.query());
         }
+        if parts.method == Method::GET
+            && let Some(read) = function_read_path(parts.uri.path())
+        {
+            return self.read_function(&read, parts.uri.query());
+        }
         if let Some((function, alias)) = alias_path(parts.uri.path()) {
             return self
                 .alias_operation(&parts.method, &function, &alias, body)
@@ -334,13 +351,9 @@ impl InvokeApi {
             &parts.headers,
         )?;
         let function = self.functions.get(&call.function).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                format!(
-                    "Function not found: {}",
-                    Function::new(&call.function).arn(call.qualifier.as_deref())
-                ),
+            not_found(
+                "Function",
+                Function::new(&call.function).arn(call.qualifier.as_deref()),
             )
         })?;
         let qualifier = call
@@ -351,13 +364,7 @@ impl InvokeApi {
             .qualifiers
             .get(&qualifier)
             .cloned()
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFoundException",
-                    format!("Function not found: {}", function.arn(Some(&qualifier))),
-                )
-            })?;
+            .ok_or_else(|| not_found("Function", function.arn(Some(&qualifier))))?;
         let limit = match call.invocation_type {
             InvocationType::Event => ASYNC_PAYLOAD_LIMIT,
             _ => SYNC_PAYLOAD_LIMIT,
@@ -446,15 +453,40 @@ impl InvokeApi {
                 format!("ListVersionsByFunction is GET, not {method}"),
             ));
         }
-        let f = self.functions.get(name).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                format!("Function not found: {}", Function::new(name).arn(None)),
-            )
-        })?;
+        let f = self
+            .functions
+            .get(name)
+            .ok_or_else(|| not_found("Function", Function::new(name).arn(None)))?;
         let page = list_versions(&f.arn(None), &f.versions, query)?;
         Ok(json_response(StatusCode::OK, page.to_string()))
+    }
+
+    /// `GetFunction` and `GetFunctionConfiguration` (GET).
+    fn read_function(
+        &self,
+        read: &FunctionRead,
+        query: Option<&str>,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let name = match read {
+            FunctionRead::Function(n) | FunctionRead::Configuration(n) => n,
+        };
+        let qualifier = query.unwrap_or("").split('&').find_map(|p| {
+            p.split_once('=')
+                .filter(|(k, _)| *k == "Qualifier")
+                .map(|(_, v)| percent_decode(v))
+        });
+        let f = self
+            .functions
+            .get(name)
+            .ok_or_else(|| not_found("Function", Function::new(name).arn(qualifier.as_deref())))?;
+        let primary = |alias: &str| f.aliases.get(alias).map(|a| a.routing().primary);
+        let version = find_version(&f.versions, qualifier.as_deref(), primary)
+            .ok_or_else(|| not_found("Function", f.arn(qualifier.as_deref())))?;
+        let document = match read {
+            FunctionRead::Function(_) => get_function(&f.arn(None), version),
+            FunctionRead::Configuration(_) => function_configuration(&f.arn(None), version),
+        };
+        Ok(json_response(StatusCode::OK, document.to_string()))
     }
 
     /// `GetAlias` (GET) and `UpdateAlias` (PUT).
@@ -465,21 +497,14 @@ impl InvokeApi {
         name: &str,
         body: Incoming,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
-        let not_found = |arn: String| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                format!("Alias not found: {arn}"),
-            )
-        };
         let f = self
             .functions
             .get(function)
-            .ok_or_else(|| not_found(Function::new(function).arn(Some(name))))?;
+            .ok_or_else(|| not_found("Alias", Function::new(function).arn(Some(name))))?;
         let alias = f
             .aliases
             .get(name)
-            .ok_or_else(|| not_found(f.arn(Some(name))))?;
+            .ok_or_else(|| not_found("Alias", f.arn(Some(name))))?;
         match *method {
             Method::GET => {}
             Method::PUT => {

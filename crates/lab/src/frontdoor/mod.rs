@@ -1,6 +1,6 @@
 //! The front doors: an API-Gateway-like HTTP server (REST payload 1.0, HTTP API payload 2.0)
-//! and a subset of the Lambda API (`Invoke`, `GetAlias`, `UpdateAlias`, `ListVersionsByFunction`),
-//! both forwarding to an
+//! and a subset of the Lambda API (`Invoke`, `GetAlias`, `UpdateAlias`, `ListVersionsByFunction`,
+//! `GetFunction`, `GetFunctionConfiguration`), both forwarding to an
 //! [`Invoker`](crate::invoke::Invoker); [`serve`] puts them together with the version pools.
 
 pub mod alias_api;

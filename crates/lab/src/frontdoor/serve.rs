@@ -127,16 +127,22 @@ impl Lab {
         let latest = Arc::clone(&invokers[&config.latest().version]);
         let mut function = Function::new(config.function.clone());
         let published = std::time::SystemTime::now();
-        let info = |version: &str| VersionInfo {
+        let info = |version: &str, code_dir: &std::path::Path| VersionInfo {
             version: version.to_owned(),
             handler: config.handler.clone(),
             memory_mb: config.memory_mb,
             timeout: config.timeout,
             last_modified: published,
+            code_dir: code_dir.to_owned(),
         };
-        function.versions = std::iter::once("$LATEST")
-            .chain(config.versions.iter().map(|v| v.version.as_str()))
-            .map(info)
+        let latest_spec = config.latest();
+        function.versions = std::iter::once(info("$LATEST", &latest_spec.code_dir))
+            .chain(
+                config
+                    .versions
+                    .iter()
+                    .map(|v| info(&v.version, &v.code_dir)),
+            )
             .collect();
         function.logs = Some(Arc::new(PoolLogs(
             pools.iter().map(|(v, p)| (v.clone(), p.logs())).collect(),

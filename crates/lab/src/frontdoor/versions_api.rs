@@ -1,7 +1,11 @@
-//! `ListVersionsByFunction` of the Lambda API (`2015-03-31`):
-//! `GET /2015-03-31/functions/{FunctionName}/versions[?Marker=&MaxItems=]`, so that
-//! `aws lambda list-versions-by-function --endpoint-url ...` lists the lab's versions: `$LATEST`
-//! first, then the published versions in ascending order, each as a `FunctionConfiguration`.
+//! The read side of functions and versions in the Lambda API (`2015-03-31`), so that
+//! `aws lambda ... --endpoint-url` can look at the lab:
+//! - `ListVersionsByFunction`: `GET /2015-03-31/functions/{FunctionName}/versions[?Marker=&MaxItems=]`
+//!   (`$LATEST` first, then the published versions in ascending order);
+//! - `GetFunction`: `GET /2015-03-31/functions/{FunctionName}[?Qualifier=]`;
+//! - `GetFunctionConfiguration`: `GET /2015-03-31/functions/{FunctionName}/configuration[?Qualifier=]`.
+//!
+//! Each version is a `FunctionConfiguration` document.
 
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +32,8 @@ pub struct VersionInfo {
     pub timeout: Duration,
     /// When the lab published it (its start).
     pub last_modified: SystemTime,
+    /// Its code dir.
+    pub code_dir: std::path::PathBuf,
 }
 
 /// The function name of a `/versions` path, if `path` is one.
@@ -36,6 +42,58 @@ pub fn versions_path(path: &str) -> Option<String> {
         .strip_prefix("/2015-03-31/functions/")?
         .strip_suffix("/versions")?;
     (!name.is_empty() && !name.contains('/')).then(|| percent_decode(name))
+}
+
+/// Which read operation a path names, with the function's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionRead {
+    /// `GetFunction`.
+    Function(String),
+    /// `GetFunctionConfiguration`.
+    Configuration(String),
+}
+
+/// The `GetFunction` / `GetFunctionConfiguration` operation of `path`, if it is one.
+pub fn function_read_path(path: &str) -> Option<FunctionRead> {
+    let rest = path.strip_prefix("/2015-03-31/functions/")?;
+    let (name, read): (&str, fn(String) -> FunctionRead) = match rest.strip_suffix("/configuration")
+    {
+        Some(name) => (name, FunctionRead::Configuration),
+        None => (
+            rest.strip_suffix('/').unwrap_or(rest),
+            FunctionRead::Function,
+        ),
+    };
+    (!name.is_empty() && !name.contains('/')).then(|| read(percent_decode(name)))
+}
+
+/// The version `qualifier` names (`$LATEST` when absent; an alias names its primary version,
+/// resolved by `alias_primary`).
+pub fn find_version<'a>(
+    versions: &'a [VersionInfo],
+    qualifier: Option<&str>,
+    alias_primary: impl Fn(&str) -> Option<String>,
+) -> Option<&'a VersionInfo> {
+    let wanted = match qualifier {
+        None => "$LATEST".to_owned(),
+        Some(q) if versions.iter().any(|v| v.version == q) => q.to_owned(),
+        Some(alias) => alias_primary(alias)?,
+    };
+    versions.iter().find(|v| v.version == wanted)
+}
+
+/// The `GetFunctionConfiguration` document of `version`.
+pub fn function_configuration(function_arn: &str, version: &VersionInfo) -> Value {
+    configuration(function_arn, version)
+}
+
+/// The `GetFunction` document of `version`: its configuration and where its code is (the lab's
+/// code dir, not an S3 URL).
+pub fn get_function(function_arn: &str, version: &VersionInfo) -> Value {
+    json!({
+        "Configuration": configuration(function_arn, version),
+        "Code": { "RepositoryType": "S3", "Location": format!("file://{}", version.code_dir.display()) },
+    })
 }
 
 /// The `ListVersionsByFunction` page of `versions` (already in Lambda's order) for the query
@@ -139,6 +197,7 @@ mod tests {
                 memory_mb: 256,
                 timeout: Duration::from_secs(3),
                 last_modified: SystemTime::UNIX_EPOCH + Duration::from_millis(1_665_532_815_064),
+                code_dir: format!("/code/{v}").into(),
             })
             .collect()
     }
@@ -156,6 +215,36 @@ mod tests {
             versions_path("/2015-03-31/functions/hello/invocations"),
             None
         );
+    }
+
+    #[test]
+    fn get_function_paths_and_qualifiers() {
+        assert_eq!(
+            function_read_path("/2015-03-31/functions/hello"),
+            Some(FunctionRead::Function("hello".into()))
+        );
+        assert_eq!(
+            function_read_path("/2015-03-31/functions/hello/configuration"),
+            Some(FunctionRead::Configuration("hello".into()))
+        );
+        assert_eq!(
+            function_read_path("/2015-03-31/functions/hello/versions"),
+            None
+        );
+        let all = versions();
+        let primary = |alias: &str| (alias == "live").then(|| "1".to_owned());
+        let version = |q| find_version(&all, q, primary).map(|v| v.version.as_str());
+        assert_eq!(version(None), Some("$LATEST"));
+        assert_eq!(version(Some("2")), Some("2"));
+        assert_eq!(
+            version(Some("live")),
+            Some("1"),
+            "an alias names its primary version"
+        );
+        assert_eq!(version(Some("9")), None);
+        let doc = get_function(ARN, &all[2]);
+        assert_eq!(doc["Configuration"]["Version"], "2");
+        assert_eq!(doc["Code"]["Location"], "file:///code/2");
     }
 
     #[test]
