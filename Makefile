@@ -19,10 +19,10 @@ CARGO_LAMBDA ?= cargo lambda
 # layer needs `rustup target add aarch64-unknown-linux-musl` and lands in out/*-arm64.
 LAYER_ARCH ?= x86_64
 ifeq ($(LAYER_ARCH),x86_64)
-LAYER_TARGET ?= x86_64-unknown-linux-musl
+LAYER_TARGET := x86_64-unknown-linux-musl
 ARCH_SUFFIX :=
 else ifeq ($(LAYER_ARCH),arm64)
-LAYER_TARGET ?= aarch64-unknown-linux-musl
+LAYER_TARGET := aarch64-unknown-linux-musl
 ARCH_SUFFIX := -arm64
 else
 $(error LAYER_ARCH=$(LAYER_ARCH) is not a Lambda architecture: use x86_64 or arm64)
@@ -70,4 +70,4 @@ build-HelloFunction:
 	install -m 0755 "$(CARGO_TARGET_DIR)/lambda/hello/bootstrap" "$(ARTIFACTS_DIR)/hello"
 
 clean-layer:
-	rm -rf "$(LAYER_DIR)" "$(LAYER_ZIP)"
+	rm -rf "$(OUT)/layer" "$(OUT)/layer-arm64" "$(OUT)/rollcall-layer.zip" "$(OUT)/rollcall-layer-arm64.zip"

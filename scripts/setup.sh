@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need and a fresh machine lacks. Idempotent: each step
-# checks first. Sourced by scripts/test.sh and scripts/demo.sh (it exports ROLLCALL_SAM).
+# Installs what the tests need and a fresh machine lacks. Idempotent: each step checks first.
+# Sourced by scripts/test.sh (it exports ROLLCALL_SAM and ROLLCALL_AWS). Needs pip and, for
+# qemu-user-static, apt-get as root or through sudo.
 set -euo pipefail
 
 # Toolchain components and targets (present on the stock image; added only if missing).

@@ -36,7 +36,7 @@ async fn the_arm64_extension_tags_and_counts_under_qemu() {
     write_exe(
         &layer.join("extensions/rollcall"),
         &format!(
-            "#!/bin/sh\nexec {} {}\n",
+            "#!/bin/sh\nexec '{}' '{}'\n",
             qemu().display(),
             binary.display()
         ),

@@ -96,6 +96,9 @@ impl<'a> AwsLambda<'a> {
     }
 }
 
+/// The unqualified ARN of the lab's `echo`.
+const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:echo";
+
 fn path_arg(p: &Path) -> String {
     p.display().to_string()
 }
@@ -233,10 +236,7 @@ async fn the_aws_cli_reads_functions_and_versions() {
         .filter_map(|v| v["Version"].as_str())
         .collect();
     assert_eq!(names, ["$LATEST", "1", "2"], "{listed}");
-    assert_eq!(
-        versions[2]["FunctionArn"],
-        "arn:aws:lambda:us-east-1:123456789012:function:echo:2"
-    );
+    assert_eq!(versions[2]["FunctionArn"], format!("{ARN}:2"));
     assert_eq!(versions[2]["State"], "Active");
     assert_eq!(
         aws.error_code(&["list-versions-by-function", "--function-name", "nope"])
@@ -255,17 +255,27 @@ async fn the_aws_cli_reads_functions_and_versions() {
         .await;
     assert_eq!(configuration["Version"], "2");
     assert_eq!(configuration["Handler"], "bootstrap");
-    // An alias names its primary version (1 here).
+    assert_eq!(configuration["FunctionArn"], format!("{ARN}:2"));
+    // The function name may carry the qualifier or be an ARN; the answer names what was asked.
+    let arn_2 = format!("{ARN}:2");
+    let by_arn = aws
+        .ok(&["get-function-configuration", "--function-name", &arn_2])
+        .await;
+    assert_eq!(by_arn, configuration);
+    let unqualified = aws
+        .ok(&["get-function-configuration", "--function-name", "echo"])
+        .await;
+    assert_eq!(unqualified["Version"], "$LATEST");
+    assert_eq!(unqualified["FunctionArn"], ARN);
+    // An alias names its primary version (1 here), under the alias's ARN.
     let function = aws
-        .ok(&[
-            "get-function",
-            "--function-name",
-            "echo",
-            "--qualifier",
-            "live",
-        ])
+        .ok(&["get-function", "--function-name", "echo:live"])
         .await;
     assert_eq!(function["Configuration"]["Version"], "1");
+    assert_eq!(
+        function["Configuration"]["FunctionArn"],
+        format!("{ARN}:live")
+    );
     assert!(
         function["Code"]["Location"]
             .as_str()

@@ -1,9 +1,11 @@
-//! A subset of the Lambda REST API (`2015-03-31`), as `sam local start-lambda` offers it:
-//! `POST /2015-03-31/functions/{FunctionName}/invocations` with `?Qualifier=`, the
+//! A subset of the Lambda REST API (`2015-03-31`), as `sam local start-lambda` offers it and
+//! more: `POST /2015-03-31/functions/{FunctionName}/invocations` with `?Qualifier=`, the
 //! `X-Amz-Invocation-Type` (`RequestResponse`, `Event`, `DryRun`), `X-Amz-Client-Context` and
 //! `X-Amz-Log-Type` headers. Answers carry `X-Amz-Executed-Version`, and
 //! `X-Amz-Function-Error: Unhandled` on function errors; Lambda's own errors come with their
-//! status, `x-amzn-ErrorType` header and JSON body.
+//! status, `x-amzn-ErrorType` header and JSON body. The same listener serves `GetAlias` /
+//! `UpdateAlias` ([`super::alias_api`]) and `ListVersionsByFunction`, `GetFunction`,
+//! `GetFunctionConfiguration` ([`super::versions_api`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -233,23 +235,7 @@ pub fn parse_invoke(
             format!("Invoke is POST, not {method}"),
         ));
     }
-    let name = percent_decode(name);
-    let (function, embedded) = split_function_name(&name)?;
-    let param = query.unwrap_or("").split('&').find_map(|p| {
-        p.split_once('=')
-            .filter(|(k, _)| *k == "Qualifier")
-            .map(|(_, v)| percent_decode(v))
-    });
-    let qualifier = match (embedded, param) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
-                "The derived qualifier from the function name does not match the specified qualifier.",
-            ));
-        }
-        (a, b) => a.or(b),
-    };
+    let (function, qualifier) = function_and_qualifier(&percent_decode(name), query)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let invocation_type = match header("x-amz-invocation-type") {
         None | Some("RequestResponse") => InvocationType::RequestResponse,
@@ -288,6 +274,31 @@ pub fn parse_invoke(
         client_context,
         tail: header("x-amz-log-type") == Some("Tail"),
     })
+}
+
+/// The function and qualifier of a `FunctionName` path segment (decoded; a name, a partial or
+/// a full ARN, possibly qualified) and the `?Qualifier=` of `query`, which must agree.
+pub(super) fn function_and_qualifier(
+    name: &str,
+    query: Option<&str>,
+) -> Result<(String, Option<String>), ApiError> {
+    let (function, embedded) = split_function_name(name)?;
+    let param = query.unwrap_or("").split('&').find_map(|p| {
+        p.split_once('=')
+            .filter(|(k, _)| *k == "Qualifier")
+            .map(|(_, v)| percent_decode(v))
+    });
+    let qualifier = match (embedded, param) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier.",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
+    Ok((function.to_owned(), qualifier))
 }
 
 /// Splits `name`, `name:qualifier`, `account:function:name[:q]` or
@@ -453,6 +464,14 @@ impl InvokeApi {
                 format!("ListVersionsByFunction is GET, not {method}"),
             ));
         }
+        let (name, qualifier) = split_function_name(name)?;
+        if qualifier.is_some() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                "ListVersionsByFunction takes an unqualified function name or ARN",
+            ));
+        }
         let f = self
             .functions
             .get(name)
@@ -470,21 +489,19 @@ impl InvokeApi {
         let name = match read {
             FunctionRead::Function(n) | FunctionRead::Configuration(n) => n,
         };
-        let qualifier = query.unwrap_or("").split('&').find_map(|p| {
-            p.split_once('=')
-                .filter(|(k, _)| *k == "Qualifier")
-                .map(|(_, v)| percent_decode(v))
-        });
+        let (name, qualifier) = function_and_qualifier(name, query)?;
+        let qualifier = qualifier.as_deref();
         let f = self
             .functions
-            .get(name)
-            .ok_or_else(|| not_found("Function", Function::new(name).arn(qualifier.as_deref())))?;
+            .get(&name)
+            .ok_or_else(|| not_found("Function", Function::new(&name).arn(qualifier)))?;
         let primary = |alias: &str| f.aliases.get(alias).map(|a| a.routing().primary);
-        let version = find_version(&f.versions, qualifier.as_deref(), primary)
-            .ok_or_else(|| not_found("Function", f.arn(qualifier.as_deref())))?;
+        let version = find_version(&f.versions, qualifier, primary)
+            .ok_or_else(|| not_found("Function", f.arn(qualifier)))?;
+        let asked = f.arn(qualifier);
         let document = match read {
-            FunctionRead::Function(_) => get_function(&f.arn(None), version),
-            FunctionRead::Configuration(_) => function_configuration(&f.arn(None), version),
+            FunctionRead::Function(_) => get_function(&asked, version),
+            FunctionRead::Configuration(_) => function_configuration(&asked, version),
         };
         Ok(json_response(StatusCode::OK, document.to_string()))
     }

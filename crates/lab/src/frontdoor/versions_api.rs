@@ -82,16 +82,17 @@ pub fn find_version<'a>(
     versions.iter().find(|v| v.version == wanted)
 }
 
-/// The `GetFunctionConfiguration` document of `version`.
-pub fn function_configuration(function_arn: &str, version: &VersionInfo) -> Value {
-    configuration(function_arn, version)
+/// The `GetFunctionConfiguration` document of `version`, asked for as `asked_arn` (Lambda
+/// answers with the ARN as asked: unqualified, alias- or version-qualified).
+pub fn function_configuration(asked_arn: &str, version: &VersionInfo) -> Value {
+    configuration(asked_arn, version)
 }
 
-/// The `GetFunction` document of `version`: its configuration and where its code is (the lab's
-/// code dir, not an S3 URL).
-pub fn get_function(function_arn: &str, version: &VersionInfo) -> Value {
+/// The `GetFunction` document of `version`, asked for as `asked_arn`: its configuration and
+/// where its code is (the lab's code dir, not an S3 URL).
+pub fn get_function(asked_arn: &str, version: &VersionInfo) -> Value {
     json!({
-        "Configuration": configuration(function_arn, version),
+        "Configuration": configuration(asked_arn, version),
         "Code": { "RepositoryType": "S3", "Location": format!("file://{}", version.code_dir.display()) },
     })
 }
@@ -141,7 +142,7 @@ pub fn list_versions(
     let to = (from + page).min(versions.len());
     let documents: Vec<Value> = versions[from..to]
         .iter()
-        .map(|v| configuration(function_arn, v))
+        .map(|v| configuration(&format!("{function_arn}:{}", v.version), v))
         .collect();
     let mut page = json!({ "Versions": documents });
     if to < versions.len() {
@@ -150,14 +151,15 @@ pub fn list_versions(
     Ok(page)
 }
 
-/// A `FunctionConfiguration` document.
-fn configuration(function_arn: &str, v: &VersionInfo) -> Value {
-    let name = function_arn.rsplit(':').next().unwrap_or_default();
-    let account = function_arn.split(':').nth(4).unwrap_or_default();
+/// A `FunctionConfiguration` document whose `FunctionArn` is `arn`
+/// (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`).
+fn configuration(arn: &str, v: &VersionInfo) -> Value {
+    let name = arn.split(':').nth(6).unwrap_or_default();
+    let account = arn.split(':').nth(4).unwrap_or_default();
     let modified = time::OffsetDateTime::from(v.last_modified);
     json!({
         "FunctionName": name,
-        "FunctionArn": format!("{function_arn}:{}", v.version),
+        "FunctionArn": arn,
         "Role": format!("arn:aws:iam::{account}:role/rollcall-lab"),
         "Handler": v.handler,
         "Description": "",
@@ -242,8 +244,10 @@ mod tests {
             "an alias names its primary version"
         );
         assert_eq!(version(Some("9")), None);
-        let doc = get_function(ARN, &all[2]);
+        let doc = get_function(&format!("{ARN}:2"), &all[2]);
         assert_eq!(doc["Configuration"]["Version"], "2");
+        assert_eq!(doc["Configuration"]["FunctionName"], "hello");
+        assert_eq!(doc["Configuration"]["FunctionArn"], format!("{ARN}:2"));
         assert_eq!(doc["Code"]["Location"], "file:///code/2");
     }
 
