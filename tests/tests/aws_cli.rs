@@ -14,7 +14,7 @@ use serde_json::Value;
 /// The lab with `echo` (`lab-testfn`, which answers its payload) at versions 1 and 2 behind
 /// the alias `live` (1 at 50 %, 2 at 50 %).
 async fn echo_lab(dir: &Path) -> Lab {
-    let testfn = test_binaries::executable(&["lab-testfn"], "lab-testfn");
+    let testfn = test_support::executable(&["lab-testfn"], "lab-testfn");
     let mut versions = Vec::new();
     for v in ["1", "2"] {
         let code = dir.join(v);

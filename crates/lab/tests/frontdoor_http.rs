@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+
 use lab::frontdoor::invoke_api::LogTail;
 use lab::frontdoor::{
     ApiConfig, ApiGateway, Function, InvokeApi, Listener, PayloadFormat, Route, RouteTable,
@@ -17,6 +17,7 @@ use lab::invoke::{
     InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker,
 };
 use serde_json::{Value, json};
+use test_support::http::send;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 type Script = Box<dyn Fn(&InvokeRequest) -> Result<InvokeResponse, InvokeError> + Send + Sync>;
@@ -71,53 +72,6 @@ fn function_error(version: &str) -> Result<InvokeResponse, InvokeError> {
             body: Bytes::from_static(br#"{"errorType":"Runtime.ExitError","errorMessage":"boom"}"#),
         },
     })
-}
-
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("JSON body")
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn send(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<Bytes>,
-) -> Reply {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(conn);
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(target)
-        .header("host", addr.to_string());
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = sender
-        .send_request(request.body(Full::new(body.into())).expect("request"))
-        .await
-        .expect("response");
-    let (parts, body) = response.into_parts();
-    Reply {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.collect().await.expect("body").to_bytes(),
-    }
 }
 
 fn routes(specs: &[&str]) -> RouteTable {

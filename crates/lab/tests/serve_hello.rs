@@ -3,20 +3,20 @@
 //! door (payload 1.0 and 2.0) and the Invoke API, on 127.0.0.1:0.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+
 use lab::alias::{Alias, Routing};
 use lab::frontdoor::Lab;
 use lab::invoke::{InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker};
 use serde_json::{Value, json};
+use test_support::http::send;
 
 /// The `hello` executable, built once per test process.
 fn hello_binary() -> PathBuf {
-    test_binaries::executable(&["hello"], "hello")
+    test_support::executable(&["hello"], "hello")
 }
 
 /// A code dir per version, each holding `hello` as `bootstrap` (the provided.al2023 layout).
@@ -35,57 +35,6 @@ fn code_dirs(root: &Path, versions: &[&str]) -> Vec<String> {
 async fn start(args: &[&str]) -> Lab {
     let config = lab::cli::serve_config(args).unwrap_or_else(|e| panic!("{e}"));
     Lab::start(&config).await.expect("lab starts")
-}
-
-struct Reply {
-    status: u16,
-    headers: http::HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("JSON body: {:?}", self.body))
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn send(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(conn);
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(target)
-        .header("host", addr.to_string());
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = sender
-        .send_request(
-            request
-                .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
-                .unwrap(),
-        )
-        .await
-        .expect("response");
-    let (parts, body) = response.into_parts();
-    Reply {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes(),
-    }
 }
 
 #[tokio::test]
@@ -157,7 +106,7 @@ async fn invoke_api_reports_executed_version_and_function_errors() {
         "POST",
         &target("live"),
         &[],
-        &event,
+        event.clone(),
     )
     .await;
     assert_eq!(ok.status, 200);
@@ -172,7 +121,7 @@ async fn invoke_api_reports_executed_version_and_function_errors() {
         "POST",
         &target("2"),
         &[("x-amz-log-type", "Tail")],
-        &event,
+        event.clone(),
     )
     .await;
     assert_eq!(failed.status, 200);
@@ -189,7 +138,14 @@ async fn invoke_api_reports_executed_version_and_function_errors() {
         "version 2 has logs to tail"
     );
 
-    let unknown = send(lab.lambda.local_addr(), "POST", &target("7"), &[], &event).await;
+    let unknown = send(
+        lab.lambda.local_addr(),
+        "POST",
+        &target("7"),
+        &[],
+        event.clone(),
+    )
+    .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(
         unknown.header("x-amzn-errortype"),
@@ -212,7 +168,7 @@ async fn invoke_api_reports_executed_version_and_function_errors() {
         "PUT",
         alias_path,
         &[],
-        &update.to_string(),
+        update.to_string(),
     )
     .await;
     assert_eq!(updated.status, 200);
@@ -226,7 +182,7 @@ async fn invoke_api_reports_executed_version_and_function_errors() {
         "PUT",
         alias_path,
         &[],
-        &update.to_string(),
+        update.to_string(),
     )
     .await;
     assert_eq!(stale.status, 412, "the old RevisionId is refused");

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+
 use lab::env::{LogSink, LogSource};
 use lab::frontdoor::Lab;
 use serde_json::Value;
@@ -18,7 +18,7 @@ pub const COLD_HEADER: &str = "x-rollcall-cold";
 
 /// The executable of `hello` or `lab-testfn` (built once per test process).
 pub fn function_binary(name: &str) -> PathBuf {
-    test_binaries::executable(&["hello", "lab-testfn"], name)
+    test_support::executable(&["hello", "lab-testfn"], name)
 }
 
 /// Writes an executable file.
@@ -85,62 +85,33 @@ pub async fn start_lab(args: &[&str]) -> Lab {
     Lab::start(&config).await.expect("lab starts")
 }
 
-/// An HTTP response as the client saw it.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Bytes,
+pub use test_support::http::Reply;
+
+/// Every header of `reply` but the per-request ids the front door adds and the Rollcall tags, in
+/// order, so that two replies of the same function can be compared.
+pub fn stable_headers(reply: &Reply) -> Vec<(String, Vec<u8>)> {
+    reply
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.as_str();
+            !matches!(
+                k,
+                "date"
+                    | "x-amzn-requestid"
+                    | "apigw-requestid"
+                    | "x-amz-apigw-id"
+                    | "x-amzn-trace-id"
+                    | "x-amz-log-result"
+            ) && !k.starts_with("x-rollcall-")
+        })
+        .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect()
 }
 
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Every header but the per-request ids the front door adds and the Rollcall tags, in
-    /// order, so that two replies of the same function can be compared.
-    pub fn stable_headers(&self) -> Vec<(String, Vec<u8>)> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| {
-                let k = k.as_str();
-                !matches!(
-                    k,
-                    "date"
-                        | "x-amzn-requestid"
-                        | "apigw-requestid"
-                        | "x-amz-apigw-id"
-                        | "x-amzn-trace-id"
-                        | "x-amz-log-result"
-                ) && !k.starts_with("x-rollcall-")
-            })
-            .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
-            .collect()
-    }
-}
-
-/// Sends one request on a fresh connection.
+/// Sends one request without extra headers on a fresh connection.
 pub async fn send(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> Reply {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(conn);
-    let request = http::Request::builder()
-        .method(method)
-        .uri(target)
-        .header("host", addr.to_string())
-        .body(Full::new(Bytes::copy_from_slice(body)))
-        .unwrap();
-    let response = sender.send_request(request).await.expect("response");
-    let (parts, body) = response.into_parts();
-    Reply {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes(),
-    }
+    test_support::http::send(addr, method, target, &[], Bytes::copy_from_slice(body)).await
 }
 
 /// `POST /2015-03-31/functions/<function>/invocations?Qualifier=<q>` on the Invoke API.

@@ -1,7 +1,7 @@
 //! Shared helpers for the lab's execution-environment tests.
 //!
 //! Fixture binaries of other packages (`lab-testfn`, `lab-testext`) are not visible through
-//! `CARGO_BIN_EXE_*`; `test-binaries` builds them once per test process.
+//! `CARGO_BIN_EXE_*`; `test-support` builds them once per test process.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ use serde_json::Value;
 
 /// Path of a fixture binary (`lab-testfn`, `lab-testext`), built once per test process.
 pub fn fixture_bin(name: &str) -> PathBuf {
-    test_binaries::executable(&["lab-testfn", "lab-testext"], name)
+    test_support::executable(&["lab-testfn", "lab-testext"], name)
 }
 
 /// Writes an executable file.

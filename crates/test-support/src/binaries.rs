@@ -1,4 +1,4 @@
-//! Executables of other workspace packages, for integration tests.
+//! Executables of other workspace packages.
 //!
 //! Cargo gives a test only its own package's binaries (`CARGO_BIN_EXE_*`). Tests that run real
 //! processes of other packages (the lab's fixture functions, the demo function `hello`) call
