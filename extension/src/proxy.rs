@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -55,6 +56,8 @@ struct InFlight {
 #[derive(Debug)]
 pub struct Proxy {
     settings: ProxySettings,
+    /// `settings.upstream` parsed once (or why it does not parse, answered on every call).
+    upstream: Result<Authority, String>,
     client: Client<HttpConnector, ProxyBody>,
     version: Arc<OnceLock<String>>,
     recorder: Option<Arc<Recorder>>,
@@ -76,8 +79,11 @@ impl Proxy {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(None)
             .build(connector);
+        let upstream = Authority::try_from(settings.upstream.as_str())
+            .map_err(|e| format!("{:?}: {e}", settings.upstream));
         Arc::new(Self {
             settings,
+            upstream,
             client,
             version,
             recorder,
@@ -293,12 +299,17 @@ impl Proxy {
 
     async fn forward(&self, req: Request<ProxyBody>) -> Result<Response<ProxyBody>, ForwardError> {
         let (mut parts, body) = req.into_parts();
+        let authority = self.upstream.clone().map_err(ForwardError::Uri)?;
         let path = parts
             .uri
             .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        parts.uri = Uri::try_from(format!("http://{}{}", self.settings.upstream, path))
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        parts.uri = Uri::builder()
+            .scheme(Scheme::HTTP)
+            .authority(authority)
+            .path_and_query(path)
+            .build()
             .map_err(|e| ForwardError::Uri(e.to_string()))?;
         let res = self
             .client

@@ -101,6 +101,17 @@ fn epoch_ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// The first label of the `Host` header (`abc` of `abc.execute-api...`), as `domainPrefix`.
+fn domain_prefix(headers: &HeaderMap) -> Option<String> {
+    headers.get(HOST).map(|h| {
+        header_str(h)
+            .split(['.', ':'])
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    })
+}
+
 fn header_str(v: &HeaderValue) -> String {
     String::from_utf8_lossy(v.as_bytes()).into_owned()
 }
@@ -246,13 +257,7 @@ pub fn v1_request(
             account_id: Some(meta.account_id.clone()),
             api_id: Some(meta.api_id.clone()),
             domain_name: req.headers.get(HOST).map(header_str),
-            domain_prefix: req.headers.get(HOST).map(|h| {
-                header_str(h)
-                    .split(['.', ':'])
-                    .next()
-                    .unwrap_or("")
-                    .to_owned()
-            }),
+            domain_prefix: domain_prefix(req.headers),
             extended_request_id: Some(meta.request_id.clone()),
             http_method: Some(req.method.as_str().to_owned()),
             identity: Some(Identity {
@@ -332,13 +337,7 @@ pub fn v2_request(
             account_id: Some(meta.account_id.clone()),
             api_id: Some(meta.api_id.clone()),
             domain_name: req.headers.get(HOST).map(header_str),
-            domain_prefix: req.headers.get(HOST).map(|h| {
-                header_str(h)
-                    .split(['.', ':'])
-                    .next()
-                    .unwrap_or("")
-                    .to_owned()
-            }),
+            domain_prefix: domain_prefix(req.headers),
             http: HttpDetails {
                 method: req.method.as_str().to_owned(),
                 path: req.uri.path().to_owned(),
