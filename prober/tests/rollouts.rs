@@ -18,8 +18,20 @@ use rollout::schedule::Schedule;
 /// alone first, and must find the start by itself.
 const DEPLOYMENT_DELAY: Duration = Duration::from_secs(2);
 
-fn with_schedule(mut args: Vec<String>, schedule: &str) -> Vec<String> {
-    args.extend(["--schedule".to_owned(), schedule.to_owned()]);
+/// A seeded server whose deployment of `spec` starts [`DEPLOYMENT_DELAY`] after it does.
+fn deploying(spec: &str, seed: u64) -> ServerConfig {
+    ServerConfig {
+        plan: WeightPlan::from_schedule(spec),
+        deployment_delay: DEPLOYMENT_DELAY,
+        seed,
+        ..Default::default()
+    }
+}
+
+/// The prober at 200 rps against `server` for `duration`, told the schedule `spec`.
+fn rollout_args(server: &TestServer, duration: &str, spec: &str) -> Vec<String> {
+    let mut args = base_args(&server.url("/"), 200, duration);
+    args.extend(["--schedule".to_owned(), spec.to_owned()]);
     args
 }
 
@@ -28,19 +40,12 @@ async fn linear_rollout_with_unknown_start_is_followed() {
     let spec = "linear:10%:1s";
     let schedule = Schedule::parse(spec).unwrap();
     let server = TestServer::start(ServerConfig {
-        plan: WeightPlan::from_schedule(spec),
-        deployment_delay: DEPLOYMENT_DELAY,
         cold_marks: true,
-        seed: 1,
-        ..Default::default()
+        ..deploying(spec, 1)
     })
     .await;
     // 2 s of old only, the 10 s deployment, 2 s of new only.
-    let run = run_prober(&with_schedule(
-        base_args(&server.url("/"), 200, "14s"),
-        spec,
-    ))
-    .await;
+    let run = run_prober(&rollout_args(&server, "14s", spec)).await;
     let report = run.report();
     let truth = server.truth();
 
@@ -70,15 +75,12 @@ async fn canary_rollout_read_from_the_body_is_followed() {
     let spec = "canary:20%:3s";
     let schedule = Schedule::parse(spec).unwrap();
     let server = TestServer::start(ServerConfig {
-        plan: WeightPlan::from_schedule(spec),
-        deployment_delay: DEPLOYMENT_DELAY,
         version_in_body: true,
-        seed: 2,
-        ..Default::default()
+        ..deploying(spec, 2)
     })
     .await;
     // 2 s of old only, the 3 s canary, then 6 s at 100%: long enough (> 5 s) to call it complete.
-    let mut args = with_schedule(base_args(&server.url("/"), 200, "11s"), spec);
+    let mut args = rollout_args(&server, "11s", spec);
     args.extend(
         [
             "--version-json",
@@ -129,17 +131,11 @@ async fn a_stalled_step_is_flagged_as_deviated() {
     // The alias reaches 50% (step 1) and stays there: step 2 (75%) is the first one missed.
     let server = TestServer::start(ServerConfig {
         plan: WeightPlan::from_schedule(spec).stalled_at(3.0),
-        deployment_delay: DEPLOYMENT_DELAY,
-        seed: 3,
-        ..Default::default()
+        ..deploying(spec, 3)
     })
     .await;
     // 2 s of old only, then steps 0..=2 (9 s).
-    let run = run_prober(&with_schedule(
-        base_args(&server.url("/"), 200, "11s"),
-        spec,
-    ))
-    .await;
+    let run = run_prober(&rollout_args(&server, "11s", spec)).await;
     let report = run.report();
     let truth = server.truth();
 
@@ -178,18 +174,12 @@ async fn a_rollback_midway_is_detected_near_its_time() {
     let rollback_after = 4.5; // seconds into the deployment, at 50%
     let server = TestServer::start(ServerConfig {
         plan: WeightPlan::from_schedule(spec).rolled_back_at(rollback_after),
-        deployment_delay: DEPLOYMENT_DELAY,
-        seed: 4,
-        ..Default::default()
+        ..deploying(spec, 4)
     })
     .await;
     // 2 s of old only, 4.5 s of the deployment, then 5.5 s back on the old version: the
     // analysis calls a zero stretch a rollback once it lasts 5 s.
-    let run = run_prober(&with_schedule(
-        base_args(&server.url("/"), 200, "12s"),
-        spec,
-    ))
-    .await;
+    let run = run_prober(&rollout_args(&server, "12s", spec)).await;
     let report = run.report();
     let truth = server.truth();
 
@@ -215,10 +205,8 @@ async fn a_known_start_given_as_an_instant_is_used_as_is() {
     let spec = "canary:30%:2s";
     let schedule = Schedule::parse(spec).unwrap();
     let server = TestServer::start(ServerConfig {
-        plan: WeightPlan::from_schedule(spec),
         deployment_delay: Duration::from_secs(1),
-        seed: 15,
-        ..Default::default()
+        ..deploying(spec, 15)
     })
     .await;
     let nanos = (server.deployment_start_unix_ms() * 1e6) as i128;
@@ -226,7 +214,7 @@ async fn a_known_start_given_as_an_instant_is_used_as_is() {
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let mut args = with_schedule(base_args(&server.url("/"), 200, "5s"), spec);
+    let mut args = rollout_args(&server, "5s", spec);
     args.extend(["--deployment-start".to_owned(), instant]);
     let run = run_prober(&args).await;
     let report = run.report();
