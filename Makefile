@@ -8,6 +8,9 @@
 #   make layer           the layer tree in out/layer
 #   make layer-zip       out/rollcall-layer.zip (what `aws lambda publish-layer-version` takes)
 #   make layer-zip LAYER_ARCH=arm64   out/rollcall-layer-arm64.zip, for Graviton functions
+#   make lab-dev         debug builds of the lab, the prober, the extension and `hello`, with the
+#                        layer tree in out/dev/layer and hello's code in out/dev/code/{1,2}: what
+#                        the README's lab example runs (plain cargo: no musl target, no Zig)
 #
 # Needs: cargo-lambda (`pip install cargo-lambda==1.9.2`), Zig (`pip install ziglang==0.17.1`)
 # and the musl target (`rustup target add x86_64-unknown-linux-musl`). The extension links
@@ -40,7 +43,7 @@ LAMBDA_DIR := $(CARGO_TARGET_DIR)/lambda$(ARCH_SUFFIX)
 EXTENSION_BIN := $(LAMBDA_DIR)/extensions/rollcall
 LAYER_SCRIPTS := extension/layer/rollcall-wrapper extension/layer/bootstrap
 
-.PHONY: build-RollcallLayer build-HelloFunction layer layer-zip extension-release layer-files clean-layer
+.PHONY: build-RollcallLayer build-HelloFunction layer layer-zip extension-release layer-files clean-layer lab-dev
 
 extension-release:
 	$(CARGO_LAMBDA) build --release --extension --compiler $(COMPILER) \
@@ -70,4 +73,16 @@ build-HelloFunction:
 	install -m 0755 "$(CARGO_TARGET_DIR)/lambda/hello/bootstrap" "$(ARTIFACTS_DIR)/hello"
 
 clean-layer:
-	rm -rf "$(OUT)/layer" "$(OUT)/layer-arm64" "$(OUT)/rollcall-layer.zip" "$(OUT)/rollcall-layer-arm64.zip"
+	rm -rf "$(OUT)/dev" "$(OUT)/layer" "$(OUT)/layer-arm64" "$(OUT)/rollcall-layer.zip" "$(OUT)/rollcall-layer-arm64.zip"
+
+# The README's lab example: the layer as Lambda mounts it on /opt (the extension plus the wrapper
+# scripts) and two published versions of `hello`, from debug builds.
+DEV_DIR ?= $(OUT)/dev
+lab-dev:
+	cargo build --locked -p lab -p hello -p rollcall-extension -p prober --bins
+	rm -rf "$(DEV_DIR)"
+	mkdir -p "$(DEV_DIR)/layer/extensions" "$(DEV_DIR)/code/1" "$(DEV_DIR)/code/2"
+	install -m 0755 "$(CARGO_TARGET_DIR)/debug/rollcall" "$(DEV_DIR)/layer/extensions/rollcall"
+	install -m 0755 $(LAYER_SCRIPTS) "$(DEV_DIR)/layer/"
+	install -m 0755 "$(CARGO_TARGET_DIR)/debug/hello" "$(DEV_DIR)/code/1/hello"
+	install -m 0755 "$(CARGO_TARGET_DIR)/debug/hello" "$(DEV_DIR)/code/2/hello"
