@@ -278,3 +278,37 @@ async fn errors_name_the_variable_a_bad_value_came_from() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_boolean_variable_is_false() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let run = |quiet: &'static str| {
+        let url = server.url("/");
+        async move {
+            prober_bin(
+                &args(&["--url", &url, "--rps", "20", "--duration", "2s"]),
+                &[("PROBER_QUIET", quiet)],
+            )
+            .await
+        }
+    };
+    let (loud, quiet) = tokio::join!(run("off"), run("yes"));
+    assert_eq!(
+        (loud.code, quiet.code),
+        (0, 0),
+        "{}{}",
+        loud.stderr,
+        quiet.stderr
+    );
+    assert!(
+        loud.stderr.lines().any(|l| l.starts_with('[')),
+        "PROBER_QUIET=off shows progress: {:?}",
+        loud.stderr
+    );
+    assert_eq!(quiet.stderr, "", "PROBER_QUIET=yes shows none");
+    assert!(
+        quiet.stdout.contains("verdict: "),
+        "the summary still: {}",
+        quiet.stdout
+    );
+}

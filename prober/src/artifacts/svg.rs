@@ -327,7 +327,18 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("|")
         };
-        let without = text(&split_svg(&inputs));
+        let svg = split_svg(&inputs);
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let band_rects = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#1F77B4"))
+            .count();
+        assert_eq!(
+            band_rects,
+            10 + 1,
+            "one per second with data, one legend swatch"
+        );
+        let without = text(&svg);
         assert!(
             !without.contains("schedule"),
             "no schedule was given: {without}"
