@@ -2,7 +2,8 @@
 //! printed every 5 s on stderr otherwise, nothing with `--quiet`. The first line is the
 //! rollout: the current step, its expected share, and the new version's observed share since
 //! that step began (or over a labelled recent window before a schedule is aligned); the second
-//! is the traffic: rate, errors, responses and p99 per version. Version labels are escaped.
+//! is the traffic: responses per second and p99 per version over the last second (`p99(1s)`),
+//! errors and responses so far. Version labels are escaped.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -194,7 +195,7 @@ impl Snapshot {
         for (k, (v, n, p99)) in versions.iter().enumerate() {
             let v = printable_cut(v, LABEL_WIDTH);
             let item = match p99 {
-                Some(p) => format!(" | v{v} {n} p99 {p:.1}ms"),
+                Some(p) => format!(" | v{v} {n} p99(1s) {p:.1}ms"),
                 None => format!(" | v{v} {n}"),
             };
             let left = versions.len() - k - 1;

@@ -42,7 +42,7 @@ fn lines_show_the_step_its_own_share_and_the_traffic() {
     assert_eq!(
         s.lines(),
         "[  12.0s] step 2/10 expected 20.0% | observed 18.5% [15.1-22.3] this step\n  \
-         50.0 rps | errors 3 (0.50%) | v1 480 p99 12.3ms | v2 120 | untagged 2"
+         50.0 rps | errors 3 (0.50%) | v1 480 p99(1s) 12.3ms | v2 120 | untagged 2"
     );
 }
 
