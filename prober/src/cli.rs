@@ -190,9 +190,8 @@ fn name_variable(error: clap::Error, command: &clap::Command, args: &[OsString])
         let a = a.to_string_lossy();
         a == flag.as_str() || a.starts_with(&format!("{flag}="))
     });
-    let variable = command
-        .get_arguments()
-        .find(|a| a.get_long() == Some(long))
+    let arg = command.get_arguments().find(|a| a.get_long() == Some(long));
+    let variable = arg
         .and_then(|a| a.get_env())
         .and_then(|v| v.to_str())
         .filter(|v| std::env::var_os(v).is_some());
@@ -200,7 +199,15 @@ fn name_variable(error: clap::Error, command: &clap::Command, args: &[OsString])
         Some(var) if !on_command_line => {
             let text = error.render().to_string();
             let text = text.strip_prefix("error: ").unwrap_or(&text);
-            let renamed = text.replacen(&format!("'{shown}'"), &format!("{var} (for {flag})"), 1);
+            let mut renamed =
+                text.replacen(&format!("'{shown}'"), &format!("{var} (for {flag})"), 1);
+            if arg.is_some_and(|a| !a.get_action().takes_values()) {
+                let hint = "; a boolean variable takes 1/0, true/false, yes/no or on/off";
+                match renamed.find('\n') {
+                    Some(end) => renamed.insert_str(end, hint),
+                    None => renamed.push_str(hint),
+                }
+            }
             clap::Error::raw(error.kind(), renamed).with_cmd(command)
         }
         _ => error,

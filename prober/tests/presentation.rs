@@ -246,8 +246,10 @@ async fn boolean_variables_take_the_usual_spellings() {
     let out = prober_bin(&[], &[("PROBER_QUIET", "maybe")]).await;
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
-        out.stderr.contains("PROBER_QUIET") && out.stderr.contains("maybe"),
-        "the error names the variable and the value: {}",
+        out.stderr.contains("PROBER_QUIET")
+            && out.stderr.contains("maybe")
+            && out.stderr.contains("yes/no"),
+        "the error names the variable, the value and the spellings: {}",
         out.stderr
     );
 }
