@@ -4,9 +4,8 @@
 //! [`crate::config::Config::from_cli`], not here, so that a bad value yields a
 //! [`crate::ProberError`] that names the flag and the fix.
 
-use std::path::PathBuf;
-
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
