@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (README "Quick start"): the lab serves two versions of the
 # demo function `hello` behind the alias `live` at 90/10 with the rollcall layer attached, and the
-# prober probes it at 50 rps for 30 s, then prints the observed split and per-version latency.
+# prober probes it at 50 rps for 30 s and prints its summary: the observed split, per-version
+# errors, cold starts and latency, the verdict, and where the artifacts are.
 #
 # Knobs (environment): RPS (50), DURATION (30s), WEIGHTS (1=0.9,2=0.1), SEED (7),
 # V2_LATENCY_MS (added latency of version 2, "2..6" by default, so the comparison has something
@@ -54,26 +55,10 @@ done
 [ -n "$URL" ] || { cat "$OUT/lab.err" >&2; echo "the lab printed no URL within 30 s" >&2; exit 1; }
 cat "$OUT/lab.out" >&2
 
-echo "== probing ${URL%/}/hello at $RPS rps for $DURATION" >&2
+echo "== probing ${URL%/}/hello at $RPS rps for $DURATION (alias live configured at $WEIGHTS)" >&2
 set +e
 "$BIN/prober" --url "${URL%/}/hello" --rps "$RPS" --duration "$DURATION" --out "$OUT/run"
 CODE=$?
 set -e
-
-REPORT="$OUT/run/report.json"
-[ -f "$REPORT" ] || { echo "no report was written (prober exit $CODE)" >&2; exit 1; }
-echo
-echo "Observed split behind alias live (configured $WEIGHTS), $(jq '.totals.sent' "$REPORT") requests:"
-jq -r '
-  (.versions | to_entries | map(.value.requests) | add) as $tagged
-  | ["version", "requests", "share", "errors", "cold", "p50_ms", "p90_ms", "p99_ms", "max_ms"],
-    (.versions | to_entries[] | [ .key, .value.requests,
-        (if $tagged > 0 then (.value.requests / $tagged * 1000 | round / 1000) else 0 end),
-        .value.errors, .value.cold_starts,
-        (.value.latency_ms | .p50, .p90, .p99, .max | . * 100 | round / 100) ])
-  | @tsv' "$REPORT" | column -t
-echo "untagged: $(jq '.untagged' "$REPORT"); verdict: $(jq -r '.verdict' "$REPORT") ($(jq -r '.verdict_reason' "$REPORT"))"
-jq -r 'if .latency_comparison then .latency_comparison
-  | "latency new vs old: p50 \(.new_p50_ms) ms vs \(.old_p50_ms) ms, P(new slower) = \(.prob_new_slower * 1000 | round / 1000), p = \(.p_value)" else empty end' "$REPORT"
-echo "artifacts: $OUT/run (report.json, timeline.csv, split.svg, latency.svg, ...); lab logs: $OUT/logs"
+echo "lab logs: $OUT/logs"
 exit "$CODE"

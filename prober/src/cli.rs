@@ -1,11 +1,16 @@
 //! The whole command-line contract in one clap-derive struct. Every flag can also be given as a
-//! `PROBER_<FLAG>` environment variable (e.g. `PROBER_RPS=200`). Values are checked by
+//! `PROBER_<FLAG>` environment variable (e.g. `PROBER_RPS=200`; boolean flags take `1`/`0`,
+//! `true`/`false`, `yes`/`no`, `on`/`off`). Values are checked by
 //! [`crate::config::Config::from_cli`], not here, so that a bad value yields a
 //! [`crate::ProberError`] that names the flag and the fix.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::redact::{redact_header_arg, redact_url};
 
@@ -116,16 +121,96 @@ pub struct Cli {
     pub max_error_rate: Option<f64>,
 
     /// No live progress.
-    #[arg(long, env = "PROBER_QUIET")]
+    #[arg(long, env = "PROBER_QUIET", value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 
     /// Accept any TLS certificate.
-    #[arg(long, env = "PROBER_INSECURE")]
+    #[arg(long, env = "PROBER_INSECURE", value_parser = BoolishValueParser::new())]
     pub insecure: bool,
 
     /// HTTP/2: prior knowledge on http://, preferred through ALPN on https://.
-    #[arg(long, env = "PROBER_HTTP2")]
+    #[arg(long, env = "PROBER_HTTP2", value_parser = BoolishValueParser::new())]
     pub http2: bool,
+
+    /// `(flag, variable)` of every value taken from a `PROBER_*` variable, so that an error
+    /// names what the user wrote; filled by [`Cli::from_command_line`].
+    #[arg(skip)]
+    pub from_env: Vec<(String, String)>,
+}
+
+impl Cli {
+    /// Parses a command line (the program name first) like `try_parse_from`, and records which
+    /// values came from `PROBER_*` variables; a value clap refuses is reported under its
+    /// variable's name when it came from one.
+    pub fn from_command_line<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let mut command = Cli::command();
+        let matches = command
+            .try_get_matches_from_mut(&args)
+            .map_err(|e| name_variable(e, &command, &args))?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.from_env = command
+            .get_arguments()
+            .filter(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::EnvVariable))
+            .filter_map(|a| {
+                let long = a.get_long()?;
+                let var = a.get_env()?.to_str()?;
+                Some((format!("--{long}"), var.to_owned()))
+            })
+            .collect();
+        Ok(cli)
+    }
+}
+
+/// `error` with the flag it names replaced by the variable its value came from (the flag is
+/// not on the command line and its variable is set).
+fn name_variable(error: clap::Error, command: &clap::Command, args: &[OsString]) -> clap::Error {
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return error;
+    }
+    let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) else {
+        return error;
+    };
+    let Some(long) = shown
+        .strip_prefix("--")
+        .map(|s| s.split([' ', '=']).next().unwrap_or(s))
+    else {
+        return error;
+    };
+    let flag = format!("--{long}");
+    let on_command_line = args.iter().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == flag.as_str() || a.starts_with(&format!("{flag}="))
+    });
+    let arg = command.get_arguments().find(|a| a.get_long() == Some(long));
+    let variable = arg
+        .and_then(|a| a.get_env())
+        .and_then(|v| v.to_str())
+        .filter(|v| std::env::var_os(v).is_some());
+    match variable {
+        Some(var) if !on_command_line => {
+            let text = error.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let mut renamed =
+                text.replacen(&format!("'{shown}'"), &format!("{var} (for {flag})"), 1);
+            if arg.is_some_and(|a| !a.get_action().takes_values()) {
+                let hint = "; a boolean variable takes 1/0, true/false, yes/no or on/off";
+                match renamed.find('\n') {
+                    Some(end) => renamed.insert_str(end, hint),
+                    None => renamed.push_str(hint),
+                }
+            }
+            clap::Error::raw(error.kind(), renamed).with_cmd(command)
+        }
+        _ => error,
+    }
 }
 
 /// Debug output never shows secrets: URL user info and sensitive header values are redacted,
@@ -160,6 +245,7 @@ impl std::fmt::Debug for Cli {
             .field("quiet", &self.quiet)
             .field("insecure", &self.insecure)
             .field("http2", &self.http2)
+            .field("from_env", &self.from_env)
             .finish()
     }
 }

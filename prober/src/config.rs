@@ -123,6 +123,13 @@ impl Config {
         cli: &Cli,
         read_file: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
     ) -> Result<Config, ProberError> {
+        Self::check(cli, read_file).map_err(|e| e.naming_variable(&cli.from_env))
+    }
+
+    fn check(
+        cli: &Cli,
+        read_file: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Config, ProberError> {
         let url = cli.url.as_deref().ok_or_else(|| ProberError::MissingFlag {
             flag: "--url",
             reason: "give the target, e.g. --url https://abc.lambda-url.eu-west-1.on.aws/ \
@@ -206,10 +213,19 @@ impl Config {
             Some(s) => {
                 let parsed = Schedule::parse(s)
                     .map_err(|e| ProberError::invalid("--schedule", s, e.to_string()))?;
-                let scaled = parsed.time_scaled(cli.time_scale).map_err(|e| {
-                    ProberError::invalid("--time-scale", cli.time_scale.to_string(), e.to_string())
-                })?;
-                Some(scaled)
+                // A factor of 1 changes nothing and would only add "x1" to the label.
+                if cli.time_scale == 1.0 {
+                    Some(parsed)
+                } else {
+                    let scaled = parsed.time_scaled(cli.time_scale).map_err(|e| {
+                        ProberError::invalid(
+                            "--time-scale",
+                            cli.time_scale.to_string(),
+                            e.to_string(),
+                        )
+                    })?;
+                    Some(scaled)
+                }
             }
         };
         let deployment_start = cli

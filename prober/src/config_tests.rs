@@ -193,3 +193,31 @@ fn header_parsing() {
     let (_, v) = parse_header("a: b: c").unwrap();
     assert_eq!(v, "b: c");
 }
+
+#[test]
+fn a_time_scale_of_one_is_not_written_in_the_schedule_label() {
+    let cli = Cli::try_parse_from([
+        "prober",
+        "--url",
+        "http://x/",
+        "--schedule",
+        "canary:10%:1m",
+    ])
+    .unwrap();
+    let config = Config::from_cli(&cli, |_| Ok(Vec::new())).unwrap();
+    let name = config.schedule.unwrap().name().to_owned();
+    assert!(!name.contains(" x"), "no time scale in {name:?}");
+    let cli = Cli::try_parse_from([
+        "prober",
+        "--url",
+        "http://x/",
+        "--schedule",
+        "canary:10%:1m",
+        "--time-scale",
+        "60",
+    ])
+    .unwrap();
+    let config = Config::from_cli(&cli, |_| Ok(Vec::new())).unwrap();
+    let name = config.schedule.unwrap().name().to_owned();
+    assert!(name.ends_with(" x60"), "{name:?}");
+}

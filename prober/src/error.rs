@@ -1,5 +1,6 @@
 //! The prober's error type and the exit codes it maps to.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// Exit code for a usage error (bad flag, bad input), as in `sysexits.h`.
@@ -15,8 +16,9 @@ pub enum ProberError {
     /// A flag (or its `PROBER_*` variable) has a value the prober cannot use.
     #[error("invalid {flag} {value:?}: {reason}")]
     InvalidFlag {
-        /// The flag, e.g. `--rps`.
-        flag: &'static str,
+        /// The flag, e.g. `--rps`, or the variable the value came from, e.g.
+        /// `PROBER_RPS (for --rps)`.
+        flag: Cow<'static, str>,
         /// The offending value (secrets redacted).
         value: String,
         /// What is wrong and how to fix it.
@@ -63,6 +65,29 @@ impl ProberError {
         }
     }
 
+    /// This error naming the `PROBER_*` variable a flag's value came from; `from_env` holds
+    /// `(flag, variable)` pairs ([`crate::Cli::from_env`]).
+    pub fn naming_variable(self, from_env: &[(String, String)]) -> Self {
+        match self {
+            ProberError::InvalidFlag {
+                flag,
+                value,
+                reason,
+            } => {
+                let flag = match from_env.iter().find(|(f, _)| *f == flag) {
+                    Some((f, var)) => Cow::Owned(format!("{var} (for {f})")),
+                    None => flag,
+                };
+                ProberError::InvalidFlag {
+                    flag,
+                    value,
+                    reason,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// True for usage errors (exit code 64).
     pub fn is_usage(&self) -> bool {
         self.exit_code() == EXIT_USAGE
@@ -74,7 +99,7 @@ impl ProberError {
         reason: impl Into<String>,
     ) -> Self {
         ProberError::InvalidFlag {
-            flag,
+            flag: Cow::Borrowed(flag),
             value: value.into(),
             reason: reason.into(),
         }

@@ -21,10 +21,12 @@ mod engine;
 pub mod error;
 pub mod merge;
 pub mod pacer;
+pub mod printable;
 pub mod progress;
 pub mod record;
 pub mod redact;
 pub mod reporting;
+pub mod summary;
 pub mod worker;
 
 use std::future::Future;

@@ -1,9 +1,7 @@
-//! `prober`: parse, set up tracing, run, print the verdict, exit with its code.
-
-use clap::Parser;
+//! `prober`: parse, set up tracing, run, print the summary, exit with the verdict's code.
 
 fn main() {
-    let cli = match prober::Cli::try_parse() {
+    let cli = match prober::Cli::from_command_line(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -34,12 +32,11 @@ fn main() {
     };
     let code = match runtime.block_on(prober::run(cli)) {
         Ok(outcome) => {
-            let r = &outcome.report;
-            println!(
-                "{}: {} (exit {})",
-                serde_plain_verdict(r.verdict),
-                r.verdict_reason,
-                outcome.exit_code
+            // The summary goes to stdout after every run, also with --quiet (which silences
+            // only the live progress).
+            print!(
+                "{}",
+                prober::summary::render(&outcome.report, outcome.out_dir.as_deref())
             );
             outcome.exit_code
         }
@@ -50,10 +47,4 @@ fn main() {
     };
     drop(runtime);
     std::process::exit(code);
-}
-
-fn serde_plain_verdict(v: rollout::Verdict) -> String {
-    serde_json::to_string(&v)
-        .map(|s| s.trim_matches('"').to_owned())
-        .unwrap_or_default()
 }

@@ -1,5 +1,9 @@
-//! Live progress: an indicatif spinner line on a terminal, plain lines every 5 s on stderr
-//! otherwise, nothing with `--quiet`.
+//! Live progress: two lines, each within 80 columns, on an indicatif spinner on a terminal,
+//! printed every 5 s on stderr otherwise, nothing with `--quiet`. The first line is the
+//! rollout: the current step, its expected share, and the new version's observed share since
+//! that step began (or over a labelled recent window before a schedule is aligned); the second
+//! is the traffic: responses per second and p99 per version over the last second (`p99(1s)`),
+//! errors and responses so far. Version labels are escaped.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -10,11 +14,42 @@ use rollout::schedule::Schedule;
 use rollout::stats::wilson_interval;
 
 use crate::aggregate::Aggregate;
+use crate::printable::printable_cut;
 
 /// Period of plain progress lines.
 const PLAIN_PERIOD: Duration = Duration::from_secs(5);
-/// Span of the "observed share" shown live, seconds.
+/// Longest window of the observed share shown when no step is aligned, seconds; shortened to
+/// one step of the (time-scaled) schedule when that is shorter, so that a compressed rehearsal
+/// does not show a share that lags by several steps.
 const RECENT_SECS: f64 = 10.0;
+/// Shortest such window, seconds.
+const MIN_RECENT_SECS: f64 = 1.0;
+/// Columns of each progress line: 80 less the spinner's two.
+pub const LINE_WIDTH: usize = 78;
+/// Characters of a version label in the live line.
+const LABEL_WIDTH: usize = 12;
+
+/// Which responses an observed share counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window {
+    /// Since the current step of the aligned schedule began.
+    Step,
+    /// The last this many seconds.
+    Last(f64),
+}
+
+/// The new version's observed share over a [`Window`], with its 95% Wilson interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observed {
+    /// Share of the tagged responses.
+    pub share: f64,
+    /// Lower bound of the interval.
+    pub low: f64,
+    /// Upper bound of the interval.
+    pub high: f64,
+    /// What it counts.
+    pub window: Window,
+}
 
 /// The state shown to the user, computed once a second.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,12 +68,15 @@ pub struct Snapshot {
     pub versions: Vec<(String, u64, Option<f64>)>,
     /// Untagged responses.
     pub untagged: u64,
+    /// The new version, once one is seen.
+    pub new_version: Option<String>,
     /// Current step `(index, count)` when a schedule is aligned.
     pub step: Option<(usize, usize)>,
     /// Expected share of the new version now.
     pub expected: Option<f64>,
-    /// Observed share of the new version over the last 10 s with its 95% Wilson interval.
-    pub observed: Option<(f64, f64, f64)>,
+    /// Observed share of the new version: since the current step began when a schedule is
+    /// aligned, else over a recent window.
+    pub observed: Option<Observed>,
 }
 
 impl Snapshot {
@@ -65,23 +103,26 @@ impl Snapshot {
                 (label.clone(), v.requests, p99)
             })
             .collect();
-        let (mut step, mut expected) = (None, None);
+        let (mut step, mut expected, mut step_start) = (None, None, None);
         if let (Some(s), Some(start)) = (schedule, split.deployment_start) {
             let since = elapsed - start;
             expected = Some(s.expected_share(since));
             let steps = s.steps();
-            if since >= 0.0 {
+            if since >= 0.0 && !steps.is_empty() {
                 let i = steps
                     .iter()
                     .position(|st| since < st.end)
-                    .unwrap_or(steps.len().saturating_sub(1));
+                    .unwrap_or(steps.len() - 1);
                 step = Some((i, steps.len()));
+                step_start = Some(start + steps[i].start);
             }
         }
-        let observed = split
-            .new_version
-            .as_deref()
-            .and_then(|new| recent_share(agg, new, elapsed));
+        let window = recent_window(schedule);
+        let observed = split.new_version.as_deref().and_then(|new| {
+            step_start
+                .and_then(|from| share_since(agg, new, from, Window::Step))
+                .or_else(|| share_since(agg, new, elapsed - window, Window::Last(window)))
+        });
         Snapshot {
             elapsed,
             sent: agg.sent,
@@ -90,53 +131,111 @@ impl Snapshot {
             error_rate: agg.error_rate(),
             versions,
             untagged: agg.untagged.requests,
+            new_version: split.new_version.clone(),
             step,
             expected,
             observed,
         }
     }
 
-    /// One line of text.
-    pub fn line(&self) -> String {
-        let mut out = format!("[{:>7.1}s]", self.elapsed);
+    /// The rollout line: the step, its expected share, and the observed share with the window
+    /// it covers.
+    fn rollout_line(&self) -> String {
+        let mut out = format!("[{:>6.1}s]", self.elapsed);
         if let Some((i, n)) = self.step {
             out.push_str(&format!(" step {}/{n}", i + 1));
         }
         if let Some(e) = self.expected {
             out.push_str(&format!(" expected {:.1}%", e * 100.0));
         }
-        if let Some((p, lo, hi)) = self.observed {
-            out.push_str(&format!(
-                " observed {:.1}% [{:.1}-{:.1}]",
-                p * 100.0,
-                lo * 100.0,
-                hi * 100.0
-            ));
-        }
-        out.push_str(&format!(
-            " | {:.1} rps | errors {} ({:.2}%)",
-            self.rate,
-            self.errors,
-            self.error_rate * 100.0
-        ));
-        for (v, n, p99) in &self.versions {
-            match p99 {
-                Some(p) => out.push_str(&format!(" | v{v} {n} p99 {p:.1}ms")),
-                None => out.push_str(&format!(" | v{v} {n}")),
+        let sep = if self.expected.is_some() { " |" } else { "" };
+        match (self.observed, &self.new_version) {
+            (Some(o), Some(new)) => {
+                let interval = format!(
+                    "{:.1}% [{:.1}-{:.1}]",
+                    o.share * 100.0,
+                    o.low * 100.0,
+                    o.high * 100.0
+                );
+                let window = match o.window {
+                    Window::Step => "this step".to_owned(),
+                    Window::Last(secs) => format!("last {}", crate::summary::seconds(secs)),
+                };
+                if self.step.is_some() {
+                    out.push_str(&format!(" | observed {interval} {window}"));
+                } else {
+                    let new = printable_cut(new, LABEL_WIDTH);
+                    out.push_str(&format!("{sep} v{new} share {interval} {window}"));
+                }
             }
-        }
-        if self.untagged > 0 {
-            out.push_str(&format!(" | untagged {}", self.untagged));
+            (None, Some(new)) => out.push_str(&format!(
+                "{sep} new version v{}",
+                printable_cut(new, LABEL_WIDTH)
+            )),
+            (_, None) => out.push_str(&format!("{sep} one version so far")),
         }
         out
     }
+
+    /// The traffic line: rate, errors, and per version responses and p99, as many as fit.
+    fn traffic_line(&self) -> String {
+        let mut out = format!(
+            "  {:.1} rps | errors {} ({:.2}%)",
+            self.rate,
+            self.errors,
+            self.error_rate * 100.0
+        );
+        let mut tail = Vec::new();
+        if self.untagged > 0 {
+            tail.push(format!(" | untagged {}", self.untagged));
+        }
+        let tail_len: usize = tail.iter().map(|t| t.chars().count()).sum();
+        let mut versions: Vec<&(String, u64, Option<f64>)> = self.versions.iter().collect();
+        versions.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (k, (v, n, p99)) in versions.iter().enumerate() {
+            let v = printable_cut(v, LABEL_WIDTH);
+            let item = match p99 {
+                Some(p) => format!(" | v{v} {n} p99(1s) {p:.1}ms"),
+                None => format!(" | v{v} {n}"),
+            };
+            let left = versions.len() - k - 1;
+            let more = if left > 0 { 12 } else { 0 };
+            if out.chars().count() + item.chars().count() + tail_len + more > LINE_WIDTH {
+                out.push_str(&format!(" | +{} more", versions.len() - k));
+                break;
+            }
+            out.push_str(&item);
+        }
+        for t in tail {
+            out.push_str(&t);
+        }
+        out
+    }
+
+    /// The two lines shown: the rollout, then the traffic; each at most [`LINE_WIDTH`]
+    /// columns.
+    pub fn lines(&self) -> String {
+        format!("{}\n{}", self.rollout_line(), self.traffic_line())
+    }
 }
 
-/// Share of `new` among tagged responses sent in the last [`RECENT_SECS`], with a 95% interval.
-fn recent_share(agg: &Aggregate, new: &str, elapsed: f64) -> Option<(f64, f64, f64)> {
+/// The window of the observed share when no step is aligned: [`RECENT_SECS`], or one step of
+/// the schedule when shorter, at least [`MIN_RECENT_SECS`].
+fn recent_window(schedule: Option<&Schedule>) -> f64 {
+    let shortest_step = schedule
+        .into_iter()
+        .flat_map(|s| s.steps().iter().map(|st| st.end - st.start))
+        .filter(|&len| len > 0.0)
+        .fold(RECENT_SECS, f64::min);
+    shortest_step.clamp(MIN_RECENT_SECS, RECENT_SECS)
+}
+
+/// Share of `new` among tagged responses sent from `from` seconds on, with a 95% interval.
+fn share_since(agg: &Aggregate, new: &str, from: f64, window: Window) -> Option<Observed> {
     let tl = &agg.timeline;
     let vi = tl.versions.iter().position(|v| v == new)?;
-    let first = ((elapsed - RECENT_SECS).max(0.0) / tl.bin_secs) as usize;
+    // Bins that start at or after `from` (a bin straddling it belongs to what came before).
+    let first = ((from.max(0.0) / tl.bin_secs) - 1e-9).ceil().max(0.0) as usize;
     let (mut n, mut k) = (0u64, 0u64);
     for row in tl.counts.iter().skip(first) {
         n += row.iter().map(|&c| u64::from(c)).sum::<u64>();
@@ -145,8 +244,13 @@ fn recent_share(agg: &Aggregate, new: &str, elapsed: f64) -> Option<(f64, f64, f
     if n == 0 {
         return None;
     }
-    let (lo, hi) = wilson_interval(k, n, 0.95);
-    Some((k as f64 / n as f64, lo, hi))
+    let (low, high) = wilson_interval(k, n, 0.95);
+    Some(Observed {
+        share: k as f64 / n as f64,
+        low,
+        high,
+        window,
+    })
 }
 
 /// Where progress goes.
@@ -182,11 +286,11 @@ impl Progress {
     pub fn update(&mut self, snapshot: &Snapshot) {
         match self {
             Progress::Quiet => {}
-            Progress::Tty(bar) => bar.set_message(snapshot.line()),
+            Progress::Tty(bar) => bar.set_message(snapshot.lines()),
             Progress::Plain { last } => {
                 if last.is_none_or(|t| t.elapsed() >= PLAIN_PERIOD) {
                     *last = Some(Instant::now());
-                    let _ = writeln!(std::io::stderr().lock(), "{}", snapshot.line());
+                    let _ = writeln!(std::io::stderr().lock(), "{}", snapshot.lines());
                 }
             }
         }
@@ -201,27 +305,5 @@ impl Progress {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_shows_step_shares_rate_and_versions() {
-        let s = Snapshot {
-            elapsed: 12.04,
-            sent: 600,
-            rate: 50.0,
-            errors: 3,
-            error_rate: 0.005,
-            versions: vec![("1".into(), 480, Some(12.34)), ("2".into(), 120, None)],
-            untagged: 2,
-            step: Some((1, 10)),
-            expected: Some(0.2),
-            observed: Some((0.185, 0.151, 0.223)),
-        };
-        assert_eq!(
-            s.line(),
-            "[   12.0s] step 2/10 expected 20.0% observed 18.5% [15.1-22.3] | 50.0 rps | errors 3 (0.50%) \
-             | v1 480 p99 12.3ms | v2 120 | untagged 2"
-        );
-    }
-}
+#[path = "progress_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! `timeline.csv`: one row per second of send time.
 //!
-//! Columns: `second`, one `version_<label>` column per version (tagged responses), `untagged`,
+//! Columns: `second` (since the first request), `time_utc` (its wall-clock start, RFC 3339
+//! UTC), one `version_<label>` column per version (tagged responses), `untagged`,
 //! `errors` (transport failures and 5xx), `observed_share` (new version among tagged responses;
 //! empty without a new version or without tagged responses) and `expected_share` (the aligned
 //! schedule; empty without a schedule or an aligned start).
@@ -8,6 +9,8 @@
 use std::fmt::Write as _;
 
 use rollout::Timeline;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::Inputs;
 
@@ -48,7 +51,11 @@ pub fn timeline_csv(inputs: &Inputs<'_>) -> String {
         .new_version
         .as_ref()
         .and_then(|n| tl.versions.iter().position(|v| v == n));
-    let mut out = String::from("second");
+    let origin = OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(report.started_at_unix_ms) * 1_000_000,
+    )
+    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let mut out = String::from("second,time_utc");
     for v in &tl.versions {
         out.push(',');
         out.push_str(&csv_field(&format!("version_{v}")));
@@ -57,7 +64,8 @@ pub fn timeline_csv(inputs: &Inputs<'_>) -> String {
     let zero = vec![0; tl.versions.len()];
     for second in 0..rows {
         let row = counts.get(second).unwrap_or(&zero);
-        let _ = write!(out, "{second}");
+        let at = origin + time::Duration::seconds(second as i64);
+        let _ = write!(out, "{second},{}", at.format(&Rfc3339).unwrap_or_default());
         for c in row {
             let _ = write!(out, ",{c}");
         }
@@ -81,6 +89,36 @@ mod tests {
     use super::*;
     use crate::aggregate::SecondRow;
     use crate::artifacts::tests_support::report_with;
+
+    #[test]
+    fn each_row_has_its_wall_clock_time() {
+        let mut tl = Timeline::new(0.1);
+        tl.record(0.5, "1");
+        let report = report_with(tl, Some("1"), None, None, 3.0);
+        let inputs = Inputs {
+            report: &report,
+            schedule: None,
+            histograms: Default::default(),
+            seconds: &[],
+            intervals: &[],
+        };
+        let text = timeline_csv(&inputs);
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+        let column = rows[0]
+            .iter()
+            .position(|h| *h == "time_utc")
+            .expect("a time_utc column");
+        // report_with starts at 2026-11-26T04:30:00Z.
+        let times: Vec<&str> = rows[1..].iter().map(|r| r[column]).collect();
+        assert_eq!(
+            times,
+            [
+                "2026-11-26T04:30:00Z",
+                "2026-11-26T04:30:01Z",
+                "2026-11-26T04:30:02Z"
+            ]
+        );
+    }
 
     #[test]
     fn bins_roll_up_into_seconds() {
@@ -116,11 +154,11 @@ mod tests {
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "second,version_1,version_2,untagged,errors,observed_share,expected_share"
+            "second,time_utc,version_1,version_2,untagged,errors,observed_share,expected_share"
         );
-        assert_eq!(lines[1], "0,3,1,2,1,0.2500,0.0000");
-        assert_eq!(lines[2], "1,0,1,0,0,1.0000,0.1000");
-        assert_eq!(lines[3], "2,0,0,0,0,,1.0000");
+        assert_eq!(lines[1], "0,2026-11-26T04:30:00Z,3,1,2,1,0.2500,0.0000");
+        assert_eq!(lines[2], "1,2026-11-26T04:30:01Z,0,1,0,0,1.0000,0.1000");
+        assert_eq!(lines[3], "2,2026-11-26T04:30:02Z,0,0,0,0,,1.0000");
         assert_eq!(lines.len(), 4);
     }
 }

@@ -1,4 +1,5 @@
-//! `junit.xml`: one testsuite `rollout` with one testcase per schedule step (`step_<index>`),
+//! `junit.xml`: one testsuite `rollout` with one testcase per schedule step (named like the live
+//! line, one-based with its share and boundaries: `step 2/4: 20% from 60s to 120s`),
 //! `error_budget` and `overall`. Deviated steps, an exceeded budget and a non-zero exit fail;
 //! steps without enough data and an absent budget are skipped.
 
@@ -7,8 +8,13 @@ use std::fmt::Write as _;
 use rollout::report::StepVerdict;
 use rollout::{Report, Verdict};
 
-/// Escapes text for XML attributes and content.
+use crate::printable::printable;
+use crate::summary::step_label;
+
+/// Escapes text for XML attributes and content; characters XML cannot carry, and controls,
+/// become visible `\u{..}` escapes ([`crate::printable`]).
 pub fn escape(s: &str) -> String {
+    let s = printable(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -17,7 +23,6 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
             c => out.push(c),
         }
     }
@@ -37,12 +42,11 @@ fn pct(x: Option<f64>) -> String {
 /// The JUnit XML text.
 pub fn junit_xml(report: &Report) -> String {
     let mut cases: Vec<(String, f64, CaseResult)> = Vec::new();
+    let step_count = report.steps.len();
     for s in &report.steps {
+        let name = step_label(s, step_count);
         let detail = format!(
-            "step {} [{:.1}s, {:.1}s): expected {}, observed {} (interval {} - {}) over {} requests",
-            s.index,
-            s.start,
-            s.end,
+            "{name}: expected {}, observed {} (interval {} - {}) over {} requests",
             pct(Some(s.expected_share)),
             pct(s.observed_share),
             pct(s.ci_low),
@@ -58,11 +62,7 @@ pub fn junit_xml(report: &Report) -> String {
             StepVerdict::Insufficient => CaseResult::Skip(format!("too few requests: {detail}")),
             StepVerdict::NotObserved => CaseResult::Skip(format!("not observed: {detail}")),
         };
-        cases.push((
-            format!("step_{}", s.index),
-            (s.end - s.start).max(0.0),
-            result,
-        ));
+        cases.push((name, (s.end - s.start).max(0.0), result));
     }
     let rate = report.totals.error_rate;
     let budget = match report.config.max_error_rate {
@@ -200,7 +200,68 @@ mod tests {
     fn escapes_xml() {
         assert_eq!(
             escape("a<b & \"c\" 'd'>\u{1}"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\\u{1}"
+        );
+    }
+
+    #[test]
+    fn any_version_bytes_keep_junit_well_formed_and_visible() {
+        let hostile = "2\u{1b}[31m\u{0}\u{7}\r\n<&\u{ffff}\u{fffe}\u{9b}";
+        let mut report = report_with(
+            rollout::Timeline::new(0.1),
+            Some("1"),
+            Some(hostile),
+            Some(0.0),
+            30.0,
+        );
+        report.verdict_reason = format!("version {hostile} deviated");
+        report.verdict = Verdict::Deviated;
+        report.exit_code = 1;
+        let xml = junit_xml(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+        let new_version = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("new_version"))
+            .and_then(|n| n.attribute("value"))
+            .expect("a new_version property");
+        assert_eq!(
+            new_version, "2\\u{1b}[31m\\u{0}\\u{7}\\u{d}\\u{a}<&\\u{ffff}\\u{fffe}\\u{9b}",
+            "every control and non-character shown as an escape, nothing dropped"
+        );
+    }
+
+    #[test]
+    fn steps_are_named_one_based_with_their_boundaries() {
+        let mut report = report_with(
+            rollout::Timeline::new(0.1),
+            Some("1"),
+            Some("2"),
+            Some(0.0),
+            30.0,
+        );
+        report.steps = vec![
+            step(0, StepVerdict::Followed),
+            step(1, StepVerdict::Deviated),
+        ];
+        let xml = junit_xml(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let names: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .filter_map(|n| n.attribute("name"))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "step 1/2: 10% from 0s to 10s",
+                "step 2/2: 10% from 10s to 20s",
+                "error_budget",
+                "overall"
+            ]
+        );
+        assert!(
+            xml.contains("message=\"step 2/2: 10% from 10s to 20s: expected"),
+            "{xml}"
         );
     }
 
@@ -231,17 +292,25 @@ mod tests {
             ),
             "{xml}"
         );
-        for name in ["step_0", "step_1", "step_2", "error_budget", "overall"] {
+        for name in [
+            "step 1/3: 10% from 0s to 10s",
+            "step 2/3: 10% from 10s to 20s",
+            "step 3/3: 10% from 20s to 30s",
+            "error_budget",
+            "overall",
+        ] {
             assert!(xml.contains(&format!("name=\"{name}\"")), "{name} in {xml}");
         }
-        assert!(xml.contains("<failure type=\"deviated\" message=\"step 1 [10.0s, 20.0s)"));
+        assert!(xml.contains(
+            "<failure type=\"deviated\" message=\"step 2/3: 10% from 10s to 20s: expected 10.0%"
+        ));
         assert!(xml.contains("message=\"step 1 &lt;deviated&gt;\""));
         assert!(xml.contains("<failure type=\"error_budget\""));
         assert_eq!(xml.matches("<testcase").count(), 5);
         assert_eq!(
             xml.matches("</testcase>").count(),
             4,
-            "step_0 passes as an empty element"
+            "step 1 passes as an empty element"
         );
     }
 }

@@ -1,13 +1,20 @@
-//! Plots: `split.svg` (observed share of the new version per second with its 95% Wilson band,
-//! against the aligned schedule) and `latency.svg` (p50 and p99 per version per second).
+//! Plots: `split.svg` (observed share of the new version per second, in %, with its 95% Wilson
+//! band, against the aligned schedule when one was given, with the deployment's start,
+//! completion and rollback marked) and `latency.svg` (p50 and p99 per version per second).
+//! Version labels are shown escaped ([`crate::printable`]): any bytes keep the SVG well-formed.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use rollout::stats::wilson_interval;
 
 use super::Inputs;
 use super::csv::per_second;
+use crate::printable::{printable, printable_cut};
+use crate::summary::seconds;
 
 const SIZE: (u32, u32) = (960, 480);
+/// Characters of a version label shown in a plot.
+const LABEL_WIDTH: usize = 40;
 const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
@@ -39,6 +46,31 @@ pub fn split_svg(inputs: &Inputs<'_>) -> String {
     }
 }
 
+/// A version label as a plot shows it: escaped ([`crate::printable`]) and cut.
+fn label(version: &str) -> String {
+    printable_cut(version, LABEL_WIDTH)
+}
+
+/// A vertical line at `x` seconds across the share axis, with its legend entry.
+fn marker<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x: f64,
+    color: RGBColor,
+    text: String,
+) -> DrawResult {
+    chart
+        .draw_series(LineSeries::new(
+            [(x, 0.0), (x, 100.0)],
+            color.stroke_width(2),
+        ))
+        .map_err(|e| e.to_string())?
+        .label(text)
+        .legend(move |(x, y)| {
+            PathElement::new([(x + 8, y - 6), (x + 8, y + 6)], color.stroke_width(2))
+        });
+    Ok(())
+}
+
 fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
     let report = inputs.report;
     let tl = &report.timeline;
@@ -46,21 +78,27 @@ fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
     let x_max = (rows.len() as f64).max(report.duration_secs).max(1.0);
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let title = match &report.new_version {
-        Some(v) => format!("Share of version {v} (observed, 95% band) vs schedule"),
-        None => "Share of the new version: no second version seen".to_owned(),
+    let title = match (&report.new_version, inputs.schedule) {
+        (Some(v), Some(s)) => format!(
+            "Share of version {} (observed, 95% band) vs schedule {}",
+            label(v),
+            printable(s.name())
+        ),
+        (Some(v), None) => format!("Share of version {} (observed, 95% band)", label(v)),
+        (None, _) => "Share of the new version: no second version seen".to_owned(),
     };
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(48)
-        .build_cartesian_2d(0f64..x_max, 0f64..1.02f64)
+        .build_cartesian_2d(0f64..x_max, 0f64..102f64)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
         .x_desc("seconds since the first request")
         .y_desc("share of the new version")
+        .y_label_formatter(&|v| format!("{v:.0}%"))
         .draw()
         .map_err(|e| e.to_string())?;
     let new_index = report
@@ -75,7 +113,12 @@ fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
                 let n: u64 = row.iter().sum();
                 (n > 0).then(|| {
                     let (lo, hi) = wilson_interval(row[i], n, 0.95);
-                    (sec as f64, row[i] as f64 / n as f64, lo, hi)
+                    (
+                        sec as f64,
+                        row[i] as f64 * 100.0 / n as f64,
+                        lo * 100.0,
+                        hi * 100.0,
+                    )
                 })
             })
             .collect();
@@ -87,7 +130,8 @@ fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
                     .map(|&(s, _, lo, hi)| Rectangle::new([(s, lo), (s + 1.0, hi)], band)),
             )
             .map_err(|e| e.to_string())?
-            .label("95% interval");
+            .label("95% interval")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], band));
         chart
             .draw_series(LineSeries::new(
                 points.iter().map(|&(s, p, _, _)| (s + 0.5, p)),
@@ -101,13 +145,23 @@ fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
         let steps = 600;
         let expected = (0..=steps).map(|k| {
             let t = x_max * f64::from(k) / f64::from(steps);
-            (t, schedule.expected_share(t - start))
+            (t, schedule.expected_share(t - start) * 100.0)
         });
         chart
             .draw_series(LineSeries::new(expected, PALETTE[1].stroke_width(2)))
             .map_err(|e| e.to_string())?
-            .label(format!("schedule {}", schedule.name()))
+            .label(format!("schedule {}", printable(schedule.name())))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], PALETTE[1].stroke_width(2)));
+    }
+    let events = [
+        (report.deployment_start, PALETTE[2], "deployment start"),
+        (report.completed_at, PALETTE[3], "completed"),
+        (report.rollback_at, PALETTE[4], "rollback"),
+    ];
+    for (at, color, name) in events {
+        if let Some(at) = at {
+            marker(&mut chart, at, color, format!("{name} {}", seconds(at)))?;
+        }
     }
     chart
         .configure_series_labels()
@@ -196,7 +250,7 @@ fn draw_latency(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
                 color.stroke_width(3),
             ))
             .map_err(|e| e.to_string())?
-            .label(format!("version {version}"))
+            .label(format!("version {}", label(version)))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(3)));
     }
     if !series.is_empty() {
@@ -215,6 +269,101 @@ fn draw_latency(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
 mod tests {
     use super::*;
     use crate::artifacts::tests_support::report_with;
+
+    fn hostile_inputs() -> rollout::Report {
+        let hostile = "2\u{1b}[31m\u{0}\u{7}\r\n<&\u{ffff}\u{9b}";
+        let mut tl = rollout::Timeline::new(0.1);
+        for s in 0..10 {
+            for k in 0..10 {
+                tl.record(f64::from(s) + 0.05, if k < 3 { hostile } else { "1" });
+            }
+        }
+        let mut report = report_with(tl, Some("1"), Some(hostile), Some(2.0), 10.0);
+        for v in ["1", hostile] {
+            report.versions.insert(v.to_owned(), Default::default());
+        }
+        report.versions.values_mut().for_each(|v| {
+            v.requests = 10;
+            v.latency_ms.p50 = 1.0;
+            v.latency_ms.p99 = 2.0;
+        });
+        report
+    }
+
+    #[test]
+    fn plots_stay_well_formed_for_any_version_bytes() {
+        let report = hostile_inputs();
+        let inputs = Inputs {
+            report: &report,
+            schedule: None,
+            histograms: Default::default(),
+            seconds: &[],
+            intervals: &[],
+        };
+        for svg in [split_svg(&inputs), latency_svg(&inputs)] {
+            let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+            let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+            assert!(
+                text.contains("2\\u{1b}[31m"),
+                "the label is shown escaped: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_plot_says_what_it_shows() {
+        let report = hostile_inputs();
+        let mut inputs = Inputs {
+            report: &report,
+            schedule: None,
+            histograms: Default::default(),
+            seconds: &[],
+            intervals: &[],
+        };
+        let text = |svg: &str| -> String {
+            let doc = roxmltree::Document::parse(svg).unwrap();
+            doc.descendants()
+                .filter_map(|n| n.text())
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let svg = split_svg(&inputs);
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let band_rects = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#1F77B4"))
+            .count();
+        assert_eq!(
+            band_rects,
+            10 + 1,
+            "one per second with data, one legend swatch"
+        );
+        let without = text(&svg);
+        assert!(
+            !without.contains("schedule"),
+            "no schedule was given: {without}"
+        );
+        assert!(without.contains("deployment start"), "{without}");
+        assert!(
+            without.contains("100%") && without.contains("50%"),
+            "% axis: {without}"
+        );
+        let schedule = rollout::schedule::Schedule::parse("canary:30%:5s").unwrap();
+        inputs.schedule = Some(&schedule);
+        let mut completed = hostile_inputs();
+        completed.completed_at = Some(7.0);
+        completed.rollback_at = Some(9.0);
+        inputs.report = &completed;
+        let with = text(&split_svg(&inputs));
+        for label in [
+            "vs schedule canary",
+            "deployment start",
+            "completed",
+            "rollback",
+        ] {
+            assert!(with.contains(label), "{label} in {with}");
+        }
+    }
 
     #[test]
     fn split_plot_draws_observed_band_and_schedule() {

@@ -383,7 +383,7 @@ async fn handle(
     let mut builder = Response::builder().status(status);
     let body = if shared.config.version_in_body {
         if draw.tagged {
-            format!(r#"{{"version":"{}","message":"hello"}}"#, draw.version)
+            serde_json::json!({"version": draw.version, "message": "hello"}).to_string()
         } else {
             r#"{"message":"hello"}"#.to_owned()
         }
