@@ -92,6 +92,10 @@ pub struct Aggregate {
     pub versions: BTreeMap<String, VersionAgg>,
     /// Responses without a version.
     pub untagged: VersionAgg,
+    /// Responses of versions beyond `--max-versions`, together.
+    pub other: VersionAgg,
+    /// Transport failures by precise cause, [`crate::client::FailKind::index`] order.
+    pub causes: [u64; crate::client::FailKind::ALL.len()],
     /// Send lag, µs.
     pub lag: Histogram<u64>,
     /// Requests completed.
@@ -137,6 +141,8 @@ impl Aggregate {
             high_us,
             versions: BTreeMap::new(),
             untagged: VersionAgg::new(high_us),
+            other: VersionAgg::new(high_us),
+            causes: [0; crate::client::FailKind::ALL.len()],
             lag: new_histogram(high_us),
             sent: 0,
             responses: 0,
@@ -159,7 +165,24 @@ impl Aggregate {
         for (a, b) in self.errors.iter_mut().zip(shard.errors) {
             *a += b;
         }
+        for (a, b) in self.causes.iter_mut().zip(shard.causes) {
+            *a += b;
+        }
         let _ = self.lag.add(&shard.lag);
+        if shard.other.requests > 0 {
+            if self.other.requests == 0 {
+                tracing::warn!(
+                    tracked = self.versions.len(),
+                    "more distinct versions than --max-versions: responses of further versions \
+                     are counted together as other_versions (raise --max-versions to track them)"
+                );
+            }
+            let (o, d) = (&mut self.other, &shard.other);
+            let _ = o.corrected.add(&d.corrected);
+            let _ = o.uncorrected.add(&d.uncorrected);
+            o.requests += d.requests;
+            o.errors += d.errors;
+        }
         for v in shard.versions.iter().filter(|v| v.requests > 0) {
             let agg = if v.label == UNTAGGED {
                 &mut self.untagged

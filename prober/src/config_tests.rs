@@ -193,3 +193,37 @@ fn header_parsing() {
     let (_, v) = parse_header("a: b: c").unwrap();
     assert_eq!(v, "b: c");
 }
+
+#[test]
+fn query_secrets_are_sent_but_not_shown() {
+    let c = Config::from_cli(
+        &cli(&[
+            "--url",
+            "https://example.com/p?token=S3CRET&X-Amz-Signature=S1G&v=1",
+        ]),
+        |_| unreachable!(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.target.origin_form, "/p?token=S3CRET&X-Amz-Signature=S1G&v=1",
+        "requests carry the query as given"
+    );
+    assert_eq!(
+        c.target.redacted,
+        "https://example.com/p?token=REDACTED&X-Amz-Signature=REDACTED&v=1"
+    );
+    assert_eq!(c.run_config().url, c.target.redacted);
+    let err = Config::from_cli(
+        &cli(&[
+            "--url",
+            "https://example.com/p?token=S3CRET",
+            "-H",
+            "AuthorizationS3CRET",
+        ]),
+        |_| unreachable!(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!err.contains("S3CRET"), "{err}");
+    assert!(err.contains("--header"), "{err}");
+}

@@ -34,6 +34,9 @@ fn main() {
     };
     let code = match runtime.block_on(prober::run(cli)) {
         Ok(outcome) => {
+            for e in &outcome.artifact_errors {
+                eprintln!("prober: {e}");
+            }
             let r = &outcome.report;
             println!(
                 "{}: {} (exit {})",

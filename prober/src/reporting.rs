@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 
 use rollout::analysis::{AnalysisConfig, SplitAnalysis, overall};
-use rollout::report::{EncodedHistograms, RunConfig, Totals, VersionReport};
+use rollout::report::{EncodedHistograms, OtherVersions, RunConfig, Totals, VersionReport};
 use rollout::stats::{encode_histogram, summarize};
 use rollout::{FORMAT_VERSION, Report, Timeline};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::Interrupt;
 use crate::aggregate::{Aggregate, VersionAgg};
-use crate::config::Config;
+use crate::client::FailKind;
+use crate::config::{Config, DEFAULT_MAX_ERROR_RATE};
 use crate::record::ERROR_KINDS;
 use crate::worker::LATE_THRESHOLD;
 
@@ -37,8 +39,12 @@ pub struct RunFacts {
     pub started_at: OffsetDateTime,
     /// Observed period, seconds.
     pub duration_secs: f64,
-    /// Interrupted by Ctrl-C / the shutdown future.
+    /// Interrupted by Ctrl-C / the shutdown future (for a merge: any input was).
     pub interrupted: bool,
+    /// The signal that interrupted this run (never set for a merge).
+    pub signal: Option<Interrupt>,
+    /// Stopped early because every request of the first seconds failed.
+    pub stopped_early: bool,
     /// Tickets the pacer issued.
     pub planned: u64,
 }
@@ -66,26 +72,118 @@ fn version_report(v: &VersionAgg) -> VersionReport {
     }
 }
 
-/// The verdict fields: the split's verdict combined with the error budget.
+/// The verdict fields: the split's verdict combined with the error budget (default
+/// [`DEFAULT_MAX_ERROR_RATE`]), the diagnosis of a target that never answered, and the
+/// interruption. Returns the verdict, its reason and the exit code.
 pub fn verdict(
     split: &SplitAnalysis,
-    error_rate: f64,
+    totals: &Totals,
     max_error_rate: Option<f64>,
     any_tagged: bool,
-) -> (rollout::Verdict, String) {
-    let exceeded = max_error_rate.is_some_and(|max| error_rate > max);
-    let (verdict, reason) = overall(split, exceeded, any_tagged);
-    match (verdict, max_error_rate) {
-        (rollout::Verdict::ErrorBudget, Some(max)) => (
-            verdict,
-            format!(
-                "error rate {:.2}% exceeded --max-error-rate {:.2}%; {reason}",
-                error_rate * 100.0,
-                max * 100.0
+    facts: &RunFacts,
+    http2: bool,
+) -> (rollout::Verdict, String, i32) {
+    let max = max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE);
+    let exceeded = totals.error_rate > max;
+    let (verdict, reason) = if !any_tagged && totals.responses == 0 && totals.sent > 0 {
+        (
+            rollout::Verdict::Inconclusive,
+            unanswered(totals, http2, facts),
+        )
+    } else {
+        let (verdict, reason) = overall(split, exceeded, any_tagged);
+        match verdict {
+            rollout::Verdict::ErrorBudget => (
+                verdict,
+                format!(
+                    "error rate {:.2}% exceeded the budget {:.2}% (--max-error-rate{}); split: {}",
+                    totals.error_rate * 100.0,
+                    max * 100.0,
+                    if max_error_rate.is_none() {
+                        ", default"
+                    } else {
+                        ""
+                    },
+                    split.reason
+                ),
             ),
-        ),
-        _ => (verdict, reason),
+            rollout::Verdict::Inconclusive if !any_tagged => (
+                verdict,
+                format!(
+                    "{reason} ({} responses, none named a version)",
+                    totals.responses
+                ),
+            ),
+            _ => (verdict, reason),
+        }
+    };
+    match facts.signal {
+        Some(signal) => {
+            let when = format!(
+                "interrupted by {} after {:.1} s",
+                signal.name(),
+                facts.duration_secs
+            );
+            match verdict {
+                rollout::Verdict::Followed
+                | rollout::Verdict::Completed
+                | rollout::Verdict::Inconclusive => (
+                    rollout::Verdict::Interrupted,
+                    format!("{when}, before the run's end; so far: {reason}"),
+                    signal.exit_code(),
+                ),
+                // A finding made before the interruption stands.
+                _ => (
+                    verdict,
+                    format!("{reason} (then {when})"),
+                    verdict.exit_code(),
+                ),
+            }
+        }
+        None => (verdict, reason.clone(), verdict.exit_code()),
     }
+}
+
+/// Why no request got an HTTP response, with counts per cause and a hint for the largest.
+fn unanswered(totals: &Totals, http2: bool, facts: &RunFacts) -> String {
+    let mut causes: Vec<(&String, &u64)> = totals.failure_causes.iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let counts = causes
+        .iter()
+        .map(|(cause, n)| format!("{cause}: {n}/{}", totals.sent))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let top = causes
+        .first()
+        .and_then(|(c, _)| FailKind::ALL.into_iter().find(|k| k.cause() == c.as_str()));
+    let hint = match top {
+        Some(FailKind::Refused) => {
+            "nothing listens on the target's port: check --url and that the service is up"
+        }
+        Some(FailKind::Dns) => "the host name does not resolve: check the host in --url",
+        Some(FailKind::NotTls) => "the port does not speak TLS: use http:// or the HTTPS port",
+        Some(FailKind::Tls) => "check the server's certificate (or --insecure for a test server)",
+        Some(FailKind::Timeout) => "the target never answered within --timeout",
+        Some(FailKind::Connect) => {
+            "the host is unreachable: check --url, the network and any firewall"
+        }
+        Some(FailKind::Reset | FailKind::Other) if http2 => {
+            "the server may not speak HTTP/2 with prior knowledge: drop --http2"
+        }
+        Some(FailKind::Reset | FailKind::Other) => {
+            "the server closed connections without answering: is it an HTTP server?"
+        }
+        Some(FailKind::Interrupted) | None => "the run ended before any answer",
+    };
+    let stopped = if facts.stopped_early {
+        format!(
+            "; stopped after {:.1} s, since every request failed",
+            facts.duration_secs
+        )
+    } else {
+        String::new()
+    };
+    format!("no request got an HTTP response ({counts}): {hint}{stopped}")
 }
 
 /// Assembles `report.json` from the pieces every report has.
@@ -111,18 +209,25 @@ pub struct ReportParts {
     pub timeline: Timeline,
     /// Encoded histograms.
     pub histograms: BTreeMap<String, EncodedHistograms>,
+    /// Responses of versions beyond `--max-versions`.
+    pub other_versions: OtherVersions,
+    /// The run used HTTP/2 (for the diagnosis of a target that never answered).
+    pub http2: bool,
 }
 
 impl ReportParts {
     /// The report, with the verdict combined from the split and the error budget.
     pub fn into_report(self, max_error_rate: Option<f64>) -> Report {
         let any_tagged = self.versions.values().any(|v| v.requests > 0);
-        let (verdict, verdict_reason) = verdict(
+        let (verdict, verdict_reason, exit_code) = verdict(
             &self.split,
-            self.totals.error_rate,
+            &self.totals,
             max_error_rate,
             any_tagged,
+            &self.facts,
+            self.http2,
         );
+        let latency_files = crate::artifacts::latency_file_names(self.histograms.keys());
         let (started_at, started_at_unix_ms) = wall_clock(self.facts.started_at);
         Report {
             format_version: FORMAT_VERSION,
@@ -135,7 +240,7 @@ impl ReportParts {
             merged_runs: self.merged_runs,
             verdict,
             verdict_reason,
-            exit_code: verdict.exit_code(),
+            exit_code,
             old_version: self.split.old_version,
             new_version: self.split.new_version,
             deployment_start: self.split.deployment_start,
@@ -149,6 +254,8 @@ impl ReportParts {
             latency_comparison: self.latency_comparison,
             timeline: self.timeline,
             histograms: self.histograms,
+            other_versions: self.other_versions,
+            latency_files,
         }
     }
 }
@@ -184,6 +291,12 @@ pub fn build_report(
             .map(|(c, n)| (c.to_string(), *n))
             .collect(),
         error_rate: agg.error_rate(),
+        failure_causes: FailKind::ALL
+            .iter()
+            .zip(agg.causes)
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k.cause().to_owned(), n))
+            .collect(),
     };
     let latency_comparison = match (&split.old_version, &split.new_version) {
         (Some(old), Some(new)) => agg.windowed_comparison(old, new),
@@ -214,6 +327,13 @@ pub fn build_report(
                 (k.clone(), e)
             })
             .collect(),
+        other_versions: OtherVersions {
+            max_versions: config.max_versions,
+            requests: agg.other.requests,
+            errors: agg.other.errors,
+            latency_ms: summarize(&agg.other.corrected),
+        },
+        http2: config.http2,
     };
     parts.into_report(config.max_error_rate)
 }
