@@ -51,7 +51,9 @@ fn main() {
             e.exit_code()
         }
     };
-    drop(runtime);
+    // Blocking tasks still running (a name lookup of an unresolvable host can take seconds)
+    // must not hold the exit back: the verdict is out.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     std::process::exit(code);
 }
 

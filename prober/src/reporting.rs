@@ -145,14 +145,29 @@ pub fn verdict(
 }
 
 /// Why no request got an HTTP response, with counts per cause and a hint for the largest.
+/// Requests abandoned in flight at the end (`interrupted`) are counted apart: they say nothing
+/// about the target.
 fn unanswered(totals: &Totals, http2: bool, facts: &RunFacts) -> String {
-    let mut causes: Vec<(&String, &u64)> = totals.failure_causes.iter().collect();
-    causes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let counts = causes
+    let interrupted = FailKind::Interrupted.cause();
+    let abandoned = totals.failure_causes.get(interrupted).copied().unwrap_or(0);
+    let completed = totals.sent.saturating_sub(abandoned);
+    let mut causes: Vec<(&String, &u64)> = totals
+        .failure_causes
         .iter()
-        .map(|(cause, n)| format!("{cause}: {n}/{}", totals.sent))
+        .filter(|(c, _)| c.as_str() != interrupted)
+        .collect();
+    causes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut counts = causes
+        .iter()
+        .map(|(cause, n)| format!("{cause}: {n}/{completed}"))
         .collect::<Vec<_>>()
         .join(", ");
+    if abandoned > 0 {
+        if !counts.is_empty() {
+            counts.push_str(", ");
+        }
+        counts.push_str(&format!("{abandoned} more abandoned in flight at the end"));
+    }
     let top = causes
         .first()
         .and_then(|(c, _)| FailKind::ALL.into_iter().find(|k| k.cause() == c.as_str()));
@@ -336,4 +351,70 @@ pub fn build_report(
         http2: config.http2,
     };
     parts.into_report(config.max_error_rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(signal: Option<Interrupt>) -> RunFacts {
+        RunFacts {
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            duration_secs: 5.0,
+            interrupted: signal.is_some(),
+            signal,
+            stopped_early: signal.is_none(),
+            planned: 251,
+        }
+    }
+
+    fn split() -> SplitAnalysis {
+        rollout::analysis::analyze(&Timeline::new(0.1), &AnalysisConfig::default())
+    }
+
+    #[test]
+    fn requests_abandoned_at_the_stop_are_not_the_diagnosis() {
+        let totals = Totals {
+            sent: 251,
+            failure_causes: [("host not found".into(), 64), ("interrupted".into(), 187)].into(),
+            error_rate: 64.0 / 251.0,
+            ..Totals::default()
+        };
+        let (v, reason, code) = verdict(&split(), &totals, None, false, &facts(None), false);
+        assert_eq!((v, code), (rollout::Verdict::Inconclusive, 3));
+        assert!(reason.contains("host not found: 64/64"), "{reason}");
+        assert!(reason.contains("187 more abandoned"), "{reason}");
+        assert!(reason.contains("does not resolve"), "{reason}");
+        assert!(reason.contains("stopped after 5.0 s"), "{reason}");
+    }
+
+    #[test]
+    fn an_interrupt_overrides_only_what_is_not_a_finding() {
+        let quiet = Totals {
+            sent: 10,
+            responses: 10,
+            ..Totals::default()
+        };
+        for (signal, code) in [(Interrupt::Sigint, 130), (Interrupt::Sigterm, 143)] {
+            let (v, reason, c) = verdict(&split(), &quiet, None, true, &facts(Some(signal)), false);
+            assert_eq!((v, c), (rollout::Verdict::Interrupted, code), "{reason}");
+            assert!(reason.contains(signal.name()), "{reason}");
+        }
+        let failing = Totals {
+            sent: 10,
+            responses: 10,
+            error_rate: 0.6,
+            ..Totals::default()
+        };
+        let (v, reason, c) = verdict(
+            &split(),
+            &failing,
+            None,
+            true,
+            &facts(Some(Interrupt::Sigterm)),
+            false,
+        );
+        assert_eq!((v, c), (rollout::Verdict::ErrorBudget, 4), "{reason}");
+        assert!(reason.contains("SIGTERM"), "{reason}");
+    }
 }
