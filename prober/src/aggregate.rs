@@ -169,20 +169,6 @@ impl Aggregate {
             *a += b;
         }
         let _ = self.lag.add(&shard.lag);
-        if shard.other.requests > 0 {
-            if self.other.requests == 0 {
-                tracing::warn!(
-                    tracked = self.versions.len(),
-                    "more distinct versions than --max-versions: responses of further versions \
-                     are counted together as other_versions (raise --max-versions to track them)"
-                );
-            }
-            let (o, d) = (&mut self.other, &shard.other);
-            let _ = o.corrected.add(&d.corrected);
-            let _ = o.uncorrected.add(&d.uncorrected);
-            o.requests += d.requests;
-            o.errors += d.errors;
-        }
         for v in shard.versions.iter().filter(|v| v.requests > 0) {
             let agg = if v.label == UNTAGGED {
                 &mut self.untagged
@@ -202,6 +188,19 @@ impl Aggregate {
                 *agg.statuses.entry(code).or_insert(0) += n;
                 *self.statuses.entry(code).or_insert(0) += n;
             }
+        }
+        if shard.other.requests > 0 {
+            if self.other.requests == 0 {
+                tracing::warn!(
+                    "more distinct versions than --max-versions: responses of further versions \
+                     are counted together as other_versions (raise --max-versions to track them)"
+                );
+            }
+            let (o, d) = (&mut self.other, &shard.other);
+            let _ = o.corrected.add(&d.corrected);
+            let _ = o.uncorrected.add(&d.uncorrected);
+            o.requests += d.requests;
+            o.errors += d.errors;
         }
         // Sorted, so that versions enter the timeline in order of first appearance.
         let mut bins = shard.bins.clone();
