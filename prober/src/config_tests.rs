@@ -60,6 +60,9 @@ fn every_bad_input_is_a_usage_error_naming_the_flag() {
             "--deployment-start",
         ),
         (&["--url", u, "--max-error-rate", "1.5"], "--max-error-rate"),
+        (&["--url", u, "--max-error-rate", "0.6"], "--max-error-rate"),
+        (&["--url", u, "--max-versions", "0"], "--max-versions"),
+        (&["--url", u, "--max-versions", "100000"], "--max-versions"),
         (
             &["--url", u, "--from-version", "3", "--to-version", "3"],
             "--to-version",
@@ -226,4 +229,26 @@ fn query_secrets_are_sent_but_not_shown() {
     .to_string();
     assert!(!err.contains("S3CRET"), "{err}");
     assert!(err.contains("--header"), "{err}");
+}
+
+#[test]
+fn the_error_budget_defaults_to_half_and_versions_to_sixteen() {
+    let c = config(&["--url", "http://h/"]).unwrap();
+    assert_eq!(c.max_error_rate, None, "not given");
+    assert_eq!(
+        c.run_config().max_error_rate,
+        Some(0.5),
+        "the report states the default"
+    );
+    assert_eq!(c.max_versions, 16);
+    let c = config(&[
+        "--url",
+        "http://h/",
+        "--max-error-rate",
+        "0.5",
+        "--max-versions",
+        "3",
+    ])
+    .unwrap();
+    assert_eq!((c.max_error_rate, c.max_versions), (Some(0.5), 3));
 }
