@@ -251,7 +251,8 @@ pub struct Report {
     pub started_at_unix_ms: u64,
     /// Length of the observed period, seconds.
     pub duration_secs: f64,
-    /// True when the run was interrupted (Ctrl-C) before its end.
+    /// True when the run was interrupted (SIGINT or SIGTERM) before its end; for a merged
+    /// report, when any input was.
     pub interrupted: bool,
     /// The inputs of the run; for a merged report, the first input's.
     pub config: RunConfig,
@@ -261,7 +262,8 @@ pub struct Report {
     pub verdict: Verdict,
     /// Why, in one sentence.
     pub verdict_reason: String,
-    /// The exit code the prober returned (`verdict.exit_code()`).
+    /// The exit code of the verdict (`verdict.exit_code()`; for `interrupted`, 130 after SIGINT
+    /// and 143 after SIGTERM). The process exits 74 instead when it could not write this file.
     pub exit_code: i32,
     /// The version traffic shifted away from.
     pub old_version: Option<String>,
