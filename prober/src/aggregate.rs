@@ -371,6 +371,19 @@ mod tests {
     }
 
     #[test]
+    fn a_version_named_untagged_is_a_version() {
+        let mut shard = Shard::new(1_000_000);
+        shard.record(&sample(50, 5, ok(Some("untagged"))));
+        shard.record(&sample(60, 5, ok(None)));
+        let mut agg = Aggregate::new(1_000_000);
+        agg.absorb(&shard);
+        assert_eq!(agg.versions["untagged"].requests, 1);
+        assert_eq!(agg.untagged.requests, 1);
+        assert_eq!(agg.timeline.versions, ["untagged"]);
+        assert_eq!(agg.timeline.totals(), [1]);
+    }
+
+    #[test]
     fn latency_comparison_uses_only_shared_windows() {
         let mut agg = Aggregate::new(1_000_000);
         // Window 0: only version 1, very slow (must be ignored).

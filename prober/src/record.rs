@@ -17,8 +17,10 @@ use crate::client::FailKind;
 
 /// Width of a timeline bin, seconds.
 pub const BIN_SECS: f64 = 0.1;
-/// Label of responses that named no version.
-pub const UNTAGGED: &str = "untagged";
+/// The shard key of responses that named no version: empty, which no version can be (empty
+/// values count as absent), so that a server answering the version `untagged` is not mistaken
+/// for untagged responses.
+pub const UNTAGGED: &str = "";
 /// The `errors_by_kind` keys, indexed as by [`fail_index`] (then `5xx` and `4xx`).
 pub const ERROR_KINDS: [&str; 8] = [
     "timeout",
