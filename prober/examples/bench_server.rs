@@ -2,13 +2,17 @@
 //!
 //! ```text
 //! cargo run --release -p prober --example bench_server -- [--addr 127.0.0.1:0] [--version 7]
+//!     [--distinct-versions]
 //! ```
 //! Prints `http://ADDR/` on its first stdout line, then serves until killed. With `--version`,
-//! every response carries `x-rollcall-version: <version>`. Binds loopback unless told otherwise.
+//! every response carries `x-rollcall-version: <version>`; with `--distinct-versions`, every
+//! response carries a version never sent before (`<version>-<n>`: a hostile server). Binds
+//! loopback unless told otherwise.
 
 use std::convert::Infallible;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -25,12 +29,14 @@ use tokio::net::TcpListener;
 struct Options {
     addr: SocketAddr,
     version: Option<String>,
+    distinct: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Options> {
     let mut options = Options {
         addr: "127.0.0.1:0".parse()?,
         version: None,
+        distinct: false,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -42,8 +48,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Options>
                     .with_context(|| format!("--addr {v:?}: expected IP:PORT"))?;
             }
             "--version" => options.version = Some(value()?),
+            "--distinct-versions" => options.distinct = true,
             other => bail!(
-                "unknown argument {other:?}; usage: bench_server [--addr IP:PORT] [--version V]"
+                "unknown argument {other:?}; usage: bench_server [--addr IP:PORT] [--version V] \
+                 [--distinct-versions]"
             ),
         }
     }
@@ -68,7 +76,13 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     writeln!(out, "http://{addr}/")?;
     out.flush()?;
     drop(out);
-    let version: Option<&'static str> = options.version.map(|v| &*Box::leak(v.into_boxed_str()));
+    let distinct = options.distinct;
+    let version: Option<&'static str> = match options.version {
+        Some(v) => Some(&*Box::leak(v.into_boxed_str())),
+        None if distinct => Some("v"),
+        None => None,
+    };
+    static SERVED: AtomicU64 = AtomicU64::new(0);
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
@@ -81,8 +95,13 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         tokio::spawn(async move {
             let service = service_fn(move |_req: Request<Incoming>| async move {
                 let mut response = Response::builder().header("content-type", "text/plain");
-                if let Some(v) = version {
-                    response = response.header("x-rollcall-version", v);
+                match version {
+                    Some(v) if distinct => {
+                        let n = SERVED.fetch_add(1, Ordering::Relaxed);
+                        response = response.header("x-rollcall-version", format!("{v}-{n}"));
+                    }
+                    Some(v) => response = response.header("x-rollcall-version", v),
+                    None => {}
                 }
                 Ok::<_, Infallible>(
                     response

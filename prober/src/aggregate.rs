@@ -92,6 +92,10 @@ pub struct Aggregate {
     pub versions: BTreeMap<String, VersionAgg>,
     /// Responses without a version.
     pub untagged: VersionAgg,
+    /// Responses of versions beyond `--max-versions`, together.
+    pub other: VersionAgg,
+    /// Transport failures by precise cause, [`crate::client::FailKind::index`] order.
+    pub causes: [u64; crate::client::FailKind::ALL.len()],
     /// Send lag, µs.
     pub lag: Histogram<u64>,
     /// Requests completed.
@@ -137,6 +141,8 @@ impl Aggregate {
             high_us,
             versions: BTreeMap::new(),
             untagged: VersionAgg::new(high_us),
+            other: VersionAgg::new(high_us),
+            causes: [0; crate::client::FailKind::ALL.len()],
             lag: new_histogram(high_us),
             sent: 0,
             responses: 0,
@@ -159,6 +165,9 @@ impl Aggregate {
         for (a, b) in self.errors.iter_mut().zip(shard.errors) {
             *a += b;
         }
+        for (a, b) in self.causes.iter_mut().zip(shard.causes) {
+            *a += b;
+        }
         let _ = self.lag.add(&shard.lag);
         for v in shard.versions.iter().filter(|v| v.requests > 0) {
             let agg = if v.label == UNTAGGED {
@@ -179,6 +188,19 @@ impl Aggregate {
                 *agg.statuses.entry(code).or_insert(0) += n;
                 *self.statuses.entry(code).or_insert(0) += n;
             }
+        }
+        if shard.other.requests > 0 {
+            if self.other.requests == 0 {
+                tracing::warn!(
+                    "more distinct versions than --max-versions: responses of further versions \
+                     are counted together as other_versions (raise --max-versions to track them)"
+                );
+            }
+            let (o, d) = (&mut self.other, &shard.other);
+            let _ = o.corrected.add(&d.corrected);
+            let _ = o.uncorrected.add(&d.uncorrected);
+            o.requests += d.requests;
+            o.errors += d.errors;
         }
         // Sorted, so that versions enter the timeline in order of first appearance.
         let mut bins = shard.bins.clone();
@@ -346,6 +368,19 @@ mod tests {
         assert_eq!(agg.statuses[&200], 3);
         assert_eq!((agg.sent, agg.responses, agg.error_count()), (4, 3, 1));
         assert!((agg.error_rate() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_version_named_untagged_is_a_version() {
+        let mut shard = Shard::new(1_000_000);
+        shard.record(&sample(50, 5, ok(Some("untagged"))));
+        shard.record(&sample(60, 5, ok(None)));
+        let mut agg = Aggregate::new(1_000_000);
+        agg.absorb(&shard);
+        assert_eq!(agg.versions["untagged"].requests, 1);
+        assert_eq!(agg.untagged.requests, 1);
+        assert_eq!(agg.timeline.versions, ["untagged"]);
+        assert_eq!(agg.timeline.totals(), [1]);
     }
 
     #[test]

@@ -116,9 +116,15 @@ pub struct Cli {
     #[arg(long, env = "PROBER_OUT")]
     pub out: Option<PathBuf>,
 
-    /// Error budget: the largest acceptable (transport errors + 5xx) / sent, a fraction.
+    /// Error budget: the largest acceptable (transport errors + 5xx) / sent, a fraction
+    /// (default 0.5, the most allowed: a run in which most requests failed never passes).
     #[arg(long, env = "PROBER_MAX_ERROR_RATE", allow_negative_numbers = true)]
     pub max_error_rate: Option<f64>,
+
+    /// Distinct versions tracked one by one; responses of further versions are counted
+    /// together as `other_versions` (bounds memory and artifacts whatever a server sends).
+    #[arg(long, env = "PROBER_MAX_VERSIONS", default_value_t = crate::config::DEFAULT_MAX_VERSIONS)]
+    pub max_versions: usize,
 
     /// No live progress.
     #[arg(long, env = "PROBER_QUIET", value_parser = BoolishValueParser::new())]
@@ -242,6 +248,7 @@ impl std::fmt::Debug for Cli {
             .field("deployment_start", &self.deployment_start)
             .field("out", &self.out)
             .field("max_error_rate", &self.max_error_rate)
+            .field("max_versions", &self.max_versions)
             .field("quiet", &self.quiet)
             .field("insecure", &self.insecure)
             .field("http2", &self.http2)

@@ -21,12 +21,19 @@ pub type Body = Full<Bytes>;
 pub enum FailKind {
     /// No response within `--timeout`.
     Timeout,
-    /// TCP connect (or DNS) failed.
+    /// TCP connect failed (unreachable network or host, ...).
     Connect,
+    /// The target refused the connection: nothing listens on the port.
+    Refused,
+    /// The host name did not resolve.
+    Dns,
     /// The connection was reset or closed mid-request.
     Reset,
     /// The TLS handshake failed.
     Tls,
+    /// The server answered the TLS handshake with something that is not TLS (a plain-HTTP
+    /// port behind an https:// URL).
+    NotTls,
     /// Anything else (protocol errors, ...).
     Other,
     /// Abandoned in flight when the run was interrupted (not a failure of the target: not in
@@ -35,14 +42,51 @@ pub enum FailKind {
 }
 
 impl FailKind {
-    /// The key used in `errors_by_kind`.
+    /// Every kind, in [`FailKind::index`] order.
+    pub const ALL: [FailKind; 9] = [
+        FailKind::Timeout,
+        FailKind::Connect,
+        FailKind::Refused,
+        FailKind::Dns,
+        FailKind::Reset,
+        FailKind::Tls,
+        FailKind::NotTls,
+        FailKind::Other,
+        FailKind::Interrupted,
+    ];
+
+    /// Position in [`FailKind::ALL`].
+    pub fn index(self) -> usize {
+        FailKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .expect("every kind is listed")
+    }
+
+    /// The key used in `errors_by_kind` (refused and DNS failures are `connect`, a non-TLS
+    /// answer is `tls`).
     pub fn as_str(self) -> &'static str {
         match self {
             FailKind::Timeout => "timeout",
-            FailKind::Connect => "connect",
+            FailKind::Connect | FailKind::Refused | FailKind::Dns => "connect",
             FailKind::Reset => "reset",
-            FailKind::Tls => "tls",
+            FailKind::Tls | FailKind::NotTls => "tls",
             FailKind::Other => "other",
+            FailKind::Interrupted => "interrupted",
+        }
+    }
+
+    /// The precise cause, as `totals.failure_causes` and the diagnosis say it.
+    pub fn cause(self) -> &'static str {
+        match self {
+            FailKind::Timeout => "timeout",
+            FailKind::Connect => "connection failed",
+            FailKind::Refused => "connection refused",
+            FailKind::Dns => "host not found",
+            FailKind::Reset => "connection reset or closed",
+            FailKind::Tls => "TLS handshake failed",
+            FailKind::NotTls => "not TLS",
+            FailKind::Other => "protocol error",
             FailKind::Interrupted => "interrupted",
         }
     }
@@ -126,12 +170,24 @@ impl Connector {
     /// Opens a connection: HTTP/2 with prior knowledge on http:// when asked, HTTP/2 when ALPN
     /// negotiates it on https://, HTTP/1.1 otherwise.
     pub async fn connect(&self) -> Result<Conn, FailKind> {
-        let tcp = TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| {
-                tracing::debug!(error = %e, "connect failed");
-                FailKind::Connect
-            })?;
+        let addrs: Vec<std::net::SocketAddr> =
+            tokio::net::lookup_host((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| {
+                    tracing::debug!(error = %e, host = %self.host, "name resolution failed");
+                    FailKind::Dns
+                })?
+                .collect();
+        if addrs.is_empty() {
+            return Err(FailKind::Dns);
+        }
+        let tcp = TcpStream::connect(&addrs[..]).await.map_err(|e| {
+            tracing::debug!(error = %e, "connect failed");
+            match classify_io(&e, FailKind::Connect) {
+                FailKind::Reset | FailKind::Other => FailKind::Connect,
+                kind => kind,
+            }
+        })?;
         let _ = tcp.set_nodelay(true);
         match (&self.tls, self.scheme) {
             (Some((tls, name)), Scheme::Https) => {
@@ -251,15 +307,14 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
 pub fn classify_io(e: &std::io::Error, default: FailKind) -> FailKind {
     use std::io::ErrorKind as K;
     if let Some(inner) = e.get_ref() {
-        if inner.is::<rustls::Error>() {
-            return FailKind::Tls;
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return classify_tls(tls);
         }
     }
     match e.kind() {
         K::TimedOut => FailKind::Timeout,
-        K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
-            FailKind::Connect
-        }
+        K::ConnectionRefused => FailKind::Refused,
+        K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => FailKind::Connect,
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
             FailKind::Reset
         }
@@ -267,12 +322,20 @@ pub fn classify_io(e: &std::io::Error, default: FailKind) -> FailKind {
     }
 }
 
+/// A TLS error: [`FailKind::NotTls`] when the peer's bytes were not TLS records at all.
+fn classify_tls(e: &rustls::Error) -> FailKind {
+    match e {
+        rustls::Error::InvalidMessage(_) => FailKind::NotTls,
+        _ => FailKind::Tls,
+    }
+}
+
 /// Classifies a hyper error by walking its source chain.
 pub fn classify_hyper(e: &hyper::Error) -> FailKind {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
-        if s.is::<rustls::Error>() {
-            return FailKind::Tls;
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return classify_tls(tls);
         }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             return classify_io(io, FailKind::Reset);
@@ -297,8 +360,16 @@ mod tests {
         use std::io::{Error, ErrorKind as K};
         assert_eq!(
             classify_io(&Error::from(K::ConnectionRefused), FailKind::Other),
-            FailKind::Connect
+            FailKind::Refused
         );
+        let not_tls = Error::new(
+            K::InvalidData,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+        );
+        assert_eq!(classify_io(&not_tls, FailKind::Other), FailKind::NotTls);
+        for kind in FailKind::ALL {
+            assert_eq!(FailKind::ALL[kind.index()], kind);
+        }
         assert_eq!(
             classify_io(&Error::from(K::ConnectionReset), FailKind::Other),
             FailKind::Reset

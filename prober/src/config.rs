@@ -20,6 +20,15 @@ pub const EXECUTED_VERSION_HEADER: &str = "x-amz-executed-version";
 /// Header marking an environment's first invocation.
 pub const COLD_HEADER: &str = "x-rollcall-cold";
 
+/// The error budget when `--max-error-rate` is not given: a run in which most requests failed
+/// (transport errors + 5xx above half of those sent) never passes.
+pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.5;
+/// Distinct versions tracked one by one when `--max-versions` is not given; responses of
+/// further versions are counted together as `other_versions`.
+pub const DEFAULT_MAX_VERSIONS: usize = 16;
+/// Largest `--max-versions`: each tracked version costs about 0.6 MB of histograms.
+pub const MAX_MAX_VERSIONS: usize = 1024;
+
 /// URL scheme of the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -44,7 +53,7 @@ pub struct Target {
     pub origin_form: Uri,
     /// Value of the `Host` header.
     pub host_header: HeaderValue,
-    /// The URL with user info removed, for logs and the report.
+    /// The URL with user info and query-string secrets removed, for logs and the report.
     pub redacted: String,
 }
 
@@ -106,8 +115,10 @@ pub struct Config {
     pub deployment_start: Option<DeploymentStart>,
     /// Artifacts directory.
     pub out: Option<PathBuf>,
-    /// Error budget.
+    /// Error budget (`--max-error-rate`); `None`: [`DEFAULT_MAX_ERROR_RATE`].
     pub max_error_rate: Option<f64>,
+    /// Distinct versions tracked one by one (`--max-versions`).
+    pub max_versions: usize,
     /// No live progress.
     pub quiet: bool,
     /// Accept any TLS certificate.
@@ -241,6 +252,24 @@ impl Config {
                     "the error budget is a fraction in [0, 1], e.g. --max-error-rate 0.01 for 1%",
                 ));
             }
+            if r > DEFAULT_MAX_ERROR_RATE {
+                return Err(ProberError::invalid(
+                    "--max-error-rate",
+                    r.to_string(),
+                    "a run in which most requests failed never passes: give a budget <= 0.5 \
+                     (the default), e.g. --max-error-rate 0.01 for 1%",
+                ));
+            }
+        }
+        if !(1..=MAX_MAX_VERSIONS).contains(&cli.max_versions) {
+            return Err(ProberError::invalid(
+                "--max-versions",
+                cli.max_versions.to_string(),
+                format!(
+                    "track between 1 and {MAX_MAX_VERSIONS} distinct versions, e.g. \
+                     --max-versions {DEFAULT_MAX_VERSIONS}"
+                ),
+            ));
         }
         if let (Some(a), Some(b)) = (&cli.from_version, &cli.to_version) {
             if a == b {
@@ -271,6 +300,7 @@ impl Config {
             deployment_start,
             out: cli.out.clone(),
             max_error_rate: cli.max_error_rate,
+            max_versions: cli.max_versions,
             quiet: cli.quiet,
             insecure: cli.insecure,
             http2: cli.http2,
@@ -308,7 +338,7 @@ impl Config {
             version_source: self.version_sources(),
             from_version: self.from_version.clone(),
             to_version: self.to_version.clone(),
-            max_error_rate: self.max_error_rate,
+            max_error_rate: Some(self.max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE)),
         }
     }
 }
@@ -348,8 +378,12 @@ fn parse_target(raw: &str) -> Result<(Target, Option<HeaderValue>), ProberError>
     let mut clean = url.clone();
     let _ = clean.set_username("");
     let _ = clean.set_password(None);
-    let redacted = clean.to_string();
-    let uri: Uri = redacted.parse().map_err(|_| bad("not a valid HTTP URI"))?;
+    // Requests carry the query as given; logs and artifacts show it redacted.
+    let redacted = redact_url(clean.as_str());
+    let uri: Uri = clean
+        .as_str()
+        .parse()
+        .map_err(|_| bad("not a valid HTTP URI"))?;
     let pq = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let origin_form: Uri = pq.parse().map_err(|_| bad("not a valid path"))?;
     let authority = uri

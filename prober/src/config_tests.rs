@@ -60,6 +60,9 @@ fn every_bad_input_is_a_usage_error_naming_the_flag() {
             "--deployment-start",
         ),
         (&["--url", u, "--max-error-rate", "1.5"], "--max-error-rate"),
+        (&["--url", u, "--max-error-rate", "0.6"], "--max-error-rate"),
+        (&["--url", u, "--max-versions", "0"], "--max-versions"),
+        (&["--url", u, "--max-versions", "100000"], "--max-versions"),
         (
             &["--url", u, "--from-version", "3", "--to-version", "3"],
             "--to-version",
@@ -220,4 +223,60 @@ fn a_time_scale_of_one_is_not_written_in_the_schedule_label() {
     let config = Config::from_cli(&cli, |_| Ok(Vec::new())).unwrap();
     let name = config.schedule.unwrap().name().to_owned();
     assert!(name.ends_with(" x60"), "{name:?}");
+}
+
+#[test]
+fn query_secrets_are_sent_but_not_shown() {
+    let c = Config::from_cli(
+        &cli(&[
+            "--url",
+            "https://example.com/p?token=S3CRET&X-Amz-Signature=S1G&v=1",
+        ]),
+        |_| unreachable!(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.target.origin_form, "/p?token=S3CRET&X-Amz-Signature=S1G&v=1",
+        "requests carry the query as given"
+    );
+    assert_eq!(
+        c.target.redacted,
+        "https://example.com/p?token=REDACTED&X-Amz-Signature=REDACTED&v=1"
+    );
+    assert_eq!(c.run_config().url, c.target.redacted);
+    let err = Config::from_cli(
+        &cli(&[
+            "--url",
+            "https://example.com/p?token=S3CRET",
+            "-H",
+            "AuthorizationS3CRET",
+        ]),
+        |_| unreachable!(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(!err.contains("S3CRET"), "{err}");
+    assert!(err.contains("--header"), "{err}");
+}
+
+#[test]
+fn the_error_budget_defaults_to_half_and_versions_to_sixteen() {
+    let c = config(&["--url", "http://h/"]).unwrap();
+    assert_eq!(c.max_error_rate, None, "not given");
+    assert_eq!(
+        c.run_config().max_error_rate,
+        Some(0.5),
+        "the report states the default"
+    );
+    assert_eq!(c.max_versions, 16);
+    let c = config(&[
+        "--url",
+        "http://h/",
+        "--max-error-rate",
+        "0.5",
+        "--max-versions",
+        "3",
+    ])
+    .unwrap();
+    assert_eq!((c.max_error_rate, c.max_versions), (Some(0.5), 3));
 }

@@ -19,7 +19,7 @@ use crate::progress::{Progress, Snapshot};
 use crate::record::Recorder;
 use crate::reporting::{RunFacts, analysis_config, build_report};
 use crate::worker::Pool;
-use crate::{RunOutcome, artifacts};
+use crate::{Interrupt, RunOutcome, artifacts};
 
 /// Tickets that may wait for a worker. Beyond it the pacer waits (the tickets keep their
 /// intended instants). Small is better: at saturation a long queue only adds cache misses.
@@ -30,6 +30,12 @@ const DRAIN_PERIOD: Duration = Duration::from_millis(200);
 const START_DELAY: Duration = Duration::from_millis(20);
 /// How long in-flight requests may finish after an interruption before they are abandoned.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
+/// A run stops early, as unreachable, when no request got an HTTP response by this second and
+/// at least [`UNREACHABLE_MIN_FAILURES`] failed at the transport level (with the default 10 s
+/// `--timeout`, a target that never answers is diagnosed after about 11 s).
+pub const UNREACHABLE_AFTER_SECS: u32 = 5;
+/// Transport failures needed (with no response at all) before the run stops as unreachable.
+pub const UNREACHABLE_MIN_FAILURES: u64 = 5;
 /// The live analysis runs at most once a second and takes at most 1/this of the time between
 /// runs (long runs have long timelines).
 const ANALYSIS_DUTY: f64 = 20.0;
@@ -48,6 +54,8 @@ struct Live {
     /// stop decision only looks at bins that old, so a slow version's late answers cannot look
     /// like a rollback (its newest bins are still filling in).
     settle_secs: f64,
+    /// Every request completed so far failed at the transport level, past the early window.
+    unreachable: bool,
 }
 
 impl Live {
@@ -60,6 +68,9 @@ impl Live {
             return;
         }
         self.agg.close_intervals(second);
+        self.unreachable = second >= UNREACHABLE_AFTER_SECS
+            && self.agg.responses == 0
+            && self.agg.sent >= UNREACHABLE_MIN_FAILURES;
         let rate = (self.agg.responses - self.last_responses) as f64
             / f64::from(second - self.seconds_done);
         self.seconds_done = second;
@@ -88,26 +99,25 @@ impl Live {
 }
 
 /// Runs the probe described by `config` until its end, the deployment's end (no `--duration`),
-/// or `shutdown`.
+/// an unreachable target (every request of the first seconds failed), or `shutdown`.
 pub async fn probe(
     config: Config,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: impl Future<Output = Interrupt> + Send,
 ) -> Result<RunOutcome, ProberError> {
     if let Some(out) = &config.out {
-        std::fs::create_dir_all(out).map_err(|e| {
-            ProberError::invalid(
-                "--out",
-                out.display().to_string(),
-                format!("cannot create the directory: {e}"),
-            )
-        })?;
+        // Found now, not after the whole run.
+        artifacts::check_writable(out)?;
     }
     let connector = Connector::new(&config)?;
     let high_us = u64::try_from(config.timeout.as_micros())
         .unwrap_or(u64::MAX / 4)
         .saturating_mul(2);
     let shards = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
-    let recorder = Arc::new(Recorder::new(shards, high_us));
+    let recorder = Arc::new(Recorder::with_max_versions(
+        shards,
+        high_us,
+        config.max_versions,
+    ));
     let (tx, rx) = async_channel::bounded(TICKET_QUEUE);
 
     let t0 = Instant::now() + START_DELAY;
@@ -142,6 +152,7 @@ pub async fn probe(
         next_analysis: 0.0,
         finished: false,
         settle_secs: config.timeout.as_secs_f64(),
+        unreachable: false,
     });
     let mut tick = tokio::time::interval_at(
         tokio::time::Instant::from_std(t0) + DRAIN_PERIOD,
@@ -149,14 +160,15 @@ pub async fn probe(
     );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut interrupted = false;
+    let mut interrupted: Option<Interrupt> = None;
+    let mut stopped_early = false;
     let mut stopped_at: Option<Instant> = None;
 
     let issued = loop {
         tokio::select! {
             issued = &mut pacer_done => break issued.unwrap_or(0),
-            () = &mut shutdown => {
-                interrupted = true;
+            signal = &mut shutdown => {
+                interrupted = Some(signal);
                 stop.store(true, Ordering::Relaxed);
                 stopped_at = Some(Instant::now());
                 rx.close();
@@ -165,7 +177,7 @@ pub async fn probe(
                 while rx.try_recv().is_ok() {
                     unsent += 1;
                 }
-                tracing::info!(unsent, "interrupted");
+                tracing::info!(unsent, signal = signal.name(), "interrupted");
                 break issued;
             }
             _ = tick.tick() => {
@@ -184,11 +196,21 @@ pub async fn probe(
                     stopped_at = Some(Instant::now());
                     stop.store(true, Ordering::Relaxed);
                 }
+                if state.unreachable && stopped_at.is_none() {
+                    tracing::warn!(
+                        elapsed,
+                        failed = state.agg.sent,
+                        "no request got a response: stopping early"
+                    );
+                    stopped_early = true;
+                    stopped_at = Some(Instant::now());
+                    stop.store(true, Ordering::Relaxed);
+                }
                 live = Some(state);
             }
         }
     };
-    let grace = if interrupted {
+    let grace = if interrupted.is_some() || stopped_early {
         INTERRUPT_GRACE
     } else {
         config.timeout + Duration::from_secs(1)
@@ -214,16 +236,23 @@ pub async fn probe(
     let facts = RunFacts {
         started_at: origin,
         duration_secs,
-        interrupted,
+        interrupted: interrupted.is_some(),
+        signal: interrupted,
+        stopped_early,
         planned,
     };
     let report = build_report(&config, &agg, split, facts);
-    if let Some(out) = &config.out {
-        artifacts::write_run(out, &report, &agg, config.schedule.as_ref())?;
-    }
+    let (exit_code, artifact_errors) = match &config.out {
+        Some(out) => artifacts::outcome_of(
+            &report,
+            artifacts::write_run(out, &report, &agg, config.schedule.as_ref()),
+        ),
+        None => (report.exit_code, Vec::new()),
+    };
     Ok(RunOutcome {
-        exit_code: report.exit_code,
+        exit_code,
         out_dir: config.out.clone(),
         report,
+        artifact_errors,
     })
 }

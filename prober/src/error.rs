@@ -5,8 +5,12 @@ use std::path::PathBuf;
 
 /// Exit code for a usage error (bad flag, bad input), as in `sysexits.h`.
 pub const EXIT_USAGE: i32 = 64;
-/// Exit code when an artifact or input could not be read or written.
+/// Exit code when `report.json` could not be written after the run (the verdict is still
+/// printed), as in `sysexits.h`.
 pub const EXIT_IO: i32 = 74;
+/// Exit code when the `--out` directory cannot be created or written, found before the first
+/// request (`EX_CANTCREAT` in `sysexits.h`).
+pub const EXIT_CANTCREAT: i32 = 73;
 /// Exit code for an internal failure (e.g. the runtime could not start).
 pub const EXIT_SOFTWARE: i32 = 70;
 
@@ -40,6 +44,17 @@ pub enum ProberError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// The `--out` directory cannot be created or written (checked before the first request).
+    #[error(
+        "cannot write artifacts to {path}: {source}; give a writable directory with --out \
+         (or PROBER_OUT)"
+    )]
+    OutDir {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
     /// Writing an artifact failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -54,12 +69,14 @@ pub enum ProberError {
 }
 
 impl ProberError {
-    /// The process exit code: 64 for every usage error, 74 for I/O, 70 for internal failures.
+    /// The process exit code: 64 for every usage error, 73 for an unwritable `--out`, 74 for
+    /// I/O, 70 for internal failures.
     pub fn exit_code(&self) -> i32 {
         match self {
             ProberError::InvalidFlag { .. }
             | ProberError::MissingFlag { .. }
             | ProberError::BadMergeInput { .. } => EXIT_USAGE,
+            ProberError::OutDir { .. } => EXIT_CANTCREAT,
             ProberError::Write { .. } => EXIT_IO,
             ProberError::Internal(_) => EXIT_SOFTWARE,
         }

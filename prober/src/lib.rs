@@ -41,22 +41,70 @@ pub use error::ProberError;
 pub struct RunOutcome {
     /// The report (also written as `report.json` with `--out`).
     pub report: rollout::Report,
-    /// The process exit code (`report.verdict.exit_code()`).
+    /// The process exit code: the report's `exit_code`, or 74 when `report.json` could not be
+    /// written (the verdict is still returned).
     pub exit_code: i32,
     /// Where the artifacts were written.
     pub out_dir: Option<PathBuf>,
+    /// Artifacts that could not be written, one message each (empty normally).
+    pub artifact_errors: Vec<String>,
 }
 
-/// Runs the command line; Ctrl-C interrupts the run (the artifacts are still written, with
-/// `interrupted: true`).
-pub async fn run(cli: Cli) -> Result<RunOutcome, ProberError> {
-    run_with_shutdown(cli, async {
+/// What interrupted a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT (Ctrl-C), or a caller's shutdown future: exit 130.
+    Sigint,
+    /// SIGTERM (CI cancellation, `kill`, container stop): exit 143.
+    Sigterm,
+}
+
+impl Interrupt {
+    /// The signal's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interrupt::Sigint => "SIGINT",
+            Interrupt::Sigterm => "SIGTERM",
+        }
+    }
+
+    /// The exit code of a run it interrupted (128 + the signal number).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Interrupt::Sigint => rollout::report::EXIT_SIGINT,
+            Interrupt::Sigterm => rollout::report::EXIT_SIGTERM,
+        }
+    }
+}
+
+/// Resolves at the first SIGINT or SIGTERM; never when no handler can be installed.
+pub async fn signals() -> Interrupt {
+    let term = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            if let Ok(mut s) = signal(SignalKind::terminate()) {
+                s.recv().await;
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    };
+    let int = async {
         if tokio::signal::ctrl_c().await.is_err() {
-            // No signal handler: never interrupt.
             std::future::pending::<()>().await;
         }
-    })
-    .await
+    };
+    tokio::select! {
+        () = int => Interrupt::Sigint,
+        () = term => Interrupt::Sigterm,
+    }
+}
+
+/// Runs the command line; SIGINT (Ctrl-C) or SIGTERM interrupts the run (the artifacts are
+/// still written, with `interrupted: true`; see [`Interrupt`] for the exit codes).
+pub async fn run(cli: Cli) -> Result<RunOutcome, ProberError> {
+    run_with_interrupt(cli, signals()).await
 }
 
 /// Runs the command line; `shutdown` completing interrupts the run like Ctrl-C.
@@ -64,12 +112,24 @@ pub async fn run_with_shutdown(
     cli: Cli,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<RunOutcome, ProberError> {
+    run_with_interrupt(cli, async move {
+        shutdown.await;
+        Interrupt::Sigint
+    })
+    .await
+}
+
+/// Runs the command line; `interrupt` completing interrupts the run, as that signal would.
+pub async fn run_with_interrupt(
+    cli: Cli,
+    interrupt: impl Future<Output = Interrupt> + Send,
+) -> Result<RunOutcome, ProberError> {
     match &cli.command {
         Some(Command::Merge(args)) => merge::merge(args),
         None => {
             let config = Config::from_cli(&cli, |p| std::fs::read(p))?;
             tracing::info!(url = %config.target.redacted, rps = config.rps, "probing");
-            engine::probe(config, shutdown).await
+            engine::probe(config, interrupt).await
         }
     }
 }

@@ -32,6 +32,9 @@ fn main() {
     };
     let code = match runtime.block_on(prober::run(cli)) {
         Ok(outcome) => {
+            for e in &outcome.artifact_errors {
+                eprintln!("prober: {e}");
+            }
             // The summary goes to stdout after every run, also with --quiet (which silences
             // only the live progress).
             print!(
@@ -45,6 +48,8 @@ fn main() {
             e.exit_code()
         }
     };
-    drop(runtime);
+    // Blocking tasks still running (a name lookup of an unresolvable host can take seconds)
+    // must not hold the exit back: the verdict is out.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     std::process::exit(code);
 }

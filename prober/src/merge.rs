@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
 use rollout::analysis::{AnalysisConfig, analyze};
-use rollout::report::{EncodedHistograms, LatencySummary, Totals, VersionReport};
+use rollout::report::{EncodedHistograms, LatencySummary, OtherVersions, Totals, VersionReport};
 use rollout::schedule::Schedule;
 use rollout::stats::{compare_latency, decode_histogram, encode_histogram, summarize};
 use rollout::{FORMAT_VERSION, Report, Timeline};
@@ -35,6 +35,14 @@ pub struct RunInput {
     /// (empty when absent).
     pub seconds: Vec<SecondRow>,
 }
+
+/// Longest run, and longest span of merged runs, that `prober merge` accepts: a week. Memory
+/// and artifacts grow with the span (per-second rows, 0.1 s timeline bins).
+pub const MAX_MERGE_SECS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// Runs whose observed periods are this far apart (seconds) did not watch the same deployment
+/// together: refused.
+pub const MAX_MERGE_GAP_SECS: f64 = 1.0;
 
 fn bad(path: &Path, reason: impl Into<String>) -> ProberError {
     ProberError::BadMergeInput {
@@ -74,6 +82,7 @@ pub fn read_input(path: &Path) -> Result<RunInput, ProberError> {
             ),
         ));
     }
+    check_report(path, &report)?;
     let csv = file.with_file_name("timeline.csv");
     let seconds = match std::fs::read_to_string(&csv) {
         Ok(text) => parse_seconds(&text).map_err(|reason| bad(&csv, reason))?,
@@ -87,6 +96,138 @@ pub fn read_input(path: &Path) -> Result<RunInput, ProberError> {
         report,
         seconds,
     })
+}
+
+/// Refuses a report whose numbers cannot come from a prober run, before anything is sized by
+/// them.
+pub fn check_report(path: &Path, r: &Report) -> Result<(), ProberError> {
+    if !(r.duration_secs.is_finite() && (0.0..=MAX_MERGE_SECS).contains(&r.duration_secs)) {
+        return Err(bad(
+            path,
+            format!(
+                "duration_secs {} is not a run length between 0 and {MAX_MERGE_SECS} s (a week); \
+                 the file is damaged or not a prober report",
+                r.duration_secs
+            ),
+        ));
+    }
+    let bin = r.timeline.bin_secs;
+    if !(bin.is_finite() && (0.001..=60.0).contains(&bin)) {
+        return Err(bad(
+            path,
+            format!("timeline.bin_secs {bin} is not a bin width between 0.001 and 60 s"),
+        ));
+    }
+    if let Some(i) = r
+        .timeline
+        .counts
+        .iter()
+        .position(|row| row.len() > r.timeline.versions.len())
+    {
+        return Err(bad(
+            path,
+            format!(
+                "timeline bin {i} has more counts than the {} versions listed",
+                r.timeline.versions.len()
+            ),
+        ));
+    }
+    let timeline_secs = r.timeline.counts.len() as f64 * bin;
+    if timeline_secs > MAX_MERGE_SECS {
+        return Err(bad(
+            path,
+            format!("the timeline spans {timeline_secs} s, more than a week"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses inputs that did not observe the same deployment together (different schedules or
+/// versions given, disjoint periods, a span over [`MAX_MERGE_SECS`]); warns when their URLs
+/// differ (regional endpoints may) or they share no version.
+pub fn check_related(inputs: &[RunInput]) -> Result<(), ProberError> {
+    let Some(first) = inputs.first() else {
+        return Ok(());
+    };
+    let f = &first.report;
+    let mut periods: Vec<(f64, f64, &Path)> = Vec::new();
+    for input in inputs {
+        let r = &input.report;
+        let differs = |what: &str, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+            bad(
+                &input.path,
+                format!(
+                    "its {what} {b:?} differs from {}'s {a:?}; merge runs of the same deployment",
+                    first.path.display()
+                ),
+            )
+        };
+        if r.config.schedule != f.config.schedule {
+            return Err(differs("schedule", &f.config.schedule, &r.config.schedule));
+        }
+        if (r.config.time_scale - f.config.time_scale).abs() > 1e-9 {
+            return Err(differs(
+                "time scale",
+                &f.config.time_scale,
+                &r.config.time_scale,
+            ));
+        }
+        for (what, a, b) in [
+            (
+                "--from-version",
+                &f.config.from_version,
+                &r.config.from_version,
+            ),
+            ("--to-version", &f.config.to_version, &r.config.to_version),
+        ] {
+            if a.is_some() && b.is_some() && a != b {
+                return Err(differs(what, a, b));
+            }
+        }
+        if r.config.url != f.config.url {
+            tracing::warn!(
+                first = %f.config.url,
+                this = %r.config.url,
+                path = %input.path.display(),
+                "merging runs against different URLs (fine for regional endpoints of one function)"
+            );
+        }
+        let shared = r.versions.keys().any(|v| f.versions.contains_key(v));
+        if !shared && !r.versions.is_empty() && !f.versions.is_empty() {
+            tracing::warn!(
+                path = %input.path.display(),
+                "this run saw none of the versions {} saw", first.path.display()
+            );
+        }
+        let start = r.started_at_unix_ms as f64 / 1000.0;
+        periods.push((start, start + r.duration_secs, &input.path));
+    }
+    periods.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let origin = periods[0].0;
+    let mut end = periods[0].1;
+    for &(start, stop, path) in &periods[1..] {
+        if start > end + MAX_MERGE_GAP_SECS {
+            return Err(bad(
+                path,
+                format!(
+                    "it started {:.1} s after every earlier run had ended: runs merged must \
+                     observe the same deployment at the same time",
+                    start - end
+                ),
+            ));
+        }
+        end = end.max(stop);
+        if end - origin > MAX_MERGE_SECS {
+            return Err(bad(
+                path,
+                format!(
+                    "the merged runs would span {:.0} s, more than a week",
+                    end - origin
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The `untagged` and `errors` columns of a `timeline.csv`.
@@ -150,6 +291,8 @@ pub fn merge(args: &MergeArgs) -> Result<RunOutcome, ProberError> {
         .iter()
         .map(|p| read_input(p))
         .collect::<Result<Vec<_>, _>>()?;
+    artifacts::check_writable(&args.out)?;
+    let mut written = None;
     let report = merge_inputs(&inputs, |report, hists, seconds| {
         let schedule = schedule_of(report).ok().flatten();
         let view = Inputs {
@@ -159,12 +302,18 @@ pub fn merge(args: &MergeArgs) -> Result<RunOutcome, ProberError> {
             seconds,
             intervals: &[],
         };
-        artifacts::write_all(&args.out, &view)
+        written = Some(artifacts::write_all(&args.out, &view));
+        Ok(())
     })?;
+    let (exit_code, artifact_errors) = match written {
+        Some(result) => artifacts::outcome_of(&report, result),
+        None => (report.exit_code, Vec::new()),
+    };
     Ok(RunOutcome {
-        exit_code: report.exit_code,
+        exit_code,
         out_dir: Some(args.out.clone()),
         report,
+        artifact_errors,
     })
 }
 
@@ -192,6 +341,10 @@ pub fn merge_inputs(
     let first = inputs
         .first()
         .ok_or_else(|| bad(Path::new("."), "no input; give at least one run directory"))?;
+    for input in inputs {
+        check_report(&input.path, &input.report)?;
+    }
+    check_related(inputs)?;
     let bin = first.report.timeline.bin_secs;
     let base_ms = inputs
         .iter()
@@ -207,6 +360,10 @@ pub fn merge_inputs(
         ..Totals::default()
     };
     let (mut untagged, mut duration, mut interrupted) = (0u64, 0f64, false);
+    let mut other = OtherVersions {
+        max_versions: first.report.other_versions.max_versions,
+        ..OtherVersions::default()
+    };
     let mut first_offset = 0.0;
     for (k, input) in inputs.iter().enumerate() {
         let r = &input.report;
@@ -274,6 +431,10 @@ pub fn merge_inputs(
         add_map(&mut totals.errors_by_kind, &t.errors_by_kind);
         add_map(&mut totals.status_codes, &t.status_codes);
         untagged += r.untagged;
+        other.requests += r.other_versions.requests;
+        other.errors += r.other_versions.errors;
+        other.latency_ms = max_summary(&other.latency_ms, &r.other_versions.latency_ms);
+        add_map(&mut totals.failure_causes, &t.failure_causes);
         duration = duration.max(offset + r.duration_secs);
         interrupted |= r.interrupted;
     }
@@ -347,6 +508,8 @@ pub fn merge_inputs(
             started_at,
             duration_secs: duration,
             interrupted,
+            signal: None,
+            stopped_early: false,
             planned: totals.planned,
         },
         merged_runs: inputs.iter().map(|i| i.report.merged_runs.max(1)).sum(),
@@ -357,6 +520,8 @@ pub fn merge_inputs(
         latency_comparison,
         timeline,
         histograms: encoded,
+        other_versions: other,
+        http2: false,
     };
     let report = parts.into_report(max_error_rate);
     write(&report, &hists, &seconds)?;

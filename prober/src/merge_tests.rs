@@ -146,3 +146,76 @@ fn seconds_come_from_timeline_csv() {
     );
     assert!(parse_seconds("second,x\n").is_err());
 }
+
+/// Writes `report` as `dir/report.json`.
+fn write_report(dir: &Path, report: &Report) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string(report).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_absurd_duration_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    write_report(&a, &run(10_000, "1", 0.25, &[1000]).report);
+    let mut damaged = run(10_000, "1", 0.25, &[1000]).report;
+    damaged.duration_secs = 1e12;
+    write_report(&b, &damaged);
+    let args = MergeArgs {
+        inputs: vec![a, b.clone()],
+        out: dir.path().join("merged"),
+    };
+    let err = merge(&args).unwrap_err();
+    assert!(err.is_usage(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&b.display().to_string()) && text.contains("duration_secs"),
+        "{text}"
+    );
+    assert!(!dir.path().join("merged/report.json").exists());
+}
+
+#[test]
+fn runs_minutes_apart_are_refused() {
+    let a = run(10_000, "1", 0.25, &[1000]);
+    let b = run(10_000 + 300_000, "1", 0.25, &[1000]); // 5 min later; each run lasts 5 s
+    let err = merge_inputs(&[a, b], |_, _, _| Ok(())).unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_usage(), "{text}");
+    assert!(
+        text.contains("run-310000") && text.contains("after every earlier run had ended"),
+        "{text}"
+    );
+}
+
+#[test]
+fn runs_of_different_deployments_are_refused() {
+    let a = run(10_000, "1", 0.25, &[1000]);
+    let mut b = run(10_000, "1", 0.25, &[1000]);
+    b.report.config.schedule = Some("Canary10Percent5Minutes".into());
+    let err = merge_inputs(&[a, b], |_, _, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("schedule"), "{err}");
+
+    let mut a = run(10_000, "1", 0.25, &[1000]);
+    let mut b = run(10_000, "1", 0.25, &[1000]);
+    a.report.config.to_version = Some("8".into());
+    b.report.config.to_version = Some("9".into());
+    let err = merge_inputs(&[a, b], |_, _, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("--to-version"), "{err}");
+}
+
+#[test]
+fn a_malformed_timeline_is_refused() {
+    let mut a = run(10_000, "1", 0.25, &[1000]);
+    a.report.timeline.counts[0].push(7); // a count for a version not listed
+    let err = merge_inputs(&[a], |_, _, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("more counts"), "{err}");
+    let mut b = run(10_000, "1", 0.25, &[1000]);
+    b.report.timeline.bin_secs = 0.0;
+    let err = merge_inputs(&[b], |_, _, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("bin_secs"), "{err}");
+}

@@ -7,8 +7,8 @@
 //! and small counters; its time bins are a delta since the last drain. Memory is bounded by the
 //! number of versions and the drain interval, never by the number of requests.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -17,8 +17,10 @@ use crate::client::FailKind;
 
 /// Width of a timeline bin, seconds.
 pub const BIN_SECS: f64 = 0.1;
-/// Label of responses that named no version.
-pub const UNTAGGED: &str = "untagged";
+/// The shard key of responses that named no version: empty, which no version can be (empty
+/// values count as absent), so that a server answering the version `untagged` is not mistaken
+/// for untagged responses.
+pub const UNTAGGED: &str = "";
 /// The `errors_by_kind` keys, indexed as by [`fail_index`] (then `5xx` and `4xx`).
 pub const ERROR_KINDS: [&str; 8] = [
     "timeout",
@@ -33,6 +35,74 @@ pub const ERROR_KINDS: [&str; 8] = [
 /// Indexes of [`ERROR_KINDS`] that count in the error rate: transport failures and 5xx (not
 /// 4xx, not requests abandoned at an interrupt).
 pub const ERROR_RATE_KINDS: [usize; 6] = [0, 1, 2, 3, 4, 6];
+
+/// Version labels longer than this (bytes) are shortened to a prefix and a hash of the whole.
+pub const MAX_LABEL_BYTES: usize = 512;
+
+/// FNV-1a, 64 bits: a stable short hash for labels and file names (not for security).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The label a version is tracked under: itself, or, past [`MAX_LABEL_BYTES`], its first 400
+/// bytes, `~` and the hash of the whole (distinct versions stay distinct; memory stays bounded).
+pub fn version_label(version: &str) -> std::borrow::Cow<'_, str> {
+    if version.len() <= MAX_LABEL_BYTES {
+        return version.into();
+    }
+    let mut end = 400;
+    while !version.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}~{:016x}", &version[..end], fnv1a(version.as_bytes())).into()
+}
+
+/// The versions tracked one by one, shared by every shard: the first `max` distinct labels
+/// seen. Responses of any further version are counted together as "other versions".
+#[derive(Debug)]
+pub struct VersionTable {
+    max: usize,
+    labels: RwLock<Vec<String>>,
+}
+
+impl VersionTable {
+    /// A table tracking at most `max` versions.
+    pub fn new(max: usize) -> Self {
+        VersionTable {
+            max: max.max(1),
+            labels: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The cap.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// True when `label` is tracked, admitting it while there is room.
+    pub fn admit(&self, label: &str) -> bool {
+        {
+            let labels = self.labels.read().unwrap_or_else(|p| p.into_inner());
+            if labels.iter().any(|l| l == label) {
+                return true;
+            }
+            if labels.len() >= self.max {
+                return false;
+            }
+        }
+        let mut labels = self.labels.write().unwrap_or_else(|p| p.into_inner());
+        if labels.iter().any(|l| l == label) {
+            return true;
+        }
+        if labels.len() >= self.max {
+            return false;
+        }
+        labels.push(label.to_owned());
+        true
+    }
+}
 
 /// Slot of untagged responses in a shard's bins.
 pub const SLOT_UNTAGGED: u16 = u16::MAX - 1;
@@ -58,9 +128,9 @@ pub fn record_us(h: &mut Histogram<u64>, d: Duration) {
 pub fn fail_index(kind: FailKind) -> usize {
     match kind {
         FailKind::Timeout => 0,
-        FailKind::Connect => 1,
+        FailKind::Connect | FailKind::Refused | FailKind::Dns => 1,
         FailKind::Reset => 2,
-        FailKind::Tls => 3,
+        FailKind::Tls | FailKind::NotTls => 3,
         FailKind::Other => 6,
         FailKind::Interrupted => 7,
     }
@@ -146,8 +216,13 @@ impl VersionDelta {
 #[derive(Debug)]
 pub struct Shard {
     high_us: u64,
-    /// Per version; the untagged responses live under [`UNTAGGED`].
+    table: Arc<VersionTable>,
+    /// Per tracked version; the untagged responses live under [`UNTAGGED`].
     pub versions: Vec<VersionDelta>,
+    /// Responses of versions beyond the [`VersionTable`]'s cap, together.
+    pub other: VersionDelta,
+    /// Failures by precise cause, [`FailKind::index`] order.
+    pub causes: [u64; FailKind::ALL.len()],
     /// Send lag, µs.
     pub lag: Histogram<u64>,
     /// Requests completed (response or failure).
@@ -165,11 +240,23 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// An empty shard whose histograms start sized for `high_us`.
+    /// An empty shard whose histograms start sized for `high_us`, tracking up to
+    /// [`crate::config::DEFAULT_MAX_VERSIONS`] versions of its own.
     pub fn new(high_us: u64) -> Self {
+        Shard::with_table(
+            high_us,
+            Arc::new(VersionTable::new(crate::config::DEFAULT_MAX_VERSIONS)),
+        )
+    }
+
+    /// An empty shard tracking the versions of a shared `table`.
+    pub fn with_table(high_us: u64, table: Arc<VersionTable>) -> Self {
         Shard {
             high_us,
+            table,
             versions: Vec::new(),
+            other: VersionDelta::new("other versions", high_us),
+            causes: [0; FailKind::ALL.len()],
             lag: new_histogram(high_us),
             sent: 0,
             responses: 0,
@@ -188,6 +275,7 @@ impl Shard {
         match s.outcome {
             Outcome::Failed(kind) => {
                 self.errors[fail_index(kind)] += 1;
+                self.causes[kind.index()] += 1;
                 self.count_bin(bin, SLOT_ERROR);
             }
             Outcome::Response {
@@ -196,13 +284,29 @@ impl Shard {
                 cold,
             } => {
                 self.responses += 1;
-                let label = version.unwrap_or(UNTAGGED);
-                let i = match self.versions.iter().position(|v| v.label == label) {
-                    Some(i) => i,
-                    None => {
-                        self.versions.push(VersionDelta::new(label, self.high_us));
-                        self.versions.len() - 1
+                let label = version.map_or(UNTAGGED.into(), version_label);
+                let known = self.versions.iter().position(|v| v.label == label);
+                let i = match known {
+                    Some(i) => Some(i),
+                    None if version.is_none() || self.table.admit(&label) => {
+                        self.versions.push(VersionDelta::new(&label, self.high_us));
+                        Some(self.versions.len() - 1)
                     }
+                    None => None,
+                };
+                let Some(i) = i else {
+                    let o = &mut self.other;
+                    o.requests += 1;
+                    record_us(&mut o.corrected, s.corrected);
+                    record_us(&mut o.uncorrected, s.uncorrected);
+                    if status >= 500 {
+                        o.errors += 1;
+                        self.errors[4] += 1;
+                        self.count_bin(bin, SLOT_ERROR);
+                    } else if status >= 400 {
+                        self.errors[5] += 1;
+                    }
+                    return;
                 };
                 let v = &mut self.versions[i];
                 v.requests += 1;
@@ -251,6 +355,8 @@ impl Shard {
         for v in &mut self.versions {
             v.reset();
         }
+        self.other.reset();
+        self.causes = [0; FailKind::ALL.len()];
         self.lag.reset();
         self.sent = 0;
         self.responses = 0;
@@ -273,17 +379,27 @@ pub struct Recorder {
     shards: Box<[Mutex<Shard>]>,
     spare: Mutex<Option<Shard>>,
     high_us: u64,
+    table: Arc<VersionTable>,
 }
 
 impl Recorder {
-    /// `n` shards with histograms sized for `high_us`.
+    /// `n` shards with histograms sized for `high_us`, tracking up to
+    /// [`crate::config::DEFAULT_MAX_VERSIONS`] versions.
     pub fn new(n: usize, high_us: u64) -> Self {
+        Recorder::with_max_versions(n, high_us, crate::config::DEFAULT_MAX_VERSIONS)
+    }
+
+    /// `n` shards with histograms sized for `high_us`, tracking up to `max_versions` versions
+    /// one by one (the rest together).
+    pub fn with_max_versions(n: usize, high_us: u64, max_versions: usize) -> Self {
+        let table = Arc::new(VersionTable::new(max_versions));
         Recorder {
             shards: (0..n.max(1))
-                .map(|_| Mutex::new(Shard::new(high_us)))
+                .map(|_| Mutex::new(Shard::with_table(high_us, table.clone())))
                 .collect(),
             spare: Mutex::new(None),
             high_us,
+            table,
         }
     }
 
@@ -304,7 +420,7 @@ impl Recorder {
         let mut spare_slot = self.spare.lock().unwrap_or_else(|p| p.into_inner());
         let mut spare = spare_slot
             .take()
-            .unwrap_or_else(|| Shard::new(self.high_us));
+            .unwrap_or_else(|| Shard::with_table(self.high_us, self.table.clone()));
         for shard in self.shards.iter() {
             std::mem::swap(
                 &mut *shard.lock().unwrap_or_else(|p| p.into_inner()),
@@ -397,6 +513,51 @@ mod tests {
         let mut again = 0;
         r.drain(|s| again += s.sent);
         assert_eq!(again, 0);
+    }
+
+    #[test]
+    fn versions_beyond_the_cap_are_counted_together() {
+        let r = Recorder::with_max_versions(3, 1_000_000, 4);
+        let labels: Vec<String> = (0..1000).map(|i| format!("v{i}")).collect();
+        std::thread::scope(|scope| {
+            for chunk in labels.chunks(250) {
+                let r = &r;
+                scope.spawn(move || {
+                    for label in chunk {
+                        r.record(&sample(
+                            5,
+                            Outcome::Response {
+                                status: 200,
+                                version: Some(label),
+                                cold: false,
+                            },
+                        ));
+                    }
+                });
+            }
+        });
+        let (mut tracked, mut other, mut kept) = (0, 0, std::collections::BTreeSet::new());
+        r.drain(|s| {
+            for v in &s.versions {
+                tracked += v.requests;
+                kept.insert(v.label.clone());
+            }
+            other += s.other.requests;
+        });
+        assert_eq!(kept.len(), 4, "{kept:?}");
+        assert_eq!((tracked, other), (4, 996));
+    }
+
+    #[test]
+    fn long_labels_are_bounded_and_stay_distinct() {
+        let a = format!("{}a", "x".repeat(1000));
+        let b = format!("{}b", "x".repeat(1000));
+        let (la, lb) = (version_label(&a), version_label(&b));
+        assert!(la.len() <= MAX_LABEL_BYTES && lb.len() <= MAX_LABEL_BYTES);
+        assert_ne!(la, lb);
+        assert_eq!(version_label("7"), "7");
+        let multibyte = "é".repeat(1000);
+        assert!(version_label(&multibyte).len() <= MAX_LABEL_BYTES);
     }
 
     #[test]

@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 
 use rollout::analysis::{AnalysisConfig, SplitAnalysis, overall};
-use rollout::report::{EncodedHistograms, RunConfig, Totals, VersionReport};
+use rollout::report::{EncodedHistograms, OtherVersions, RunConfig, Totals, VersionReport};
 use rollout::stats::{encode_histogram, summarize};
 use rollout::{FORMAT_VERSION, Report, Timeline};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::Interrupt;
 use crate::aggregate::{Aggregate, VersionAgg};
-use crate::config::Config;
+use crate::client::FailKind;
+use crate::config::{Config, DEFAULT_MAX_ERROR_RATE};
 use crate::record::ERROR_KINDS;
 use crate::worker::LATE_THRESHOLD;
 
@@ -37,8 +39,12 @@ pub struct RunFacts {
     pub started_at: OffsetDateTime,
     /// Observed period, seconds.
     pub duration_secs: f64,
-    /// Interrupted by Ctrl-C / the shutdown future.
+    /// Interrupted by Ctrl-C / the shutdown future (for a merge: any input was).
     pub interrupted: bool,
+    /// The signal that interrupted this run (never set for a merge).
+    pub signal: Option<Interrupt>,
+    /// Stopped early because every request of the first seconds failed.
+    pub stopped_early: bool,
     /// Tickets the pacer issued.
     pub planned: u64,
 }
@@ -66,26 +72,133 @@ fn version_report(v: &VersionAgg) -> VersionReport {
     }
 }
 
-/// The verdict fields: the split's verdict combined with the error budget.
+/// The verdict fields: the split's verdict combined with the error budget (default
+/// [`DEFAULT_MAX_ERROR_RATE`]), the diagnosis of a target that never answered, and the
+/// interruption. Returns the verdict, its reason and the exit code.
 pub fn verdict(
     split: &SplitAnalysis,
-    error_rate: f64,
+    totals: &Totals,
     max_error_rate: Option<f64>,
     any_tagged: bool,
-) -> (rollout::Verdict, String) {
-    let exceeded = max_error_rate.is_some_and(|max| error_rate > max);
-    let (verdict, reason) = overall(split, exceeded, any_tagged);
-    match (verdict, max_error_rate) {
-        (rollout::Verdict::ErrorBudget, Some(max)) => (
-            verdict,
-            format!(
-                "error rate {:.2}% exceeded --max-error-rate {:.2}%; {reason}",
-                error_rate * 100.0,
-                max * 100.0
+    facts: &RunFacts,
+    http2: bool,
+) -> (rollout::Verdict, String, i32) {
+    let max = max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE);
+    let exceeded = totals.error_rate > max;
+    let (verdict, reason) = if !any_tagged && totals.responses == 0 && totals.sent > 0 {
+        (
+            rollout::Verdict::Inconclusive,
+            unanswered(totals, http2, facts),
+        )
+    } else {
+        let (verdict, reason) = overall(split, exceeded, any_tagged);
+        match verdict {
+            rollout::Verdict::ErrorBudget => (
+                verdict,
+                format!(
+                    "error rate {:.2}% exceeded the budget {:.2}% (--max-error-rate{}); split: {}",
+                    totals.error_rate * 100.0,
+                    max * 100.0,
+                    if max_error_rate.is_none() {
+                        ", default"
+                    } else {
+                        ""
+                    },
+                    split.reason
+                ),
             ),
-        ),
-        _ => (verdict, reason),
+            rollout::Verdict::Inconclusive if !any_tagged => (
+                verdict,
+                format!(
+                    "{reason} ({} responses, none named a version)",
+                    totals.responses
+                ),
+            ),
+            _ => (verdict, reason),
+        }
+    };
+    match facts.signal {
+        Some(signal) => {
+            let when = format!(
+                "interrupted by {} after {:.1} s",
+                signal.name(),
+                facts.duration_secs
+            );
+            match verdict {
+                rollout::Verdict::Followed
+                | rollout::Verdict::Completed
+                | rollout::Verdict::Inconclusive => (
+                    rollout::Verdict::Interrupted,
+                    format!("{when}, before the run's end; so far: {reason}"),
+                    signal.exit_code(),
+                ),
+                // A finding made before the interruption stands.
+                _ => (
+                    verdict,
+                    format!("{reason} (then {when})"),
+                    verdict.exit_code(),
+                ),
+            }
+        }
+        None => (verdict, reason.clone(), verdict.exit_code()),
     }
+}
+
+/// Why no request got an HTTP response, with counts per cause and a hint for the largest.
+/// Requests abandoned in flight at the end (`interrupted`) are counted apart: they say nothing
+/// about the target.
+fn unanswered(totals: &Totals, http2: bool, facts: &RunFacts) -> String {
+    let interrupted = FailKind::Interrupted.cause();
+    let abandoned = totals.failure_causes.get(interrupted).copied().unwrap_or(0);
+    let completed = totals.sent.saturating_sub(abandoned);
+    let mut causes: Vec<(&String, &u64)> = totals
+        .failure_causes
+        .iter()
+        .filter(|(c, _)| c.as_str() != interrupted)
+        .collect();
+    causes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut counts = causes
+        .iter()
+        .map(|(cause, n)| format!("{cause}: {n}/{completed}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if abandoned > 0 {
+        if !counts.is_empty() {
+            counts.push_str(", ");
+        }
+        counts.push_str(&format!("{abandoned} more abandoned in flight at the end"));
+    }
+    let top = causes
+        .first()
+        .and_then(|(c, _)| FailKind::ALL.into_iter().find(|k| k.cause() == c.as_str()));
+    let hint = match top {
+        Some(FailKind::Refused) => {
+            "nothing listens on the target's port: check --url and that the service is up"
+        }
+        Some(FailKind::Dns) => "the host name does not resolve: check the host in --url",
+        Some(FailKind::NotTls) => "the port does not speak TLS: use http:// or the HTTPS port",
+        Some(FailKind::Tls) => "check the server's certificate (or --insecure for a test server)",
+        Some(FailKind::Timeout) => "the target never answered within --timeout",
+        Some(FailKind::Connect) => {
+            "the host is unreachable: check --url, the network and any firewall"
+        }
+        Some(FailKind::Reset | FailKind::Other) if http2 => {
+            "the server may not speak HTTP/2 with prior knowledge: drop --http2"
+        }
+        Some(FailKind::Reset | FailKind::Other) => {
+            "the server closed connections without answering: is it an HTTP server?"
+        }
+        Some(FailKind::Interrupted) | None => "the run ended before any answer",
+    };
+    let stopped = if facts.stopped_early {
+        format!(
+            "; stopped after {:.1} s, since every request failed",
+            facts.duration_secs
+        )
+    } else {
+        String::new()
+    };
+    format!("no request got an HTTP response ({counts}): {hint}{stopped}")
 }
 
 /// Assembles `report.json` from the pieces every report has.
@@ -111,18 +224,25 @@ pub struct ReportParts {
     pub timeline: Timeline,
     /// Encoded histograms.
     pub histograms: BTreeMap<String, EncodedHistograms>,
+    /// Responses of versions beyond `--max-versions`.
+    pub other_versions: OtherVersions,
+    /// The run used HTTP/2 (for the diagnosis of a target that never answered).
+    pub http2: bool,
 }
 
 impl ReportParts {
     /// The report, with the verdict combined from the split and the error budget.
     pub fn into_report(self, max_error_rate: Option<f64>) -> Report {
         let any_tagged = self.versions.values().any(|v| v.requests > 0);
-        let (verdict, verdict_reason) = verdict(
+        let (verdict, verdict_reason, exit_code) = verdict(
             &self.split,
-            self.totals.error_rate,
+            &self.totals,
             max_error_rate,
             any_tagged,
+            &self.facts,
+            self.http2,
         );
+        let latency_files = crate::artifacts::latency_file_names(self.histograms.keys());
         let (started_at, started_at_unix_ms) = wall_clock(self.facts.started_at);
         Report {
             format_version: FORMAT_VERSION,
@@ -135,7 +255,7 @@ impl ReportParts {
             merged_runs: self.merged_runs,
             verdict,
             verdict_reason,
-            exit_code: verdict.exit_code(),
+            exit_code,
             old_version: self.split.old_version,
             new_version: self.split.new_version,
             deployment_start: self.split.deployment_start,
@@ -149,6 +269,8 @@ impl ReportParts {
             latency_comparison: self.latency_comparison,
             timeline: self.timeline,
             histograms: self.histograms,
+            other_versions: self.other_versions,
+            latency_files,
         }
     }
 }
@@ -184,6 +306,12 @@ pub fn build_report(
             .map(|(c, n)| (c.to_string(), *n))
             .collect(),
         error_rate: agg.error_rate(),
+        failure_causes: FailKind::ALL
+            .iter()
+            .zip(agg.causes)
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k.cause().to_owned(), n))
+            .collect(),
     };
     let latency_comparison = match (&split.old_version, &split.new_version) {
         (Some(old), Some(new)) => agg.windowed_comparison(old, new),
@@ -214,6 +342,79 @@ pub fn build_report(
                 (k.clone(), e)
             })
             .collect(),
+        other_versions: OtherVersions {
+            max_versions: config.max_versions,
+            requests: agg.other.requests,
+            errors: agg.other.errors,
+            latency_ms: summarize(&agg.other.corrected),
+        },
+        http2: config.http2,
     };
     parts.into_report(config.max_error_rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(signal: Option<Interrupt>) -> RunFacts {
+        RunFacts {
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            duration_secs: 5.0,
+            interrupted: signal.is_some(),
+            signal,
+            stopped_early: signal.is_none(),
+            planned: 251,
+        }
+    }
+
+    fn split() -> SplitAnalysis {
+        rollout::analysis::analyze(&Timeline::new(0.1), &AnalysisConfig::default())
+    }
+
+    #[test]
+    fn requests_abandoned_at_the_stop_are_not_the_diagnosis() {
+        let totals = Totals {
+            sent: 251,
+            failure_causes: [("host not found".into(), 64), ("interrupted".into(), 187)].into(),
+            error_rate: 64.0 / 251.0,
+            ..Totals::default()
+        };
+        let (v, reason, code) = verdict(&split(), &totals, None, false, &facts(None), false);
+        assert_eq!((v, code), (rollout::Verdict::Inconclusive, 3));
+        assert!(reason.contains("host not found: 64/64"), "{reason}");
+        assert!(reason.contains("187 more abandoned"), "{reason}");
+        assert!(reason.contains("does not resolve"), "{reason}");
+        assert!(reason.contains("stopped after 5.0 s"), "{reason}");
+    }
+
+    #[test]
+    fn an_interrupt_overrides_only_what_is_not_a_finding() {
+        let quiet = Totals {
+            sent: 10,
+            responses: 10,
+            ..Totals::default()
+        };
+        for (signal, code) in [(Interrupt::Sigint, 130), (Interrupt::Sigterm, 143)] {
+            let (v, reason, c) = verdict(&split(), &quiet, None, true, &facts(Some(signal)), false);
+            assert_eq!((v, c), (rollout::Verdict::Interrupted, code), "{reason}");
+            assert!(reason.contains(signal.name()), "{reason}");
+        }
+        let failing = Totals {
+            sent: 10,
+            responses: 10,
+            error_rate: 0.6,
+            ..Totals::default()
+        };
+        let (v, reason, c) = verdict(
+            &split(),
+            &failing,
+            None,
+            true,
+            &facts(Some(Interrupt::Sigterm)),
+            false,
+        );
+        assert_eq!((v, c), (rollout::Verdict::ErrorBudget, 4), "{reason}");
+        assert!(reason.contains("SIGTERM"), "{reason}");
+    }
 }

@@ -239,6 +239,24 @@ fn versions_table(out: &mut String, report: &Report) {
             rest.len()
         );
     }
+    let other = &report.other_versions;
+    if other.requests > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<VERSION_COLUMN$}{:>9}{:>8}{:>7}{:>6}{}",
+            "(others)",
+            other.requests,
+            "-",
+            other.errors,
+            "-",
+            latency_cells(&other.latency_ms)
+        );
+        let _ = writeln!(
+            out,
+            "  versions beyond the first {} seen are counted together (--max-versions)",
+            other.max_versions
+        );
+    }
     let _ = writeln!(
         out,
         "  {:<VERSION_COLUMN$}{:>9}   (responses that named no version)",
@@ -258,11 +276,20 @@ fn errors(out: &mut String, report: &Report) {
         out.push_str("errors: none\n");
         return;
     }
-    let text = format!(
+    let causes: Vec<String> = t
+        .failure_causes
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(cause, n)| format!("{} {n}", printable(cause)))
+        .collect();
+    let mut text = format!(
         "error rate {:.2}% (transport errors and 5xx); by kind: {}",
         t.error_rate * 100.0,
         kinds.join(", ")
     );
+    if !causes.is_empty() {
+        let _ = write!(text, "; no response: {}", causes.join(", "));
+    }
     wrap(out, "errors:", "  ", &text);
 }
 

@@ -214,3 +214,28 @@ fn rollout_facts_that_do_not_fit_one_line_get_one_line_each() {
         "{text}"
     );
 }
+
+#[test]
+fn versions_beyond_the_cap_and_the_causes_of_failures_are_shown() {
+    let mut report = sample();
+    report.other_versions.max_versions = 16;
+    report.other_versions.requests = 9_984;
+    report.other_versions.errors = 3;
+    report
+        .totals
+        .failure_causes
+        .insert("connection refused".to_owned(), 150);
+    report
+        .totals
+        .errors_by_kind
+        .insert("connect".to_owned(), 150);
+    let text = render(&report, None);
+    assert_fits(&text);
+    let others = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("(others)"))
+        .unwrap_or_else(|| panic!("no (others) row in:\n{text}"));
+    assert!(others.contains("9984"), "{others}");
+    assert!(text.contains("first 16 seen"), "{text}");
+    assert!(text.contains("connection refused 150"), "{text}");
+}

@@ -1,5 +1,6 @@
-//! A real Ctrl-C (SIGINT) to the `prober` binary: it stops early and still writes its artifacts.
-//! The binary's signal handling is under test, so it is spawned, with a deadline.
+//! A real Ctrl-C (SIGINT) or SIGTERM (how CI cancels a job) to the `prober` binary: it stops
+//! early, still writes its artifacts, and exits 130 / 143 with the verdict `interrupted`. The
+//! binary's signal handling is under test, so it is spawned, with a deadline.
 
 mod common;
 
@@ -10,6 +11,15 @@ use common::{ServerConfig, TestServer, WeightPlan, read_json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_writes_an_interrupted_report() {
+    interrupted_by("INT", 130).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_writes_an_interrupted_report() {
+    interrupted_by("TERM", 143).await;
+}
+
+async fn interrupted_by(signal: &str, exit_code: i32) {
     let server = TestServer::start(ServerConfig {
         plan: WeightPlan::from_steps(vec![(0.0, 0.5)]),
         seed: 16,
@@ -41,22 +51,25 @@ async fn sigint_writes_an_interrupted_report() {
         .await
         .expect("the prober sends requests");
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .expect("run kill");
     assert!(kill.success());
     let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
         .await
-        .expect("the prober exits within 15 s of SIGINT")
+        .expect("the prober exits within 15 s of the signal")
         .expect("wait");
-    assert!(
-        status.code().is_some(),
+    assert_eq!(
+        status.code(),
+        Some(exit_code),
         "exited by itself, not killed: {status:?}"
     );
 
     let report_path = out.path().join("report.json");
     let report = read_json(&report_path);
     assert_eq!(report["interrupted"], true, "report.json says interrupted");
+    assert_eq!(report["verdict"], "interrupted");
+    assert_eq!(report["exit_code"], exit_code);
     assert!(report["totals"]["responses"].as_u64().unwrap() >= 100);
     assert!(report["duration_secs"].as_f64().unwrap() < 30.0);
     assert_valid_report(&report_path);

@@ -14,6 +14,11 @@ use crate::timeline::Timeline;
 /// Version of the `report.json` format.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Exit code of a run interrupted by SIGINT (Ctrl-C), as shells report it (128 + 2).
+pub const EXIT_SIGINT: i32 = 130;
+/// Exit code of a run interrupted by SIGTERM (CI cancellation), as shells report it (128 + 15).
+pub const EXIT_SIGTERM: i32 = 143;
+
 /// The overall verdict of a run, and the process exit code it maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +36,9 @@ pub enum Verdict {
     Inconclusive,
     /// The error rate exceeded `--max-error-rate` (exit 4).
     ErrorBudget,
+    /// The run was stopped by a signal before its end and nothing conclusive was found by then
+    /// (exit 130 after SIGINT, 143 after SIGTERM: the report's `exit_code` says which).
+    Interrupted,
 }
 
 impl Verdict {
@@ -42,6 +50,7 @@ impl Verdict {
             Verdict::Rollback => 2,
             Verdict::Inconclusive => 3,
             Verdict::ErrorBudget => 4,
+            Verdict::Interrupted => EXIT_SIGINT,
         }
     }
 }
@@ -169,6 +178,25 @@ pub struct Totals {
     pub status_codes: BTreeMap<String, u64>,
     /// Error rate used for the error budget: (transport errors + 5xx) / sent.
     pub error_rate: f64,
+    /// Requests that got no HTTP response, by precise cause (`connection refused`,
+    /// `host not found`, `not TLS`, `timeout`, ...): the diagnosis when a target never answers.
+    #[serde(default)]
+    pub failure_causes: BTreeMap<String, u64>,
+}
+
+/// Responses whose version was not among the first `max_versions` distinct versions seen: they
+/// are counted here, together, so that memory and artifacts stay bounded whatever a server
+/// sends. They are not in the timeline, the split analysis or `versions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OtherVersions {
+    /// The cap in force (`--max-versions`).
+    pub max_versions: usize,
+    /// Responses of versions beyond the cap.
+    pub requests: u64,
+    /// Of those, error responses (status >= 500).
+    pub errors: u64,
+    /// Their latency from the intended send time, ms, all such versions together.
+    pub latency_ms: LatencySummary,
 }
 
 /// What the run was asked to do (secrets redacted).
@@ -223,7 +251,8 @@ pub struct Report {
     pub started_at_unix_ms: u64,
     /// Length of the observed period, seconds.
     pub duration_secs: f64,
-    /// True when the run was interrupted (Ctrl-C) before its end.
+    /// True when the run was interrupted (SIGINT or SIGTERM) before its end; for a merged
+    /// report, when any input was.
     pub interrupted: bool,
     /// The inputs of the run; for a merged report, the first input's.
     pub config: RunConfig,
@@ -233,7 +262,8 @@ pub struct Report {
     pub verdict: Verdict,
     /// Why, in one sentence.
     pub verdict_reason: String,
-    /// The exit code the prober returned (`verdict.exit_code()`).
+    /// The exit code of the verdict (`verdict.exit_code()`; for `interrupted`, 130 after SIGINT
+    /// and 143 after SIGTERM). The process exits 74 instead when it could not write this file.
     pub exit_code: i32,
     /// The version traffic shifted away from.
     pub old_version: Option<String>,
@@ -262,6 +292,13 @@ pub struct Report {
     pub timeline: Timeline,
     /// Lossless per-version histograms, for merging.
     pub histograms: BTreeMap<String, EncodedHistograms>,
+    /// Responses of versions beyond `--max-versions`.
+    #[serde(default)]
+    pub other_versions: OtherVersions,
+    /// The `latency-*.hgrm` file written for each version label: safe and unique file names
+    /// whatever the label holds (a label changed to fit gets a hash of the original).
+    #[serde(default)]
+    pub latency_files: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -292,6 +329,7 @@ mod tests {
             (Verdict::Rollback, 2),
             (Verdict::Inconclusive, 3),
             (Verdict::ErrorBudget, 4),
+            (Verdict::Interrupted, 130),
         ];
         for (verdict, code) in table {
             assert_eq!(verdict.exit_code(), code, "{verdict:?}");

@@ -128,10 +128,13 @@ fn realistic_report() -> Report {
             errors_by_kind: BTreeMap::new(),
             status_codes: BTreeMap::from([("200".to_owned(), sent)]),
             error_rate: 0.0,
+            failure_causes: BTreeMap::new(),
         },
         latency_comparison: compare_latency(&raw[0], &raw[1]),
         timeline,
         histograms,
+        other_versions: Default::default(),
+        latency_files: BTreeMap::new(),
     }
 }
 

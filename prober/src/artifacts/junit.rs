@@ -89,6 +89,7 @@ pub fn junit_xml(report: &Report) -> String {
             Verdict::Rollback => "rollback",
             Verdict::Inconclusive => "inconclusive",
             Verdict::ErrorBudget => "error_budget",
+            Verdict::Interrupted => "interrupted",
             Verdict::Followed | Verdict::Completed => "failed",
         };
         CaseResult::Fail {

@@ -68,6 +68,11 @@ pub struct ServerConfig {
     pub fault: Fault,
     /// The response header that names the version.
     pub version_header: &'static str,
+    /// Tag every response with a version never used before (`<old_version>-<n>`): a server
+    /// that sends endless distinct values.
+    pub distinct_versions: bool,
+    /// Speak HTTP/1.1 only (no HTTP/2 with prior knowledge).
+    pub http1_only: bool,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +90,8 @@ impl Default for ServerConfig {
             latency: BTreeMap::new(),
             fault: Fault::None,
             version_header: VERSION_HEADER,
+            distinct_versions: false,
+            http1_only: false,
         }
     }
 }
@@ -127,6 +134,8 @@ pub struct GroundTruth {
     pub headers: BTreeMap<String, BTreeSet<String>>,
     /// HTTP versions of the requests seen, e.g. `HTTP/1.1`, `HTTP/2.0`.
     pub http_versions: BTreeSet<String>,
+    /// Request targets seen (path and query), distinct.
+    pub paths: BTreeSet<String>,
 }
 
 impl GroundTruth {
@@ -180,7 +189,10 @@ impl Shared {
             let error = rng.random::<f64>() < self.config.new_error_share;
             (is_new, untagged, error)
         };
-        let version = if is_new {
+        let version = if self.config.distinct_versions {
+            let n = self.truth.lock().unwrap().requests;
+            format!("{}-{n}", self.config.old_version)
+        } else if is_new {
             self.config.new_version.clone()
         } else {
             self.config.old_version.clone()
@@ -203,6 +215,9 @@ impl Shared {
         self.received.send_replace(truth.requests);
         truth.methods.insert(req.method().to_string());
         truth.http_versions.insert(format!("{:?}", req.version()));
+        if let Some(pq) = req.uri().path_and_query() {
+            truth.paths.insert(pq.as_str().to_owned());
+        }
         for (name, value) in req.headers() {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             truth
@@ -335,10 +350,17 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 
 async fn serve_http(stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
+    let http1_only = shared.config.http1_only;
     let service = service_fn(move |req| handle(Arc::clone(&shared), req));
-    let _ = auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    if http1_only {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    } else {
+        let _ = auto::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    }
 }
 
 async fn reset(mut stream: TcpStream, shared: Arc<Shared>) {
