@@ -22,6 +22,7 @@
 //! ```
 
 pub mod analysis;
+pub mod power;
 pub mod report;
 pub mod schedule;
 pub mod sim;
