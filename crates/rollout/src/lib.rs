@@ -31,7 +31,8 @@ pub mod timeline;
 
 pub use analysis::{AnalysisConfig, AnalysisConfigError, SplitAnalysis, analyze, overall};
 pub use report::{
-    FORMAT_VERSION, LatencyComparison, LatencySummary, Report, StepReport, StepVerdict, Verdict,
+    FORMAT_VERSION, LatencyComparison, LatencySummary, Report, Sensitivity, StepReport,
+    StepVerdict, Verdict,
 };
 pub use schedule::{Schedule, ScheduleError, Step};
 pub use stats::{

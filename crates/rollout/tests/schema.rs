@@ -115,6 +115,7 @@ fn realistic_report() -> Report {
         rollback_at: split.rollback_at,
         completed_at: split.completed_at,
         steps: split.steps.clone(),
+        sensitivity: split.sensitivity.clone(),
         versions,
         untagged: 0,
         totals: Totals {
