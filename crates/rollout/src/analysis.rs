@@ -27,6 +27,7 @@ use crate::schedule::Schedule;
 use crate::timeline::Timeline;
 
 pub use self::family::DETECTION_POWER;
+pub(crate) use self::steps::GUARD_FRACTION;
 
 /// Default family-wise confidence of the step tests: a deployment that follows its schedule
 /// should be judged `deviated` in at most 0.4% of runs (Holm's procedure controls the

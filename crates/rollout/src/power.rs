@@ -12,10 +12,11 @@ use std::ops::Range;
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use crate::analysis::{AnalysisConfig, analyze};
+use crate::analysis::{AnalysisConfig, DETECTION_POWER, GUARD_FRACTION, analyze};
 use crate::report::Verdict;
 use crate::schedule::Schedule;
 use crate::sim::{Simulation, piecewise_share};
+use crate::stats::requests_to_detect;
 use crate::timeline::Timeline;
 
 /// What the simulated deployment does.
@@ -137,4 +138,33 @@ impl Study {
         }
         outcome
     }
+}
+
+/// Requests per step a run of `schedule` needs for its verdict to mean something: enough that
+/// every step with a share strictly between 0 and 1 could detect `cfg.max_detectable_deviation`
+/// (at `cfg`'s confidence and tolerance, with [`DETECTION_POWER`]), counting the guard bands
+/// of a deployer applying weights on time (the start's own uncertainty, a bin or two, comes
+/// on top). A rehearsal picks its rate as this divided by the step's length in seconds.
+pub fn requests_per_step_needed(schedule: &Schedule, cfg: &AnalysisConfig) -> u64 {
+    let shares: Vec<f64> = schedule
+        .steps()
+        .iter()
+        .map(|s| s.share)
+        .filter(|&p| p > 0.0 && p < 1.0)
+        .collect();
+    let alpha = (1.0 - cfg.confidence) / shares.len().max(1) as f64;
+    let judged = shares
+        .iter()
+        .map(|&p| {
+            requests_to_detect(
+                p,
+                cfg.max_detectable_deviation,
+                cfg.tolerance,
+                alpha,
+                DETECTION_POWER,
+            )
+        })
+        .max()
+        .unwrap_or(0);
+    (judged as f64 / (1.0 - 2.0 * GUARD_FRACTION)).ceil() as u64
 }

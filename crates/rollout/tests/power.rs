@@ -119,3 +119,34 @@ fn a_run_too_small_to_see_5_points_says_so_and_a_large_one_does_not() {
         split.reason
     );
 }
+
+#[test]
+fn at_the_size_it_names_a_run_can_see_5_points_and_below_it_cannot() {
+    let schedule = Schedule::parse("linear:10%:3s").expect("schedule");
+    let cfg = AnalysisConfig {
+        schedule: Some(schedule.clone()),
+        ..AnalysisConfig::default()
+    };
+    let needed = rollout::power::requests_per_step_needed(&schedule, &cfg);
+    println!("linear:10%:3s needs {needed} requests per step to detect 5 points");
+    // (3.5 + 1.645)^2 * 0.25 / 0.05^2 = 2,650 judged, plus 4% of guard bands.
+    assert!((2_600..3_000).contains(&needed), "{needed}");
+    let sensitivity = |rps: f64| {
+        let (_, timeline) = Study::new(schedule.clone(), rps).timeline(Scenario::Correct, 3);
+        let split = rollout::analyze(&timeline, &cfg);
+        assert_eq!(
+            split.verdict,
+            rollout::Verdict::Followed,
+            "{}",
+            split.reason
+        );
+        split.sensitivity.expect("steps were judged")
+    };
+    // The start's uncertainty widens each step's range of shares a little (0.1 s of a 10-point
+    // step over 3 s, a few hundredths of a point): 10% above the figure covers it.
+    let step_secs = 3.0;
+    let enough = sensitivity(needed as f64 / step_secs * 1.1);
+    assert!(!enough.insufficient, "{enough:?}");
+    let short = sensitivity(needed as f64 / step_secs * 0.8);
+    assert!(short.insufficient, "{short:?}");
+}

@@ -10,7 +10,7 @@ use crate::schedule::Schedule;
 /// milliseconds; CodeDeploy's minute-long steps get 1.2 s and more). The uncertainty of the
 /// start is added to it; the start interval already includes a bin each side, and only whole
 /// bins inside the band are counted, so no further bin is needed.
-const GUARD_FRACTION: f64 = 0.02;
+pub(crate) const GUARD_FRACTION: f64 = 0.02;
 /// Cap of the proportional part of the guard band, seconds.
 const GUARD_CAP_SECS: f64 = 2.0;
 
