@@ -4,8 +4,11 @@
 //! 1. it picks the old and new versions (given, or detected from the data);
 //! 2. with a schedule and no known start, it aligns the schedule by maximum likelihood over
 //!    candidate starts, with a likelihood-ratio interval on the start;
-//! 3. it judges each step with a Wilson interval on the observed share, outside guard bands
-//!    around the step boundaries, Bonferroni-corrected for the number of judged steps;
+//! 3. it judges each step with an exact binomial test of the observed share against the
+//!    schedule's (the range the start's uncertainty allows), outside narrow guard bands around
+//!    the step boundaries, with Holm's procedure over the judged steps, and says what each step
+//!    could have detected (its minimum detectable deviation) and whether the run as a whole
+//!    could see the deviations that matter ([`AnalysisConfig::max_detectable_deviation`]);
 //! 4. it looks for a rollback (the new version's share falling back to zero after rising) and
 //!    for completion (the new version serving all traffic for good).
 //!
