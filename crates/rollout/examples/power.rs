@@ -1,7 +1,9 @@
 //! The power study of the split analysis (`rollout::power`) at 300, 600 and 3,000 requests per
 //! step: a `linear:10%:3s` rollout probed at 100, 200 and 1,000 rps with its start unknown, once
 //! correct and once with its third step (30%) held at 20% for the whole step. Prints the rates
-//! with their 95% intervals and the minimum detectable deviation of each step (95% power).
+//! with their 95% intervals, the minimum detectable deviation of each step (95% power), the
+//! detection of a 10-point stall at each step at 600 requests per step, and the size a
+//! rehearsal needs to detect 5 points.
 //!
 //! `cargo run --release -p rollout --example power [SEEDS]` (default 2,000 seeds per cell).
 
@@ -76,6 +78,23 @@ fn main() {
             mdd.join(" ")
         );
     }
+    // At 600 requests per step, a 10-point stall at each step (held at the previous share).
+    let study = Study::new(schedule.clone(), 200.0);
+    let per_step = (seeds / 4).max(1);
+    let flagged: Vec<String> = (1..9)
+        .map(|step| {
+            let held = Scenario::Held {
+                step,
+                share: step as f64 / 10.0,
+            };
+            let o = study.run(held, 2_000_000..2_000_000 + per_step, &cfg);
+            format!("{step}: {:.1}%", o.deviated_rate() * 100.0)
+        })
+        .collect();
+    println!(
+        "  600 requests/step, step k held at the previous step's share, flagged ({per_step} seeds each): {}",
+        flagged.join(", ")
+    );
     // What a rehearsal needs for its verdict to mean something (5 points).
     for (name, scale) in [
         ("linear:10%:3s", 1.0),
