@@ -263,6 +263,7 @@ impl ReportParts {
             rollback_at: self.split.rollback_at,
             completed_at: self.split.completed_at,
             steps: self.split.steps,
+            sensitivity: self.split.sensitivity,
             versions: self.versions,
             untagged: self.untagged,
             totals: self.totals,

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod analysis;
+pub mod power;
 pub mod report;
 pub mod schedule;
 pub mod sim;
@@ -30,7 +31,8 @@ pub mod timeline;
 
 pub use analysis::{AnalysisConfig, AnalysisConfigError, SplitAnalysis, analyze, overall};
 pub use report::{
-    FORMAT_VERSION, LatencyComparison, LatencySummary, Report, StepReport, StepVerdict, Verdict,
+    FORMAT_VERSION, LatencyComparison, LatencySummary, Report, Sensitivity, StepReport,
+    StepVerdict, Verdict,
 };
 pub use schedule::{Schedule, ScheduleError, Step};
 pub use stats::{

@@ -102,16 +102,40 @@ pub struct StepReport {
     /// Observed share of the new version among tagged responses, outside the guard bands;
     /// `null` when no request fell in the step.
     pub observed_share: Option<f64>,
-    /// Lower bound of the Wilson interval on the observed share (corrected for the number of steps).
+    /// Lower bound of the exact (Clopper-Pearson) interval on the observed share, at the level
+    /// Holm's procedure over the judged steps tested this step at.
     pub ci_low: Option<f64>,
     /// Upper bound of that interval.
     pub ci_high: Option<f64>,
+    /// The smallest deviation from `expected_share` (a share: 0.05 = 5 percentage points) this
+    /// step's test would have flagged with 95% probability, in the harder direction; `null` when
+    /// the step was not judged. Absent in reports written before it existed.
+    #[serde(default)]
+    pub min_detectable_deviation: Option<f64>,
     /// Tagged responses counted in the step (outside the guard bands).
     pub requests: u64,
     /// Of those, responses of the new version.
     pub new_requests: u64,
     /// The step's verdict.
     pub verdict: StepVerdict,
+}
+
+/// What a run could have caught: its least sensitive judged step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Sensitivity {
+    /// The judged step with the largest `min_detectable_deviation`.
+    pub step: usize,
+    /// That step's `min_detectable_deviation` (a share: 0.05 = 5 percentage points).
+    pub min_detectable_deviation: f64,
+    /// Probability with which a deviation of that size would have been flagged.
+    pub power: f64,
+    /// The largest `min_detectable_deviation` a run may have and still be sensitive enough.
+    pub threshold: f64,
+    /// True when `min_detectable_deviation` exceeds `threshold`: a `followed` verdict says
+    /// nothing about smaller deviations; run longer or at a higher rate.
+    pub insufficient: bool,
+    /// Requests that step would have needed (outside the guard bands) to detect `threshold`.
+    pub requests_needed: u64,
 }
 
 /// Mann-Whitney U comparison of the new version's latency with the old one's, over the time
@@ -280,6 +304,10 @@ pub struct Report {
     pub completed_at: Option<f64>,
     /// Schedule steps as observed (empty without a schedule).
     pub steps: Vec<StepReport>,
+    /// The least sensitive judged step: the smallest deviation the run could have caught there;
+    /// `null` when no step was judged. Absent in reports written before it existed.
+    #[serde(default)]
+    pub sensitivity: Option<Sensitivity>,
     /// Per version, keyed by the version label.
     pub versions: BTreeMap<String, VersionReport>,
     /// Responses that carried no version.

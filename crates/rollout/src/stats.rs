@@ -1,4 +1,5 @@
-//! Statistics: Wilson intervals for shares, latency summaries, lossless histogram encoding, and
+//! Statistics: Wilson and exact intervals and tests for shares, Holm's procedure, minimum
+//! detectable deviations, latency summaries, lossless histogram encoding, and
 //! a Mann-Whitney U comparison of two latency histograms.
 //!
 //! Latency histograms hold **microseconds**; summaries and comparisons report **milliseconds**.
@@ -9,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF, Normal};
 
 use crate::report::{LatencyComparison, LatencySummary};
 
@@ -56,7 +57,186 @@ pub fn wilson_interval(successes: u64, n: u64, confidence: f64) -> (f64, f64) {
     let denom = 1.0 + z2 / n_f;
     let centre = (p + z2 / (2.0 * n_f)) / denom;
     let half = z / denom * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // At 0 or n successes the bound on that side is exactly 0 or 1; the formula leaves rounding
+    // noise there, which would put a share of exactly 0 or 1 outside its own interval.
+    let low = if successes == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let high = if successes >= n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    (low, high)
+}
+
+/// Exact (Clopper-Pearson) interval `(low, high)` for `successes` out of `n` at two-sided
+/// `confidence`: the shares the exact binomial test of [`share_p_value`] does not reject at
+/// `1 - confidence`. With `n == 0` the interval is `(0, 1)`.
+pub fn exact_interval(successes: u64, n: u64, confidence: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let k = successes.min(n) as f64;
+    let n_f = n as f64;
+    let tail = (1.0 - confidence).clamp(1e-300, 1.0) / 2.0;
+    let low = if successes == 0 {
+        0.0
+    } else {
+        Beta::new(k, n_f - k + 1.0).map_or(0.0, |b| b.inverse_cdf(tail))
+    };
+    let high = if successes >= n {
+        1.0
+    } else {
+        Beta::new(k + 1.0, n_f - k).map_or(1.0, |b| b.inverse_cdf(1.0 - tail))
+    };
+    (low, high)
+}
+
+/// Two-sided exact binomial p-value of `successes` out of `n` against the null "the share
+/// lies in `[low, high]`" (clamped to `[0, 1]`): 1 when the observed share lies in the range,
+/// else twice the binomial tail beyond the observation at the nearest end (at most 1). An end
+/// at exactly 0 or 1 cannot produce the other outcome, so a share beyond it has p-value 0.
+pub fn share_p_value(successes: u64, n: u64, low: f64, high: f64) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let (low, high) = (low.clamp(0.0, 1.0), high.clamp(0.0, 1.0));
+    let k = successes.min(n);
+    let observed = k as f64 / n as f64;
+    let (nearest, below) = if observed < low {
+        (low, true)
+    } else if observed > high {
+        (high, false)
+    } else {
+        return 1.0;
+    };
+    if nearest <= 0.0 || nearest >= 1.0 {
+        return 0.0;
+    }
+    let Ok(binomial) = Binomial::new(nearest, n) else {
+        return 1.0;
+    };
+    let tail = if below {
+        binomial.cdf(k)
+    } else {
+        // P(X >= k) with k >= 1 here (the observed share exceeds an end above 0).
+        binomial.sf(k - 1)
+    };
+    (2.0 * tail).clamp(0.0, 1.0)
+}
+
+/// Holm's step-down procedure at family-wise level `alpha`: for each p-value, whether it is
+/// rejected and the level it was judged at (`alpha / (m - rank)` for a rejected one, the level
+/// at which the procedure stopped for the others).
+pub fn holm(p_values: &[f64], alpha: f64) -> Vec<(bool, f64)> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut out = vec![(false, 0.0); m];
+    let mut rejected = 0;
+    for &i in &order {
+        let level = alpha / (m - rejected) as f64;
+        if p_values[i] >= level {
+            break;
+        }
+        out[i] = (true, level);
+        rejected += 1;
+    }
+    let stop = if rejected < m {
+        alpha / (m - rejected) as f64
+    } else {
+        alpha
+    };
+    for o in out.iter_mut().filter(|o| !o.0) {
+        o.1 = stop;
+    }
+    out
+}
+
+/// The smallest deviation from `expected` that a two-sided test of the share at level `alpha`
+/// with slack `tolerance` on `n` requests detects with probability `power`, in whichever
+/// direction is harder (normal approximation; a direction in which even the largest possible
+/// deviation is not detected counts as that largest deviation). With `expected` at 0 or 1 and no
+/// tolerance, one response of the other version is detected: `1 - (1 - power)^(1/n)`.
+/// With `n == 0`, 1.
+pub fn min_detectable_deviation(
+    expected: f64,
+    tolerance: f64,
+    n: u64,
+    alpha: f64,
+    power: f64,
+) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let expected = expected.clamp(0.0, 1.0);
+    let (low, high) = (
+        (expected - tolerance).max(0.0),
+        (expected + tolerance).min(1.0),
+    );
+    if low == high && (low == 0.0 || low == 1.0) {
+        return 1.0 - (1.0 - power).powf(1.0 / n as f64);
+    }
+    let n_f = n as f64;
+    let se = |p: f64| (p * (1.0 - p) / n_f).sqrt();
+    let z_alpha = two_sided_z(1.0 - alpha);
+    let z_power = standard_normal().inverse_cdf(power.clamp(1e-9, 1.0 - 1e-9));
+    // Probability of rejecting when the true share is `end` ± `delta` beyond the null's end.
+    let detects = |end: f64, beyond: f64| {
+        let critical = z_alpha * se(end);
+        let spread = se(beyond);
+        let margin = (beyond - end).abs() - critical;
+        if spread == 0.0 {
+            return margin > 0.0;
+        }
+        margin / spread >= z_power
+    };
+    let mut hardest: f64 = 0.0;
+    for (end, room, sign) in [(high, 1.0 - expected, 1.0), (low, expected, -1.0)] {
+        if end <= 0.0 || end >= 1.0 || room <= tolerance {
+            continue;
+        }
+        let at = |delta: f64| expected + sign * delta;
+        if !detects(end, at(room)) {
+            hardest = hardest.max(room);
+            continue;
+        }
+        let (mut lo, mut hi) = (tolerance, room);
+        for _ in 0..60 {
+            let mid = (lo + hi) / 2.0;
+            if detects(end, at(mid)) {
+                hi = mid
+            } else {
+                lo = mid
+            }
+        }
+        hardest = hardest.max(hi);
+    }
+    hardest
+}
+
+/// Requests a step at `expected` needs for [`min_detectable_deviation`] to be at most
+/// `deviation` (at most 10^9).
+pub fn requests_to_detect(
+    expected: f64,
+    deviation: f64,
+    tolerance: f64,
+    alpha: f64,
+    power: f64,
+) -> u64 {
+    let fits = |n: u64| min_detectable_deviation(expected, tolerance, n, alpha, power) <= deviation;
+    let (mut lo, mut hi) = (1_u64, 1_000_000_000_u64);
+    if !fits(hi) {
+        return hi;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) { hi = mid } else { lo = mid + 1 }
+    }
+    lo
 }
 
 /// Percentiles of a latency histogram (values in microseconds), in milliseconds.

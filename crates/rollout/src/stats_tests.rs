@@ -158,3 +158,129 @@ proptest::proptest! {
         proptest::prop_assert!(0.0 <= low && low <= p + 1e-12 && p <= high + 1e-12 && high <= 1.0);
     }
 }
+
+#[test]
+fn wilson_bounds_are_exactly_0_and_1_at_the_extremes() {
+    // Rounding used to leave the lower bound of 0 successes a hair above 0 (and the upper bound
+    // of n successes a hair below 1), so a share of exactly 0 or 1 fell outside its own interval.
+    for n in [1_u64, 7, 180, 1_147, 100_003] {
+        for c in [0.9, 0.995, 0.999_999] {
+            assert_eq!(wilson_interval(0, n, c).0, 0.0, "0 of {n} at {c}");
+            assert_eq!(wilson_interval(n, n, c).1, 1.0, "{n} of {n} at {c}");
+        }
+    }
+}
+
+#[test]
+fn share_p_value_inverts_the_exact_interval() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..2_000 {
+        let n = rng.random_range(1..5_000_u64);
+        let k = rng.random_range(0..=n);
+        let p0 = rng.random_range(0.01..0.99);
+        let confidence = rng.random_range(0.5..0.9999);
+        let (low, high) = exact_interval(k, n, confidence);
+        let inside = low <= p0 && p0 <= high;
+        let p = share_p_value(k, n, p0, p0);
+        // Away from the boundary (where rounding decides) the two must agree.
+        let margin = ((p - (1.0 - confidence)) / (1.0 - confidence)).abs();
+        if margin > 1e-6 {
+            assert_eq!(
+                inside,
+                p >= 1.0 - confidence,
+                "{k}/{n} vs {p0} at {confidence}: p {p}, ({low}, {high})"
+            );
+        }
+    }
+    // Inside the range: 1; beyond a certain end: 0.
+    assert_eq!(share_p_value(30, 100, 0.25, 0.35), 1.0);
+    assert_eq!(share_p_value(1, 500, 0.0, 0.0), 0.0);
+    assert_eq!(share_p_value(499, 500, 1.0, 1.0), 0.0);
+    assert_eq!(share_p_value(0, 500, 0.0, 0.0), 1.0);
+}
+
+#[test]
+fn holm_steps_down_and_reports_the_level_of_each_decision() {
+    // m = 4 at alpha 0.05: 0.001 < 0.0125, 0.015 < 0.0167, 0.03 >= 0.025 stops.
+    let d = holm(&[0.03, 0.001, 0.5, 0.015], 0.05);
+    assert_eq!(
+        d,
+        vec![
+            (false, 0.025),
+            (true, 0.0125),
+            (false, 0.025),
+            (true, 0.05 / 3.0)
+        ]
+    );
+    // Holm rejects what Bonferroni rejects, and more.
+    let d = holm(&[0.012, 0.012], 0.05);
+    assert!(d.iter().all(|x| x.0), "{d:?}");
+    assert!(holm(&[], 0.05).is_empty());
+}
+
+/// The fraction of 4,000 binomial draws of `n` at `share` that the share test rejects at
+/// `alpha` against `expected` (draws by inverting the exact binomial CDF).
+fn rejection_rate(rng: &mut ChaCha8Rng, share: f64, expected: f64, n: u64, alpha: f64) -> f64 {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    let binomial = Binomial::new(share, n).unwrap();
+    let cdf: Vec<f64> = (0..=n).map(|k| binomial.cdf(k)).collect();
+    let runs = 4_000;
+    let rejected = (0..runs)
+        .filter(|_| {
+            let u = rng.random::<f64>();
+            let k = cdf.partition_point(|&c| c < u).min(n as usize) as u64;
+            share_p_value(k, n, expected, expected) < alpha
+        })
+        .count();
+    rejected as f64 / runs as f64
+}
+
+#[test]
+fn the_min_detectable_deviation_is_detected_with_the_stated_power() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let alpha = 0.005 / 9.0;
+    for (expected, n) in [(0.3, 560_u64), (0.5, 300), (0.1, 2_800)] {
+        let d = min_detectable_deviation(expected, 0.0, n, alpha, 0.95);
+        // 4,000 runs: the rejection rate's standard error at 0.95 is 0.0034; allow 4 of them
+        // and the normal approximation's own error (a point).
+        for share in [expected - d, expected + d]
+            .into_iter()
+            .filter(|s| (0.0..=1.0).contains(s))
+        {
+            let rate = rejection_rate(&mut rng, share, expected, n, alpha);
+            assert!(
+                rate >= 0.95 - 0.014 - 0.01,
+                "{expected} at n {n}, share {share}: {rate}"
+            );
+        }
+        // Half of it is detected far less often.
+        let half = rejection_rate(&mut rng, expected - d / 2.0, expected, n, alpha);
+        assert!(half < 0.5, "{expected}: half the deviation detected {half}");
+    }
+    // More requests, smaller deviations; none at all, nothing detectable.
+    let small = min_detectable_deviation(0.5, 0.0, 3_000, alpha, 0.95);
+    let large = min_detectable_deviation(0.5, 0.0, 300, alpha, 0.95);
+    assert!(
+        small < large / 3.0 && small > large / 3.3,
+        "{small} vs {large}"
+    );
+    assert_eq!(min_detectable_deviation(0.5, 0.0, 0, alpha, 0.95), 1.0);
+    // A certain share: one response of the other version is enough.
+    let certain = min_detectable_deviation(1.0, 0.0, 1_000, alpha, 0.95);
+    assert!(
+        (1.0 - (1.0 - certain).powi(1_000) - 0.95).abs() < 1e-9,
+        "{certain}"
+    );
+    // The tolerance adds to what must be seen.
+    assert!(min_detectable_deviation(0.5, 0.02, 3_000, alpha, 0.95) > small + 0.019);
+}
+
+#[test]
+fn requests_to_detect_is_the_smallest_sufficient_size() {
+    let alpha = 0.005 / 9.0;
+    let n = requests_to_detect(0.5, 0.05, 0.0, alpha, 0.95);
+    assert!(min_detectable_deviation(0.5, 0.0, n, alpha, 0.95) <= 0.05);
+    assert!(min_detectable_deviation(0.5, 0.0, n - 1, alpha, 0.95) > 0.05);
+    // (z_alpha + z_power)^2 p(1-p) / d^2 with z = 3.45 and 1.645: about 2,600.
+    assert!((2_400..2_800).contains(&n), "{n}");
+}

@@ -303,9 +303,12 @@ fn a_third_version_is_ignored_and_mentioned() {
     let linear = schedule("Linear10PercentEvery1Minute")
         .time_scaled(6.0)
         .unwrap();
+    // Seed 4 was one of the correct rollouts (about 1 in 200 at the default family-wise
+    // confidence) whose steps deviate by chance: 1 of 300 seeds with and without the third
+    // version.
     let sim = Simulation {
         third_version: Some(("99".to_owned(), 0.05)),
-        ..Simulation::new(RPS, 130.0, 4)
+        ..Simulation::new(RPS, 130.0, 5)
     };
     let timeline = sim.run(schedule_share(&linear, 10.0));
     let split = analyze(&timeline, &cfg(&linear));

@@ -115,6 +115,7 @@ fn realistic_report() -> Report {
         rollback_at: split.rollback_at,
         completed_at: split.completed_at,
         steps: split.steps.clone(),
+        sensitivity: split.sensitivity.clone(),
         versions,
         untagged: 0,
         totals: Totals {
@@ -169,11 +170,37 @@ fn a_realistic_report_validates_against_the_schema() {
             && back.verdict == report.verdict
     );
 
+    // What the run could have caught is in the document, per step and for the run.
+    assert!(
+        json["steps"][0]["min_detectable_deviation"].is_f64(),
+        "{}",
+        json["steps"][0]
+    );
+    assert!(
+        json["sensitivity"]["insufficient"].is_boolean(),
+        "{}",
+        json["sensitivity"]
+    );
+    // A report written before those fields existed still reads.
+    let mut older = json.clone();
+    older.as_object_mut().unwrap().remove("sensitivity");
+    older["steps"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("min_detectable_deviation");
+    let older: Report = serde_json::from_value(older).expect("an older report reads");
+    assert!(older.sensitivity.is_none() && older.steps[0].min_detectable_deviation.is_none());
+
     // The validator does reject what the model rejects.
-    let table: [(&str, serde_json::Value); 3] = [
+    let table: [(&str, serde_json::Value); 5] = [
         ("/verdict", serde_json::json!("maybe")),
         ("/steps/0/verdict", serde_json::json!("ok")),
         ("/format_version", serde_json::json!("1")),
+        (
+            "/steps/0/min_detectable_deviation",
+            serde_json::json!("5 points"),
+        ),
+        ("/sensitivity/insufficient", serde_json::json!("yes")),
     ];
     for (pointer, bad) in table {
         let mut broken = json.clone();

@@ -191,6 +191,7 @@ mod tests {
             observed_share: Some(0.3),
             ci_low: Some(0.25),
             ci_high: Some(0.35),
+            min_detectable_deviation: Some(0.08),
             requests: 500,
             new_requests: 150,
             verdict,

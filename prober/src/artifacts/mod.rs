@@ -423,6 +423,7 @@ pub(crate) mod tests_support {
             rollback_at: None,
             completed_at: None,
             steps: Vec::new(),
+            sensitivity: None,
             versions: Default::default(),
             untagged: 0,
             totals: Totals::default(),

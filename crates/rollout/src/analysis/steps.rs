@@ -1,12 +1,16 @@
 //! Judging each schedule step against the observed share.
 
+use super::family::{self, Judged};
 use super::series::Series;
 use crate::report::{StepReport, StepVerdict};
 use crate::schedule::Schedule;
-use crate::stats::wilson_interval;
 
-/// Guard band as a fraction of the step length, before the cap.
-const GUARD_FRACTION: f64 = 0.1;
+/// Guard band as a fraction of the step length, before the cap: room for a deployer that
+/// applies a step's weight a little off its instant (the lab applies weights within
+/// milliseconds; CodeDeploy's minute-long steps get 1.2 s and more). The uncertainty of the
+/// start is added to it; the start interval already includes a bin each side, and only whole
+/// bins inside the band are counted, so no further bin is needed.
+pub(crate) const GUARD_FRACTION: f64 = 0.02;
 /// Cap of the proportional part of the guard band, seconds.
 const GUARD_CAP_SECS: f64 = 2.0;
 
@@ -25,35 +29,22 @@ pub(crate) struct Judging {
     pub tolerance: f64,
     /// Minimum requests for a step to be judged.
     pub min_requests: u64,
+    /// Largest acceptable minimum detectable deviation (the sensitivity threshold).
+    pub max_detectable_deviation: f64,
 }
 
-/// The period before the aligned start, where the new version should get nothing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct BeforeStart {
-    /// Old and new responses before the start, outside the guard band.
-    pub requests: u64,
-    /// Of those, new.
-    pub new_requests: u64,
-    /// Lower bound of the interval on the new version's share there.
-    pub ci_low: f64,
-    /// True when the share is significantly above zero (beyond the tolerance).
-    pub deviated: bool,
-}
-
-/// One [`StepReport`] per schedule step, and the judgement of the period before the start.
+/// One [`StepReport`] per schedule step, the judgement of the period before the start, and the
+/// run's sensitivity.
 /// The last step (share 1) runs to the end of the observed period when that is later than the
 /// schedule's end.
-pub(crate) fn judge(
-    series: &Series,
-    schedule: &Schedule,
-    j: &Judging,
-) -> (Vec<StepReport>, Option<BeforeStart>) {
+pub(crate) fn judge(series: &Series, schedule: &Schedule, j: &Judging) -> Judged {
     let w = series.bin_secs;
     let obs_start = series.observed_start();
     let obs_end = series.observed_end();
     let steps = schedule.steps();
     let last = steps.len() - 1;
-    let mut reports: Vec<StepReport> = steps
+    let mut timing = Vec::with_capacity(steps.len());
+    let reports: Vec<StepReport> = steps
         .iter()
         .map(|step| {
             let start = j.start + step.start;
@@ -63,8 +54,12 @@ pub(crate) fn judge(
             } else {
                 scheduled_end
             };
+            // A full shift is judged as certain (any old response is a deviation): keep the
+            // start's uncertainty out of it. Other steps keep it in, as a range of shares.
+            let certain = step.share >= 1.0;
             let guard = j.guard_secs.unwrap_or_else(|| {
-                ((end - start) * GUARD_FRACTION).min(GUARD_CAP_SECS) + j.start_half_width + w
+                ((end - start) * GUARD_FRACTION).min(GUARD_CAP_SECS)
+                    + if certain { j.start_half_width } else { 0.0 }
             });
             // The end of an extended last step is the end of the data, not a boundary.
             let end_guard = if step.index == last && end > scheduled_end {
@@ -75,14 +70,21 @@ pub(crate) fn judge(
             let lo = (start + guard).max(obs_start);
             let hi = (end - end_guard).min(obs_end);
             let observed = start < obs_end && end > obs_start && end > start;
-            let (old, new) = if hi > lo {
-                series.counts(
-                    (lo / w - 1e-9).ceil() as i64,
-                    (hi / w + 1e-9).floor() as i64,
-                )
+            let (lo_bin, hi_bin) = if certain {
+                ((lo / w - 1e-9).ceil(), (hi / w + 1e-9).floor())
+            } else {
+                ((lo / w).round(), (hi / w).round())
+            };
+            let (old, new) = if hi_bin > lo_bin {
+                series.counts(lo_bin as i64, hi_bin as i64)
             } else {
                 (0, 0)
             };
+            timing.push(if certain || hi_bin <= lo_bin {
+                (step.share, step.share)
+            } else {
+                share_range(schedule, j, lo_bin * w, hi_bin * w)
+            });
             let requests = old + new;
             let verdict = if !observed {
                 StepVerdict::NotObserved
@@ -100,6 +102,7 @@ pub(crate) fn judge(
                 observed_share: (requests > 0).then(|| new as f64 / requests as f64),
                 ci_low: None,
                 ci_high: None,
+                min_detectable_deviation: None,
                 requests,
                 new_requests: new,
                 verdict,
@@ -109,46 +112,41 @@ pub(crate) fn judge(
     // Before the start: expected share 0 (a deployment that started earlier than the alignment
     // could explain, e.g. a canary held past its end).
     let first_len = steps[0].duration().max(0.0);
-    let guard = j.guard_secs.unwrap_or_else(|| {
-        (first_len * GUARD_FRACTION).min(GUARD_CAP_SECS) + j.start_half_width + w
-    });
+    let guard = j
+        .guard_secs
+        .unwrap_or_else(|| (first_len * GUARD_FRACTION).min(GUARD_CAP_SECS) + j.start_half_width);
     let hi = (j.start - guard).min(obs_end);
     let (old, new) = if hi > obs_start {
         series.counts(series.first as i64, (hi / w + 1e-9).floor() as i64)
     } else {
         (0, 0)
     };
-    let before_judged = old + new >= j.min_requests.max(1);
-    let judged = reports
+    let before = (old + new >= j.min_requests.max(1)).then_some((old, new));
+    family::test(reports, &timing, before, j)
+}
+
+/// The lowest and highest mean share the schedule gives the window `[from, to)` (seconds since
+/// the origin) for a start anywhere in the aligned start's interval (the schedule never
+/// decreases, so the ends of the interval give the extremes).
+fn share_range(schedule: &Schedule, j: &Judging, from: f64, to: f64) -> (f64, f64) {
+    let mean = |start: f64| {
+        (share_integral(schedule, to - start) - share_integral(schedule, from - start))
+            / (to - from)
+    };
+    let (a, b) = (
+        mean(j.start + j.start_half_width),
+        mean(j.start - j.start_half_width),
+    );
+    (a.min(b).clamp(0.0, 1.0), a.max(b).clamp(0.0, 1.0))
+}
+
+/// The integral of the schedule's share from its start to `secs` after it (1 after its end).
+fn share_integral(schedule: &Schedule, secs: f64) -> f64 {
+    let steps = schedule.steps();
+    let during: f64 = steps
         .iter()
-        .filter(|r| r.verdict == StepVerdict::Followed)
-        .count()
-        + usize::from(before_judged);
-    if judged == 0 {
-        return (reports, None);
-    }
-    let confidence = 1.0 - (1.0 - j.confidence) / judged as f64;
-    let before = before_judged.then(|| {
-        let (ci_low, _) = wilson_interval(new, old + new, confidence);
-        BeforeStart {
-            requests: old + new,
-            new_requests: new,
-            ci_low,
-            deviated: ci_low - j.tolerance > 0.0,
-        }
-    });
-    for r in reports
-        .iter_mut()
-        .filter(|r| r.verdict == StepVerdict::Followed)
-    {
-        let (low, high) = wilson_interval(r.new_requests, r.requests, confidence);
-        r.ci_low = Some(low);
-        r.ci_high = Some(high);
-        let compatible =
-            low - j.tolerance <= r.expected_share && r.expected_share <= high + j.tolerance;
-        if !compatible {
-            r.verdict = StepVerdict::Deviated;
-        }
-    }
-    (reports, before)
+        .map(|s| s.share * (secs - s.start).clamp(0.0, s.duration().max(0.0)))
+        .sum();
+    let end = steps.last().map_or(0.0, |s| s.end);
+    during + (secs - end).max(0.0)
 }
