@@ -370,11 +370,14 @@ fn rollout(out: &mut String, report: &Report) {
             StepVerdict::Insufficient => "too few",
             StepVerdict::NotObserved => "not seen",
         };
-        let text = format!(
+        let mut text = format!(
             "{}, observed {observed} n={} {verdict}",
             step_label(s, count),
             s.requests
         );
+        if let Some(d) = s.min_detectable_deviation {
+            let _ = write!(text, " (sees ≥{:.1} pts)", d * 100.0);
+        }
         wrap(out, "  ", "    ", &text);
     }
     if shown.len() < count {

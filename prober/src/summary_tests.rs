@@ -62,6 +62,7 @@ fn sample() -> Report {
         requests: 500,
         new_requests: 49,
         verdict: StepVerdict::Followed,
+        min_detectable_deviation: Some(0.071),
     }];
     r.completed_at = Some(14.3);
     r.verdict_reason = "all 1 judged steps followed the schedule; deployment start aligned at \
@@ -213,6 +214,13 @@ fn rollout_facts_that_do_not_fit_one_line_get_one_line_each() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn each_step_says_the_smallest_deviation_it_could_see() {
+    let text = render(&sample(), None);
+    assert_fits(&text);
+    assert!(text.contains("(sees ≥7.1 pts)"), "{text}");
 }
 
 #[test]
