@@ -259,6 +259,16 @@ fn event_kind_detects_each_payload() {
             EventKind::Other,
             "httpMethod not a string",
         ),
+        (
+            json!({"version": "2.0", "methodArn": null, "routeArn": null, "requestContext": {"http": {"method": "GET", "path": "/"}}}),
+            EventKind::HttpV2,
+            "function URL event from cargo lambda watch (null authorizer members are absent)",
+        ),
+        (
+            json!({"httpMethod": "GET", "methodArn": null}),
+            EventKind::RestV1,
+            "REST proxy event with a null methodArn",
+        ),
         (json!("just a string"), EventKind::Other, "non-object"),
         (json!(null), EventKind::Other, "null"),
     ];
