@@ -5,6 +5,8 @@
 //!
 //! Module map:
 //! - [`config`]: `ROLLCALL_*` variables, one pure parser.
+//! - [`endpoint`]: `AWS_LAMBDA_RUNTIME_API` read as runtime clients read it;
+//!   [`extensions_api`]: register and next-event calls.
 //! - [`tag`]: the pure tagging function (the wire contract); [`probe`]: event classification.
 //! - [`proxy`]: the Runtime API proxy.
 //! - [`metrics`], [`recorder`]: aggregation and EMF output.
@@ -13,6 +15,8 @@
 //! - [`run`](mod@run): the lifecycle.
 
 pub mod config;
+pub mod endpoint;
+pub mod extensions_api;
 pub mod logging;
 pub mod metrics;
 pub mod probe;

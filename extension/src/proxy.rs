@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -25,6 +25,7 @@ use protocol::runtime::{self, InvocationCall};
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
+use crate::endpoint::RuntimeApi;
 use crate::recorder::Recorder;
 use crate::tag::{ResponseShape, Tagged, Tags, response_status, tag_response};
 
@@ -38,7 +39,8 @@ const MAX_IN_FLIGHT: usize = 64;
 /// What the proxy needs to know.
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
-    /// `host:port` of the real Runtime API (the original `AWS_LAMBDA_RUNTIME_API`).
+    /// The real Runtime API: the original `AWS_LAMBDA_RUNTIME_API`, in any form
+    /// [`crate::endpoint`] understands (`host:port`, with a path prefix, with `http://`).
     pub upstream: String,
     /// Name of the version header; `None` disables tagging.
     pub version_header: Option<String>,
@@ -57,7 +59,7 @@ struct InFlight {
 pub struct Proxy {
     settings: ProxySettings,
     /// `settings.upstream` parsed once (or why it does not parse, answered on every call).
-    upstream: Result<Authority, String>,
+    upstream: Result<RuntimeApi, String>,
     client: Client<HttpConnector, ProxyBody>,
     version: Arc<OnceLock<String>>,
     recorder: Option<Arc<Recorder>>,
@@ -79,8 +81,7 @@ impl Proxy {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(None)
             .build(connector);
-        let upstream = Authority::try_from(settings.upstream.as_str())
-            .map_err(|e| format!("{:?}: {e}", settings.upstream));
+        let upstream = RuntimeApi::parse(&settings.upstream).map_err(|e| e.to_string());
         Arc::new(Self {
             settings,
             upstream,
@@ -299,18 +300,11 @@ impl Proxy {
 
     async fn forward(&self, req: Request<ProxyBody>) -> Result<Response<ProxyBody>, ForwardError> {
         let (mut parts, body) = req.into_parts();
-        let authority = self.upstream.clone().map_err(ForwardError::Uri)?;
-        let path = parts
-            .uri
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        parts.uri = Uri::builder()
-            .scheme(Scheme::HTTP)
-            .authority(authority)
-            .path_and_query(path)
-            .build()
-            .map_err(|e| ForwardError::Uri(e.to_string()))?;
+        let upstream = self
+            .upstream
+            .as_ref()
+            .map_err(|e| ForwardError::Uri(e.clone()))?;
+        parts.uri = upstream.uri(parts.uri.path_and_query().map_or("/", PathAndQuery::as_str));
         let res = self
             .client
             .request(Request::from_parts(parts, body))

@@ -24,6 +24,7 @@ use protocol::telemetry::{
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
+use crate::endpoint::RuntimeApi;
 use crate::metrics::Aggregate;
 use crate::proxy::Proxy;
 use crate::recorder::Recorder;
@@ -189,7 +190,7 @@ pub enum SubscribeError {
     /// The request could not be sent.
     #[error("telemetry subscription request failed: {0}")]
     Request(String),
-    /// The Telemetry API refused it.
+    /// The Telemetry API refused it, by status or (with a 2xx status) by an error body.
     #[error("the Telemetry API answered {status}: {body}")]
     Refused {
         /// HTTP status.
@@ -199,22 +200,24 @@ pub enum SubscribeError {
     },
 }
 
+/// Most bytes read from the subscription answer (`"OK"`, or an error document).
+const MAX_SUBSCRIBE_ANSWER: usize = 64 * 1024;
+
 /// Subscribes `extension_id` to platform telemetry delivered to `port` (Telemetry API).
+/// Success is a 2xx answer that is not an error document: AWS's runtime interface emulator
+/// answers `202 {"errorType":"Telemetry.NotSupported",...}`, which is a refusal.
 pub async fn subscribe(
-    runtime_api: &str,
+    api: &RuntimeApi,
     extension_id: &str,
     port: u16,
 ) -> Result<(), SubscribeError> {
     let body = serde_json::to_vec(&SubscribeRequest::http(vec![TelemetryType::Platform], port))
         .map_err(|e| SubscribeError::Request(e.to_string()))?;
-    let req = Request::put(format!(
-        "http://{runtime_api}{}",
-        protocol::telemetry::SUBSCRIBE_PATH
-    ))
-    .header(protocol::extension::HEADER_IDENTIFIER, extension_id)
-    .header(http::header::CONTENT_TYPE, "application/json")
-    .body(Full::new(Bytes::from(body)))
-    .map_err(|e| SubscribeError::Request(e.to_string()))?;
+    let req = Request::put(api.uri(protocol::telemetry::SUBSCRIBE_PATH))
+        .header(protocol::extension::HEADER_IDENTIFIER, extension_id)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| SubscribeError::Request(e.to_string()))?;
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let res = client
@@ -222,16 +225,25 @@ pub async fn subscribe(
         .await
         .map_err(|e| SubscribeError::Request(e.to_string()))?;
     let status = res.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let body = res
-        .into_body()
+    let body = http_body_util::Limited::new(res.into_body(), MAX_SUBSCRIBE_ANSWER)
         .collect()
         .await
-        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .map(|b| b.to_bytes())
         .unwrap_or_default();
-    Err(SubscribeError::Refused { status, body })
+    if status.is_success() && !is_error_document(&body) {
+        return Ok(());
+    }
+    Err(SubscribeError::Refused {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// True for a JSON object carrying `errorType` (the Runtime/Extensions/Telemetry APIs' error
+/// shape), whatever the status it came with.
+pub fn is_error_document(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("errorType").is_some_and(|t| !t.is_null()))
 }
 
 #[cfg(test)]
@@ -249,6 +261,17 @@ mod tests {
 
     fn member(docs: &[Document], name: &str) -> Option<serde_json::Value> {
         docs.first()?.members.get(name).cloned()
+    }
+
+    #[test]
+    fn an_error_document_is_a_refusal_whatever_its_status() {
+        assert!(is_error_document(
+            br#"{"errorType":"Telemetry.NotSupported","errorMessage":"Telemetry API is not supported"}"#
+        ));
+        assert!(!is_error_document(b"OK"));
+        assert!(!is_error_document(br#""OK""#));
+        assert!(!is_error_document(b""));
+        assert!(!is_error_document(br#"{"errorType":null}"#));
     }
 
     #[test]
