@@ -205,7 +205,6 @@ impl Proxy {
             return self.forward(req.map(BodyExt::boxed_unsync)).await;
         };
         if streaming || too_large {
-            self.record(flight, received, false);
             let recorder = self.recorder.clone();
             let version = self.version.get().cloned();
             let req = req.map(|body| {
@@ -220,11 +219,24 @@ impl Proxy {
                 })
                 .boxed_unsync()
             });
-            return self.forward(req).await;
+            let res = self.forward(req).await;
+            self.record(flight, received, !delivered(&res));
+            return res;
         }
 
+        // Read up to the payload limit. A response past it cannot be tagged (the tag only adds
+        // bytes) and Lambda refuses it: it goes on as a stream, never held whole.
         let (mut parts, body) = req.into_parts();
-        let original = body.collect().await.map_err(ForwardError::Body)?.to_bytes();
+        let original = match read_up_to(body, runtime::MAX_PAYLOAD_SIZE).await? {
+            Read::Whole(bytes) => bytes,
+            Read::Over(body) => {
+                let res = self
+                    .forward(Request::from_parts(parts, body.boxed_unsync()))
+                    .await;
+                self.record(flight, received, !delivered(&res));
+                return res;
+            }
+        };
         let (body, status) = match (
             flight.shape,
             &self.settings.version_header,
@@ -252,12 +264,14 @@ impl Proxy {
             }
             (None, _, _) => (original, None),
         };
-        self.record(flight, received, status.is_some_and(|s| s >= 500));
         parts.headers.remove(TRANSFER_ENCODING);
         parts
             .headers
             .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        self.forward(Request::from_parts(parts, full(body))).await
+        let res = self.forward(Request::from_parts(parts, full(body))).await;
+        let error = status.is_some_and(|s| s >= 500) || !delivered(&res);
+        self.record(flight, received, error);
+        res
     }
 
     /// True once the proxy handed the runtime an event (the runtime uses the proxy).
@@ -333,6 +347,72 @@ pub enum ForwardError {
     /// A body could not be read.
     #[error("reading a body failed: {0}")]
     Body(#[source] hyper::Error),
+}
+
+/// True when the Runtime API accepted the call: a response it refused (413 past the payload
+/// limit, 4xx for a bad request id) never reached the client as the function's answer.
+fn delivered(res: &Result<Response<ProxyBody>, ForwardError>) -> bool {
+    res.as_ref().is_ok_and(|r| r.status().is_success())
+}
+
+/// A request body read up to a limit.
+enum Read {
+    /// All of it, within the limit.
+    Whole(Bytes),
+    /// Past the limit: the frames read so far, then the rest as it arrives.
+    Over(Prefixed),
+}
+
+/// Reads `body` whole if it holds at most `limit` bytes; otherwise stops as soon as it is past
+/// the limit and hands back what was read followed by the rest, unread.
+async fn read_up_to(mut body: Incoming, limit: usize) -> Result<Read, ForwardError> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ForwardError::Body)?;
+        let Ok(data) = frame.into_data() else {
+            // Trailers end the body (a buffered response's trailers are not forwarded).
+            break;
+        };
+        len += data.len();
+        chunks.push(data);
+        if len > limit {
+            return Ok(Read::Over(Prefixed {
+                read: chunks.into(),
+                rest: body,
+            }));
+        }
+    }
+    Ok(Read::Whole(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => {
+            let mut all = Vec::with_capacity(len);
+            chunks.iter().for_each(|c| all.extend_from_slice(c));
+            Bytes::from(all)
+        }
+    }))
+}
+
+/// The chunks already read, then the rest of the body.
+struct Prefixed {
+    read: std::collections::VecDeque<Bytes>,
+    rest: Incoming,
+}
+
+impl hyper::body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        if let Some(chunk) = self.read.pop_front() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
+    }
 }
 
 fn full(bytes: Bytes) -> ProxyBody {
