@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
 use crate::endpoint::RuntimeApi;
+use crate::listen::{self, Acceptor};
 use crate::recorder::Recorder;
 use crate::tag::{ResponseShape, Tagged, Tags, response_status, tag_response};
 
@@ -35,6 +36,9 @@ pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 /// Invocations remembered between `/next` and their response; more than this means responses
 /// went missing (the environment is being reset), and the oldest are forgotten.
 const MAX_IN_FLIGHT: usize = 64;
+
+/// Most connections the proxy serves at once (a runtime uses one or two).
+pub const MAX_CONNECTIONS: usize = 256;
 
 /// What the proxy needs to know.
 #[derive(Debug, Clone)]
@@ -94,22 +98,19 @@ impl Proxy {
         })
     }
 
-    /// Serves connections from `listener` until the task is dropped.
+    /// Serves connections from `listener` until the task is dropped: at most
+    /// [`MAX_CONNECTIONS`] at a time, each closed if a request's headers do not arrive within
+    /// [`listen::HEADER_READ_TIMEOUT`].
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        let mut acceptor = Acceptor::new(listener, "proxy", MAX_CONNECTIONS);
         loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    warn!(error = %e, "proxy accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
+            let (stream, peer, permit) = acceptor.accept().await;
             let _ = stream.set_nodelay(true);
             let proxy = self.clone();
             tokio::spawn(async move {
+                let _slot = permit;
                 let service = hyper::service::service_fn(move |req| proxy.clone().handle(req));
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                if let Err(e) = listen::http1()
                     .serve_connection(TokioIo::new(stream), service)
                     .await
                 {
