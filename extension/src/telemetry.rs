@@ -255,8 +255,9 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
 /// emulator, which posts to 127.0.0.1). Never all interfaces: the listener has no other check
 /// of who delivers.
 pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
+    // /etc/hosts answers at once in the sandbox; a resolver that hangs must not delay Init.
     let resolved = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(1),
         tokio::net::lookup_host((SANDBOX_HOST, port)),
     )
     .await
