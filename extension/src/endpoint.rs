@@ -6,9 +6,10 @@
 //! 1.1 parses the variable as a URI and keeps its scheme (default `http`), its authority and its
 //! path as a prefix of every call (`set_origin`). So the forms in use are `host:port` (Lambda,
 //! `127.0.0.1:9001`), `host:port/prefix` (`cargo lambda watch`'s `127.0.0.1:9000/.rt`),
-//! `http://host:port[/prefix]`, and IPv6 literals (`[::1]:9001`). A value without a port
-//! (`9000`, `localhost`) or with another scheme is refused: no runtime client reaches the API
-//! with it, and the extension then stays out of the runtime's way.
+//! `http://host:port[/prefix]`, IPv6 literals (`[::1]:9001`), and a host without a port (port
+//! 80, as the clients' URL rules have it). A bare port (`9000`) or another scheme is refused: no
+//! runtime client reaches the API with it, and the extension then stays out of the runtime's
+//! way.
 
 use std::fmt;
 
@@ -61,9 +62,19 @@ impl RuntimeApi {
             return Err(fail("carries user information; expected `host:port`"));
         }
         let authority: Authority = authority.parse().map_err(|_| fail("is not `host:port`"))?;
-        if authority.port_u16().is_none() || authority.host().is_empty() {
+        if authority.host().is_empty() {
+            return Err(fail("names no host; expected `host:port`"));
+        }
+        let text = authority.as_str();
+        let port_written = !text.ends_with(']') && text.contains(':');
+        if port_written && authority.port_u16().is_none() {
             return Err(fail(
-                "is not `host:port` (a host and a port are both needed, e.g. 127.0.0.1:9001)",
+                "has a port outside 1-65535; expected `host:port` (e.g. 127.0.0.1:9001)",
+            ));
+        }
+        if !port_written && authority.host().bytes().all(|b| b.is_ascii_digit()) {
+            return Err(fail(
+                "is a bare port, not `host:port` (e.g. 127.0.0.1:9001); no runtime client can reach it",
             ));
         }
         if path.contains(['?', '#']) || PathAndQuery::try_from(path).is_err() && !path.is_empty() {
@@ -120,6 +131,8 @@ mod tests {
             ("[::1]:9001", "[::1]:9001", ""),
             ("http://[::1]:9001/.rt", "[::1]:9001", "/.rt"),
             ("localhost:9001", "localhost:9001", ""),
+            ("localhost", "localhost", ""),
+            ("http://api.local/.rt", "api.local", "/.rt"),
             (" 127.0.0.1:9001\n", "127.0.0.1:9001", ""),
         ];
         for (value, authority, base) in cases {
@@ -146,8 +159,8 @@ mod tests {
     #[test]
     fn forms_no_runtime_client_can_use_are_refused_with_the_reason() {
         for (value, why) in [
-            ("9000", "host:port"),
-            ("localhost", "host:port"),
+            ("9000", "bare port"),
+            ("http://9000/.rt", "bare port"),
             (":9000", "host"),
             ("", "no host"),
             ("/.rt", "no host"),
@@ -155,7 +168,7 @@ mod tests {
             ("unix:///var/run/api.sock", "scheme"),
             ("user@127.0.0.1:9001", "user information"),
             ("127.0.0.1:9001/a?b", "path"),
-            ("127.0.0.1:99999", "host:port"),
+            ("127.0.0.1:99999", "port outside"),
         ] {
             let err = RuntimeApi::parse(value).expect_err(value);
             let text = err.to_string();
