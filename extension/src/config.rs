@@ -263,7 +263,73 @@ fn parse_header_name(v: &str) -> Result<String, String> {
             "is the cold-start header `{COLD_HEADER}`; choose another name"
         ));
     }
+    if let Some(why) = unsafe_to_add(&name) {
+        return Err(format!(
+            "{why}: tagging would overwrite or break the function's own header; use a name of your own such as `{DEFAULT_VERSION_HEADER}`"
+        ));
+    }
     Ok(name)
+}
+
+/// Response headers the tag must never set: HTTP's own (framing, hop-by-hop, caching,
+/// redirects, cookies, CORS, authentication) and those AWS reserves or rewrites.
+const RESERVED_HEADERS: &[&str] = &[
+    "accept-ranges",
+    "age",
+    "allow",
+    "alt-svc",
+    "authorization",
+    "cache-control",
+    "connection",
+    "cookie",
+    "date",
+    "etag",
+    "expires",
+    "forwarded",
+    "host",
+    "keep-alive",
+    "last-modified",
+    "link",
+    "location",
+    "pragma",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "refresh",
+    "retry-after",
+    "server",
+    "set-cookie",
+    "strict-transport-security",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "vary",
+    "via",
+    "warning",
+    "www-authenticate",
+];
+
+/// Prefixes of header families the tag must never set.
+const RESERVED_PREFIXES: &[(&str, &str)] = &[
+    ("content-", "describes the body"),
+    ("access-control-", "is a CORS header"),
+    ("x-amz-", "is reserved by AWS"),
+    ("x-amzn-", "is reserved by AWS (API Gateway remaps it)"),
+    ("apigw-", "is reserved by API Gateway"),
+    ("x-forwarded-", "is set by proxies and load balancers"),
+    ("sec-", "is reserved by browsers"),
+];
+
+/// Why `name` (lower case) is not safe to add to a function's response, if it is not.
+fn unsafe_to_add(name: &str) -> Option<String> {
+    if RESERVED_HEADERS.contains(&name) {
+        return Some("is a standard HTTP header".to_owned());
+    }
+    RESERVED_PREFIXES
+        .iter()
+        .find(|(prefix, _)| name.starts_with(prefix))
+        .map(|(prefix, why)| format!("starts with `{prefix}` and {why}"))
 }
 
 fn parse_namespace(v: &str) -> Result<String, String> {
@@ -388,6 +454,22 @@ mod tests {
             }),
             (HEADER_ENV, "", |c| c.tagging.is_none()),
             (HEADER_ENV, "X-Rollcall-Cold", |c| c.tagging.is_none()),
+            (HEADER_ENV, "content-type", |c| {
+                c.tagging.is_none() && c.proxy_port.is_some() && c.metrics.is_some()
+            }),
+            (HEADER_ENV, "Location", |c| c.tagging.is_none()),
+            (HEADER_ENV, "set-cookie", |c| c.tagging.is_none()),
+            (HEADER_ENV, "Content-Length", |c| c.tagging.is_none()),
+            (HEADER_ENV, "transfer-encoding", |c| c.tagging.is_none()),
+            (HEADER_ENV, "connection", |c| c.tagging.is_none()),
+            (HEADER_ENV, "cache-control", |c| c.tagging.is_none()),
+            (HEADER_ENV, "access-control-allow-origin", |c| {
+                c.tagging.is_none()
+            }),
+            (HEADER_ENV, "x-amz-executed-version", |c| {
+                c.tagging.is_none()
+            }),
+            (HEADER_ENV, "x-amzn-requestid", |c| c.tagging.is_none()),
             (TAGGING_ENV, "maybe", |c| {
                 c.tagging.is_none() && c.metrics.is_some()
             }),
@@ -414,6 +496,29 @@ mod tests {
                 "{line}"
             );
             assert!(check(&config), "{variable}={value:?}: {config:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_header_name_says_why_and_what_to_use() {
+        let (_, warnings) = parse(&[(HEADER_ENV, "Content-Type")]);
+        let line = warnings[0].to_string();
+        assert!(line.contains("describes the body"), "{line}");
+        assert!(line.contains("x-rollcall-version"), "{line}");
+        assert_eq!(warnings[0].consequence, "tagging is off");
+    }
+
+    #[test]
+    fn custom_header_names_of_ones_own_are_taken() {
+        for name in [
+            "x-served-version",
+            "x-version",
+            "version",
+            "x-content-version",
+        ] {
+            let (config, warnings) = parse(&[(HEADER_ENV, name)]);
+            assert!(warnings.is_empty(), "{name}: {warnings:?}");
+            assert_eq!(config.tagging.unwrap().version_header, name);
         }
     }
 

@@ -5,14 +5,20 @@
 //!
 //! Module map:
 //! - [`config`]: `ROLLCALL_*` variables, one pure parser.
+//! - [`endpoint`]: `AWS_LAMBDA_RUNTIME_API` read as runtime clients read it;
+//!   [`extensions_api`]: register and next-event calls.
 //! - [`tag`]: the pure tagging function (the wire contract); [`probe`]: event classification.
-//! - [`proxy`]: the Runtime API proxy.
+//! - [`proxy`]: the Runtime API proxy; [`listen`]: what its listener and the telemetry one share
+//!   (header-read timeout, connection cap, backoff at the descriptor limit).
 //! - [`metrics`], [`recorder`]: aggregation and EMF output.
 //! - [`telemetry`]: the Telemetry API subscriber.
 //! - [`ready`]: the ready file the wrapper scripts check (fail open).
 //! - [`run`](mod@run): the lifecycle.
 
 pub mod config;
+pub mod endpoint;
+pub mod extensions_api;
+pub mod listen;
 pub mod logging;
 pub mod metrics;
 pub mod probe;

@@ -20,6 +20,8 @@ enum Kind {
     Str(Option<String>),
     /// An object.
     Object,
+    /// `null` (which `event_kind` reads as absent).
+    Null,
     /// Anything else.
     Other,
 }
@@ -29,7 +31,8 @@ impl Kind {
         match self {
             Kind::Str(s) => Value::String(s.clone().unwrap_or_else(|| "\u{0}long".to_owned())),
             Kind::Object => Value::Object(Map::new()),
-            Kind::Other => Value::Null,
+            Kind::Null => Value::Null,
+            Kind::Other => Value::Bool(false),
         }
     }
 }
@@ -65,7 +68,7 @@ impl<'de> Visitor<'de> for KindVisitor {
         Ok(Kind::Other)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
-        Ok(Kind::Other)
+        Ok(Kind::Null)
     }
 }
 
@@ -248,6 +251,8 @@ mod tests {
             br#"{"httpMethod":"GET","version":"1.0"}"#,
             br#"{"httpMethod":7}"#,
             br#"{"httpMethod":"GET","methodArn":null}"#,
+            br#"{"httpMethod":"GET","methodArn":5}"#,
+            br#"{"version":"2.0","methodArn":null,"requestContext":{"http":{}}}"#,
             br#"{"version":"2.0","requestContext":{"http":{}}}"#,
             br#"{"version":"2.0","requestContext":{"http":"x"}}"#,
             br#"{"version":"2.0","requestContext":"x"}"#,
@@ -271,6 +276,17 @@ mod tests {
                 String::from_utf8_lossy(c)
             );
         }
+    }
+
+    /// `cargo lambda watch` sends function URL events with `"methodArn": null`: they are HTTP
+    /// API 2.0 events, to be tagged, not authorizer events.
+    #[test]
+    fn a_function_url_event_with_a_null_method_arn_is_http_v2() {
+        let event = br#"{"version":"2.0","routeKey":"$default","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"http":{"method":"GET","path":"/","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"curl"},"requestId":"r","routeKey":"$default","stage":"$default","timeEpoch":0},"isBase64Encoded":false,"methodArn":null,"routeArn":null}"#;
+        assert_eq!(
+            ResponseShape::of_raw_event(event),
+            Some(ResponseShape::HttpV2)
+        );
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

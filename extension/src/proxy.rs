@@ -9,12 +9,12 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue, TRANSFER_ENCODING};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -25,6 +25,8 @@ use protocol::runtime::{self, InvocationCall};
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
+use crate::endpoint::RuntimeApi;
+use crate::listen::{self, Acceptor};
 use crate::recorder::Recorder;
 use crate::tag::{ResponseShape, Tagged, Tags, response_status, tag_response};
 
@@ -35,10 +37,14 @@ pub type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 /// went missing (the environment is being reset), and the oldest are forgotten.
 const MAX_IN_FLIGHT: usize = 64;
 
+/// Most connections the proxy serves at once (a runtime uses one or two).
+pub const MAX_CONNECTIONS: usize = 256;
+
 /// What the proxy needs to know.
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
-    /// `host:port` of the real Runtime API (the original `AWS_LAMBDA_RUNTIME_API`).
+    /// The real Runtime API: the original `AWS_LAMBDA_RUNTIME_API`, in any form
+    /// [`crate::endpoint`] understands (`host:port`, with a path prefix, with `http://`).
     pub upstream: String,
     /// Name of the version header; `None` disables tagging.
     pub version_header: Option<String>,
@@ -57,7 +63,7 @@ struct InFlight {
 pub struct Proxy {
     settings: ProxySettings,
     /// `settings.upstream` parsed once (or why it does not parse, answered on every call).
-    upstream: Result<Authority, String>,
+    upstream: Result<RuntimeApi, String>,
     client: Client<HttpConnector, ProxyBody>,
     version: Arc<OnceLock<String>>,
     recorder: Option<Arc<Recorder>>,
@@ -79,8 +85,7 @@ impl Proxy {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(None)
             .build(connector);
-        let upstream = Authority::try_from(settings.upstream.as_str())
-            .map_err(|e| format!("{:?}: {e}", settings.upstream));
+        let upstream = RuntimeApi::parse(&settings.upstream).map_err(|e| e.to_string());
         Arc::new(Self {
             settings,
             upstream,
@@ -93,22 +98,19 @@ impl Proxy {
         })
     }
 
-    /// Serves connections from `listener` until the task is dropped.
+    /// Serves connections from `listener` until the task is dropped: at most
+    /// [`MAX_CONNECTIONS`] at a time, each closed if a request's headers do not arrive within
+    /// [`listen::HEADER_READ_TIMEOUT`].
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        let mut acceptor = Acceptor::new(listener, "proxy", MAX_CONNECTIONS);
         loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    warn!(error = %e, "proxy accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
+            let (stream, peer, permit) = acceptor.accept().await;
             let _ = stream.set_nodelay(true);
             let proxy = self.clone();
             tokio::spawn(async move {
+                let _slot = permit;
                 let service = hyper::service::service_fn(move |req| proxy.clone().handle(req));
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                if let Err(e) = listen::http1()
                     .serve_connection(TokioIo::new(stream), service)
                     .await
                 {
@@ -204,7 +206,6 @@ impl Proxy {
             return self.forward(req.map(BodyExt::boxed_unsync)).await;
         };
         if streaming || too_large {
-            self.record(flight, received, false);
             let recorder = self.recorder.clone();
             let version = self.version.get().cloned();
             let req = req.map(|body| {
@@ -219,11 +220,24 @@ impl Proxy {
                 })
                 .boxed_unsync()
             });
-            return self.forward(req).await;
+            let res = self.forward(req).await;
+            self.record(flight, received, !delivered(&res));
+            return res;
         }
 
+        // Read up to the payload limit. A response past it cannot be tagged (the tag only adds
+        // bytes) and Lambda refuses it: it goes on as a stream, never held whole.
         let (mut parts, body) = req.into_parts();
-        let original = body.collect().await.map_err(ForwardError::Body)?.to_bytes();
+        let original = match read_up_to(body, runtime::MAX_PAYLOAD_SIZE).await? {
+            Read::Whole(bytes) => bytes,
+            Read::Over(body) => {
+                let res = self
+                    .forward(Request::from_parts(parts, body.boxed_unsync()))
+                    .await;
+                self.record(flight, received, !delivered(&res));
+                return res;
+            }
+        };
         let (body, status) = match (
             flight.shape,
             &self.settings.version_header,
@@ -251,12 +265,14 @@ impl Proxy {
             }
             (None, _, _) => (original, None),
         };
-        self.record(flight, received, status.is_some_and(|s| s >= 500));
         parts.headers.remove(TRANSFER_ENCODING);
         parts
             .headers
             .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        self.forward(Request::from_parts(parts, full(body))).await
+        let res = self.forward(Request::from_parts(parts, full(body))).await;
+        let error = status.is_some_and(|s| s >= 500) || !delivered(&res);
+        self.record(flight, received, error);
+        res
     }
 
     /// True once the proxy handed the runtime an event (the runtime uses the proxy).
@@ -299,18 +315,11 @@ impl Proxy {
 
     async fn forward(&self, req: Request<ProxyBody>) -> Result<Response<ProxyBody>, ForwardError> {
         let (mut parts, body) = req.into_parts();
-        let authority = self.upstream.clone().map_err(ForwardError::Uri)?;
-        let path = parts
-            .uri
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        parts.uri = Uri::builder()
-            .scheme(Scheme::HTTP)
-            .authority(authority)
-            .path_and_query(path)
-            .build()
-            .map_err(|e| ForwardError::Uri(e.to_string()))?;
+        let upstream = self
+            .upstream
+            .as_ref()
+            .map_err(|e| ForwardError::Uri(e.clone()))?;
+        parts.uri = upstream.uri(parts.uri.path_and_query().map_or("/", PathAndQuery::as_str));
         let res = self
             .client
             .request(Request::from_parts(parts, body))
@@ -339,6 +348,72 @@ pub enum ForwardError {
     /// A body could not be read.
     #[error("reading a body failed: {0}")]
     Body(#[source] hyper::Error),
+}
+
+/// True when the Runtime API accepted the call: a response it refused (413 past the payload
+/// limit, 4xx for a bad request id) never reached the client as the function's answer.
+fn delivered(res: &Result<Response<ProxyBody>, ForwardError>) -> bool {
+    res.as_ref().is_ok_and(|r| r.status().is_success())
+}
+
+/// A request body read up to a limit.
+enum Read {
+    /// All of it, within the limit.
+    Whole(Bytes),
+    /// Past the limit: the frames read so far, then the rest as it arrives.
+    Over(Prefixed),
+}
+
+/// Reads `body` whole if it holds at most `limit` bytes; otherwise stops as soon as it is past
+/// the limit and hands back what was read followed by the rest, unread.
+async fn read_up_to(mut body: Incoming, limit: usize) -> Result<Read, ForwardError> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ForwardError::Body)?;
+        let Ok(data) = frame.into_data() else {
+            // Trailers end the body (a buffered response's trailers are not forwarded).
+            break;
+        };
+        len += data.len();
+        chunks.push(data);
+        if len > limit {
+            return Ok(Read::Over(Prefixed {
+                read: chunks.into(),
+                rest: body,
+            }));
+        }
+    }
+    Ok(Read::Whole(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.pop().unwrap_or_default(),
+        _ => {
+            let mut all = Vec::with_capacity(len);
+            chunks.iter().for_each(|c| all.extend_from_slice(c));
+            Bytes::from(all)
+        }
+    }))
+}
+
+/// The chunks already read, then the rest of the body.
+struct Prefixed {
+    read: std::collections::VecDeque<Bytes>,
+    rest: Incoming,
+}
+
+impl hyper::body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        if let Some(chunk) = self.read.pop_front() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
+    }
 }
 
 fn full(bytes: Bytes) -> ProxyBody {

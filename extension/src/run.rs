@@ -16,12 +16,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use lambda_extension::{Extension, LambdaEvent, NextEvent, service_fn};
-use protocol::extension::ShutdownReason;
-use tokio::sync::Notify;
+use protocol::extension::{EventType, ShutdownReason};
 use tracing::{error, info, warn};
 
 use crate::config::Config;
+use crate::endpoint::RuntimeApi;
+use crate::extensions_api::{Event, ExtensionsApi};
 use crate::metrics::Aggregate;
 use crate::proxy::{self, Proxy, ProxySettings};
 use crate::ready;
@@ -31,7 +31,7 @@ use crate::telemetry;
 /// What the extension reads from Lambda's environment variables.
 #[derive(Debug, Clone)]
 pub struct LambdaEnv {
-    /// `AWS_LAMBDA_RUNTIME_API`: the real Runtime API, `host:port`.
+    /// `AWS_LAMBDA_RUNTIME_API`: the real Runtime API, as set (forms: [`crate::endpoint`]).
     pub runtime_api: String,
     /// `AWS_LAMBDA_FUNCTION_NAME`, if set.
     pub function_name: Option<String>,
@@ -64,6 +64,9 @@ pub enum RunError {
         "AWS_LAMBDA_RUNTIME_API is not set: the extension must be started by Lambda (or the lab) from /opt/extensions/"
     )]
     NoRuntimeApi,
+    /// `AWS_LAMBDA_RUNTIME_API` names no endpoint a runtime client could reach.
+    #[error("{0}; the extension stays out of the way (no proxy, no metrics)")]
+    Endpoint(#[from] crate::endpoint::EndpointError),
     /// Registration with the Extensions API failed.
     #[error("registering with the Extensions API failed: {0}")]
     Register(String),
@@ -79,25 +82,23 @@ struct Events {
     version: Arc<OnceLock<String>>,
     invoked_any: AtomicBool,
     ready_path: Option<std::path::PathBuf>,
-    shutdown: Notify,
 }
 
 impl Events {
-    /// Handles one event. SHUTDOWN flushes here, before the event loop calls `next` again:
-    /// the platform may end the process as soon as it does.
-    async fn on_event(&self, event: &NextEvent) {
+    /// Handles one event. SHUTDOWN flushes here; the caller then stops (the platform may end
+    /// the process as soon as the extension calls `next` again, and after SHUTDOWN it must not).
+    async fn on_event(&self, event: &Event) {
         let version = self.version.get().map_or("", String::as_str);
         match event {
-            NextEvent::Invoke(invoke) => {
+            Event::Invoke { request_id } => {
                 let cold = !self.invoked_any.swap(true, Ordering::Relaxed);
                 if let Some(r) = &self.recorder {
-                    r.lock().invocation(version, cold, &invoke.request_id);
+                    r.lock().invocation(version, cold, request_id);
                 }
             }
-            NextEvent::Shutdown(shutdown) => {
-                let reason = ShutdownReason::parse(&shutdown.shutdown_reason);
+            Event::Shutdown { reason } => {
                 info!(reason = reason.as_str(), "shutdown");
-                if reason == ShutdownReason::Timeout
+                if *reason == ShutdownReason::Timeout
                     && let Some(r) = &self.recorder
                 {
                     // The timeout ended the last invocation counted (whoever counted it);
@@ -112,7 +113,6 @@ impl Events {
                 if let Some(path) = &self.ready_path {
                     ready::remove(path, std::process::id());
                 }
-                self.shutdown.notify_one();
             }
         }
     }
@@ -124,6 +124,9 @@ impl Events {
 /// a telemetry batch never queues behind, or in front of, a forwarded call.
 pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
     let pid = std::process::id();
+    // Understood before anything is announced: an endpoint the proxy could not forward to
+    // must not draw the runtime into it.
+    let api = RuntimeApi::parse(&env.runtime_api)?;
     let version = Arc::new(OnceLock::new());
     if let Some(v) = &env.function_version {
         let _ = version.set(v.clone());
@@ -144,7 +147,7 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
             Ok(listener) => {
                 let proxy = Proxy::new(
                     ProxySettings {
-                        upstream: env.runtime_api.clone(),
+                        upstream: api.to_string(),
                         version_header: config.tagging.as_ref().map(|t| t.version_header.clone()),
                     },
                     version.clone(),
@@ -161,7 +164,7 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
                     Err(e) => error!(path = %path.display(), error = %e,
                         "cannot write the proxy's ready file; the runtime will bypass the proxy (untagged)"),
                 }
-                info!(port, upstream = %env.runtime_api, "runtime API proxy listening");
+                info!(port, upstream = %api, "runtime API proxy listening");
             }
             Err(e) => error!(port, error = %e,
                 "cannot bind the runtime API proxy; the runtime talks to Lambda directly (responses untagged). Set ROLLCALL_PROXY_PORT to a free port"),
@@ -172,7 +175,7 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let background = Background {
         config,
-        env,
+        api,
         version,
         recorder,
         proxy: serving,
@@ -199,7 +202,7 @@ pub async fn run(config: Config, env: LambdaEnv) -> Result<(), RunError> {
 /// What the second thread owns.
 struct Background {
     config: Config,
-    env: LambdaEnv,
+    api: RuntimeApi,
     version: Arc<OnceLock<String>>,
     recorder: Option<Arc<Recorder>>,
     proxy: Option<Arc<Proxy>>,
@@ -208,15 +211,31 @@ struct Background {
 
 impl Background {
     async fn run(self) -> Result<(), RunError> {
+        let ready_path = self.ready_path.clone();
+        let recorder = self.recorder.clone();
+        let result = self.register_and_loop().await;
+        if result.is_err() {
+            // Failed without a SHUTDOWN: write what we have, and take the ready file back so
+            // that a runtime starting now talks to Lambda directly.
+            if let Some(r) = &recorder {
+                r.flush_stdout().await;
+            }
+            if let Some(path) = &ready_path {
+                ready::remove(path, std::process::id());
+            }
+        }
+        result
+    }
+
+    async fn register_and_loop(self) -> Result<(), RunError> {
         let Background {
             config,
-            env,
+            api,
             version,
             recorder,
             proxy,
             ready_path,
         } = self;
-        let pid = std::process::id();
 
         // The telemetry listener, bound before subscribing.
         // Telemetry feeds only metrics: with metrics off, no listener and no subscription.
@@ -243,73 +262,69 @@ impl Background {
         if let (Some(p), true) = (&proxy, invoke_events) {
             p.set_counts_invocations(false);
         }
-        let event_types: &[&str] = if invoke_events {
-            &["INVOKE", "SHUTDOWN"]
+        let event_types: &[EventType] = if invoke_events {
+            &[EventType::Invoke, EventType::Shutdown]
         } else {
-            &["SHUTDOWN"]
+            &[EventType::Shutdown]
         };
-        let events = Arc::new(Events {
+        let events = Events {
             recorder: recorder.clone(),
             version: version.clone(),
             invoked_any: AtomicBool::new(false),
-            ready_path: ready_path.clone(),
-            shutdown: Notify::new(),
-        });
-        let processor_events = events.clone();
-        let registered = Extension::new()
-            .with_events(event_types)
-            .with_events_processor(service_fn(move |event: LambdaEvent| {
-                let events = processor_events.clone();
-                async move {
-                    events.on_event(&event.next).await;
-                    Ok::<(), lambda_extension::Error>(())
-                }
-            }))
-            .register()
+            ready_path,
+        };
+        let client = ExtensionsApi::new(api.clone());
+        let registered = client
+            .register(&crate::extensions_api::own_name(), event_types)
             .await
             .map_err(|e| RunError::Register(e.to_string()))?;
+        let function = &registered.response;
         if version
             .get()
-            .is_some_and(|v| *v != registered.function_version)
+            .is_some_and(|v| *v != function.function_version)
         {
-            warn!(env = ?version.get(), registered = %registered.function_version,
+            warn!(env = ?version.get(), registered = %function.function_version,
                 "AWS_LAMBDA_FUNCTION_VERSION differs from the registered version; tagging with the former");
         }
-        let _ = version.set(registered.function_version.clone());
+        let _ = version.set(function.function_version.clone());
         if let Some(r) = &recorder {
-            r.lock().set_function_name(&registered.function_name);
+            r.lock().set_function_name(&function.function_name);
         }
-        info!(function = %registered.function_name, version = %registered.function_version,
-            events = ?event_types, "registered");
+        let names: Vec<&str> = event_types.iter().map(|e| e.as_str()).collect();
+        info!(function = %function.function_name, version = %function.function_version,
+            events = ?names, "registered");
 
         // Subscribe to platform telemetry.
         if let Some(port) = telemetry_port
-            && let Err(e) =
-                telemetry::subscribe(&env.runtime_api, &registered.extension_id, port).await
+            && let Err(e) = telemetry::subscribe(&api, &registered.id, port).await
         {
             warn!(error = %e, "telemetry subscription failed; no timeout, init or memory metrics");
+            if !invoke_events {
+                warn!(
+                    "invocations are counted by the proxy only: a runtime that bypasses it goes uncounted"
+                );
+            }
         }
 
-        // Flush periodically; run the event loop until SHUTDOWN (which flushes).
+        // Flush periodically; handle events until SHUTDOWN (which flushes), then stop: no
+        // `next` call after SHUTDOWN.
         let flusher = match (&recorder, &config.metrics) {
             (Some(r), Some(m)) => Some(tokio::spawn(r.clone().run_flusher(m.flush_interval))),
             _ => None,
         };
-        let result = tokio::select! {
-            r = registered.run() => r.map_err(|e| RunError::EventLoop(e.to_string())),
-            () = events.shutdown.notified() => Ok(()),
+        let result = loop {
+            match client.next(&registered.id).await {
+                Ok(event) => {
+                    events.on_event(&event).await;
+                    if matches!(event, Event::Shutdown { .. }) {
+                        break Ok(());
+                    }
+                }
+                Err(e) => break Err(RunError::EventLoop(e.to_string())),
+            }
         };
         if let Some(f) = flusher {
             f.abort();
-        }
-        if result.is_err() {
-            // The event loop failed without a SHUTDOWN: write what we have.
-            if let Some(r) = &recorder {
-                r.flush_stdout().await;
-            }
-            if let Some(path) = &ready_path {
-                ready::remove(path, pid);
-            }
         }
         result
     }

@@ -7,6 +7,7 @@
 //! of the event's kind, or that would break the payload limit, is left [`Tagged::Unchanged`].
 
 use protocol::EventKind;
+use protocol::gateway::{self, Malformed, OutputFormat};
 use protocol::runtime::MAX_PAYLOAD_SIZE;
 use protocol::tag::{COLD_HEADER, COLD_VALUE};
 use serde::de::IgnoredAny;
@@ -45,6 +46,15 @@ impl ResponseShape {
         }
     }
 
+    /// The output format the gateway behind this shape reads.
+    pub fn format(self) -> OutputFormat {
+        match self {
+            Self::ProxyV1 => OutputFormat::ProxyV1,
+            Self::HttpV2 => OutputFormat::HttpV2,
+            Self::Alb { .. } => OutputFormat::Alb,
+        }
+    }
+
     /// Reads a raw event and returns its shape; `None` for non-JSON and non-HTTP events. Only
     /// the members that decide the kind are read (see [`crate::probe`]): a 6 MB event costs a
     /// scan, not a tree.
@@ -68,6 +78,11 @@ pub struct Tags<'a> {
 /// Why a response was left as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Untagged {
+    /// The gateway cannot read it either (it answers 5xx): [`gateway::interpret`] refuses it.
+    Malformed,
+    /// What the gateway makes of it is not documented alike for every gateway sending this
+    /// event shape ([`gateway::Interpretation::agreed`]): a tagged rewrite could change it.
+    NotAgreed,
     /// Not JSON (or not UTF-8).
     NotJson,
     /// Valid JSON but not an object, where the shape needs one.
@@ -96,8 +111,8 @@ pub enum Tagged {
 pub struct Inspected {
     /// The tagged response, or why it is unchanged.
     pub tagged: Tagged,
-    /// The HTTP status code the client will see, when the response carries one (200 for a
-    /// payload 2.0 response without `statusCode`).
+    /// The HTTP status code the client will see (200 for a payload 2.0 response without
+    /// `statusCode`; the gateway's 5xx for a malformed one).
     pub status: Option<u16>,
 }
 
@@ -114,30 +129,42 @@ pub struct Inspected {
 /// );
 /// ```
 pub fn tag_response(shape: ResponseShape, body: &[u8], tags: &Tags<'_>) -> Inspected {
-    match analyse(shape, body) {
-        Err(reason) => Inspected {
-            tagged: Tagged::Unchanged(reason),
-            status: None,
-        },
-        Ok(Analysis::Inferred) => Inspected {
-            tagged: limit(inferred_response(body, tags)),
-            status: Some(200),
-        },
-        Ok(Analysis::Object(response)) => Inspected {
-            tagged: response
-                .tag(shape, tags)
-                .map_or_else(Tagged::Unchanged, limit),
-            status: response.status,
-        },
+    // First what the client would receive untagged (one interpretation, shared with the lab):
+    // only a response the gateway reads, in a way every gateway agrees on, is rewritten.
+    let format = shape.format();
+    let interpreted = match gateway::interpret(format, body) {
+        Ok(i) => i,
+        Err(_) => {
+            return Inspected {
+                tagged: Tagged::Unchanged(Untagged::Malformed),
+                status: Some(Malformed::client_status(format)),
+            };
+        }
+    };
+    let status = Some(interpreted.response.status);
+    if !interpreted.agreed {
+        return Inspected {
+            tagged: Tagged::Unchanged(Untagged::NotAgreed),
+            status,
+        };
     }
+    let tagged = match analyse(shape, body) {
+        Err(reason) => Tagged::Unchanged(reason),
+        Ok(Analysis::Inferred) => limit(inferred_response(&interpreted.response.body, tags)),
+        Ok(Analysis::Object(response)) => response
+            .tag(shape, tags)
+            .map_or_else(Tagged::Unchanged, limit),
+    };
+    Inspected { tagged, status }
 }
 
 /// The HTTP status a response carries (see [`Inspected::status`]), without tagging it.
 pub fn response_status(shape: ResponseShape, body: &[u8]) -> Option<u16> {
-    match analyse(shape, body).ok()? {
-        Analysis::Inferred => Some(200),
-        Analysis::Object(response) => response.status,
-    }
+    let format = shape.format();
+    Some(match gateway::interpret(format, body) {
+        Ok(i) => i.response.status,
+        Err(_) => Malformed::client_status(format),
+    })
 }
 
 /// Removes the version and cold headers that [`tag_response`] adds, dropping a `headers` /
@@ -181,7 +208,6 @@ enum Analysis<'a> {
 
 struct Response<'a> {
     members: RawObject<'a>,
-    status: Option<u16>,
     headers: Option<usize>,
     multi_value_headers: Option<usize>,
 }
@@ -209,13 +235,12 @@ fn analyse(shape: ResponseShape, body: &[u8]) -> Result<Analysis<'_>, Untagged> 
     let status_at = find("statusCode")?;
     let headers = find("headers")?;
     let multi_value_headers = find("multiValueHeaders")?;
-    let Some(status_at) = status_at else {
+    if status_at.is_none() {
         return match shape {
             ResponseShape::HttpV2 => Ok(Analysis::Inferred),
             _ => Err(Untagged::NoStatusCode),
         };
-    };
-    let status = parse_status(members.0[status_at].1);
+    }
     let map_or_null = |at: Option<usize>| -> Result<Option<usize>, Untagged> {
         let Some(i) = at else { return Ok(None) };
         match members.0[i].1.get().as_bytes().first() {
@@ -227,20 +252,9 @@ fn analyse(shape: ResponseShape, body: &[u8]) -> Result<Analysis<'_>, Untagged> 
     let multi_value_headers = map_or_null(multi_value_headers)?;
     Ok(Analysis::Object(Response {
         members,
-        status,
         headers,
         multi_value_headers,
     }))
-}
-
-/// `statusCode` as a number or a numeric string.
-fn parse_status(raw: &RawValue) -> Option<u16> {
-    let text = raw.get();
-    let text = text
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text);
-    text.parse::<u16>().ok()
 }
 
 fn is_tag_header(name: &str, version_header: &str) -> bool {
@@ -257,9 +271,11 @@ impl Response<'_> {
         let has_single = present(self.headers).is_some();
         let has_multi = present(self.multi_value_headers).is_some();
         let alb_multi = matches!(shape, ResponseShape::Alb { multi_value: true });
-        // Tag the maps the response uses; with none, the one the shape expects.
-        let to_single = has_single || (!has_multi && !alb_multi);
-        let to_multi = has_multi || (!has_single && alb_multi);
+        // Tag the maps the response uses; with none, the one the shape expects. Payload 2.0
+        // has no multiValueHeaders (API Gateway ignores the member): only `headers` counts.
+        let v2 = shape == ResponseShape::HttpV2;
+        let to_single = v2 || has_single || (!has_multi && !alb_multi);
+        let to_multi = !v2 && (has_multi || (!has_single && alb_multi));
 
         let single = to_single
             .then(|| {
@@ -354,9 +370,9 @@ fn json_value(value: &str, multi: bool) -> Vec<u8> {
 }
 
 /// The explicit equivalent of a payload 2.0 response without `statusCode` (API Gateway: 200,
-/// `content-type: application/json`, the output as the body), tagged.
+/// `content-type: application/json`, `body` the client receives), tagged.
 fn inferred_response(body: &[u8], tags: &Tags<'_>) -> Vec<u8> {
-    // `analyse` checked that `body` is UTF-8 JSON.
+    // `gateway::interpret` read the output as JSON text: `body` is UTF-8.
     let text = String::from_utf8_lossy(body);
     let mut headers: Vec<(&str, Vec<u8>)> = vec![
         ("content-type", json_value("application/json", false)),

@@ -14,16 +14,20 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
+use http_body_util::{LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use protocol::telemetry::{
-    InitPhase, Status, SubscribeRequest, TelemetryEvent, TelemetryRecord, TelemetryType,
+    InitPhase, MAX_MAX_BYTES, SANDBOX_HOST, Status, SubscribeRequest, TelemetryEvent,
+    TelemetryRecord, TelemetryType,
 };
 use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
+use crate::endpoint::RuntimeApi;
+use crate::listen::{self, Acceptor};
 use crate::metrics::Aggregate;
 use crate::proxy::Proxy;
 use crate::recorder::Recorder;
@@ -113,16 +117,18 @@ impl Listener {
         })
     }
 
-    /// Serves deliveries from `listener` until the task is dropped.
+    /// Serves deliveries from `listener` until the task is dropped: at most
+    /// [`MAX_CONNECTIONS`] at a time, each closed if a request's headers do not arrive within
+    /// [`crate::listen::HEADER_READ_TIMEOUT`].
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        let mut acceptor = Acceptor::new(listener, "telemetry", MAX_CONNECTIONS);
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
+            let (stream, _, permit) = acceptor.accept().await;
             let me = self.clone();
             tokio::spawn(async move {
+                let _slot = permit;
                 let service = hyper::service::service_fn(move |req| me.clone().handle(req));
-                let _ = hyper::server::conn::http1::Builder::new()
+                let _ = listen::http1()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
@@ -133,27 +139,43 @@ impl Listener {
         self: Arc<Self>,
         req: Request<Incoming>,
     ) -> Result<Response<Full<Bytes>>, Infallible> {
-        let body = match req.into_body().collect().await {
+        // Refused unread when larger than any batch the Telemetry API sends.
+        let declared = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_DELIVERY_BYTES as u64) {
+            warn!(
+                bytes = declared,
+                limit = MAX_DELIVERY_BYTES,
+                "telemetry delivery larger than any Telemetry API batch; refused unread"
+            );
+            return Ok(status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        let body = match Limited::new(req.into_body(), MAX_DELIVERY_BYTES)
+            .collect()
+            .await
+        {
             Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => {
+                warn!(
+                    limit = MAX_DELIVERY_BYTES,
+                    "telemetry delivery larger than any Telemetry API batch; refused"
+                );
+                return Ok(status(StatusCode::PAYLOAD_TOO_LARGE));
+            }
             Err(e) => {
                 debug!(error = %e, "telemetry delivery aborted");
                 return Ok(status(StatusCode::BAD_REQUEST));
             }
         };
-        let events = match protocol::telemetry::parse_batch_lenient(&body) {
+        let events = match read_batch(&body) {
             Ok(events) => events,
             Err(e) => {
-                warn!(error = %e, "telemetry delivery is not a JSON array; ignored");
+                warn!(error = %e, "telemetry delivery is not a batch of telemetry records; ignored");
                 return Ok(status(StatusCode::BAD_REQUEST));
             }
         };
-        let events: Vec<TelemetryEvent> = events
-            .into_iter()
-            .filter_map(|e| {
-                e.map_err(|err| debug!(error = %err, "telemetry record skipped"))
-                    .ok()
-            })
-            .collect();
         let bypassed = self
             .proxy
             .as_ref()
@@ -171,16 +193,88 @@ impl Listener {
     }
 }
 
+/// Largest delivery accepted: a batch may hold up to twice the subscription's `maxBytes`
+/// (at most [`MAX_MAX_BYTES`]) plus metadata (Telemetry API; LAMBDA-FACTS §3). Larger bodies
+/// are refused with 413 without being read whole.
+pub const MAX_DELIVERY_BYTES: usize = 2 * MAX_MAX_BYTES as usize + 256 * 1024;
+
+/// Most connections the telemetry listener serves at once (Lambda delivers one batch at a time).
+pub const MAX_CONNECTIONS: usize = 16;
+
+/// Why a delivery is not a batch of telemetry records.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Not a JSON array.
+    #[error("not a JSON array: {0}")]
+    NotAnArray(#[from] serde_json::Error),
+    /// An element is not a record envelope.
+    #[error(
+        "element {index} is not a telemetry record (an object with string `time` and `type` and a `record`)"
+    )]
+    NotARecord {
+        /// Its position in the array.
+        index: usize,
+    },
+}
+
+/// Reads a delivery: a JSON array whose every element is a record envelope
+/// (`{"time": .., "type": "platform.*" | "function" | "extension", "record": ..}`); anything
+/// else is refused whole. Envelopes of record types not known here, or with members of an
+/// unexpected shape, are skipped one by one (as `parse_batch_lenient` does).
+pub fn read_batch(body: &[u8]) -> Result<Vec<TelemetryEvent>, BatchError> {
+    let values: Vec<serde_json::Value> = serde_json::from_slice(body)?;
+    for (index, v) in values.iter().enumerate() {
+        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+        let plausible = text("time").is_some_and(|t| !t.is_empty())
+            && text("type")
+                .is_some_and(|t| t.starts_with("platform.") || t == "function" || t == "extension")
+            && v.get("record").is_some();
+        if !plausible {
+            return Err(BatchError::NotARecord { index });
+        }
+    }
+    Ok(values
+        .into_iter()
+        .filter_map(|v| {
+            serde_json::from_value(v)
+                .map_err(|err| debug!(error = %err, "telemetry record skipped"))
+                .ok()
+        })
+        .collect())
+}
+
 fn status(code: StatusCode) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::new()));
     *res.status_mut() = code;
     res
 }
 
-/// Binds the telemetry listener on all interfaces (Lambda delivers to `sandbox.localdomain`,
-/// the lab to 127.0.0.1), as `lambda-extension` does.
+/// Binds the telemetry listener where telemetry comes from: the address(es) the sandbox's
+/// `sandbox.localdomain` resolves to (Lambda delivers there; AWS's sample extensions bind that
+/// name too), or loopback where the name does not resolve (the lab, AWS's runtime interface
+/// emulator, which posts to 127.0.0.1). Never all interfaces: the listener has no other check
+/// of who delivers.
 pub async fn bind(port: u16) -> std::io::Result<TcpListener> {
-    TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await
+    // /etc/hosts answers at once in the sandbox; a resolver that hangs must not delay Init.
+    let resolved = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        tokio::net::lookup_host((SANDBOX_HOST, port)),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .map(Iterator::collect::<Vec<SocketAddr>>)
+    .unwrap_or_default();
+    for addr in &resolved {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => {
+                debug!(%addr, "telemetry listener bound to {SANDBOX_HOST}");
+                return Ok(listener);
+            }
+            Err(e) => debug!(%addr, error = %e, "cannot bind {SANDBOX_HOST}'s address"),
+        }
+    }
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await
 }
 
 /// Why the subscription failed.
@@ -189,7 +283,7 @@ pub enum SubscribeError {
     /// The request could not be sent.
     #[error("telemetry subscription request failed: {0}")]
     Request(String),
-    /// The Telemetry API refused it.
+    /// The Telemetry API refused it, by status or (with a 2xx status) by an error body.
     #[error("the Telemetry API answered {status}: {body}")]
     Refused {
         /// HTTP status.
@@ -199,22 +293,24 @@ pub enum SubscribeError {
     },
 }
 
+/// Most bytes read from the subscription answer (`"OK"`, or an error document).
+const MAX_SUBSCRIBE_ANSWER: usize = 64 * 1024;
+
 /// Subscribes `extension_id` to platform telemetry delivered to `port` (Telemetry API).
+/// Success is a 2xx answer that is not an error document: AWS's runtime interface emulator
+/// answers `202 {"errorType":"Telemetry.NotSupported",...}`, which is a refusal.
 pub async fn subscribe(
-    runtime_api: &str,
+    api: &RuntimeApi,
     extension_id: &str,
     port: u16,
 ) -> Result<(), SubscribeError> {
     let body = serde_json::to_vec(&SubscribeRequest::http(vec![TelemetryType::Platform], port))
         .map_err(|e| SubscribeError::Request(e.to_string()))?;
-    let req = Request::put(format!(
-        "http://{runtime_api}{}",
-        protocol::telemetry::SUBSCRIBE_PATH
-    ))
-    .header(protocol::extension::HEADER_IDENTIFIER, extension_id)
-    .header(http::header::CONTENT_TYPE, "application/json")
-    .body(Full::new(Bytes::from(body)))
-    .map_err(|e| SubscribeError::Request(e.to_string()))?;
+    let req = Request::put(api.uri(protocol::telemetry::SUBSCRIBE_PATH))
+        .header(protocol::extension::HEADER_IDENTIFIER, extension_id)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| SubscribeError::Request(e.to_string()))?;
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let res = client
@@ -222,16 +318,25 @@ pub async fn subscribe(
         .await
         .map_err(|e| SubscribeError::Request(e.to_string()))?;
     let status = res.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let body = res
-        .into_body()
+    let body = http_body_util::Limited::new(res.into_body(), MAX_SUBSCRIBE_ANSWER)
         .collect()
         .await
-        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .map(|b| b.to_bytes())
         .unwrap_or_default();
-    Err(SubscribeError::Refused { status, body })
+    if status.is_success() && !is_error_document(&body) {
+        return Ok(());
+    }
+    Err(SubscribeError::Refused {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// True for a JSON object carrying `errorType` (the Runtime/Extensions/Telemetry APIs' error
+/// shape), whatever the status it came with.
+pub fn is_error_document(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("errorType").is_some_and(|t| !t.is_null()))
 }
 
 #[cfg(test)]
@@ -249,6 +354,17 @@ mod tests {
 
     fn member(docs: &[Document], name: &str) -> Option<serde_json::Value> {
         docs.first()?.members.get(name).cloned()
+    }
+
+    #[test]
+    fn an_error_document_is_a_refusal_whatever_its_status() {
+        assert!(is_error_document(
+            br#"{"errorType":"Telemetry.NotSupported","errorMessage":"Telemetry API is not supported"}"#
+        ));
+        assert!(!is_error_document(b"OK"));
+        assert!(!is_error_document(br#""OK""#));
+        assert!(!is_error_document(b""));
+        assert!(!is_error_document(br#"{"errorType":null}"#));
     }
 
     #[test]

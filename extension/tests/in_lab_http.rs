@@ -185,3 +185,71 @@ async fn python_shapes_through_the_exec_wrapper_are_unchanged_but_tagged() {
     with_layer.shutdown().await;
     without.shutdown().await;
 }
+
+/// Outputs found by use to differ through the layer (a bare JSON string, a lone-surrogate key,
+/// whitespace around an object), posted byte for byte by a custom runtime, reach the client
+/// the same with and without the layer; the tag is added only where the interpretation is
+/// agreed.
+#[tokio::test]
+async fn raw_outputs_reach_the_client_the_same_with_and_without_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/raw/raw");
+    let layer = rollcall_layer(dir.path());
+    let tagged_code = code_dir(dir.path(), "tagged", &script, "raw");
+    let plain_code = code_dir(dir.path(), "plain", &script, "bootstrap");
+    let routes = [
+        "--route",
+        "ANY /v1/{proxy+}",
+        "--route",
+        "ANY /v2/{proxy+}@2.0",
+    ];
+    let version = format!("4={}", tagged_code.display());
+    let layer_arg = layer.display().to_string();
+    let mut args = vec![
+        "--version",
+        &version,
+        "--handler",
+        "raw",
+        "--layer",
+        &layer_arg,
+    ];
+    args.extend(routes);
+    let with_layer = start_lab(&args).await;
+    let version = format!("4={}", plain_code.display());
+    let mut args = vec!["--version", version.as_str()];
+    args.extend(routes);
+    let without = start_lab(&args).await;
+
+    // (output, tagged under payload 1.0, tagged under payload 2.0)
+    let cases = [
+        ("string", false, false),
+        ("escaped", false, false),
+        ("surrogate", false, false),
+        ("surrogate-body", false, false),
+        ("padded", false, false),
+        ("array", false, false),
+        ("object", false, true),
+        ("padded-explicit", true, true),
+        ("multi-v2", true, true),
+    ];
+    for (name, v1_tagged, v2_tagged) in cases {
+        for (format, tagged) in [("v1", v1_tagged), ("v2", v2_tagged)] {
+            let target = format!("/{format}/{name}");
+            let a = send(with_layer.api.local_addr(), "GET", &target, b"").await;
+            let b = send(without.api.local_addr(), "GET", &target, b"").await;
+            assert_eq!((a.status, &a.body), (b.status, &b.body), "{target}");
+            assert_eq!(stable_headers(&a), stable_headers(&b), "{target}");
+            let want = tagged.then_some("4");
+            assert_eq!(a.header(VERSION_HEADER), want, "{target}: {}", a.status);
+        }
+    }
+    // What the found cases look like without the layer, so the comparison above means it.
+    let hello = send(without.api.local_addr(), "GET", "/v2/string", b"").await;
+    assert_eq!((hello.status, &hello.body[..]), (200, &b"hello"[..]));
+    let surrogate = send(without.api.local_addr(), "GET", "/v2/surrogate", b"").await;
+    assert_eq!(surrogate.status, 500);
+    let padded = send(without.api.local_addr(), "GET", "/v2/padded", b"").await;
+    assert_eq!(&padded.body[..], br#"{"message":"hi"}"#);
+    with_layer.shutdown().await;
+    without.shutdown().await;
+}

@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 (playing the Runtime API), which reports every call it receives on a channel.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -12,12 +13,13 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use protocol::runtime::MAX_PAYLOAD_SIZE;
 use rollcall_extension::metrics::Aggregate;
 use rollcall_extension::proxy::{Proxy, ProxySettings};
 use rollcall_extension::recorder::Recorder;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 /// A call the fake Runtime API received.
 #[derive(Debug)]
@@ -32,6 +34,10 @@ struct Seen {
 struct Upstream {
     events: Mutex<Vec<(String, Vec<u8>)>>,
     seen: mpsc::UnboundedSender<Seen>,
+    /// Body bytes of the call being read, as they arrive.
+    receiving: AtomicUsize,
+    /// Woken at each body chunk.
+    progress: Notify,
 }
 
 async fn upstream_handle(
@@ -39,10 +45,20 @@ async fn upstream_handle(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
-    let (parts, body) = req.into_parts();
-    let collected = body.collect().await.unwrap();
-    let trailers = collected.trailers().cloned();
-    let body = collected.to_bytes();
+    let (parts, mut body) = req.into_parts();
+    let (mut data, mut trailers) = (Vec::new(), None);
+    up.receiving.store(0, Ordering::SeqCst);
+    while let Some(frame) = body.frame().await {
+        match frame.unwrap().into_data() {
+            Ok(chunk) => {
+                data.extend_from_slice(&chunk);
+                up.receiving.store(data.len(), Ordering::SeqCst);
+                up.progress.notify_waiters();
+            }
+            Err(frame) => trailers = frame.into_trailers().ok(),
+        }
+    }
+    let body = Bytes::from(data);
     if path.ends_with("/invocation/next") {
         let next = up.events.lock().unwrap().pop();
         let Some((id, event)) = next else {
@@ -59,6 +75,9 @@ async fn upstream_handle(
         );
         return Ok(r);
     }
+    // Like Lambda, a response over the payload limit is refused with 413 (the client gets
+    // a 500); the call is still reported.
+    let too_large = path.ends_with("/response") && body.len() > MAX_PAYLOAD_SIZE;
     up.seen
         .send(Seen {
             path,
@@ -67,6 +86,13 @@ async fn upstream_handle(
             trailers,
         })
         .unwrap();
+    if too_large {
+        let mut r = Response::new(Full::new(Bytes::from_static(
+            br#"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#,
+        )));
+        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return Ok(r);
+    }
     let mut r = Response::new(Full::new(Bytes::from_static(br#"{"status":"OK"}"#)));
     *r.status_mut() = StatusCode::ACCEPTED;
     Ok(r)
@@ -86,6 +112,8 @@ impl Harness {
         let upstream = Arc::new(Upstream {
             events: Mutex::new(Vec::new()),
             seen: tx,
+            receiving: AtomicUsize::new(0),
+            progress: Notify::new(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let upstream_addr = listener.local_addr().unwrap();
@@ -282,6 +310,89 @@ async fn tagging_off_forwards_responses_unchanged_but_still_counts_errors() {
     h.post("/2018-06-01/runtime/invocation/r1/response", body)
         .await;
     assert_eq!(&h.seen().await.body[..], body);
+    assert_eq!(h.emf()[0]["Errors"], 1);
+}
+
+/// A response over Lambda's payload limit is refused by the Runtime API (413; the client gets
+/// a 500): an error, whether its length was declared or it came chunked.
+#[tokio::test]
+async fn a_response_the_runtime_api_refused_counts_as_an_error() {
+    let mut h = Harness::start(true).await;
+    let big = format!(
+        r#"{{"statusCode":200,"body":"{}"}}"#,
+        "x".repeat(MAX_PAYLOAD_SIZE)
+    );
+    h.queue("r1", APIGW_V1_EVENT);
+    h.queue("r2", APIGW_V1_EVENT);
+    h.next().await;
+    let status = h
+        .post("/2018-06-01/runtime/invocation/r1/response", big.as_bytes())
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(h.seen().await.body.len(), big.len());
+
+    h.next().await;
+    let (mut tx, body) = Channel::<Bytes>::new(4);
+    let req = Request::post(format!(
+        "{}/2018-06-01/runtime/invocation/r2/response",
+        h.proxy_url
+    ))
+    .body(body)
+    .unwrap();
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let sent = tokio::spawn(async move { client.request(req).await.unwrap().status() });
+    for chunk in big.as_bytes().chunks(1 << 20) {
+        tx.send_data(Bytes::copy_from_slice(chunk)).await.unwrap();
+    }
+    drop(tx);
+    assert_eq!(sent.await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(h.seen().await.body.len(), big.len());
+
+    let docs = h.emf();
+    assert_eq!(docs[0]["Invocations"], 2);
+    assert_eq!(docs[0]["Errors"], 2, "{docs:?}");
+}
+
+/// A chunked response past the payload limit is not held whole: the Runtime API receives its
+/// bytes while the runtime is still sending (the runtime here waits for that before sending
+/// its last chunk; a proxy that buffered would never forward anything). RSS: bench/README.md.
+#[tokio::test]
+async fn a_chunked_response_past_the_limit_streams_through() {
+    let mut h = Harness::start(true).await;
+    h.queue("r1", APIGW_V1_EVENT);
+    h.next().await;
+    let (mut tx, body) = Channel::<Bytes>::new(4);
+    let req = Request::post(format!(
+        "{}/2018-06-01/runtime/invocation/r1/response",
+        h.proxy_url
+    ))
+    .body(body)
+    .unwrap();
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let sent = tokio::spawn(async move { client.request(req).await.unwrap().status() });
+    let chunk = Bytes::from(vec![b' '; 1 << 20]);
+    let mut total = 0;
+    while total <= MAX_PAYLOAD_SIZE + (1 << 20) {
+        tx.send_data(chunk.clone()).await.unwrap();
+        total += chunk.len();
+    }
+    let upstream = h.upstream.clone();
+    let forwarded = async {
+        loop {
+            let notified = upstream.progress.notified();
+            if upstream.receiving.load(Ordering::SeqCst) > MAX_PAYLOAD_SIZE {
+                return;
+            }
+            notified.await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), forwarded)
+        .await
+        .expect("the Runtime API received the response's bytes before its end");
+    tx.send_data(Bytes::from_static(b"{}")).await.unwrap();
+    drop(tx);
+    assert_eq!(sent.await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(h.seen().await.body.len(), total + 2, "every byte arrived");
     assert_eq!(h.emf()[0]["Errors"], 1);
 }
 

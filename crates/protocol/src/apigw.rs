@@ -363,8 +363,8 @@ pub struct HttpDetails {
 }
 
 /// Payload 2.0 response (API Gateway, "Lambda function response for format 2.0"). Each cookie
-/// becomes a `set-cookie` header. See [`HttpResponseV2::from_function_output`] for the
-/// response API Gateway infers when the function returns JSON without `statusCode`.
+/// becomes a `set-cookie` header. See [`crate::gateway::interpret`] for the response API
+/// Gateway infers when the function returns JSON without `statusCode`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpResponseV2 {
@@ -384,11 +384,6 @@ pub struct HttpResponseV2 {
     pub is_base64_encoded: Option<bool>,
 }
 
-/// A function output API Gateway cannot turn into a response (it answers 502).
-#[derive(Debug, thiserror::Error)]
-#[error("malformed Lambda proxy response: {0}")]
-pub struct MalformedResponse(#[from] pub serde_json::Error);
-
 impl HttpResponseV2 {
     /// The body bytes (base64-decoded when `isBase64Encoded`).
     pub fn body_bytes(&self) -> Result<Vec<u8>, base64::DecodeError> {
@@ -396,30 +391,5 @@ impl HttpResponseV2 {
             self.body.as_deref(),
             self.is_base64_encoded.unwrap_or(false),
         )
-    }
-
-    /// Interprets a function's raw output as API Gateway (payload 2.0) and function URLs do:
-    /// a JSON object with `statusCode` is a response; any other valid JSON becomes `200`,
-    /// `content-type: application/json`, `isBase64Encoded: false`, and the output itself,
-    /// byte for byte, as the body. ("Invoking Lambda function URLs": the output
-    /// `"Hello, world!"` reaches the client as the 15 bytes `"Hello, world!"`, quotes included.)
-    /// Output that is not JSON is an error.
-    pub fn from_function_output(raw: &[u8]) -> Result<Self, MalformedResponse> {
-        let value: Value = serde_json::from_slice(raw)?;
-        if value.get("statusCode").is_some() {
-            return Ok(Self::deserialize(value)?);
-        }
-        // `raw` parsed as JSON, so it is UTF-8.
-        let body = String::from_utf8_lossy(raw).into_owned();
-        Ok(Self {
-            status_code: 200,
-            headers: Some(StringMap::from([(
-                "content-type".to_owned(),
-                "application/json".to_owned(),
-            )])),
-            cookies: None,
-            body: Some(body),
-            is_base64_encoded: Some(false),
-        })
     }
 }

@@ -26,8 +26,9 @@ impl EventKind {
     }
 }
 
-/// Classifies a raw event. Lambda authorizer events (with `methodArn`/`routeArn`) are
-/// [`EventKind::Other`]. ALB is checked first (its events also carry `httpMethod`), then
+/// Classifies a raw event. A member whose value is `null` counts as absent (emulators such as
+/// `cargo lambda watch` send function URL events with `"methodArn": null`). Lambda authorizer
+/// events (with `methodArn`/`routeArn`) are [`EventKind::Other`]. ALB is checked first (its events also carry `httpMethod`), then
 /// `version` `"2.0"` (HTTP API 2.0, function URLs), then `httpMethod` (payload 1.0, with
 /// `"version": "1.0"` for HTTP APIs).
 pub fn event_kind(event: &Value) -> EventKind {
@@ -36,7 +37,8 @@ pub fn event_kind(event: &Value) -> EventKind {
     };
     // Lambda authorizer events (REST `methodArn`, HTTP API `routeArn`) look like proxy events
     // but their responses are IAM policies or `{"isAuthorized": ..}`, not HTTP responses.
-    if obj.contains_key("methodArn") || obj.contains_key("routeArn") {
+    let present = |key: &str| obj.get(key).is_some_and(|v| !v.is_null());
+    if present("methodArn") || present("routeArn") {
         return EventKind::Other;
     }
     let context = obj.get("requestContext").and_then(Value::as_object);

@@ -21,7 +21,8 @@
 //! - [`runtime`]: Runtime API 2018-06-01 (paths, headers, error bodies, payload limit).
 //! - [`extension`]: Extensions API 2020-01-01 (register, next event, errors).
 //! - [`telemetry`]: Telemetry API 2022-07-01 (subscription + validation, records).
-//! - [`apigw`], [`alb`], [`event_kind`](mod@event_kind): HTTP event payloads and their detection.
+//! - [`apigw`], [`alb`], [`event_kind`](mod@event_kind): HTTP event payloads and their detection;
+//!   [`gateway`]: what the client receives for a function's output (API Gateway, ALB).
 //! - [`tag`]: the Rollcall version-tag contract (extension -> prober).
 //! - [`emf`]: CloudWatch Embedded Metric Format documents and limits.
 
@@ -32,6 +33,7 @@ pub mod apigw;
 pub mod emf;
 pub mod event_kind;
 pub mod extension;
+pub mod gateway;
 pub mod runtime;
 pub mod tag;
 pub mod telemetry;

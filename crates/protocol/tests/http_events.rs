@@ -135,43 +135,6 @@ fn responses_are_read_the_way_api_gateway_reads_them() {
 }
 
 #[test]
-fn payload_2_0_output_without_status_code_is_inferred() {
-    // (function output bytes, expected status, expected body) — "Invoking Lambda function URLs"
-    // response examples: the output is the body byte for byte.
-    let cases: [(&str, u16, &str); 4] = [
-        (r#""Hello, world!""#, 200, r#""Hello, world!""#),
-        (
-            "{\r\n  \"message\": \"Hello, world!\"\r\n}",
-            200,
-            "{\r\n  \"message\": \"Hello, world!\"\r\n}",
-        ),
-        ("[1,2]", 200, "[1,2]"),
-        (r#"{"statusCode":201,"body":"x"}"#, 201, "x"),
-    ];
-    for (output, status, body) in cases {
-        let r = HttpResponseV2::from_function_output(output.as_bytes()).unwrap();
-        assert_eq!(r.status_code, status, "{output}");
-        assert_eq!(r.body.as_deref(), Some(body), "{output}");
-    }
-    let inferred = HttpResponseV2::from_function_output(br#"{"a":1}"#).unwrap();
-    assert_eq!(
-        inferred.headers.unwrap()["content-type"],
-        "application/json"
-    );
-    assert_eq!(inferred.is_base64_encoded, Some(false));
-    // The documented body of the second example is 34 bytes long on the wire.
-    let r = HttpResponseV2::from_function_output(cases[1].0.as_bytes()).unwrap();
-    assert_eq!(r.body.unwrap().len(), 34);
-
-    for bad in [&b"not json"[..], br#"{"statusCode":"200"}"#, b""] {
-        assert!(
-            HttpResponseV2::from_function_output(bad).is_err(),
-            "{bad:?}"
-        );
-    }
-}
-
-#[test]
 fn alb_fixtures_round_trip() {
     let single: AlbRequest = round_trip("alb/request.json");
     assert!(!single.uses_multi_value_headers());
@@ -258,6 +221,16 @@ fn event_kind_detects_each_payload() {
             json!({"httpMethod": 5}),
             EventKind::Other,
             "httpMethod not a string",
+        ),
+        (
+            json!({"version": "2.0", "methodArn": null, "routeArn": null, "requestContext": {"http": {"method": "GET", "path": "/"}}}),
+            EventKind::HttpV2,
+            "function URL event from cargo lambda watch (null authorizer members are absent)",
+        ),
+        (
+            json!({"httpMethod": "GET", "methodArn": null}),
+            EventKind::RestV1,
+            "REST proxy event with a null methodArn",
         ),
         (json!("just a string"), EventKind::Other, "non-object"),
         (json!(null), EventKind::Other, "null"),

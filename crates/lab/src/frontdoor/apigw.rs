@@ -15,19 +15,18 @@
 //! `+` in a query string is kept as `+`; bodies are base64-encoded by content type for both
 //! formats (a REST API does that only for its configured binary media types).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, COOKIE, HOST, SET_COOKIE, USER_AGENT};
+use http::header::{CONTENT_TYPE, COOKIE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use protocol::apigw::{
-    HttpDetails, HttpRequestV2, HttpResponseV2, Identity, MultiStringMap, ProxyRequestV1,
-    ProxyResponseV1, RequestContextV1, RequestContextV2, StringMap,
+    HttpDetails, HttpRequestV2, Identity, MultiStringMap, ProxyRequestV1, RequestContextV1,
+    RequestContextV2, StringMap,
 };
-use serde::Deserialize;
+use protocol::gateway::{self, OutputFormat};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -384,25 +383,14 @@ pub fn event_payload(
     Bytes::from(json)
 }
 
-fn build(
-    status: u16,
-    headers: impl IntoIterator<Item = (String, String)>,
-    body: Option<&str>,
-    base64: bool,
-) -> Result<Response<Bytes>, Malformed> {
-    let status = StatusCode::from_u16(status).map_err(malformed)?;
-    let body = match (body, base64) {
-        (None, _) => Bytes::new(),
-        (Some(b), false) => Bytes::copy_from_slice(b.as_bytes()),
-        (Some(b), true) => Bytes::from(
-            BASE64
-                .decode(b)
-                .map_err(|e| malformed(format!("body is not base64: {e}")))?,
-        ),
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    for (name, value) in headers {
+/// The HTTP response for a function's output, as `protocol::gateway` interprets it (the one
+/// interpretation the extension's tagger uses too).
+fn client_response(format: OutputFormat, payload: &[u8]) -> Result<Response<Bytes>, Malformed> {
+    let interpreted = gateway::interpret(format, payload).map_err(|e| Malformed(e.0))?;
+    let out = interpreted.response;
+    let mut response = Response::new(Bytes::from(out.body));
+    *response.status_mut() = StatusCode::from_u16(out.status).map_err(malformed)?;
+    for (name, value) in out.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|e| malformed(format!("header {name:?}: {e}")))?;
         let value =
@@ -416,50 +404,15 @@ fn build(
 /// `multiValueHeaders` merged, multi-value winning; base64 bodies decoded; `content-type`
 /// defaulting to `application/json` as a REST API does).
 pub fn v1_response(payload: &[u8]) -> Result<Response<Bytes>, Malformed> {
-    let out: ProxyResponseV1 = serde_json::from_slice(payload).map_err(malformed)?;
-    let mut response = build(
-        out.status_code,
-        out.merged_headers(),
-        out.body.as_deref(),
-        out.is_base64_encoded.unwrap_or(false),
-    )?;
-    if !response.headers().contains_key(CONTENT_TYPE) {
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    Ok(response)
+    client_response(OutputFormat::ProxyV1, payload)
 }
 
 /// Turns a payload 2.0 function output into the HTTP response: an object with `statusCode` is
 /// an explicit response (each cookie a `set-cookie`); any other valid JSON is a `200`
-/// `application/json` response whose body is that JSON (a JSON string: its text).
+/// `application/json` response whose body is that JSON (a JSON string: its content), as API
+/// Gateway's documented table has it.
 pub fn v2_response(payload: &[u8]) -> Result<Response<Bytes>, Malformed> {
-    let value: serde_json::Value = serde_json::from_slice(payload).map_err(malformed)?;
-    if value.get("statusCode").is_none() {
-        let body = match &value {
-            serde_json::Value::String(s) => Bytes::copy_from_slice(s.as_bytes()),
-            _ => Bytes::copy_from_slice(payload.trim_ascii()),
-        };
-        let mut response = Response::new(body);
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        return Ok(response);
-    }
-    let out = HttpResponseV2::deserialize(&value).map_err(malformed)?;
-    let headers: BTreeMap<String, String> = out.headers.unwrap_or_default();
-    let cookies = out
-        .cookies
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| (SET_COOKIE.as_str().to_owned(), c));
-    build(
-        out.status_code,
-        headers.into_iter().chain(cookies),
-        out.body.as_deref(),
-        out.is_base64_encoded.unwrap_or(false),
-    )
+    client_response(OutputFormat::HttpV2, payload)
 }
 
 /// The response API Gateway sends itself when the integration fails.
