@@ -202,6 +202,8 @@ pub struct InvokeCall {
     pub function: String,
     /// Qualifier (`?Qualifier=` or the ARN's), if any.
     pub qualifier: Option<String>,
+    /// Where the function name's ARN says the function lives, if it is an ARN.
+    pub home: ArnHome,
     /// Invocation type.
     pub invocation_type: InvocationType,
     /// Decoded client context.
@@ -235,7 +237,7 @@ pub fn parse_invoke(
             format!("Invoke is POST, not {method}"),
         ));
     }
-    let (function, qualifier) = function_and_qualifier(&percent_decode(name), query)?;
+    let (function, qualifier, home) = function_and_qualifier(&percent_decode(name), query)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let invocation_type = match header("x-amz-invocation-type") {
         None | Some("RequestResponse") => InvocationType::RequestResponse,
@@ -270,19 +272,29 @@ pub fn parse_invoke(
     Ok(InvokeCall {
         function: function.to_owned(),
         qualifier,
+        home,
         invocation_type,
         client_context,
         tail: header("x-amz-log-type") == Some("Tail"),
     })
 }
 
-/// The function and qualifier of a `FunctionName` path segment (decoded; a name, a partial or
-/// a full ARN, possibly qualified) and the `?Qualifier=` of `query`, which must agree.
+/// The region and account a full or partial ARN names (`None` where it names none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArnHome {
+    /// The ARN's region (full ARNs).
+    pub region: Option<String>,
+    /// The ARN's account (full and partial ARNs).
+    pub account: Option<String>,
+}
+
+/// The function, qualifier and ARN home of a `FunctionName` path segment (decoded; a name, a
+/// partial or a full ARN, possibly qualified) and the `?Qualifier=` of `query`, which must agree.
 pub(super) fn function_and_qualifier(
     name: &str,
     query: Option<&str>,
-) -> Result<(String, Option<String>), ApiError> {
-    let (function, embedded) = split_function_name(name)?;
+) -> Result<(String, Option<String>, ArnHome), ApiError> {
+    let (function, embedded, home) = split_function_name(name)?;
     let param = query.unwrap_or("").split('&').find_map(|p| {
         p.split_once('=')
             .filter(|(k, _)| *k == "Qualifier")
@@ -298,20 +310,24 @@ pub(super) fn function_and_qualifier(
         }
         (a, b) => a.or(b),
     };
-    Ok((function.to_owned(), qualifier))
+    Ok((function.to_owned(), qualifier, home))
 }
 
 /// Splits `name`, `name:qualifier`, `account:function:name[:q]` or
 /// `arn:aws:lambda:region:account:function:name[:q]`.
-fn split_function_name(name: &str) -> Result<(&str, Option<String>), ApiError> {
+fn split_function_name(name: &str) -> Result<(&str, Option<String>, ArnHome), ApiError> {
     let parts: Vec<&str> = name.split(':').collect();
-    let (function, qualifier) = match parts.as_slice() {
-        [n] => (*n, None),
-        [n, q] => (*n, Some(*q)),
-        [_, "function", n] => (*n, None),
-        [_, "function", n, q] => (*n, Some(*q)),
-        ["arn", _, "lambda", _, _, "function", n] => (*n, None),
-        ["arn", _, "lambda", _, _, "function", n, q] => (*n, Some(*q)),
+    let home = |region: Option<&str>, account: &str| ArnHome {
+        region: region.map(str::to_owned),
+        account: Some(account.to_owned()),
+    };
+    let (function, qualifier, home) = match parts.as_slice() {
+        [n] => (*n, None, ArnHome::default()),
+        [n, q] => (*n, Some(*q), ArnHome::default()),
+        [a, "function", n] => (*n, None, home(None, a)),
+        [a, "function", n, q] => (*n, Some(*q), home(None, a)),
+        ["arn", _, "lambda", r, a, "function", n] => (*n, None, home(Some(r), a)),
+        ["arn", _, "lambda", r, a, "function", n, q] => (*n, Some(*q), home(Some(r), a)),
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -320,7 +336,51 @@ fn split_function_name(name: &str) -> Result<(&str, Option<String>), ApiError> {
             ));
         }
     };
-    Ok((function, qualifier.map(str::to_owned)))
+    Ok((function, qualifier.map(str::to_owned), home))
+}
+
+impl InvokeApi {
+    /// The lab's region and account (those of its functions).
+    fn lab_home(&self) -> (&str, &str) {
+        self.functions
+            .values()
+            .next()
+            .map(|f| (f.region.as_str(), f.account_id.as_str()))
+            .unwrap_or(("us-east-1", "123456789012"))
+    }
+
+    /// Refuses an ARN of another region or account as Lambda does: another region is
+    /// `404 ResourceNotFoundException` ("Functions from 'R' are not reachable in this region"),
+    /// another account `403 AccessDeniedException` (the caller, of the lab's account, has no
+    /// permission there). `action` is the IAM action (`lambda:InvokeFunction`).
+    fn check_home(
+        &self,
+        home: &ArnHome,
+        arn: impl FnOnce() -> String,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        let (region, account) = self.lab_home();
+        if let Some(r) = home.region.as_deref().filter(|r| *r != region) {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                format!("Functions from '{r}' are not reachable in this region ('{region}')"),
+            ));
+        }
+        if home.account.as_deref().is_some_and(|a| a != account) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                format!(
+                    "User: arn:aws:iam::{account}:user/rollcall-lab is not authorized to perform: \
+                     {action} on resource: {} because no resource-based policy allows the \
+                     {action} action",
+                    arn()
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl InvokeApi {
@@ -361,6 +421,11 @@ impl InvokeApi {
             parts.uri.query(),
             &parts.headers,
         )?;
+        self.check_home(
+            &call.home,
+            || arn_of(&call.function, &call.home, call.qualifier.as_deref()),
+            "lambda:InvokeFunction",
+        )?;
         let function = self.functions.get(&call.function).ok_or_else(|| {
             not_found(
                 "Function",
@@ -391,6 +456,19 @@ impl InvokeApi {
                     format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
                 )
             })?;
+        if !payload.is_empty()
+            && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload)
+        {
+            // Lambda passes only JSON to functions (LAMBDA-FACTS §1), and says so with its
+            // parser's complaint.
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                format!(
+                    "Could not parse request body into json: Could not parse payload into json: {e}"
+                ),
+            ));
+        }
         let request = InvokeRequest {
             payload: if payload.is_empty() {
                 Bytes::from_static(b"{}")
@@ -464,7 +542,12 @@ impl InvokeApi {
                 format!("ListVersionsByFunction is GET, not {method}"),
             ));
         }
-        let (name, qualifier) = split_function_name(name)?;
+        let (name, qualifier, home) = split_function_name(name)?;
+        self.check_home(
+            &home,
+            || arn_of(name, &home, None),
+            "lambda:ListVersionsByFunction",
+        )?;
         if qualifier.is_some() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -486,11 +569,13 @@ impl InvokeApi {
         read: &FunctionRead,
         query: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
-        let name = match read {
-            FunctionRead::Function(n) | FunctionRead::Configuration(n) => n,
+        let (name, action) = match read {
+            FunctionRead::Function(n) => (n, "lambda:GetFunction"),
+            FunctionRead::Configuration(n) => (n, "lambda:GetFunctionConfiguration"),
         };
-        let (name, qualifier) = function_and_qualifier(name, query)?;
+        let (name, qualifier, home) = function_and_qualifier(name, query)?;
         let qualifier = qualifier.as_deref();
+        self.check_home(&home, || arn_of(&name, &home, qualifier), action)?;
         let f = self
             .functions
             .get(&name)
@@ -549,6 +634,18 @@ impl InvokeApi {
         let document = alias_document(&f.arn(Some(name)), alias);
         Ok(json_response(StatusCode::OK, document.to_string()))
     }
+}
+
+/// The ARN a request named: its own region and account where it gave them, else the lab's.
+fn arn_of(name: &str, home: &ArnHome, qualifier: Option<&str>) -> String {
+    let mut f = Function::new(name);
+    if let Some(r) = &home.region {
+        f.region.clone_from(r);
+    }
+    if let Some(a) = &home.account {
+        f.account_id.clone_from(a);
+    }
+    f.arn(qualifier)
 }
 
 fn empty(status: StatusCode) -> Response<Full<Bytes>> {
