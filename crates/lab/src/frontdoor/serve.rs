@@ -47,6 +47,17 @@ pub enum LabError {
     },
 }
 
+impl LabError {
+    /// The process exit code: [`crate::cli::EXIT_USAGE`] for what the flags got wrong,
+    /// [`crate::cli::EXIT_UNAVAILABLE`] for a port that cannot be bound.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Version { .. } | Self::Alias(_) => crate::cli::EXIT_USAGE,
+            Self::Bind { .. } => crate::cli::EXIT_UNAVAILABLE,
+        }
+    }
+}
+
 /// The running lab.
 #[derive(Debug)]
 pub struct Lab {
