@@ -75,7 +75,8 @@ pub struct ServeArgs {
     /// Seed of the alias's routing RNG (random when absent; printed at start).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Reserved concurrency of the function (environments across versions).
+    /// Reserved concurrency of the function (environments across versions); without it, Lambda's
+    /// unreserved account concurrency (1000).
     #[arg(long)]
     pub concurrency: Option<u32>,
     /// A route: `'GET /hello'`, `'ANY /{proxy+}'`, `'$default'`, optionally `@1.0`/`@2.0`

@@ -29,6 +29,11 @@ use crate::invoke::{
 /// Largest synchronous request payload Lambda accepts (6 MB).
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
+/// Lambda's default concurrency limit of an account in a Region (the "Concurrent executions"
+/// quota of the Lambda quotas page: 1,000): what a function without reserved concurrency may
+/// use, shared as "unreserved account concurrency".
+pub const ACCOUNT_CONCURRENCY: usize = 1000;
+
 /// A concurrency budget (reserved concurrency), shareable between the versions of a function.
 #[derive(Debug)]
 pub struct ConcurrencyLimit {
@@ -94,11 +99,12 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
-    /// Defaults: concurrency 10, idle timeout 5 min, logs in memory (10,000 lines).
+    /// Defaults: concurrency [`ACCOUNT_CONCURRENCY`], idle timeout 5 min, logs in memory
+    /// (10,000 lines).
     pub fn new(function: FunctionConfig) -> Self {
         Self {
             function,
-            concurrency_limit: 10,
+            concurrency_limit: ACCOUNT_CONCURRENCY,
             shared_limit: None,
             idle_timeout: Duration::from_secs(300),
             log_dir: None,

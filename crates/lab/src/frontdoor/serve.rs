@@ -16,8 +16,9 @@ use super::invoke_api::{Function, InvokeApi, LogTail};
 use super::server::{ApiConfig, ApiGateway, Listener};
 use super::versions_api::VersionInfo;
 
-/// Concurrency of a function without `--concurrency` (shared by its versions).
-pub const DEFAULT_CONCURRENCY: usize = 10;
+/// Concurrency of a function without `--concurrency` (shared by its versions): Lambda's
+/// unreserved account concurrency.
+pub const DEFAULT_CONCURRENCY: usize = crate::pool::ACCOUNT_CONCURRENCY;
 
 /// Why the lab could not start.
 #[derive(Debug, thiserror::Error)]
