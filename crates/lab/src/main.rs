@@ -51,6 +51,18 @@ async fn serve(config: ServeConfig) -> i32 {
             return e.exit_code();
         }
     };
+    // Before the banner: whoever reads it may stop the lab at once.
+    use tokio::signal::unix::{SignalKind, signal};
+    let signals =
+        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)));
+    let (mut term, mut interrupt) = match signals {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rollcall-lab: cannot install the SIGTERM/SIGINT handlers: {e}");
+            lab.shutdown().await;
+            return EXIT_SOFTWARE;
+        }
+    };
     println!("API front door:    {}", lab.api_url());
     println!(
         "Lambda Invoke API: {}  (aws lambda invoke --endpoint-url {})",
@@ -69,18 +81,15 @@ async fn serve(config: ServeConfig) -> i32 {
             config.latest().version
         ),
     }
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            eprintln!("rollcall-lab: cannot install the SIGTERM handler: {e}");
-            lab.shutdown().await;
-            return EXIT_SOFTWARE;
-        }
-    };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = interrupt.recv() => {}
         _ = term.recv() => {}
     }
+    let pools = lab.pools.clone();
     lab.shutdown().await;
+    println!("rollcall-lab summary:");
+    for (version, pool) in &pools {
+        println!("  {} version {version}: {}", config.function, pool.stats());
+    }
     0
 }

@@ -59,3 +59,43 @@ fn help_still_succeeds() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--version"));
 }
+
+#[test]
+fn on_sigterm_the_lab_prints_its_summary_and_exits_0() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = dir.path().join("bootstrap");
+    std::fs::write(&bootstrap, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let version = format!("1={}", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall-lab"))
+        .args(["serve", "--function", "quiet", "--version", &version])
+        .args(["--api-port", "0", "--lambda-port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("API front door") {
+        banner.clear();
+        assert!(stdout.read_line(&mut banner).unwrap() > 0, "no banner");
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("rollcall-lab summary:"), "{rest}");
+    assert!(
+        rest.contains(
+            "quiet version 1: 0 invocations, 0 cold starts, 0 throttled, 0 init failures, 0 environments replaced"
+        ),
+        "{rest}"
+    );
+}

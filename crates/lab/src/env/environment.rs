@@ -57,10 +57,13 @@ pub enum StartError {
 }
 
 /// How an invocation left the environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvokeEnd {
     /// The environment is Ready again (false: it was reset and is Dead).
     pub reusable: bool,
+    /// Why it was reset, when it was: the error type (`Sandbox.Timedout`, `Runtime.ExitError`,
+    /// `Extension.Crash`, ...).
+    pub reset: Option<String>,
 }
 
 /// One execution environment.

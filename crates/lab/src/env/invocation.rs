@@ -54,7 +54,10 @@ impl Environment {
                 error_type: "ServiceException".into(),
                 body: doc,
             });
-            return InvokeEnd { reusable: false };
+            return InvokeEnd {
+                reusable: false,
+                reset: Some("ServiceException".into()),
+            };
         }
         self.transition(Transition::InvokeStart);
         let cold = self.invocations == 0;
@@ -266,12 +269,18 @@ impl Environment {
         match reset {
             None => {
                 self.transition(Transition::InvokeEnd);
-                InvokeEnd { reusable: true }
+                InvokeEnd {
+                    reusable: true,
+                    reset: None,
+                }
             }
-            Some((_, _, _, reason)) => {
+            Some((_, error_type, _, reason)) => {
                 self.transition(Transition::Reset);
                 self.stop_processes(reason).await;
-                InvokeEnd { reusable: false }
+                InvokeEnd {
+                    reusable: false,
+                    reset: Some(error_type),
+                }
             }
         }
     }
