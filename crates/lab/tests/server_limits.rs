@@ -158,3 +158,33 @@ async fn at_the_connection_cap_new_connections_wait_for_a_free_slot() {
     let text = String::from_utf8_lossy(&out);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 }
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_is_still_served() {
+    let door = front_door(limits(SHORT, 4)).await;
+    let stream = TcpStream::connect(door.local_addr()).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    // Two requests on the one connection, the second after longer than the header-read timeout:
+    // an HTTP/2 connection that answers pings is not a slow client.
+    for _ in 0..2 {
+        let request = Request::builder()
+            .uri(format!("http://{}/", door.local_addr()))
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(&body[..], b"ok");
+        tokio::time::sleep(SHORT * 2).await;
+    }
+}
