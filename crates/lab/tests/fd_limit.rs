@@ -83,7 +83,8 @@ fn at_the_fd_limit_accept_failures_are_warned_about_at_most_once_a_second() {
     let seen = warnings.load(Ordering::Relaxed);
     assert!(seen >= 1, "the lab never hit its descriptor limit");
     assert!(
-        seen <= window.as_secs() + 1,
+        // one a second, plus the first and slack for the time the connections took to open
+        seen <= window.as_secs() + 2,
         "{seen} 'accept failed' warnings in {window:?}: at most one a second"
     );
     drop(connections);
