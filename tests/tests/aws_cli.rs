@@ -383,3 +383,124 @@ async fn the_aws_cli_shifts_an_alias_with_revision_ids() {
     );
     lab.shutdown().await;
 }
+
+/// The stderr of a call that must fail.
+async fn failure(aws: &AwsLambda<'_>, args: &[&str]) -> String {
+    let out = aws.run(args).await;
+    assert!(!out.status.success(), "aws lambda {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_gets_lambdas_refusals_of_non_json_payloads_and_foreign_arns() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = echo_lab(dir.path()).await;
+    let aws = AwsLambda::new(&lab);
+    let out = path_arg(&dir.path().join("out.json"));
+
+    // A payload that is not JSON: 400 InvalidRequestContentException, the function never runs.
+    for payload in ["hello", "{\"a\":", "{} trailing"] {
+        let stderr = failure(
+            &aws,
+            &[
+                "invoke",
+                "--function-name",
+                "echo",
+                "--payload",
+                payload,
+                &out,
+            ],
+        )
+        .await;
+        assert!(
+            stderr.contains("An error occurred (InvalidRequestContentException)")
+                && stderr.contains("Could not parse request body into json"),
+            "{payload:?}: {stderr}"
+        );
+    }
+    // Any JSON value is a payload, a bare string included.
+    let reply = aws
+        .ok(&[
+            "invoke",
+            "--function-name",
+            "echo",
+            "--payload",
+            "\"hello\"",
+            &out,
+        ])
+        .await;
+    assert_eq!(reply["StatusCode"], 200);
+
+    // The lab's function under another region's ARN: not reachable from this region.
+    let other_region = "arn:aws:lambda:eu-west-1:123456789012:function:echo";
+    let stderr = failure(
+        &aws,
+        &[
+            "invoke",
+            "--function-name",
+            other_region,
+            "--payload",
+            "{}",
+            &out,
+        ],
+    )
+    .await;
+    assert!(
+        stderr.contains("(ResourceNotFoundException)")
+            && stderr.contains(
+                "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"
+            ),
+        "{stderr}"
+    );
+    // ... and another account's: the caller has no permission there.
+    for function in [
+        "arn:aws:lambda:us-east-1:999999999999:function:echo:live",
+        "999999999999:function:echo",
+    ] {
+        let stderr = failure(
+            &aws,
+            &[
+                "invoke",
+                "--function-name",
+                function,
+                "--payload",
+                "{}",
+                &out,
+            ],
+        )
+        .await;
+        assert!(
+            stderr.contains("(AccessDeniedException)")
+                && stderr.contains("is not authorized to perform: lambda:InvokeFunction")
+                && stderr.contains("999999999999:function:echo"),
+            "{function}: {stderr}"
+        );
+    }
+    assert_eq!(
+        aws.error_code(&["get-function", "--function-name", other_region])
+            .await,
+        "ResourceNotFoundException"
+    );
+    assert_eq!(
+        aws.error_code(&[
+            "list-versions-by-function",
+            "--function-name",
+            "arn:aws:lambda:us-east-1:999999999999:function:echo"
+        ])
+        .await,
+        "AccessDeniedException"
+    );
+    // The lab's own ARN still works.
+    let reply = aws
+        .ok(&[
+            "invoke",
+            "--function-name",
+            &format!("{ARN}:live"),
+            "--payload",
+            "{}",
+            &out,
+        ])
+        .await;
+    assert_eq!(reply["StatusCode"], 200);
+    lab.shutdown().await;
+}

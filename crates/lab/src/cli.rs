@@ -14,6 +14,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::alias::{AliasError, Routing};
 use crate::frontdoor::{PayloadFormat, Route, RouteError, RouteTable};
 
+/// Exit code of a usage error: a bad flag or flag value, a function that cannot run as given
+/// (sysexits `EX_USAGE`, as the prober's).
+pub const EXIT_USAGE: i32 = 64;
+/// Exit code when a port cannot be bound (sysexits `EX_UNAVAILABLE`).
+pub const EXIT_UNAVAILABLE: i32 = 69;
+/// Exit code when the lab itself fails (sysexits `EX_SOFTWARE`).
+pub const EXIT_SOFTWARE: i32 = 70;
+
 /// `rollcall-lab`: a local, faithful emulator of Lambda versions, aliases and API Gateway.
 #[derive(Debug, Parser)]
 #[command(name = "rollcall-lab", version, about)]
@@ -67,7 +75,8 @@ pub struct ServeArgs {
     /// Seed of the alias's routing RNG (random when absent; printed at start).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Reserved concurrency of the function (environments across versions).
+    /// Reserved concurrency of the function (environments across versions); without it, Lambda's
+    /// unreserved account concurrency (1000).
     #[arg(long)]
     pub concurrency: Option<u32>,
     /// A route: `'GET /hello'`, `'ANY /{proxy+}'`, `'$default'`, optionally `@1.0`/`@2.0`

@@ -3,6 +3,7 @@
 //! environments, alias weighted routing, and an API-Gateway-like front door with a subset of the
 //! Lambda `Invoke` API. Everything runs as real processes speaking real HTTP on 127.0.0.1.
 
+pub mod accept;
 pub mod alias;
 pub mod cli;
 pub mod env;

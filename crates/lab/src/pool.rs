@@ -15,12 +15,14 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::accept::{WARN_EVERY, WarnThrottle};
 use crate::env::{ConfigError, Environment, FunctionConfig, LogSink, Resolved, StartError};
 use crate::invoke::{
     InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker,
@@ -28,6 +30,11 @@ use crate::invoke::{
 
 /// Largest synchronous request payload Lambda accepts (6 MB).
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+
+/// Lambda's default concurrency limit of an account in a Region (the "Concurrent executions"
+/// quota of the Lambda quotas page: 1,000): what a function without reserved concurrency may
+/// use, shared as "unreserved account concurrency".
+pub const ACCOUNT_CONCURRENCY: usize = 1000;
 
 /// A concurrency budget (reserved concurrency), shareable between the versions of a function.
 #[derive(Debug)]
@@ -75,6 +82,45 @@ impl Drop for Permit {
     }
 }
 
+/// What happened to a version's invocations and environments, counted since the pool started.
+#[derive(Debug, Default)]
+struct Counters {
+    invocations: AtomicU64,
+    cold_starts: AtomicU64,
+    throttles: AtomicU64,
+    init_failures: AtomicU64,
+    replacements: AtomicU64,
+}
+
+/// A snapshot of a pool's counters, for the lab's summary on exit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Invocations that got an environment (cold or warm).
+    pub invocations: u64,
+    /// Of which started a new environment.
+    pub cold_starts: u64,
+    /// Invocations refused at the concurrency limit (429).
+    pub throttles: u64,
+    /// Environments whose Init failed.
+    pub init_failures: u64,
+    /// Environments reset by an invocation (timeout, crash) and replaced on the next one.
+    pub replacements: u64,
+}
+
+impl std::fmt::Display for PoolStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} invocations, {} cold starts, {} throttled, {} init failures, {} environments replaced",
+            self.invocations,
+            self.cold_starts,
+            self.throttles,
+            self.init_failures,
+            self.replacements
+        )
+    }
+}
+
 /// Configuration of a [`VersionPool`].
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
@@ -94,11 +140,12 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
-    /// Defaults: concurrency 10, idle timeout 5 min, logs in memory (10,000 lines).
+    /// Defaults: concurrency [`ACCOUNT_CONCURRENCY`], idle timeout 5 min, logs in memory
+    /// (10,000 lines).
     pub fn new(function: FunctionConfig) -> Self {
         Self {
             function,
-            concurrency_limit: 10,
+            concurrency_limit: ACCOUNT_CONCURRENCY,
             shared_limit: None,
             idle_timeout: Duration::from_secs(300),
             log_dir: None,
@@ -138,6 +185,9 @@ struct PoolInner {
     state: Mutex<PoolState>,
     busy_changed: watch::Sender<usize>,
     groups: Mutex<BTreeSet<i32>>,
+    counters: Counters,
+    /// Throttles are warned about at most once a second (with the count), not one line each.
+    throttle_warnings: Mutex<WarnThrottle>,
 }
 
 impl PoolInner {
@@ -243,6 +293,8 @@ impl VersionPool {
             }),
             busy_changed: watch::channel(0).0,
             groups: Mutex::new(BTreeSet::new()),
+            counters: Counters::default(),
+            throttle_warnings: Mutex::new(WarnThrottle::new(WARN_EVERY)),
         });
         let reaper = tokio::spawn(reap(Arc::downgrade(&inner)));
         Ok(Self { inner, reaper })
@@ -261,6 +313,19 @@ impl VersionPool {
     /// Warm environments waiting for work.
     pub fn idle_count(&self) -> usize {
         self.inner.lock().idle.len()
+    }
+
+    /// What happened so far: invocations, cold starts, throttles, init failures, replacements.
+    pub fn stats(&self) -> PoolStats {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        PoolStats {
+            invocations: get(&c.invocations),
+            cold_starts: get(&c.cold_starts),
+            throttles: get(&c.throttles),
+            init_failures: get(&c.init_failures),
+            replacements: get(&c.replacements),
+        }
     }
 
     /// Process groups of every live environment (leader pids).
@@ -352,6 +417,23 @@ async fn run(inner: Arc<PoolInner>, request: InvokeRequest) -> Result<InvokeResp
             });
         }
         let Some(permit) = inner.limit.try_acquire() else {
+            drop(st);
+            inner.counters.throttles.fetch_add(1, Ordering::Relaxed);
+            let held_back = inner
+                .throttle_warnings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .note(Instant::now());
+            if let Some(held_back) = held_back {
+                tracing::warn!(
+                    function = %inner.cfg.function_name,
+                    version = %executed_version,
+                    limit = inner.limit.limit(),
+                    throttles_since_last_warning = held_back,
+                    "throttled (429 TooManyRequestsException): every one of the function's \
+                     concurrent executions is busy; raise --concurrency to allow more"
+                );
+            }
             return Err(InvokeError::Throttled(
                 "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded)".into(),
             ));
@@ -359,7 +441,11 @@ async fn run(inner: Arc<PoolInner>, request: InvokeRequest) -> Result<InvokeResp
         st.busy += 1;
         (permit, st.idle.pop())
     };
+    inner.counters.invocations.fetch_add(1, Ordering::Relaxed);
     let cold_start = warm.is_none();
+    if cold_start {
+        inner.counters.cold_starts.fetch_add(1, Ordering::Relaxed);
+    }
     let env = match warm {
         Some(i) => i.env,
         None => match Environment::start(
@@ -376,15 +462,26 @@ async fn run(inner: Arc<PoolInner>, request: InvokeRequest) -> Result<InvokeResp
             Err(e) => {
                 inner.done_busy();
                 drop(permit);
+                inner.counters.init_failures.fetch_add(1, Ordering::Relaxed);
                 return match e {
-                    StartError::Init(e) => Ok(InvokeResponse {
-                        executed_version,
-                        cold_start: true,
-                        outcome: InvokeOutcome::FunctionError {
-                            error_type: e.error_type,
-                            body: e.body,
-                        },
-                    }),
+                    StartError::Init(e) => {
+                        tracing::warn!(
+                            function = %inner.cfg.function_name,
+                            version = %executed_version,
+                            error_type = %e.error_type,
+                            error = %String::from_utf8_lossy(&e.body),
+                            "init failed: the environment is discarded; the next invocation \
+                             cold-starts again"
+                        );
+                        Ok(InvokeResponse {
+                            executed_version,
+                            cold_start: true,
+                            outcome: InvokeOutcome::FunctionError {
+                                error_type: e.error_type,
+                                body: e.body,
+                            },
+                        })
+                    }
                     StartError::Io(e) => {
                         tracing::error!(version = %executed_version, error = %e,
                             "could not start an execution environment");
@@ -403,6 +500,18 @@ async fn run(inner: Arc<PoolInner>, request: InvokeRequest) -> Result<InvokeResp
     tokio::spawn(async move {
         let mut env = env;
         let end = env.invoke(request, tx).await;
+        if let Some(reason) = &end.reset {
+            task_inner
+                .counters
+                .replacements
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                function = %task_inner.cfg.function_name,
+                version = %task_inner.cfg.version,
+                reason = %reason,
+                "environment reset: it is shut down and the next invocation cold-starts a new one"
+            );
+        }
         task_inner.finish(env, permit, end.reusable).await;
     });
     match rx.await {

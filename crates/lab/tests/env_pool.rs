@@ -122,6 +122,12 @@ async fn invocations_beyond_the_limit_are_throttled_not_queued() {
         .is_some()
     );
     assert!(pool.invoke(req("{}")).await.is_ok(), "capacity is back");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.invocations, stats.cold_starts, stats.throttles),
+        (3, 2, 1),
+        "{stats}"
+    );
     pool.shutdown().await;
 }
 
@@ -210,6 +216,33 @@ async fn init_failure_reaches_the_caller_as_a_function_error() {
         other => panic!("{other:?}"),
     }
     assert!(pool.process_groups().is_empty());
+    assert_eq!(pool.stats().init_failures, 1);
+    pool.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_crashed_environment_is_counted_as_replaced() {
+    let f = Fixture::testfn();
+    let pool = VersionPool::new(PoolConfig::new(f.config("5"))).unwrap();
+    let r = pool.invoke(req(r#"{"exit":3}"#)).await.unwrap();
+    assert!(
+        matches!(&r.outcome, InvokeOutcome::FunctionError { error_type, .. } if error_type == "Runtime.ExitError"),
+        "{:?}",
+        r.outcome
+    );
+    let replaced = eventually(Duration::from_secs(10), || {
+        (pool.stats().replacements == 1).then_some(())
+    })
+    .await;
+    assert!(replaced.is_some(), "{}", pool.stats());
+    let again = pool.invoke(req("{}")).await.unwrap();
+    assert!(again.cold_start, "the crashed environment was not reused");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.invocations, stats.cold_starts, stats.replacements),
+        (2, 2, 1),
+        "{stats}"
+    );
     pool.shutdown().await;
 }
 

@@ -11,13 +11,14 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::shared::Shared;
 use super::{extensions_api, runtime_api};
+use crate::accept::{ServeLimits, accept_loop};
 
 /// RAPID's payload limit: 6 MB + 100 bytes.
 pub const MAX_PAYLOAD: usize = protocol::runtime::MAX_PAYLOAD_SIZE;
@@ -25,29 +26,33 @@ pub const MAX_PAYLOAD: usize = protocol::runtime::MAX_PAYLOAD_SIZE;
 /// The response type of every handler.
 pub type Reply = Response<Full<Bytes>>;
 
-/// Binds `127.0.0.1:0` and serves until the task is aborted.
+/// Binds `127.0.0.1:0` and serves until the task is aborted, with [`ServeLimits::ENVIRONMENT`].
 pub async fn serve(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    serve_with(shared, ServeLimits::ENVIRONMENT).await
+}
+
+/// [`serve`] with other limits.
+pub async fn serve_with(
+    shared: Arc<Shared>,
+    limits: ServeLimits,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let shared = shared.clone();
-                    async move { Ok::<_, Infallible>(route(shared, req).await) }
-                });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc);
-                let _ = conn.await;
+    let accepting = accept_loop(listener, limits, "runtime API", move |stream, _| {
+        let shared = shared.clone();
+        async move {
+            let svc = service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(route(shared, req).await) }
             });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         }
     });
-    Ok((addr, task))
+    Ok((addr, tokio::spawn(accepting)))
 }
 
 async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Reply {

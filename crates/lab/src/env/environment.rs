@@ -57,10 +57,13 @@ pub enum StartError {
 }
 
 /// How an invocation left the environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvokeEnd {
     /// The environment is Ready again (false: it was reset and is Dead).
     pub reusable: bool,
+    /// Why it was reset, when it was: the error type (`Sandbox.Timedout`, `Runtime.ExitError`,
+    /// `Extension.Crash`, ...).
+    pub reset: Option<String>,
 }
 
 /// One execution environment.
@@ -337,7 +340,7 @@ impl Environment {
         let registered = tokio::time::timeout_at(
             deadline,
             self.shared.wait_for(|inner| {
-                if let Some(e) = extension_failure(inner, externals) {
+                if let Some(e) = failure(inner, None, externals, None) {
                     return Some(Err(e));
                 }
                 let all = externals
@@ -390,14 +393,7 @@ impl Environment {
                         body,
                     }));
                 }
-                if let Some(status) = runtime.and_then(ManagedProcess::exit_status) {
-                    let msg = format!("Runtime exited with error: {}", exit_text(Some(status)));
-                    return Some(Err(PostedError {
-                        error_type: "Runtime.ExitError".into(),
-                        body: error_doc("Runtime.ExitError", &msg),
-                    }));
-                }
-                if let Some(e) = extension_failure(inner, externals) {
+                if let Some(e) = failure(inner, runtime, externals, None) {
                     return Some(Err(e));
                 }
                 let all = inner.runtime_ready() && inner.extensions.iter().all(|s| s.ready());
@@ -453,10 +449,17 @@ impl Environment {
     }
 }
 
-/// An extension that crashed or posted an error, as the init/invoke error.
-pub(super) fn extension_failure(
+/// Why the environment cannot go on, as Lambda reports it: an error an extension posted
+/// (`/extension/init/error`, `/exit/error`), else the **first** of its processes to die, as
+/// RAPID keeps the first fatal error: `Runtime.ExitError` for the runtime, `Extension.Crash` for
+/// an external extension. (An extension that dies often takes the runtime with it, e.g. a
+/// Runtime API proxy: the extension's death is the cause.) `request_id` prefixes the message
+/// during an invocation. `runtime` is `None` before the runtime is started.
+pub(super) fn failure(
     inner: &super::shared::Inner,
+    runtime: Option<&ManagedProcess>,
     externals: &[ManagedProcess],
+    request_id: Option<&str>,
 ) -> Option<PostedError> {
     if let Some(e) = inner.extensions.iter().find_map(|s| s.error.clone()) {
         let body = if e.body.is_empty() {
@@ -469,20 +472,31 @@ pub(super) fn extension_failure(
             body,
         });
     }
-    externals
-        .iter()
-        .find(|p| p.exit_status().is_some())
-        .map(|p| {
-            let msg = format!(
-                "Extension {} exited: {}",
-                p.name(),
-                exit_text(p.exit_status())
-            );
-            PostedError {
-                error_type: "Extension.Crash".into(),
-                body: error_doc("Extension.Crash", &msg),
-            }
-        })
+    let first = runtime
+        .into_iter()
+        .chain(externals)
+        .filter_map(|p| p.exit().map(|e| (e.at, p)))
+        .min_by_key(|(at, _)| *at)?
+        .1;
+    let prefix = request_id
+        .map(|id| format!("RequestId: {id} Error: "))
+        .unwrap_or_default();
+    let status = exit_text(first.exit_status());
+    let (error_type, message) = if runtime.is_some_and(|r| std::ptr::eq(r, first)) {
+        (
+            "Runtime.ExitError",
+            format!("{prefix}Runtime exited with error: {status}"),
+        )
+    } else {
+        (
+            "Extension.Crash",
+            format!("{prefix}Extension {} exited: {status}", first.name()),
+        )
+    };
+    Some(PostedError {
+        error_type: error_type.into(),
+        body: error_doc(error_type, &message),
+    })
 }
 
 impl Drop for Environment {

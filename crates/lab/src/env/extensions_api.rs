@@ -133,6 +133,7 @@ pub async fn register(shared: &Shared, req: Request<Incoming>) -> Reply {
             rx: Arc::new(tokio::sync::Mutex::new(rx)),
             error: None,
             subscribed: false,
+            shutdown_sent: false,
         });
         inner.last_register_at = Some(std::time::Instant::now());
         Ok(id)
@@ -187,18 +188,35 @@ pub async fn next(shared: &Shared, req: Request<Incoming>) -> Reply {
     let rx = shared.update(|inner| {
         let slot = &mut inner.extensions[idx];
         if slot.error.is_some() {
-            return None;
+            return Err(refuse(
+                error_type::INVALID_EXTENSION_STATE,
+                "extension reported an error; no further calls",
+            ));
+        }
+        if slot.shutdown_sent {
+            // RAPID has no transition out of the SHUTDOWN it delivered but to Exited.
+            tracing::warn!(
+                extension = %slot.name,
+                "protocol error: /extension/event/next called after SHUTDOWN; an extension \
+                 must flush and exit once it has received SHUTDOWN"
+            );
+            return Err(refuse(
+                error_type::INVALID_EXTENSION_STATE,
+                format!(
+                    "State transition from ShuttingDown to Ready failed for extension {}. \
+                     Error: SHUTDOWN was delivered: the extension must exit, not call next",
+                    slot.id
+                ),
+            ));
         }
         slot.nexts += 1;
         let rx = slot.rx.clone();
         inner.last_next_at = Some(std::time::Instant::now());
-        Some(rx)
+        Ok(rx)
     });
-    let Some(rx) = rx else {
-        return forbidden(
-            error_type::INVALID_EXTENSION_STATE,
-            "extension reported an error; no further calls",
-        );
+    let rx = match rx {
+        Ok(rx) => rx,
+        Err(r) => return r.reply(),
     };
     let guard = NextGuard::new(shared, move |inner| inner.extensions[idx].nexts -= 1);
     let event = {

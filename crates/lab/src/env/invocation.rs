@@ -10,11 +10,11 @@ use tokio::sync::oneshot;
 
 use super::delivery::DeliveryStats;
 use super::environment::{
-    Environment, InvokeEnd, ShutdownReason, epoch_ms, error_doc, exit_text, extension_failure,
-    new_trace_id,
+    Environment, InvokeEnd, ShutdownReason, epoch_ms, error_doc, failure, new_trace_id,
 };
 use super::extensions_api::uuid_v4;
 use super::memory::ProcTable;
+use super::process::ManagedProcess;
 use super::shared::{Current, RuntimeAnswer, RuntimeInvocation};
 use super::state::{State, Transition};
 use super::telemetry::{self, Category, Report, RuntimeDone, Status};
@@ -54,7 +54,10 @@ impl Environment {
                 error_type: "ServiceException".into(),
                 body: doc,
             });
-            return InvokeEnd { reusable: false };
+            return InvokeEnd {
+                reusable: false,
+                reset: Some("ServiceException".into()),
+            };
         }
         self.transition(Transition::InvokeStart);
         let cold = self.invocations == 0;
@@ -118,17 +121,7 @@ impl Environment {
                 let externals = &self.extensions;
                 let done_at = runtime_done_at;
                 let wait = self.shared.wait_for(|inner| {
-                    if let Some(status) = runtime.and_then(|r| r.exit_status()) {
-                        let msg = format!(
-                            "RequestId: {request_id} Error: Runtime exited with error: {}",
-                            exit_text(Some(status))
-                        );
-                        return Some(Step::Crashed(
-                            "Runtime.ExitError".into(),
-                            error_doc("Runtime.ExitError", &msg),
-                        ));
-                    }
-                    if let Some(e) = extension_failure(inner, externals) {
+                    if let Some(e) = failure(inner, runtime, externals, Some(&request_id)) {
                         return Some(Step::Crashed(e.error_type, e.body));
                     }
                     if answered && done_at.is_none() && inner.runtime_ready() {
@@ -276,12 +269,18 @@ impl Environment {
         match reset {
             None => {
                 self.transition(Transition::InvokeEnd);
-                InvokeEnd { reusable: true }
+                InvokeEnd {
+                    reusable: true,
+                    reset: None,
+                }
             }
-            Some((_, _, _, reason)) => {
+            Some((_, error_type, _, reason)) => {
                 self.transition(Transition::Reset);
                 self.stop_processes(reason).await;
-                InvokeEnd { reusable: false }
+                InvokeEnd {
+                    reusable: false,
+                    reset: Some(error_type),
+                }
             }
         }
     }
@@ -446,21 +445,33 @@ impl Environment {
             self.shared.update(|inner| {
                 for slot in inner.extensions.iter_mut().filter(|s| s.shutdown) {
                     slot.delivered += 1;
+                    slot.shutdown_sent = true;
                     let _ = slot.tx.send(event.clone());
                 }
             });
+            // Extensions that took SHUTDOWN get until the deadline to exit (as in RAPID, calling
+            // `next` again does not count); the others are killed at once.
             let externals = &self.extensions;
-            let all_done = self.shared.wait_for(|inner| {
-                let done = externals.iter().all(|p| {
-                    p.exit_status().is_some()
-                        || inner
-                            .extensions
-                            .iter()
-                            .any(|s| s.name == p.name() && (s.ready() || !s.shutdown))
-                });
-                done.then_some(())
-            });
+            let awaited = |p: &ManagedProcess, inner: &super::shared::Inner| {
+                p.exit().is_none()
+                    && inner
+                        .extensions
+                        .iter()
+                        .any(|s| s.name == p.name() && s.shutdown_sent)
+            };
+            let all_done = self
+                .shared
+                .wait_for(|inner| (!externals.iter().any(|p| awaited(p, inner))).then_some(()));
             let _ = tokio::time::timeout_at(tokio::time::Instant::from_std(end), all_done).await;
+            let inner = self.shared.lock();
+            for p in externals.iter().filter(|p| awaited(p, &inner)) {
+                tracing::warn!(
+                    extension = p.name(),
+                    version = %self.cfg.version,
+                    budget_ms = budget.as_millis() as u64,
+                    "extension still running at the SHUTDOWN deadline: killed (SIGKILL)"
+                );
+            }
         }
         for p in &self.extensions {
             p.stop(Duration::ZERO).await;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -22,7 +22,16 @@ pub type LineHandler = Arc<dyn Fn(String) + Send + Sync>;
 pub struct ManagedProcess {
     name: String,
     pid: i32,
-    exit: watch::Receiver<Option<ExitStatus>>,
+    exit: watch::Receiver<Option<Exit>>,
+}
+
+/// How and when a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// When the lab reaped it (orders failures: the first process to die is the cause).
+    pub at: Instant,
 }
 
 impl ManagedProcess {
@@ -65,7 +74,8 @@ impl ManagedProcess {
         let (tx, exit) = watch::channel(None);
         tokio::spawn(async move {
             let status = child.wait().await;
-            let _ = tx.send(status.ok());
+            let at = Instant::now();
+            let _ = tx.send(status.ok().map(|status| Exit { status, at }));
             on_exit();
         });
         Ok(Self {
@@ -87,6 +97,11 @@ impl ManagedProcess {
 
     /// The exit status once the process has exited.
     pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.exit().map(|e| e.status)
+    }
+
+    /// How and when the process ended, once it has.
+    pub fn exit(&self) -> Option<Exit> {
         *self.exit.borrow()
     }
 

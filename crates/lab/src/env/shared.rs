@@ -106,6 +106,8 @@ pub struct ExtensionSlot {
     pub error: Option<PostedError>,
     /// Subscribed to the Telemetry API.
     pub subscribed: bool,
+    /// SHUTDOWN was handed to it: its next call to `next` is a protocol error (it must exit).
+    pub shutdown_sent: bool,
 }
 
 impl ExtensionSlot {

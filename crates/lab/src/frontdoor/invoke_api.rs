@@ -20,6 +20,8 @@ use hyper::body::Incoming;
 
 use super::alias_api::{alias_document, alias_path, update_alias};
 use super::apigw::percent_decode;
+pub use super::function_name::ArnHome;
+use super::function_name::{arn_of, check_home, function_and_qualifier, split_function_name};
 use super::server::{Handler, Listener, ResponseFuture, json_response};
 use super::versions_api::{
     FunctionRead, VersionInfo, find_version, function_configuration, function_read_path,
@@ -202,6 +204,8 @@ pub struct InvokeCall {
     pub function: String,
     /// Qualifier (`?Qualifier=` or the ARN's), if any.
     pub qualifier: Option<String>,
+    /// Where the function name's ARN says the function lives, if it is an ARN.
+    pub home: ArnHome,
     /// Invocation type.
     pub invocation_type: InvocationType,
     /// Decoded client context.
@@ -235,7 +239,7 @@ pub fn parse_invoke(
             format!("Invoke is POST, not {method}"),
         ));
     }
-    let (function, qualifier) = function_and_qualifier(&percent_decode(name), query)?;
+    let (function, qualifier, home) = function_and_qualifier(&percent_decode(name), query)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let invocation_type = match header("x-amz-invocation-type") {
         None | Some("RequestResponse") => InvocationType::RequestResponse,
@@ -270,57 +274,32 @@ pub fn parse_invoke(
     Ok(InvokeCall {
         function: function.to_owned(),
         qualifier,
+        home,
         invocation_type,
         client_context,
         tail: header("x-amz-log-type") == Some("Tail"),
     })
 }
 
-/// The function and qualifier of a `FunctionName` path segment (decoded; a name, a partial or
-/// a full ARN, possibly qualified) and the `?Qualifier=` of `query`, which must agree.
-pub(super) fn function_and_qualifier(
-    name: &str,
-    query: Option<&str>,
-) -> Result<(String, Option<String>), ApiError> {
-    let (function, embedded) = split_function_name(name)?;
-    let param = query.unwrap_or("").split('&').find_map(|p| {
-        p.split_once('=')
-            .filter(|(k, _)| *k == "Qualifier")
-            .map(|(_, v)| percent_decode(v))
-    });
-    let qualifier = match (embedded, param) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
-                "The derived qualifier from the function name does not match the specified qualifier.",
-            ));
-        }
-        (a, b) => a.or(b),
-    };
-    Ok((function.to_owned(), qualifier))
-}
+impl InvokeApi {
+    /// The lab's region and account (those of its functions).
+    fn lab_home(&self) -> (&str, &str) {
+        self.functions
+            .values()
+            .next()
+            .map(|f| (f.region.as_str(), f.account_id.as_str()))
+            .unwrap_or(("us-east-1", "123456789012"))
+    }
 
-/// Splits `name`, `name:qualifier`, `account:function:name[:q]` or
-/// `arn:aws:lambda:region:account:function:name[:q]`.
-fn split_function_name(name: &str) -> Result<(&str, Option<String>), ApiError> {
-    let parts: Vec<&str> = name.split(':').collect();
-    let (function, qualifier) = match parts.as_slice() {
-        [n] => (*n, None),
-        [n, q] => (*n, Some(*q)),
-        [_, "function", n] => (*n, None),
-        [_, "function", n, q] => (*n, Some(*q)),
-        ["arn", _, "lambda", _, _, "function", n] => (*n, None),
-        ["arn", _, "lambda", _, _, "function", n, q] => (*n, Some(*q)),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "ValidationException",
-                format!("function name {name:?} is invalid: use a name, name:qualifier or an ARN"),
-            ));
-        }
-    };
-    Ok((function, qualifier.map(str::to_owned)))
+    /// [`check_home`] against the lab's region and account.
+    fn check_home(
+        &self,
+        home: &ArnHome,
+        arn: impl FnOnce() -> String,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        check_home(home, self.lab_home(), arn, action)
+    }
 }
 
 impl InvokeApi {
@@ -361,6 +340,11 @@ impl InvokeApi {
             parts.uri.query(),
             &parts.headers,
         )?;
+        self.check_home(
+            &call.home,
+            || arn_of(&call.function, &call.home, call.qualifier.as_deref()),
+            "lambda:InvokeFunction",
+        )?;
         let function = self.functions.get(&call.function).ok_or_else(|| {
             not_found(
                 "Function",
@@ -391,6 +375,19 @@ impl InvokeApi {
                     format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
                 )
             })?;
+        if !payload.is_empty()
+            && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload)
+        {
+            // Lambda passes only JSON to functions (LAMBDA-FACTS §1), and says so with its
+            // parser's complaint.
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                format!(
+                    "Could not parse request body into json: Could not parse payload into json: {e}"
+                ),
+            ));
+        }
         let request = InvokeRequest {
             payload: if payload.is_empty() {
                 Bytes::from_static(b"{}")
@@ -464,7 +461,12 @@ impl InvokeApi {
                 format!("ListVersionsByFunction is GET, not {method}"),
             ));
         }
-        let (name, qualifier) = split_function_name(name)?;
+        let (name, qualifier, home) = split_function_name(name)?;
+        self.check_home(
+            &home,
+            || arn_of(name, &home, None),
+            "lambda:ListVersionsByFunction",
+        )?;
         if qualifier.is_some() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -486,11 +488,13 @@ impl InvokeApi {
         read: &FunctionRead,
         query: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
-        let name = match read {
-            FunctionRead::Function(n) | FunctionRead::Configuration(n) => n,
+        let (name, action) = match read {
+            FunctionRead::Function(n) => (n, "lambda:GetFunction"),
+            FunctionRead::Configuration(n) => (n, "lambda:GetFunctionConfiguration"),
         };
-        let (name, qualifier) = function_and_qualifier(name, query)?;
+        let (name, qualifier, home) = function_and_qualifier(name, query)?;
         let qualifier = qualifier.as_deref();
+        self.check_home(&home, || arn_of(&name, &home, qualifier), action)?;
         let f = self
             .functions
             .get(&name)

@@ -208,3 +208,32 @@ fn invoke_errors_map_to_lambda_errors() {
         Some("ReservedFunctionConcurrentInvocationLimitExceeded")
     );
 }
+
+#[test]
+fn arns_keep_the_region_and_account_they_name() {
+    let home = |path: &str| {
+        parse_invoke(&Method::POST, path, None, &headers(&[]))
+            .unwrap()
+            .home
+    };
+    assert_eq!(
+        home("/2015-03-31/functions/hello/invocations"),
+        ArnHome::default()
+    );
+    assert_eq!(
+        home("/2015-03-31/functions/999999999999:function:hello/invocations"),
+        ArnHome {
+            region: None,
+            account: Some("999999999999".into())
+        }
+    );
+    assert_eq!(
+        home(
+            "/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:hello:live/invocations"
+        ),
+        ArnHome {
+            region: Some("eu-west-1".into()),
+            account: Some("123456789012".into())
+        }
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod alias_api;
 pub mod apigw;
+mod function_name;
 pub mod invoke_api;
 pub mod route;
 pub mod serve;

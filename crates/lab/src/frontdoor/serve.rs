@@ -16,8 +16,9 @@ use super::invoke_api::{Function, InvokeApi, LogTail};
 use super::server::{ApiConfig, ApiGateway, Listener};
 use super::versions_api::VersionInfo;
 
-/// Concurrency of a function without `--concurrency` (shared by its versions).
-pub const DEFAULT_CONCURRENCY: usize = 10;
+/// Concurrency of a function without `--concurrency` (shared by its versions): Lambda's
+/// unreserved account concurrency.
+pub const DEFAULT_CONCURRENCY: usize = crate::pool::ACCOUNT_CONCURRENCY;
 
 /// Why the lab could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,17 @@ pub enum LabError {
         /// The error.
         reason: std::io::Error,
     },
+}
+
+impl LabError {
+    /// The process exit code: [`crate::cli::EXIT_USAGE`] for what the flags got wrong,
+    /// [`crate::cli::EXIT_UNAVAILABLE`] for a port that cannot be bound.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Version { .. } | Self::Alias(_) => crate::cli::EXIT_USAGE,
+            Self::Bind { .. } => crate::cli::EXIT_UNAVAILABLE,
+        }
+    }
 }
 
 /// The running lab.

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
@@ -14,13 +14,14 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::apigw::{self, GatewayFailure, HttpRequestParts, RequestMeta};
 use super::route::{PayloadFormat, RouteTable};
+use crate::accept::{self, ServeLimits};
 use crate::invoke::{InvokeRequest, Invoker};
 
 /// A boxed response future of a front door.
@@ -41,46 +42,35 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Binds `addr` (port 0 picks a free port) and serves `handler` on it.
+    /// Binds `addr` (port 0 picks a free port) and serves `handler` on it with
+    /// [`ServeLimits::PUBLIC`].
     pub async fn bind(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        Ok(Self::serve(listener, handler))
+        Self::bind_with(addr, handler, ServeLimits::PUBLIC).await
     }
 
-    /// Serves `handler` on an already bound listener.
-    pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>) -> Self {
+    /// [`Listener::bind`] with other limits.
+    pub async fn bind_with(
+        addr: SocketAddr,
+        handler: Arc<dyn Handler>,
+        limits: ServeLimits,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self::serve(listener, handler, limits))
+    }
+
+    /// Serves `handler` on an already bound listener, HTTP/1.1 and HTTP/2 (prior knowledge).
+    pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, limits: ServeLimits) -> Self {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let (stop, mut stopped) = watch::channel(false);
+        let accepting = accept::accept_loop(listener, limits, "front door", move |stream, peer| {
+            serve_connection(stream, peer, Arc::clone(&handler), limits)
+        });
         let task = tokio::spawn(async move {
-            loop {
-                let (stream, peer) = tokio::select! {
-                    _ = stopped.changed() => break,
-                    accepted = listener.accept() => match accepted {
-                        Ok(conn) => conn,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "accept failed");
-                            continue;
-                        }
-                    },
-                };
-                let _ = stream.set_nodelay(true);
-                let handler = Arc::clone(&handler);
-                let service = service_fn(move |request| {
-                    let response = Arc::clone(&handler).handle(request, peer);
-                    async move { Ok::<_, std::convert::Infallible>(response.await) }
-                });
-                tokio::spawn(async move {
-                    let builder =
-                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    if let Err(e) = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                    {
-                        tracing::debug!(error = %e, %peer, "connection ended with an error");
-                    }
-                });
+            tokio::select! {
+                _ = stopped.changed() => {}
+                _ = accepting => {}
             }
         });
         Self {
@@ -107,6 +97,44 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+    }
+}
+
+/// Serves one connection: its first bytes (HTTP/1 or the HTTP/2 preface) must arrive within the
+/// header-read timeout, and hyper closes it when a request head takes longer (HTTP/1) or pings go
+/// unanswered (HTTP/2).
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<dyn Handler>,
+    limits: ServeLimits,
+) {
+    let started = Instant::now();
+    let Some(prefix) = accept::read_preface(&mut stream, limits.header_read_timeout).await else {
+        return;
+    };
+    // One deadline for the first request head, whichever phase the client dawdles in.
+    let head_timeout = limits
+        .header_read_timeout
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_millis(1));
+    let service = service_fn(move |request| {
+        let response = Arc::clone(&handler).handle(request, peer);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.header_read_timeout / 2)
+        .keep_alive_timeout(limits.header_read_timeout / 2);
+    let io = TokioIo::new(accept::Prefixed::new(prefix, stream));
+    if let Err(e) = builder.serve_connection(io, service).await {
+        tracing::debug!(error = %e, %peer, "connection ended with an error");
     }
 }
 

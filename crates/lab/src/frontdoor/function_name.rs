@@ -1,0 +1,113 @@
+//! The `FunctionName` of Lambda API paths: a name, `name:qualifier`, a partial ARN
+//! (`account:function:name[:qualifier]`) or a full ARN, with the `?Qualifier=` parameter, and the
+//! region and account an ARN names.
+
+use http::StatusCode;
+
+use super::apigw::percent_decode;
+use super::invoke_api::{ApiError, Function};
+
+/// The region and account a full or partial ARN names (`None` where it names none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArnHome {
+    /// The ARN's region (full ARNs).
+    pub region: Option<String>,
+    /// The ARN's account (full and partial ARNs).
+    pub account: Option<String>,
+}
+
+/// The function, qualifier and ARN home of a `FunctionName` path segment (decoded; a name, a
+/// partial or a full ARN, possibly qualified) and the `?Qualifier=` of `query`, which must agree.
+pub(super) fn function_and_qualifier(
+    name: &str,
+    query: Option<&str>,
+) -> Result<(String, Option<String>, ArnHome), ApiError> {
+    let (function, embedded, home) = split_function_name(name)?;
+    let param = query.unwrap_or("").split('&').find_map(|p| {
+        p.split_once('=')
+            .filter(|(k, _)| *k == "Qualifier")
+            .map(|(_, v)| percent_decode(v))
+    });
+    let qualifier = match (embedded, param) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier.",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
+    Ok((function.to_owned(), qualifier, home))
+}
+
+/// Splits `name`, `name:qualifier`, `account:function:name[:q]` or
+/// `arn:aws:lambda:region:account:function:name[:q]`.
+pub(super) fn split_function_name(name: &str) -> Result<(&str, Option<String>, ArnHome), ApiError> {
+    let parts: Vec<&str> = name.split(':').collect();
+    let home = |region: Option<&str>, account: &str| ArnHome {
+        region: region.map(str::to_owned),
+        account: Some(account.to_owned()),
+    };
+    let (function, qualifier, home) = match parts.as_slice() {
+        [n] => (*n, None, ArnHome::default()),
+        [n, q] => (*n, Some(*q), ArnHome::default()),
+        [a, "function", n] => (*n, None, home(None, a)),
+        [a, "function", n, q] => (*n, Some(*q), home(None, a)),
+        ["arn", _, "lambda", r, a, "function", n] => (*n, None, home(Some(r), a)),
+        ["arn", _, "lambda", r, a, "function", n, q] => (*n, Some(*q), home(Some(r), a)),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                format!("function name {name:?} is invalid: use a name, name:qualifier or an ARN"),
+            ));
+        }
+    };
+    Ok((function, qualifier.map(str::to_owned), home))
+}
+
+/// The ARN a request named: its own region and account where it gave them, else the lab's.
+pub(super) fn arn_of(name: &str, home: &ArnHome, qualifier: Option<&str>) -> String {
+    let mut f = Function::new(name);
+    if let Some(r) = &home.region {
+        f.region.clone_from(r);
+    }
+    if let Some(a) = &home.account {
+        f.account_id.clone_from(a);
+    }
+    f.arn(qualifier)
+}
+
+/// Refuses an ARN of another region or account as Lambda does: another region is
+/// `404 ResourceNotFoundException` ("Functions from 'R' are not reachable in this region"),
+/// another account `403 AccessDeniedException` (the caller, of the lab's account, has no
+/// permission there). `lab` is the lab's `(region, account)`; `action` the IAM action
+/// (`lambda:InvokeFunction`).
+pub(super) fn check_home(
+    home: &ArnHome,
+    (region, account): (&str, &str),
+    arn: impl FnOnce() -> String,
+    action: &str,
+) -> Result<(), ApiError> {
+    if let Some(r) = home.region.as_deref().filter(|r| *r != region) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Functions from '{r}' are not reachable in this region ('{region}')"),
+        ));
+    }
+    if home.account.as_deref().is_some_and(|a| a != account) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            format!(
+                "User: arn:aws:iam::{account}:user/rollcall-lab is not authorized to perform: \
+                 {action} on resource: {} because no resource-based policy allows the \
+                 {action} action",
+                arn()
+            ),
+        ));
+    }
+    Ok(())
+}
