@@ -63,33 +63,48 @@ async fn serve(config: ServeConfig) -> i32 {
             return EXIT_SOFTWARE;
         }
     };
-    println!("API front door:    {}", lab.api_url());
-    println!(
-        "Lambda Invoke API: {}  (aws lambda invoke --endpoint-url {})",
+    // Written, not `println!`ed: a reader that closes stdout after the first line (`| head -1`)
+    // must not take the lab down with a broken pipe.
+    let mut banner = format!(
+        "API front door:    {}\nLambda Invoke API: {}  (aws lambda invoke --endpoint-url {})\n",
+        lab.api_url(),
         lab.lambda_url(),
         lab.lambda_url()
     );
     match &lab.alias {
-        Some(alias) => println!(
-            "alias {}: {}  (seed {})",
+        Some(alias) => banner.push_str(&format!(
+            "alias {}: {}  (seed {})\n",
             alias.name(),
             alias.routing(),
             lab.seed
-        ),
-        None => println!(
-            "no alias: the front door invokes $LATEST = version {}",
+        )),
+        None => banner.push_str(&format!(
+            "no alias: the front door invokes $LATEST = version {}\n",
             config.latest().version
-        ),
+        )),
     }
+    print_to_stdout(&banner);
     tokio::select! {
         _ = interrupt.recv() => {}
         _ = term.recv() => {}
     }
     let pools = lab.pools.clone();
     lab.shutdown().await;
-    println!("rollcall-lab summary:");
+    let mut summary = String::from("rollcall-lab summary:\n");
     for (version, pool) in &pools {
-        println!("  {} version {version}: {}", config.function, pool.stats());
+        summary.push_str(&format!(
+            "  {} version {version}: {}\n",
+            config.function,
+            pool.stats()
+        ));
     }
+    print_to_stdout(&summary);
     0
+}
+
+/// Writes `text` to stdout, ignoring a closed or broken stdout.
+fn print_to_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -99,3 +99,62 @@ fn on_sigterm_the_lab_prints_its_summary_and_exits_0() {
         "{rest}"
     );
 }
+
+#[test]
+fn a_reader_that_closes_stdout_after_the_first_line_does_not_stop_the_lab() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = dir.path().join("bootstrap");
+    std::fs::write(&bootstrap, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let version = format!("1={}", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall-lab"))
+        .args(["serve", "--function", "quiet", "--version", &version])
+        .args([
+            "--route",
+            "GET /hello",
+            "--api-port",
+            "0",
+            "--lambda-port",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // `rollcall-lab serve | head -1`: the first line, then the pipe is gone.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .strip_prefix("API front door:")
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("the first line names the front door: {first:?}"));
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    // The lab then serves: an HTTP exchange on the front door is answered (403 Missing Authentication Token: no such route, as API Gateway).
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /nothing HTTP/1.1\r\nhost: lab\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply:?}");
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "the lab exited when its stdout closed"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the summary to a closed stdout is no failure"
+    );
+}
