@@ -25,6 +25,8 @@ pub mod progress;
 pub mod record;
 pub mod redact;
 pub mod reporting;
+pub mod sender;
+pub mod timer;
 pub mod worker;
 
 use std::future::Future;

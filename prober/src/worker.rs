@@ -1,7 +1,7 @@
-//! The worker pool: async tasks that take tickets from the pacer, send one request each, and
-//! record the result. Workers are spawned lazily, one more whenever a ticket finds no idle
-//! worker, up to `--max-in-flight`; each owns an HTTP/1.1 keep-alive connection (or shares the
-//! one HTTP/2 connection) and reconnects after a failure.
+//! A lane's worker pool: async tasks that take tickets from the lane's pacer, send one request
+//! each, and record the result. Workers are spawned lazily, one more whenever a ticket finds no
+//! idle worker, up to the lane's share of `--max-in-flight`; each owns an HTTP/1.1 keep-alive
+//! connection (or shares the lane's HTTP/2 connection) and reconnects after a failure.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -122,13 +122,15 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool (no worker yet) taking tickets from `rx`; tasks run on `handle`.
+    /// A pool (no worker yet) of at most `max` workers taking tickets from `rx`; tasks run on
+    /// `handle`.
     pub fn new(
         config: &Config,
         connector: Connector,
         recorder: Arc<Recorder>,
         rx: async_channel::Receiver<Ticket>,
         t0: Instant,
+        max: usize,
         handle: tokio::runtime::Handle,
     ) -> Self {
         let shared = Arc::new(Shared {
@@ -138,7 +140,7 @@ impl Pool {
             rx,
             t0,
             timeout: config.timeout,
-            max: config.max_in_flight,
+            max,
             idle: AtomicUsize::new(0),
             spawned: AtomicUsize::new(0),
             h2: tokio::sync::Mutex::new(None),
@@ -170,25 +172,13 @@ impl Pool {
         self.shared.spawned.load(Ordering::Relaxed)
     }
 
-    /// Waits for every worker to finish (they do once the channel is closed and drained); after
-    /// `grace`, aborts those still waiting on a response (their requests are not recorded).
-    pub async fn join(&self, grace: Duration) {
+    /// Waits for every worker to finish (they do once the channel is closed and drained).
+    pub async fn finish(&self) {
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-                Ok(Some(Err(e))) if e.is_panic() => {
-                    tracing::error!(error = %e, "a worker panicked")
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(_) => {
-                    tracing::debug!(
-                        left = tasks.len(),
-                        "aborting workers after the grace period"
-                    );
-                    tasks.shutdown().await;
-                    break;
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                if e.is_panic() {
+                    tracing::error!(error = %e, "a worker panicked");
                 }
             }
         }
