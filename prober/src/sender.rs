@@ -101,7 +101,10 @@ impl Sender {
             let thread = std::thread::Builder::new()
                 .name(format!("prober-lane-{lane}"))
                 .spawn(move || {
-                    runtime.block_on(async {
+                    // Everything runs in a spawned task: its wake-ups are pushes onto the
+                    // runtime's run queue, where those of `block_on`'s own future would each
+                    // write to the runtime's eventfd.
+                    let lane = async move {
                         let grow = |queued| pool.grow_if_needed(queued);
                         let issued =
                             pacer::pace(share, &mut timer, tx, queue, &lane_stop, grow).await;
@@ -112,7 +115,8 @@ impl Sender {
                             }
                             _ = abandoned => {}
                         }
-                    });
+                    };
+                    let _ = runtime.block_on(async { tokio::spawn(lane).await });
                     // Dropping the runtime drops the requests still in flight: each records
                     // itself as interrupted.
                     drop(runtime);
