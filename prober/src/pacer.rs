@@ -30,6 +30,11 @@ pub struct Ticket {
 
 /// Longest single sleep, so that a stop request is noticed promptly even at very low rates.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
+/// Shortest time between two wake-ups of a pacer: slots closer together than this (above 2,500
+/// per second in a lane) are issued together, the earlier ones at most this much late, and their
+/// responses tend to arrive together too: at 10,000 rps a wake-up for every 4 slots instead of
+/// every slot, for a send lag that stays under 0.5 ms.
+pub const MIN_WAKE_GAP: Duration = Duration::from_micros(400);
 /// Longest wait for room in a full queue before the stop flag and the deadline are looked at
 /// again (the wait ends as soon as a worker takes a ticket).
 const FULL_WAIT: Duration = Duration::from_millis(5);
@@ -120,11 +125,18 @@ pub async fn pace(
     let end = deadline + END_GRACE;
     let mut index = share.lane;
     let mut issued = 0u64;
+    // The instant the pacer last woke for (not when it woke: a late wake-up does not push the
+    // next one back).
+    let mut woke_for = plan.t0.checked_sub(MIN_WAKE_GAP).unwrap_or(plan.t0);
     while index < plan.slots && !stop.load(Ordering::Relaxed) {
         let intended = plan.intended(index);
         let now = Instant::now();
         if intended > now {
-            timer.sleep_until(intended.min(now + MAX_SLEEP)).await;
+            let wake = intended.max(woke_for + MIN_WAKE_GAP);
+            if wake <= now + MAX_SLEEP {
+                woke_for = wake;
+            }
+            timer.sleep_until(wake.min(now + MAX_SLEEP)).await;
             continue;
         }
         if now >= end {
