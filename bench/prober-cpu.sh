@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # CPU per request at a fixed rate: `oha -q RATE` vs `prober --rps RATE`, one after the other
 # against the same nginx (installed with apt-get if missing) on loopback, at each rate. CPU is
-# user+sys from /usr/bin/time -v; the prober's send-lag p50/p99 shows that its open-loop precision
+# user+sys from /usr/bin/time -v, and so are the voluntary context switches (a thread going to
+# sleep: about one per wake-up); the prober's send-lag p50/p99 shows that its open-loop precision
 # is kept (oha reports none).
 #
 #   bench/prober-cpu.sh                          # 4 rates x 2 tools x 10 s (+ build, + installs)
 #   DURATION=3 RATES="50 5000" bench/prober-cpu.sh    # smoke run (seconds)
+#   PROBER_BIN=/path/to/old/prober bench/prober-cpu.sh   # another prober binary (before/after)
 source "$(dirname "$0")/common.sh"
+PROBER="${PROBER_BIN:-$PROBER}"
 
 DURATION="${DURATION:-10}"            # seconds per tool and rate
 RATES="${RATES:-50 1000 5000 10000}"
@@ -81,6 +84,7 @@ fi
 # time_field FILE LABEL: a field of /usr/bin/time -v output.
 time_field() { awk -F': ' -v k="$2" '$1 ~ k { print $2 }' "$1"; }
 per_req_us() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", c / n * 1e6; else print "n/a" }'; }
+per_req() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }'; }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
@@ -93,8 +97,9 @@ for rps in $RATES; do
     user="$(time_field "$WORK/oha-$rps.time" 'User time')"
     sys="$(time_field "$WORK/oha-$rps.time" 'System time')"
     cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
-    rows+=("$(printf '%s\toha\t%s\t%s\t%s\t%s\t%s\t-\t-' "$rps" "$requests" "$user" "$sys" "$cpu" \
-        "$(per_req_us "$cpu" "$requests")")")
+    switches="$(time_field "$WORK/oha-$rps.time" 'Voluntary context switches')"
+    rows+=("$(printf '%s\toha\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-' "$rps" "$requests" "$user" "$sys" "$cpu" \
+        "$(per_req_us "$cpu" "$requests")" "$(per_req "$switches" "$requests")")")
 
     echo "prober --rps $rps --max-in-flight $CONCURRENCY --duration ${DURATION}s ..." >&2
     code=0
@@ -108,15 +113,16 @@ for rps in $RATES; do
     user="$(time_field "$WORK/prober-$rps.time" 'User time')"
     sys="$(time_field "$WORK/prober-$rps.time" 'System time')"
     cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
-    rows+=("$(printf '%s\tprober\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$rps" "$requests" "$user" "$sys" "$cpu" \
-        "$(per_req_us "$cpu" "$requests")" \
+    switches="$(time_field "$WORK/prober-$rps.time" 'Voluntary context switches')"
+    rows+=("$(printf '%s\tprober\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$rps" "$requests" "$user" "$sys" "$cpu" \
+        "$(per_req_us "$cpu" "$requests")" "$(per_req "$switches" "$requests")" \
         "$(jq '.totals.send_lag_ms.p50 * 1000 | round / 1000' "$report")" \
         "$(jq '.totals.send_lag_ms.p99 * 1000 | round / 1000' "$report")")")
 done
 
 echo
-echo "Fixed rate, ${DURATION}s per tool and rate, up to $CONCURRENCY in flight, nginx (1 worker) on loopback, $(nproc) CPUs shared, load averages before: $load_before:"
+echo "Fixed rate ($PROBER), ${DURATION}s per tool and rate, up to $CONCURRENCY in flight, nginx (1 worker) on loopback, $(nproc) CPUs shared, load averages before: $load_before:"
 {
-    printf 'rps\ttool\tresponses\tuser_s\tsys_s\tcpu_s\tcpu_us_per_req\tlag_p50_ms\tlag_p99_ms\n'
+    printf 'rps\ttool\tresponses\tuser_s\tsys_s\tcpu_s\tcpu_us_per_req\tvol_cs_per_req\tlag_p50_ms\tlag_p99_ms\n'
     printf '%s\n' "${rows[@]}"
 } | column -t -s $'\t'
