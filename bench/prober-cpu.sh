@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # CPU per request at a fixed rate: `oha -q RATE` vs `prober --rps RATE`, one after the other
 # against the same nginx (installed with apt-get if missing) on loopback, at each rate. CPU is
-# user+sys from /usr/bin/time -v, and so are the voluntary context switches (a thread going to
-# sleep: about one per wake-up); the prober's send-lag p50/p99 shows that its open-loop precision
-# is kept (oha reports none).
+# user+sys of the finished process from getrusage (microseconds; /usr/bin/time rounds to 10 ms,
+# too coarse at 50 rps), and so are the voluntary context switches (a thread going to sleep:
+# about one per wake-up); the prober's send-lag p50/p99 shows that its open-loop precision is
+# kept (oha reports none).
 #
 #   bench/prober-cpu.sh                          # 4 rates x 2 tools x 10 s (+ build, + installs)
 #   DURATION=3 RATES="50 5000" bench/prober-cpu.sh    # smoke run (seconds)
@@ -17,7 +18,6 @@ CONCURRENCY="${CONCURRENCY:-50}"      # oha -c, prober --max-in-flight
 
 need jq "apt-get install jq"
 need python3 "apt-get install python3"
-[[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
 if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
     echo "installing nginx (apt-get install -y nginx)..." >&2
     apt-get install -y nginx >&2 || { echo "bench: nginx is required and could not be installed: run 'apt-get update && apt-get install -y nginx' (as root)" >&2; exit 1; }
@@ -81,8 +81,20 @@ else
     oha_fmt=(--json)
 fi
 
-# time_field FILE LABEL: a field of /usr/bin/time -v output.
-time_field() { awk -F': ' -v k="$2" '$1 ~ k { print $2 }' "$1"; }
+# measure USAGEFILE CMD...: runs CMD (stdout and stderr as given) and writes its user and system
+# CPU seconds and voluntary context switches to USAGEFILE; returns CMD's exit code.
+measure() {
+    python3 - "$@" <<'PY'
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{r.ru_utime:.3f} {r.ru_stime:.3f} {r.ru_nvcsw}\n")
+sys.exit(code)
+PY
+}
+# usage_field FILE N: field N (1 user, 2 system, 3 voluntary context switches) of a USAGEFILE.
+usage_field() { awk -v n="$2" '{ print $n }' "$1"; }
 per_req_us() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", c / n * 1e6; else print "n/a" }'; }
 per_req() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c / n; else print "n/a" }'; }
 
@@ -90,30 +102,30 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
 for rps in $RATES; do
     echo "oha -q $rps -c $CONCURRENCY -z ${DURATION}s ..." >&2
-    /usr/bin/time -v -o "$WORK/oha-$rps.time" \
+    measure "$WORK/oha-$rps.usage" \
         oha -q "$rps" -c "$CONCURRENCY" -z "${DURATION}s" --no-tui "${oha_fmt[@]}" "$NGINX_URL" \
         >"$WORK/oha-$rps.json"
     requests="$(jq '[.statusCodeDistribution[]] | add // 0' "$WORK/oha-$rps.json")"
-    user="$(time_field "$WORK/oha-$rps.time" 'User time')"
-    sys="$(time_field "$WORK/oha-$rps.time" 'System time')"
+    user="$(usage_field "$WORK/oha-$rps.usage" 1)"
+    sys="$(usage_field "$WORK/oha-$rps.usage" 2)"
     cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
-    switches="$(time_field "$WORK/oha-$rps.time" 'Voluntary context switches')"
+    switches="$(usage_field "$WORK/oha-$rps.usage" 3)"
     rows+=("$(printf '%s\toha\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-' "$rps" "$requests" "$user" "$sys" "$cpu" \
         "$(per_req_us "$cpu" "$requests")" "$(per_req "$switches" "$requests")")")
 
     echo "prober --rps $rps --max-in-flight $CONCURRENCY --duration ${DURATION}s ..." >&2
     code=0
-    /usr/bin/time -v -o "$WORK/prober-$rps.time" \
+    measure "$WORK/prober-$rps.usage" \
         "$PROBER" --url "$NGINX_URL" --rps "$rps" --max-in-flight "$CONCURRENCY" \
         --duration "${DURATION}s" --out "$WORK/prober-$rps" --quiet \
         >/dev/null 2>"$WORK/prober-$rps.err" || code=$?
     report="$WORK/prober-$rps/report.json"
     [[ -f "$report" ]] || { echo "prober wrote no report at $rps rps (exit $code): $(cat "$WORK/prober-$rps.err")" >&2; exit 1; }
     requests="$(jq '.totals.responses' "$report")"
-    user="$(time_field "$WORK/prober-$rps.time" 'User time')"
-    sys="$(time_field "$WORK/prober-$rps.time" 'System time')"
+    user="$(usage_field "$WORK/prober-$rps.usage" 1)"
+    sys="$(usage_field "$WORK/prober-$rps.usage" 2)"
     cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
-    switches="$(time_field "$WORK/prober-$rps.time" 'Voluntary context switches')"
+    switches="$(usage_field "$WORK/prober-$rps.usage" 3)"
     rows+=("$(printf '%s\tprober\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$rps" "$requests" "$user" "$sys" "$cpu" \
         "$(per_req_us "$cpu" "$requests")" "$(per_req "$switches" "$requests")" \
         "$(jq '.totals.send_lag_ms.p50 * 1000 | round / 1000' "$report")" \
