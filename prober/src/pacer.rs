@@ -178,6 +178,10 @@ pub async fn pace(
         };
         timer.sleep_until(now + (end - now).min(pause)).await;
     }
+    // Workers of this lane run when the pacer yields: let the idle ones take the tickets just
+    // handed over (a stop can come right after an issue), so that only those no worker was free
+    // for are taken back.
+    tokio::task::yield_now().await;
     tx.close();
     let mut unsent = 0u64;
     while queue.try_recv().is_ok() {
@@ -310,6 +314,29 @@ mod tests {
         assert!(
             rx.is_empty() && rx.is_closed(),
             "tickets not sent by the end are taken back"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_ticket_issued_as_the_run_stops_still_goes_to_a_free_worker() {
+        let plan = Plan::new(Instant::now(), 1000.0, Duration::from_secs(10));
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        // The stop comes while the first ticket is being handed over.
+        let stop_now = move |_| flag.store(true, Ordering::Relaxed);
+        let (handle, rx) = start(Share::whole(plan), 16, stop, stop_now);
+        let worker = tokio::spawn(async move {
+            let mut taken = 0;
+            while rx.recv().await.is_ok() {
+                taken += 1;
+            }
+            taken
+        });
+        assert_eq!(handle.await.unwrap(), 1);
+        assert_eq!(
+            worker.await.unwrap(),
+            1,
+            "the ticket issued went to the free worker, not back"
         );
     }
 
