@@ -1,4 +1,4 @@
-//! One probing run: pacer thread, worker pool, aggregator loop (drain every 200 ms; analysis,
+//! One probing run: send lanes (pacer and workers), aggregator loop (drain every 200 ms; analysis,
 //! progress and the stop decision every second), then the report and the artifacts.
 
 use std::future::Future;
@@ -14,19 +14,16 @@ use crate::aggregate::Aggregate;
 use crate::client::Connector;
 use crate::config::Config;
 use crate::error::ProberError;
-use crate::pacer::{self, Plan};
+use crate::pacer::Plan;
 use crate::progress::{Progress, Snapshot};
 use crate::record::Recorder;
 use crate::reporting::{RunFacts, analysis_config, build_report};
-use crate::worker::Pool;
+use crate::sender::Sender;
 use crate::{Interrupt, RunOutcome, artifacts};
 
-/// Tickets that may wait for a worker. Beyond it the pacer waits (the tickets keep their
-/// intended instants). Small is better: at saturation a long queue only adds cache misses.
-const TICKET_QUEUE: usize = 64;
 /// How often the aggregator drains the workers' shards.
 const DRAIN_PERIOD: Duration = Duration::from_millis(200);
-/// Delay between setting up and slot 0, so that the pacer thread is running at `t0`.
+/// Delay between setting up and slot 0, so that the send lanes are running at `t0`.
 const START_DELAY: Duration = Duration::from_millis(20);
 /// How long in-flight requests may finish after an interruption before they are abandoned.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
@@ -118,27 +115,13 @@ pub async fn probe(
         high_us,
         config.max_versions,
     ));
-    let (tx, rx) = async_channel::bounded(TICKET_QUEUE);
 
     let t0 = Instant::now() + START_DELAY;
     let origin = OffsetDateTime::now_utc() + START_DELAY;
-    let pool = Arc::new(Pool::new(
-        &config,
-        connector,
-        recorder.clone(),
-        rx.clone(),
-        t0,
-        tokio::runtime::Handle::current(),
-    ));
     let stop = Arc::new(AtomicBool::new(false));
     let plan = Plan::new(t0, config.rps, config.run_limit());
-    let grow = {
-        let pool = pool.clone();
-        move |queued| pool.grow_if_needed(queued)
-    };
-    let pacer = pacer::spawn(plan, tx, rx.clone(), stop.clone(), grow)
-        .map_err(|e| ProberError::Internal(format!("cannot start the pacer thread: {e}")))?;
-    let mut pacer_done = tokio::task::spawn_blocking(move || pacer.join().unwrap_or(0));
+    let mut sender = Sender::start(&config, connector, recorder.clone(), plan, stop.clone())?;
+    let mut pacer_done = tokio::spawn(sender.paced());
 
     let deployment_start = config.deployment_start.map(|d| d.seconds_since(origin));
     let analysis = Arc::new(analysis_config(&config, deployment_start));
@@ -171,12 +154,8 @@ pub async fn probe(
                 interrupted = Some(signal);
                 stop.store(true, Ordering::Relaxed);
                 stopped_at = Some(Instant::now());
-                rx.close();
+                let unsent = sender.take_back();
                 let issued = pacer_done.await.unwrap_or(0);
-                let mut unsent = 0u64;
-                while rx.try_recv().is_ok() {
-                    unsent += 1;
-                }
                 tracing::info!(unsent, signal = signal.name(), "interrupted");
                 break issued;
             }
@@ -215,7 +194,7 @@ pub async fn probe(
     } else {
         config.timeout + Duration::from_secs(1)
     };
-    pool.join(grace).await;
+    sender.join(grace).await;
     let Live {
         mut agg,
         mut progress,

@@ -63,7 +63,7 @@ pub enum ProberError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
-    /// An internal failure (a task panicked, the pacer thread could not start, ...).
+    /// An internal failure (a task panicked, a send lane could not start, ...).
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -26,7 +26,9 @@ pub mod progress;
 pub mod record;
 pub mod redact;
 pub mod reporting;
+pub mod sender;
 pub mod summary;
+pub mod timer;
 pub mod worker;
 
 use std::future::Future;

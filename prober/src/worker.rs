@@ -1,8 +1,9 @@
-//! The worker pool: async tasks that take tickets from the pacer, send one request each, and
-//! record the result. Workers are spawned lazily, one more whenever a ticket finds no idle
-//! worker, up to `--max-in-flight`; each owns an HTTP/1.1 keep-alive connection (or shares the
-//! one HTTP/2 connection) and reconnects after a failure.
+//! A lane's worker pool: async tasks that take tickets from the lane's pacer, send one request
+//! each, and record the result. Workers are spawned lazily, one more whenever a ticket finds no
+//! idle worker, up to the lane's share of `--max-in-flight`; each owns an HTTP/1.1 keep-alive
+//! connection (or shares the lane's HTTP/2 connection) and reconnects after a failure.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -122,13 +123,15 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool (no worker yet) taking tickets from `rx`; tasks run on `handle`.
+    /// A pool (no worker yet) of at most `max` workers taking tickets from `rx`; tasks run on
+    /// `handle`.
     pub fn new(
         config: &Config,
         connector: Connector,
         recorder: Arc<Recorder>,
         rx: async_channel::Receiver<Ticket>,
         t0: Instant,
+        max: usize,
         handle: tokio::runtime::Handle,
     ) -> Self {
         let shared = Arc::new(Shared {
@@ -138,7 +141,7 @@ impl Pool {
             rx,
             t0,
             timeout: config.timeout,
-            max: config.max_in_flight,
+            max,
             idle: AtomicUsize::new(0),
             spawned: AtomicUsize::new(0),
             h2: tokio::sync::Mutex::new(None),
@@ -170,25 +173,13 @@ impl Pool {
         self.shared.spawned.load(Ordering::Relaxed)
     }
 
-    /// Waits for every worker to finish (they do once the channel is closed and drained); after
-    /// `grace`, aborts those still waiting on a response (their requests are not recorded).
-    pub async fn join(&self, grace: Duration) {
+    /// Waits for every worker to finish (they do once the channel is closed and drained).
+    pub async fn finish(&self) {
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-                Ok(Some(Err(e))) if e.is_panic() => {
-                    tracing::error!(error = %e, "a worker panicked")
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(_) => {
-                    tracing::debug!(
-                        left = tasks.len(),
-                        "aborting workers after the grace period"
-                    );
-                    tasks.shutdown().await;
-                    break;
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                if e.is_panic() {
+                    tracing::error!(error = %e, "a worker panicked");
                 }
             }
         }
@@ -236,6 +227,42 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// A worker's request timeouts: one Tokio timer, moved forward only when it fires. Setting a
+/// timer per request would, whenever it became the runtime's earliest timer (nearly always when
+/// few requests are in flight), wake the runtime's driver through its eventfd: a syscall and a
+/// turn of the event loop per request. A worker's deadlines only move forward, so a timer left
+/// at an earlier request's deadline fires no later than the current one's.
+struct Timeouts {
+    alarm: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Timeouts {
+    /// Armed no later than the deadline of any request started from now on.
+    fn new(timeout: Duration) -> Self {
+        Timeouts {
+            alarm: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+
+    /// `work`'s output, or `None` if `deadline` passes first. Deadlines must not decrease from
+    /// one call to the next.
+    async fn limit<F: Future>(&mut self, deadline: Instant, work: F) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                out = &mut work => return Some(out),
+                () = &mut self.alarm => {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    self.alarm.as_mut().reset(deadline.into());
+                }
+            }
+        }
+    }
+}
+
 struct Worker {
     shared: Arc<Shared>,
     conn: Option<Conn>,
@@ -244,6 +271,7 @@ struct Worker {
 impl Worker {
     async fn run(mut self) {
         let s = self.shared.clone();
+        let mut timeouts = Timeouts::new(s.timeout);
         loop {
             // The idle count only steers growth: once every worker exists, skip its (contended)
             // updates.
@@ -264,9 +292,9 @@ impl Worker {
                 started,
                 armed: true,
             };
-            let result = match tokio::time::timeout(s.timeout, self.exchange()).await {
-                Ok(r) => r,
-                Err(_) => {
+            let result = match timeouts.limit(started + s.timeout, self.exchange()).await {
+                Some(r) => r,
+                None => {
                     self.conn = None;
                     Err(FailKind::Timeout)
                 }
@@ -400,6 +428,34 @@ mod tests {
             version_from_headers(&h, &name),
             Some("7"),
             "empty values are ignored"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn timeouts_end_work_at_its_deadline_never_before() {
+        let timeout = Duration::from_millis(40);
+        let mut timeouts = Timeouts::new(timeout);
+        let quick = async { 7 };
+        assert_eq!(
+            timeouts.limit(Instant::now() + timeout, quick).await,
+            Some(7)
+        );
+        // The timer still points at the first deadline; a later request's must hold until its
+        // own, and one that never answers must still be ended.
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            let deadline = Instant::now() + timeout;
+            let out = timeouts.limit(deadline, std::future::pending::<()>()).await;
+            assert_eq!(out, None);
+            assert!(Instant::now() >= deadline, "ended before its deadline");
+        }
+        let slow = tokio::time::sleep(Duration::from_millis(60));
+        assert_eq!(
+            timeouts
+                .limit(Instant::now() + Duration::from_millis(200), slow)
+                .await,
+            Some(()),
+            "work that ends before its deadline is not cut short by an older deadline"
         );
     }
 
