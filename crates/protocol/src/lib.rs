@@ -32,6 +32,7 @@ pub mod apigw;
 pub mod emf;
 pub mod event_kind;
 pub mod extension;
+pub mod lambda_api;
 pub mod runtime;
 pub mod tag;
 pub mod telemetry;
