@@ -281,6 +281,13 @@ fn errors_render_and_parse_like_lambda() {
 }
 
 #[test]
+fn a_package_that_is_not_a_zip_is_refused_in_lambdas_words() {
+    let raw = fixture("lambda_api/errors/invalid_parameter_value.json");
+    let e = LambdaError::parse(Some("InvalidParameterValueException"), raw.as_bytes()).unwrap();
+    assert_eq!(e.message, protocol::lambda_api::error::NOT_A_ZIP);
+}
+
+#[test]
 fn throttling_carries_its_reason() {
     let e = LambdaError::throttled(
         ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,

@@ -17,6 +17,15 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+/// Lambda's message for a deployment package or layer archive it cannot unzip
+/// (`InvalidParameterValueException`, 400, `"Type": "User"`), as reported by SDK and CLI users
+/// (boto/boto3#488, aws-samples/aws-rds-snapshot-management#4, Sparticuz/chromium#322).
+pub const NOT_A_ZIP: &str =
+    "Could not unzip uploaded file. Please check your file, then try to upload again.";
+/// Lambda's message for an empty deployment package (`InvalidParameterValueException`, 400;
+/// adieuadieu/serverless-chrome#331).
+pub const EMPTY_ZIP: &str = "Uploaded file must be a non-empty zip";
+
 /// The error types the lab's Lambda API answers, with their HTTP status (service model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LambdaErrorType {
@@ -25,7 +34,8 @@ pub enum LambdaErrorType {
     /// 409: "The resource already exists, or another operation is in progress."
     ResourceConflict,
     /// 400: "One of the parameters in the request is not valid." Also a deployment package that
-    /// is not a zip ("Could not unzip uploaded file").
+    /// is not a zip ([`NOT_A_ZIP`]) or an empty one ([`EMPTY_ZIP`]), at `CreateFunction`,
+    /// `UpdateFunctionCode` and `PublishLayerVersion`.
     InvalidParameterValue,
     /// 400: "The request body could not be parsed as JSON, or a request header is invalid."
     InvalidRequestContent,
