@@ -25,6 +25,8 @@
 //!   [`gateway`]: what the client receives for a function's output (API Gateway, ALB).
 //! - [`tag`]: the Rollcall version-tag contract (extension -> prober).
 //! - [`emf`]: CloudWatch Embedded Metric Format documents and limits.
+//! - [`lambda_api`]: the Lambda API's JSON shapes (functions, versions, aliases, layers), its
+//!   errors as Lambda renders them, names, qualifiers, ARNs and limits.
 
 #![warn(missing_docs)]
 
@@ -34,6 +36,7 @@ pub mod emf;
 pub mod event_kind;
 pub mod extension;
 pub mod gateway;
+pub mod lambda_api;
 pub mod runtime;
 pub mod tag;
 pub mod telemetry;
