@@ -3,6 +3,7 @@
 //! idle worker, up to the lane's share of `--max-in-flight`; each owns an HTTP/1.1 keep-alive
 //! connection (or shares the lane's HTTP/2 connection) and reconnects after a failure.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,14 +80,16 @@ impl RequestTemplate {
 }
 
 /// The version a response names in its headers: the configured header, else
-/// `X-Amz-Executed-Version`. Empty values count as absent.
-pub fn version_from_headers<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+/// `X-Amz-Executed-Version`. Empty values count as absent. A value that is not visible ASCII
+/// (HTTP allows any byte but control characters) is read as UTF-8, invalid sequences replaced:
+/// the response still names a version, shown escaped wherever it is printed.
+pub fn version_from_headers<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
     [headers.get(name), headers.get(EXECUTED_VERSION_HEADER)]
         .into_iter()
         .flatten()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::trim)
-        .find(|s| !s.is_empty())
+        .map(|v| v.as_bytes().trim_ascii())
+        .find(|bytes| !bytes.is_empty())
+        .map(String::from_utf8_lossy)
 }
 
 /// The version at `pointer` in a JSON body: a string as is, a number or boolean as text.
@@ -300,11 +303,14 @@ impl Worker {
                 }
             };
             in_flight.armed = false;
+            let header_version = result
+                .as_ref()
+                .ok()
+                .and_then(|r| version_from_headers(&r.headers, &s.template.version_header));
             let outcome = match &result {
                 Ok(r) => Outcome::Response {
                     status: r.status,
-                    version: version_from_headers(&r.headers, &s.template.version_header)
-                        .or(r.json_version.as_deref()),
+                    version: header_version.as_deref().or(r.json_version.as_deref()),
                     cold: r
                         .headers
                         .get(COLD_HEADER)
@@ -420,14 +426,34 @@ mod tests {
         let mut h = HeaderMap::new();
         assert_eq!(version_from_headers(&h, &name), None);
         h.insert("x-amz-executed-version", HeaderValue::from_static("7"));
-        assert_eq!(version_from_headers(&h, &name), Some("7"));
+        assert_eq!(version_from_headers(&h, &name).as_deref(), Some("7"));
         h.insert("x-rollcall-version", HeaderValue::from_static(" 8 "));
-        assert_eq!(version_from_headers(&h, &name), Some("8"));
+        assert_eq!(version_from_headers(&h, &name).as_deref(), Some("8"));
         h.insert("x-rollcall-version", HeaderValue::from_static(""));
         assert_eq!(
-            version_from_headers(&h, &name),
+            version_from_headers(&h, &name).as_deref(),
             Some("7"),
             "empty values are ignored"
+        );
+    }
+
+    #[test]
+    fn a_version_header_that_is_not_ascii_still_names_a_version() {
+        let name = HeaderName::from_static("x-rollcall-version");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-rollcall-version",
+            HeaderValue::from_bytes("grün-2".as_bytes()).unwrap(),
+        );
+        assert_eq!(version_from_headers(&h, &name).as_deref(), Some("grün-2"));
+        h.insert(
+            "x-rollcall-version",
+            HeaderValue::from_bytes(b"v\xff9").unwrap(),
+        );
+        assert_eq!(
+            version_from_headers(&h, &name).as_deref(),
+            Some("v\u{fffd}9"),
+            "invalid UTF-8 is replaced, not dropped"
         );
     }
 
