@@ -13,8 +13,15 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
 /// A client must send a request's headers within this time, or the connection is closed
-/// (also an idle keep-alive connection: clients reconnect).
+/// (also an idle keep-alive connection: clients reconnect). The telemetry listener's.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The Runtime API proxy's header-read timeout: longer than any invocation (16 min > Lambda's
+/// 900 s maximum). hyper runs the timer on idle keep-alive connections too, and the runtime's
+/// connection sits idle while its handler runs: a 10 s timer closed it under a slower handler,
+/// racing the runtime's `/response` (the real Runtime API never closes it). Only processes of
+/// the sandbox reach the proxy on loopback.
+pub const RUNTIME_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(16 * 60);
 
 /// First pause after an accept failure for lack of resources; doubled up to
 /// [`MAX_BACKOFF`] while failures continue.
@@ -24,12 +31,12 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// At most one warning per listener in this interval (the next one says how many failed).
 pub const WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The HTTP/1 server settings of every listener (header-read timeout on tokio's clock).
-pub fn http1() -> hyper::server::conn::http1::Builder {
+/// The HTTP/1 server settings of every listener: `header_read_timeout` on tokio's clock.
+pub fn http1(header_read_timeout: Duration) -> hyper::server::conn::http1::Builder {
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_read_timeout);
     builder
 }
 

@@ -100,7 +100,7 @@ impl Proxy {
 
     /// Serves connections from `listener` until the task is dropped: at most
     /// [`MAX_CONNECTIONS`] at a time, each closed if a request's headers do not arrive within
-    /// [`listen::HEADER_READ_TIMEOUT`].
+    /// [`listen::RUNTIME_HEADER_READ_TIMEOUT`] (longer than any invocation).
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         let mut acceptor = Acceptor::new(listener, "proxy", MAX_CONNECTIONS);
         loop {
@@ -110,7 +110,7 @@ impl Proxy {
             tokio::spawn(async move {
                 let _slot = permit;
                 let service = hyper::service::service_fn(move |req| proxy.clone().handle(req));
-                if let Err(e) = listen::http1()
+                if let Err(e) = listen::http1(listen::RUNTIME_HEADER_READ_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service)
                     .await
                 {

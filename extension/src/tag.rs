@@ -7,7 +7,7 @@
 //! of the event's kind, or that would break the payload limit, is left [`Tagged::Unchanged`].
 
 use protocol::EventKind;
-use protocol::gateway::{self, Malformed, OutputFormat};
+use protocol::gateway::{self, OutputFormat};
 use protocol::runtime::MAX_PAYLOAD_SIZE;
 use protocol::tag::{COLD_HEADER, COLD_VALUE};
 use serde::de::IgnoredAny;
@@ -112,7 +112,7 @@ pub struct Inspected {
     /// The tagged response, or why it is unchanged.
     pub tagged: Tagged,
     /// The HTTP status code the client will see (200 for a payload 2.0 response without
-    /// `statusCode`; the gateway's 5xx for a malformed one).
+    /// `statusCode`); `None` when the gateway's reading is not certain (a malformed response).
     pub status: Option<u16>,
 }
 
@@ -137,7 +137,10 @@ pub fn tag_response(shape: ResponseShape, body: &[u8], tags: &Tags<'_>) -> Inspe
         Err(_) => {
             return Inspected {
                 tagged: Tagged::Unchanged(Untagged::Malformed),
-                status: Some(Malformed::client_status(format)),
+                // Not counted as the gateway's 5xx: the interpretation may be stricter than
+                // AWS's (a string statusCode, non-ASCII header values), and a wrong error
+                // would feed the alarms that roll a deployment back.
+                status: None,
             };
         }
     };
@@ -160,11 +163,10 @@ pub fn tag_response(shape: ResponseShape, body: &[u8], tags: &Tags<'_>) -> Inspe
 
 /// The HTTP status a response carries (see [`Inspected::status`]), without tagging it.
 pub fn response_status(shape: ResponseShape, body: &[u8]) -> Option<u16> {
-    let format = shape.format();
-    Some(match gateway::interpret(format, body) {
-        Ok(i) => i.response.status,
-        Err(_) => Malformed::client_status(format),
-    })
+    // A response the interpretation refuses has no status we are sure of (see tag_response).
+    gateway::interpret(shape.format(), body)
+        .ok()
+        .map(|i| i.response.status)
 }
 
 /// Removes the version and cold headers that [`tag_response`] adds, dropping a `headers` /

@@ -128,7 +128,7 @@ impl Listener {
             tokio::spawn(async move {
                 let _slot = permit;
                 let service = hyper::service::service_fn(move |req| me.clone().handle(req));
-                let _ = listen::http1()
+                let _ = listen::http1(listen::HEADER_READ_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });

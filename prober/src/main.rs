@@ -37,10 +37,12 @@ fn main() {
             }
             // The summary goes to stdout after every run, also with --quiet (which silences
             // only the live progress).
-            print!(
-                "{}",
-                prober::summary::render(&outcome.report, outcome.out_dir.as_deref())
-            );
+            // Written, not `print!`ed: a closed stdout (`prober ... | head -1`) must not cost
+            // the verdict's exit code (a broken-pipe panic aborts in release).
+            let summary = prober::summary::render(&outcome.report, outcome.out_dir.as_deref());
+            let mut stdout = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(&mut stdout, summary.as_bytes())
+                .and_then(|()| std::io::Write::flush(&mut stdout));
             outcome.exit_code
         }
         Err(e) => {

@@ -112,10 +112,16 @@ pub fn check_report(path: &Path, r: &Report) -> Result<(), ProberError> {
         ));
     }
     let bin = r.timeline.bin_secs;
-    if !(bin.is_finite() && (0.001..=60.0).contains(&bin)) {
+    // Every prober writes the same bin width; a narrower one would let two reports days apart
+    // allocate billions of bins (found in review).
+    if (bin - crate::record::BIN_SECS).abs() > 1e-9 {
         return Err(bad(
             path,
-            format!("timeline.bin_secs {bin} is not a bin width between 0.001 and 60 s"),
+            format!(
+                "timeline.bin_secs {bin} is not the prober's bin width ({} s): the file is \
+                 damaged or not a prober report",
+                crate::record::BIN_SECS
+            ),
         ));
     }
     if let Some(i) = r

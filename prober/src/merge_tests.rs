@@ -218,4 +218,9 @@ fn a_malformed_timeline_is_refused() {
     b.report.timeline.bin_secs = 0.0;
     let err = merge_inputs(&[b], |_, _, _| Ok(())).unwrap_err();
     assert!(err.to_string().contains("bin_secs"), "{err}");
+    // A narrower bin than the prober writes (1 ms over days would be billions of bins).
+    let mut c = run(10_000, "1", 0.25, &[1000]);
+    c.report.timeline.bin_secs = 0.001;
+    let err = merge_inputs(&[c], |_, _, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("bin width"), "{err}");
 }

@@ -141,8 +141,11 @@ fn percent_decode_lossy(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
+            // From the bytes, not `&s[..]`: a multi-byte character after `%` is no hex digit
+            // (slicing the text there panicked).
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
                 i += 3;
                 continue;
             }
@@ -156,6 +159,17 @@ fn percent_decode_lossy(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_percent_before_a_multi_byte_character_is_kept_not_a_panic() {
+        // Found in review: `&s[i + 1..i + 3]` sliced inside `é` and panicked (an abort in
+        // release) where the prober must answer a bad --url with exit 64.
+        assert_eq!(percent_decode_lossy("%aé=1"), "%aé=1");
+        assert_eq!(percent_decode_lossy("%é"), "%é");
+        assert_eq!(percent_decode_lossy("a%20b"), "a b");
+        let redacted = redact_query("%aé=1&token=S3CRET");
+        assert!(!redacted.contains("S3CRET"), "{redacted}");
+    }
 
     #[test]
     fn sensitive_headers_are_recognised_in_any_case() {

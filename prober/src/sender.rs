@@ -117,9 +117,11 @@ impl Sender {
                         }
                     };
                     let _ = runtime.block_on(async { tokio::spawn(lane).await });
-                    // Dropping the runtime drops the requests still in flight: each records
-                    // itself as interrupted.
-                    drop(runtime);
+                    // Shutting the runtime down drops the requests still in flight: each records
+                    // itself as interrupted. Blocking work still running (a name lookup of an
+                    // unresolvable host can take seconds) must not hold the verdict back:
+                    // dropping the runtime would wait for it.
+                    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
                 })
                 .map_err(|e| internal("thread", e))?;
             started.push(Lane {

@@ -41,10 +41,14 @@ impl ServeLimits {
         max_connections: 4096,
     };
 
-    /// An environment's Runtime/Extensions/Telemetry API: 10 s, 64 connections (the runtime, at
-    /// most 10 extensions and their proxies use a handful).
+    /// An environment's Runtime/Extensions/Telemetry API: 64 connections (the runtime, at most 10
+    /// extensions and their proxies use a handful), and a header-read timeout longer than any
+    /// invocation (16 min > Lambda's 900 s maximum). hyper runs that timer on an idle keep-alive
+    /// connection too: the runtime's connection sits idle while its handler runs, and a 10 s
+    /// timer closed it under a handler slower than that, racing its `/response` (RAPID never
+    /// closes them). Only the sandbox's own processes reach this loopback server.
     pub const ENVIRONMENT: Self = Self {
-        header_read_timeout: Duration::from_secs(10),
+        header_read_timeout: Duration::from_secs(16 * 60),
         max_connections: 64,
     };
 }
