@@ -194,7 +194,26 @@ pub async fn probe(
     } else {
         config.timeout + Duration::from_secs(1)
     };
-    sender.join(grace).await;
+    if interrupted.is_some() {
+        sender.join(grace, std::future::pending()).await;
+    } else {
+        // A signal while the last requests finish (up to --timeout) cuts the wait short and
+        // marks the run interrupted, instead of being caught and ignored.
+        tracing::info!(?grace, "schedule sent; waiting for the requests in flight");
+        let mut late_signal = None;
+        let cut = async {
+            late_signal = Some((&mut shutdown).await);
+        };
+        sender.join(grace, cut).await;
+        if let Some(signal) = late_signal {
+            tracing::info!(
+                signal = signal.name(),
+                "interrupted while requests finished"
+            );
+            stopped_at.get_or_insert_with(Instant::now);
+            interrupted = Some(signal);
+        }
+    }
     let Live {
         mut agg,
         mut progress,

@@ -168,14 +168,29 @@ impl Sender {
         unsent
     }
 
-    /// Waits for the workers to finish the requests in flight; after `grace`, abandons those
-    /// still waiting on a response (each is recorded as interrupted). Then joins the threads.
-    pub async fn join(mut self, grace: Duration) {
+    /// Waits for the workers to finish the requests in flight; after `grace`, or as soon as
+    /// `cut` completes (a signal), abandons those still waiting on a response (each is recorded
+    /// as interrupted). Then joins the threads.
+    pub async fn join(mut self, grace: Duration, cut: impl Future<Output = ()>) {
         let deadline = tokio::time::Instant::now() + grace;
+        let mut cut = std::pin::pin!(cut);
+        let mut was_cut = false;
         for lane in &mut self.lanes {
-            if let Some(finished) = lane.finished.take() {
-                if tokio::time::timeout_at(deadline, finished).await.is_err() {
-                    tracing::debug!("abandoning requests in flight after the grace period");
+            let Some(finished) = lane.finished.take() else {
+                continue;
+            };
+            if was_cut {
+                continue;
+            }
+            tokio::select! {
+                waited = tokio::time::timeout_at(deadline, finished) => {
+                    if waited.is_err() {
+                        tracing::debug!("abandoning requests in flight after the grace period");
+                    }
+                }
+                () = &mut cut => {
+                    tracing::debug!("abandoning requests in flight: interrupted");
+                    was_cut = true;
                 }
             }
         }
