@@ -387,3 +387,40 @@ fn custom_traffic_routing_configs_are_schedules() {
     };
     assert!(full.schedule().is_err(), "a canary of 100%");
 }
+
+#[test]
+fn every_predefined_config_has_its_traffic_routing_config() {
+    for name in crate::schedule::PREDEFINED {
+        let schedule: crate::Schedule = name.parse().expect("predefined");
+        let config = TrafficRoutingConfig::of(&schedule).expect(name);
+        let back = config.schedule().expect("valid");
+        assert_eq!(back.steps(), schedule.steps(), "{name}: {config:?}");
+        let expected = match name {
+            "AllAtOnce" => "AllAtOnce",
+            n if n.starts_with("Canary") => "TimeBasedCanary",
+            _ => "TimeBasedLinear",
+        };
+        assert!(
+            json(&config).contains(expected),
+            "{name}: {}",
+            json(&config)
+        );
+    }
+    let ten_minutes =
+        TrafficRoutingConfig::of(&"Linear10PercentEvery10Minutes".parse().expect("predefined"));
+    assert_eq!(
+        ten_minutes,
+        Some(TrafficRoutingConfig::TimeBasedLinear {
+            time_based_linear: TimeBasedLinear {
+                linear_percentage: 10,
+                linear_interval: 10
+            }
+        })
+    );
+    let seconds: crate::Schedule = "linear:10%:30s".parse().expect("custom");
+    assert_eq!(
+        TrafficRoutingConfig::of(&seconds),
+        None,
+        "half a minute is no CodeDeploy interval"
+    );
+}

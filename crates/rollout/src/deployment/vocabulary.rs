@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::schedule::{Schedule, ScheduleError};
+use crate::schedule::{Schedule, ScheduleError, ScheduleKind};
 
 /// A deployment's `status` (CodeDeploy `DeploymentStatus`).
 ///
@@ -261,6 +261,35 @@ impl TrafficRoutingConfig {
                 f64::from(l.linear_percentage),
                 f64::from(l.linear_interval) * 60.0,
             ),
+        }
+    }
+
+    /// The configuration of a schedule in CodeDeploy's terms (what GetDeploymentConfig shows
+    /// for a predefined config), when its percentage is a whole number and its interval whole
+    /// minutes, as CodeDeploy requires; `None` otherwise (a seconds-long lab schedule).
+    pub fn of(schedule: &Schedule) -> Option<Self> {
+        let whole =
+            |x: f64| (x.fract() == 0.0 && x >= 0.0 && x <= f64::from(u32::MAX)).then_some(x as u32);
+        match schedule.kind() {
+            ScheduleKind::AllAtOnce => Some(Self::AllAtOnce),
+            ScheduleKind::Canary {
+                percent,
+                interval_secs,
+            } => Some(Self::TimeBasedCanary {
+                time_based_canary: TimeBasedCanary {
+                    canary_percentage: whole(percent)?,
+                    canary_interval: whole(interval_secs / 60.0)?,
+                },
+            }),
+            ScheduleKind::Linear {
+                percent,
+                interval_secs,
+            } => Some(Self::TimeBasedLinear {
+                time_based_linear: TimeBasedLinear {
+                    linear_percentage: whole(percent)?,
+                    linear_interval: whole(interval_secs / 60.0)?,
+                },
+            }),
         }
     }
 }
