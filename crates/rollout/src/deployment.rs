@@ -23,6 +23,50 @@
 //! [`Deployment::next_change`] says when to call `advance` next. [`Deployment::routing`] is the
 //! routing the actions have set so far.
 //!
+//! ```
+//! use std::time::Duration;
+//! use rollout::Schedule;
+//! use rollout::deployment::{
+//!     Action, AutoRollback, Deployment, DeploymentSpec, DeploymentStatus, Event, HookStatus,
+//! };
+//!
+//! let mut deployment = Deployment::new(DeploymentSpec {
+//!     deployment_id: "d-EXAMPLE01".into(),
+//!     current_version: "1".into(),
+//!     target_version: "2".into(),
+//!     schedule: "Linear10PercentEvery1Minute".parse::<Schedule>()?,
+//!     time_scale: 60.0, // one-second steps, a one-minute hook timeout
+//!     before_allow_traffic_hook: Some("CodeDeployHook_pre".into()),
+//!     after_allow_traffic_hook: None,
+//!     alarms: vec!["hello-errors".into()],
+//!     auto_rollback: AutoRollback::ALL,
+//! })?;
+//! let actions = deployment.start(Duration::ZERO)?;
+//! let [Action::InvokeHook { payload, .. }] = &actions[..] else { unreachable!() };
+//! assert_eq!(deployment.target_share(), 0.0, "no traffic before the hook succeeds");
+//!
+//! // The hook reports after 0.5 s: the shift starts then.
+//! let execution_id = payload.lifecycle_event_hook_execution_id.clone();
+//! let status = HookStatus::Succeeded;
+//! deployment.handle(Duration::from_millis(500), Event::HookStatus { execution_id, status })?;
+//! assert_eq!(deployment.target_share(), 0.1);
+//! assert_eq!(deployment.next_change(), Some(Duration::from_millis(1500)));
+//!
+//! // The engine: wait until the next change, advance, perform the actions.
+//! let mut updates = 0;
+//! while let Some(at) = deployment.next_change() {
+//!     for action in deployment.advance(at) {
+//!         if let Action::SetRouting { .. } = action {
+//!             updates += 1; // UpdateAlias with the action's routing
+//!         }
+//!     }
+//! }
+//! assert_eq!(updates, 9, "20% .. 90%, then 100%");
+//! assert_eq!(deployment.status(), DeploymentStatus::Succeeded);
+//! assert_eq!(deployment.complete_time(), Some(Duration::from_millis(10_500)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! CodeDeploy's rules, as encoded here (LAMBDA-FACTS.md §6; CodeDeploy API reference):
 //! - the target version gets no traffic before BeforeAllowTraffic succeeds; a hook that is not
 //!   set is skipped;
