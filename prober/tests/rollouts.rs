@@ -35,6 +35,34 @@ fn rollout_args(server: &TestServer, duration: &str, spec: &str) -> Vec<String> 
     args
 }
 
+/// The server's ground truth is the routing the deployment model applies: the schedule's
+/// shares from each step's start, and the old version alone from a rollback on.
+#[test]
+fn the_servers_plan_is_the_deployment_models_routing() {
+    for spec in [
+        "linear:10%:1s",
+        "canary:20%:3s",
+        "linear:25%:3s",
+        "Canary10Percent5Minutes",
+        "AllAtOnce",
+    ] {
+        let plan = WeightPlan::from_schedule(spec);
+        let schedule = Schedule::parse(spec).unwrap();
+        assert_eq!(plan.weight(-0.001), 0.0, "{spec}: nothing before the start");
+        let mut before = 0.0;
+        for step in schedule.steps() {
+            assert_eq!(plan.weight(step.start - 0.001), before, "{spec}: {step:?}");
+            assert_eq!(plan.weight(step.start), step.share, "{spec}: {step:?}");
+            before = step.share;
+        }
+        assert_eq!(plan.weight(schedule.total_duration() + 60.0), 1.0, "{spec}");
+    }
+    let rolled = WeightPlan::from_schedule("linear:10%:1s").rolled_back_at(4.5);
+    assert_eq!(rolled.weight(4.499), 0.5);
+    assert_eq!(rolled.weight(4.5), 0.0, "back to the old version at once");
+    assert_eq!(rolled.weight(60.0), 0.0, "and for good");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linear_rollout_with_unknown_start_is_followed() {
     let spec = "linear:10%:1s";

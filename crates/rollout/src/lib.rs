@@ -1,6 +1,7 @@
-//! The rollout model: CodeDeploy-style traffic-shifting schedules, the analysis of an observed
-//! version split against a schedule, latency comparison between versions, and the `report.json`
-//! model shared by the prober and the tests. Pure logic, no I/O.
+//! The rollout model: CodeDeploy-style traffic-shifting schedules, the deployment that follows
+//! one (a pure state machine, [`deployment`]), the analysis of an observed version split
+//! against a schedule, latency comparison between versions, and the `report.json` model shared
+//! by the prober and the tests. Pure logic, no I/O.
 //!
 //! ```
 //! use rollout::{AnalysisConfig, Schedule, Verdict, analyze, sim};
@@ -22,6 +23,7 @@
 //! ```
 
 pub mod analysis;
+pub mod deployment;
 pub mod power;
 pub mod report;
 pub mod schedule;
