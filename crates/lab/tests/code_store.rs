@@ -159,6 +159,7 @@ fn crate_zip_keeps_modes_nested_dirs_and_inner_symlinks() {
     assert_eq!(code.sha256, python_sha256_b64(&zip, checkout.path()));
     assert_eq!(code.size, zip.len() as u64);
     assert!(code.dir.starts_with(fx.store.root()));
+    assert_eq!(mode(&code.dir), 0o755);
     assert_eq!(mode(&code.dir.join("bootstrap")), 0o755);
     assert_eq!(mode(&code.dir.join("lib")), 0o750);
     assert_eq!(mode(&code.dir.join("lib/deep/handler.py")), 0o640);

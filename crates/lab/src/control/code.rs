@@ -32,6 +32,7 @@ mod unzip;
 
 use std::fmt;
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -265,6 +266,9 @@ impl CodeStore {
             .map_err(CodeError::io(&self.root))?;
         unzip::unpack(zip, staging.path(), self.limits.unzipped)?;
         tree::check_symlinks(staging.path())?;
+        // Like `/var/task`: readable by all (a temporary directory starts at 0700).
+        std::fs::set_permissions(staging.path(), PermissionsExt::from_mode(0o755))
+            .map_err(CodeError::io(staging.path()))?;
         let staged = staging.keep();
         match std::fs::rename(&staged, &dir) {
             Ok(()) => Ok(code),
