@@ -6,6 +6,10 @@
 pub mod accept;
 pub mod alias;
 pub mod cli;
+pub mod control {
+    //! The lab's control plane.
+    pub mod code;
+}
 pub mod env;
 pub mod frontdoor;
 pub mod invoke;

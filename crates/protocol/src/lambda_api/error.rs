@@ -46,6 +46,11 @@ pub enum LambdaErrorType {
     TooManyRequests,
     /// 413: "The request payload exceeded the Invoke request body JSON input quota."
     RequestTooLarge,
+    /// 413, from the API's front end rather than the service model: a request over the size
+    /// the operation takes, e.g. a `ZipFile` over the 50 MB direct-upload quota ("Request must be
+    /// smaller than 69905067 bytes for the CreateFunction operation"; localstack/localstack#2999,
+    /// apex/up#222).
+    RequestEntityTooLarge,
     /// 415: "The content type of the Invoke request body is not JSON."
     UnsupportedMediaType,
     /// 400: "Your Amazon Web Services account has exceeded its maximum total code size."
@@ -60,7 +65,7 @@ pub enum LambdaErrorType {
 
 impl LambdaErrorType {
     /// Every type, for tables and tests.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::ResourceNotFound,
         Self::ResourceConflict,
         Self::InvalidParameterValue,
@@ -68,6 +73,7 @@ impl LambdaErrorType {
         Self::PreconditionFailed,
         Self::TooManyRequests,
         Self::RequestTooLarge,
+        Self::RequestEntityTooLarge,
         Self::UnsupportedMediaType,
         Self::CodeStorageExceeded,
         Self::AliasLimitExceeded,
@@ -85,6 +91,7 @@ impl LambdaErrorType {
             Self::PreconditionFailed => "PreconditionFailedException",
             Self::TooManyRequests => "TooManyRequestsException",
             Self::RequestTooLarge => "RequestTooLargeException",
+            Self::RequestEntityTooLarge => "RequestEntityTooLargeException",
             Self::UnsupportedMediaType => "UnsupportedMediaTypeException",
             Self::CodeStorageExceeded => "CodeStorageExceededException",
             Self::AliasLimitExceeded => "AliasLimitExceededException",
@@ -99,7 +106,7 @@ impl LambdaErrorType {
             Self::ResourceNotFound => 404,
             Self::ResourceConflict => 409,
             Self::PreconditionFailed => 412,
-            Self::RequestTooLarge => 413,
+            Self::RequestTooLarge | Self::RequestEntityTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::TooManyRequests => 429,
             Self::Service => 500,
