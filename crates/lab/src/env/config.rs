@@ -6,6 +6,8 @@
 //! stays a directory of its own (`layer_dirs`, merged in order, later layers win, as in Lambda):
 //! - extensions: every file in `<layer>/extensions/` of every layer, sorted by file name;
 //! - bootstrap: `<code_dir>/bootstrap`, else `<layer>/bootstrap` (last layer that has one);
+//!   a `command` replaces it (the role of a managed runtime's `/var/runtime/bootstrap`): its
+//!   program is looked up on `PATH` when it has no `/`, else taken relative to the code dir;
 //! - `AWS_LAMBDA_EXEC_WRAPPER`: a value starting with `/opt/` is rewritten to the layer file that
 //!   exists (last layer first); the wrapper runs with the real bootstrap path as its arguments;
 //! - `ROLLCALL_LAB_OPT`: set for every process to the layer directory that plays `/opt` (for an
@@ -59,6 +61,10 @@ pub struct FunctionConfig {
     /// Whether `AWS_LAMBDA_EXEC_WRAPPER` is honoured. Managed runtimes do; OS-only runtimes
     /// (`provided.al2023`) ignore it (LAMBDA-FACTS §5).
     pub honour_exec_wrapper: bool,
+    /// The runtime's argv run instead of `bootstrap` (e.g. `["python3", "runtime.py"]`, run in
+    /// the code dir): the role of a managed runtime's `/var/runtime/bootstrap`. `None` runs the
+    /// package's or a layer's `bootstrap`.
+    pub command: Option<Vec<String>>,
     /// `AWS_REGION` / `AWS_DEFAULT_REGION`.
     pub region: String,
     /// Account id used in ARNs and the register response's `accountId`.
@@ -86,6 +92,7 @@ impl FunctionConfig {
             env_vars: BTreeMap::new(),
             layer_dirs: Vec::new(),
             honour_exec_wrapper: true,
+            command: None,
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
         }
@@ -148,11 +155,15 @@ impl FunctionConfig {
                 )));
             }
         }
-        let bootstrap = self.find_bootstrap()?;
+        let (bootstrap, bootstrap_args) = match &self.command {
+            Some(command) => self.resolve_command(command)?,
+            None => (self.find_bootstrap()?, Vec::new()),
+        };
         let wrapper = self.resolve_wrapper()?;
         let extensions = self.find_extensions()?;
         Ok(Resolved {
             bootstrap,
+            bootstrap_args,
             wrapper,
             extensions,
         })
@@ -169,6 +180,29 @@ impl FunctionConfig {
         })?;
         check_executable(found, "bootstrap")?;
         Ok(found.clone())
+    }
+
+    /// The program of `command` (a bare name stays for the `PATH` lookup at spawn; a path is
+    /// taken relative to the code dir and must be executable) and its arguments.
+    fn resolve_command(&self, command: &[String]) -> Result<(PathBuf, Vec<String>), ConfigError> {
+        let Some((program, args)) = command.split_first().filter(|(p, _)| !p.trim().is_empty())
+        else {
+            return Err(ConfigError::Invalid(
+                "runtime command is empty; give the program and its arguments (e.g. [\"python3\", \"runtime.py\"]) or none to run bootstrap".into(),
+            ));
+        };
+        if !program.contains('/') {
+            return Ok((PathBuf::from(program), args.to_vec()));
+        }
+        let path = self.code_dir.join(program);
+        if !path.is_file() {
+            return Err(ConfigError::Invalid(format!(
+                "runtime command {} does not exist; fix the path (relative to the code dir) or name a program on PATH",
+                path.display()
+            )));
+        }
+        check_executable(&path, "runtime command")?;
+        Ok((path, args.to_vec()))
     }
 
     fn resolve_wrapper(&self) -> Result<Option<PathBuf>, ConfigError> {
@@ -220,8 +254,10 @@ impl FunctionConfig {
 /// What [`FunctionConfig::validate`] resolved on disk.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    /// The runtime's bootstrap executable.
+    /// The runtime's bootstrap executable (or the runtime command's program).
     pub bootstrap: PathBuf,
+    /// The runtime command's arguments (none for a `bootstrap`).
+    pub bootstrap_args: Vec<String>,
     /// The exec wrapper, when set and honoured.
     pub wrapper: Option<PathBuf>,
     /// External extensions, sorted by name.
@@ -387,12 +423,16 @@ pub fn extension_env(
     env
 }
 
-/// The runtime's command line: `[wrapper] bootstrap`.
+/// The runtime's command line: `[wrapper] bootstrap [args]` (the wrapper gets the runtime's
+/// whole command line as its arguments).
 pub fn runtime_command(resolved: &Resolved) -> Vec<PathBuf> {
-    match &resolved.wrapper {
-        Some(w) => vec![w.clone(), resolved.bootstrap.clone()],
-        None => vec![resolved.bootstrap.clone()],
-    }
+    resolved
+        .wrapper
+        .iter()
+        .cloned()
+        .chain(std::iter::once(resolved.bootstrap.clone()))
+        .chain(resolved.bootstrap_args.iter().map(PathBuf::from))
+        .collect()
 }
 
 #[cfg(test)]
