@@ -10,3 +10,4 @@ pub mod env;
 pub mod frontdoor;
 pub mod invoke;
 pub mod pool;
+pub mod spec;
