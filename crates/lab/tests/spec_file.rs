@@ -327,6 +327,12 @@ refusal!(
     "start with a letter"
 );
 refusal!(
+    environment_reserved,
+    with("    environment: {AWS_REGION: eu-west-1}\n"),
+    "functions.hello.environment.AWS_REGION",
+    "is reserved"
+);
+refusal!(
     reserved_concurrency_zero,
     with("    reserved_concurrency: 0\n"),
     "functions.hello.reserved_concurrency",

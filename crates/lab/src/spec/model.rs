@@ -436,8 +436,30 @@ fn alias_fix(e: &crate::alias::AliasError) -> &'static str {
     }
 }
 
-/// Lambda's rules for environment variables: keys `[a-zA-Z]([a-zA-Z0-9_])+`, and all keys and
-/// values together at most 4 KB.
+/// Variables the Lambda runtime sets, which "are reserved and cannot be set in your function
+/// configuration" (Lambda developer guide, *Defined runtime environment variables*; `_HANDLER`
+/// and `_X_AMZN_TRACE_ID` already break the key pattern). `TZ`, listed there too, is left out:
+/// functions set it in practice.
+pub const RESERVED_VARIABLES: &[&str] = &[
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Lambda's rules for environment variables: keys `[a-zA-Z]([a-zA-Z0-9_])+` and not reserved,
+/// and all keys and values together at most 4 KB.
 fn check_environment(key: &str, env: &BTreeMap<String, String>) -> Result<(), SpecError> {
     for name in env.keys() {
         let mut chars = name.chars();
@@ -448,6 +470,12 @@ fn check_environment(key: &str, env: &BTreeMap<String, String>) -> Result<(), Sp
             return Err(SpecError::at(
                 format!("{key}.{name}"),
                 "is not a valid variable name; start with a letter and use letters, digits and _ (at least 2 characters)",
+            ));
+        }
+        if RESERVED_VARIABLES.contains(&name.as_str()) {
+            return Err(SpecError::at(
+                format!("{key}.{name}"),
+                "is reserved: Lambda sets it in every environment and refuses it in a function's configuration; remove it",
             ));
         }
     }
