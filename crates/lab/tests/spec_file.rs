@@ -143,6 +143,15 @@ fn a_syntax_error_gives_its_line_and_column() {
 }
 
 #[test]
+fn an_empty_file_is_refused_saying_what_to_add() {
+    for yaml in ["", "functions: {}\n"] {
+        let e = refused(yaml);
+        assert_eq!(e.key, "functions", "{e}");
+        assert!(e.message.contains("add one under `functions:`"), "{e}");
+    }
+}
+
+#[test]
 fn a_missing_file_is_named() {
     let e = LabSpec::load(Path::new("/nonexistent/lab.yaml")).unwrap_err();
     let shown = e.to_string();
