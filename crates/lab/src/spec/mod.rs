@@ -2,6 +2,7 @@
 //! ([`file`], `rollcall-lab serve --spec lab.yaml`) or from today's one-function flags
 //! ([`flags`]), so that the lab is built one way from either.
 
+pub mod environment;
 pub mod file;
 pub mod flags;
 pub mod model;
