@@ -602,4 +602,36 @@ mod tests {
             vec![layer.join("bootstrap")]
         );
     }
+
+    #[test]
+    fn a_runtime_command_replaces_bootstrap_and_the_wrapper_gets_all_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = dir.path().join("code");
+        let layer = dir.path().join("layer");
+        std::fs::create_dir_all(code.join("bin")).unwrap();
+        std::fs::create_dir_all(&layer).unwrap();
+        write_exe(&layer.join("wrapper"), 0o755);
+        write_exe(&code.join("bin/run"), 0o755);
+        let mut cfg = FunctionConfig::new("fn", "1", &code, "app");
+        cfg.layer_dirs = vec![layer.clone()];
+        cfg.env_vars
+            .insert("AWS_LAMBDA_EXEC_WRAPPER".into(), "/opt/wrapper".into());
+        cfg.command = Some(vec!["python3".into(), "runtime.py".into()]);
+        assert_eq!(
+            runtime_command(&cfg.validate().unwrap()),
+            ["wrapper", "python3", "runtime.py"].map(|p| match p {
+                "wrapper" => layer.join(p),
+                _ => PathBuf::from(p),
+            })
+        );
+        cfg.command = Some(vec!["bin/run".into(), "-v".into()]);
+        cfg.env_vars.clear();
+        assert_eq!(
+            runtime_command(&cfg.validate().unwrap()),
+            [code.join("bin/run"), PathBuf::from("-v")]
+        );
+        write_exe(&code.join("bin/run"), 0o644);
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("not executable"), "{err}");
+    }
 }
