@@ -14,3 +14,4 @@ pub mod env;
 pub mod frontdoor;
 pub mod invoke;
 pub mod pool;
+pub mod spec;

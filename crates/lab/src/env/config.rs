@@ -6,6 +6,8 @@
 //! stays a directory of its own (`layer_dirs`, merged in order, later layers win, as in Lambda):
 //! - extensions: every file in `<layer>/extensions/` of every layer, sorted by file name;
 //! - bootstrap: `<code_dir>/bootstrap`, else `<layer>/bootstrap` (last layer that has one);
+//!   a `command` replaces it (the role of a managed runtime's `/var/runtime/bootstrap`): its
+//!   program is looked up on `PATH` when it has no `/`, else taken relative to the code dir;
 //! - `AWS_LAMBDA_EXEC_WRAPPER`: a value starting with `/opt/` is rewritten to the layer file that
 //!   exists (last layer first); the wrapper runs with the real bootstrap path as its arguments;
 //! - `ROLLCALL_LAB_OPT`: set for every process to the layer directory that plays `/opt` (for an
@@ -59,6 +61,10 @@ pub struct FunctionConfig {
     /// Whether `AWS_LAMBDA_EXEC_WRAPPER` is honoured. Managed runtimes do; OS-only runtimes
     /// (`provided.al2023`) ignore it (LAMBDA-FACTS §5).
     pub honour_exec_wrapper: bool,
+    /// The runtime's argv run instead of `bootstrap` (e.g. `["python3", "runtime.py"]`, run in
+    /// the code dir): the role of a managed runtime's `/var/runtime/bootstrap`. `None` runs the
+    /// package's or a layer's `bootstrap`.
+    pub command: Option<Vec<String>>,
     /// `AWS_REGION` / `AWS_DEFAULT_REGION`.
     pub region: String,
     /// Account id used in ARNs and the register response's `accountId`.
@@ -86,6 +92,7 @@ impl FunctionConfig {
             env_vars: BTreeMap::new(),
             layer_dirs: Vec::new(),
             honour_exec_wrapper: true,
+            command: None,
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
         }
@@ -148,11 +155,15 @@ impl FunctionConfig {
                 )));
             }
         }
-        let bootstrap = self.find_bootstrap()?;
+        let (bootstrap, bootstrap_args) = match &self.command {
+            Some(command) => self.resolve_command(command)?,
+            None => (self.find_bootstrap()?, Vec::new()),
+        };
         let wrapper = self.resolve_wrapper()?;
         let extensions = self.find_extensions()?;
         Ok(Resolved {
             bootstrap,
+            bootstrap_args,
             wrapper,
             extensions,
         })
@@ -169,6 +180,29 @@ impl FunctionConfig {
         })?;
         check_executable(found, "bootstrap")?;
         Ok(found.clone())
+    }
+
+    /// The program of `command` (a bare name stays for the `PATH` lookup at spawn; a path is
+    /// taken relative to the code dir and must be executable) and its arguments.
+    fn resolve_command(&self, command: &[String]) -> Result<(PathBuf, Vec<String>), ConfigError> {
+        let Some((program, args)) = command.split_first().filter(|(p, _)| !p.trim().is_empty())
+        else {
+            return Err(ConfigError::Invalid(
+                "runtime command is empty; give the program and its arguments (e.g. [\"python3\", \"runtime.py\"]) or none to run bootstrap".into(),
+            ));
+        };
+        if !program.contains('/') {
+            return Ok((PathBuf::from(program), args.to_vec()));
+        }
+        let path = self.code_dir.join(program);
+        if !path.is_file() {
+            return Err(ConfigError::Invalid(format!(
+                "runtime command {} does not exist; fix the path (relative to the code dir) or name a program on PATH",
+                path.display()
+            )));
+        }
+        check_executable(&path, "runtime command")?;
+        Ok((path, args.to_vec()))
     }
 
     fn resolve_wrapper(&self) -> Result<Option<PathBuf>, ConfigError> {
@@ -220,8 +254,10 @@ impl FunctionConfig {
 /// What [`FunctionConfig::validate`] resolved on disk.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    /// The runtime's bootstrap executable.
+    /// The runtime's bootstrap executable (or the runtime command's program).
     pub bootstrap: PathBuf,
+    /// The runtime command's arguments (none for a `bootstrap`).
+    pub bootstrap_args: Vec<String>,
     /// The exec wrapper, when set and honoured.
     pub wrapper: Option<PathBuf>,
     /// External extensions, sorted by name.
@@ -387,179 +423,18 @@ pub fn extension_env(
     env
 }
 
-/// The runtime's command line: `[wrapper] bootstrap`.
+/// The runtime's command line: `[wrapper] bootstrap [args]` (the wrapper gets the runtime's
+/// whole command line as its arguments).
 pub fn runtime_command(resolved: &Resolved) -> Vec<PathBuf> {
-    match &resolved.wrapper {
-        Some(w) => vec![w.clone(), resolved.bootstrap.clone()],
-        None => vec![resolved.bootstrap.clone()],
-    }
+    resolved
+        .wrapper
+        .iter()
+        .cloned()
+        .chain(std::iter::once(resolved.bootstrap.clone()))
+        .chain(resolved.bootstrap_args.iter().map(PathBuf::from))
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn slots() -> EnvironmentSlots {
-        EnvironmentSlots {
-            runtime_api: "127.0.0.1:4000".into(),
-            log_stream: "2026/01/01/[7]abc".into(),
-            proxy_port: 4001,
-            telemetry_port: 4002,
-        }
-    }
-
-    fn host(name: &str) -> Option<String> {
-        match name {
-            "PATH" => Some("/usr/bin".into()),
-            "HOME" => Some("/root".into()),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn runtime_env_has_every_lambda_variable_and_reserved_ones_win() {
-        let mut cfg = FunctionConfig::new("fn", "7", "/code", "bootstrap");
-        cfg.layer_dirs = vec![PathBuf::from("/layer")];
-        cfg.env_vars
-            .insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "spoofed".into());
-        cfg.env_vars.insert("MY_VAR".into(), "1".into());
-        let env = runtime_env(&cfg, &slots(), &host);
-        for (k, v) in [
-            ("AWS_LAMBDA_FUNCTION_NAME", "fn"),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "7"),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:4000"),
-            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
-            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fn"),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[7]abc"),
-            ("LAMBDA_TASK_ROOT", "/code"),
-            ("_HANDLER", "bootstrap"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_DEFAULT_REGION", "us-east-1"),
-            ("TZ", "UTC"),
-            ("PATH", "/layer/bin:/usr/bin"),
-            ("ROLLCALL_PROXY_PORT", "4001"),
-            ("ROLLCALL_TELEMETRY_PORT", "4002"),
-            ("ROLLCALL_LAB_OPT", "/layer"),
-            ("MY_VAR", "1"),
-            ("HOME", "/root"),
-        ] {
-            assert_eq!(env.get(k).map(String::as_str), Some(v), "{k}");
-        }
-        for k in [
-            "LANG",
-            "LD_LIBRARY_PATH",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "LAMBDA_RUNTIME_DIR",
-        ] {
-            assert!(env.contains_key(k), "{k} missing");
-        }
-    }
-
-    #[test]
-    fn extensions_do_not_see_the_hidden_variables_but_see_the_version() {
-        let cfg = FunctionConfig::new("fn", "7", "/code", "bootstrap");
-        let mut env = runtime_env(&cfg, &slots(), &host);
-        env.insert("AWS_XRAY_DAEMON_ADDRESS".into(), "x".into());
-        let ext = extension_env(&env, Path::new("/l1"));
-        for k in [
-            "_HANDLER",
-            "LAMBDA_TASK_ROOT",
-            "LAMBDA_RUNTIME_DIR",
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "AWS_XRAY_DAEMON_ADDRESS",
-        ] {
-            assert!(!ext.contains_key(k), "{k} must be hidden");
-        }
-        assert_eq!(ext["AWS_LAMBDA_FUNCTION_VERSION"], "7");
-        assert_eq!(ext["ROLLCALL_LAB_OPT"], "/l1");
-    }
-
-    #[test]
-    fn opt_paths_map_to_the_layer_that_has_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::create_dir_all(&a).unwrap();
-        std::fs::create_dir_all(&b).unwrap();
-        std::fs::write(a.join("wrapper"), "").unwrap();
-        let layers = vec![a.clone(), b.clone()];
-        assert_eq!(map_opt_path("/opt/wrapper", &layers), a.join("wrapper"));
-        assert_eq!(map_opt_path("/opt/missing", &layers), b.join("missing"));
-        assert_eq!(
-            map_opt_path("/usr/bin/env", &layers),
-            PathBuf::from("/usr/bin/env")
-        );
-    }
-
-    fn write_exe(path: &Path, mode: u32) {
-        std::fs::write(path, "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-
-    #[test]
-    fn validation_names_the_bad_value() {
-        let dir = tempfile::tempdir().unwrap();
-        let code = dir.path().join("code");
-        std::fs::create_dir_all(&code).unwrap();
-        let base = FunctionConfig::new("fn", "1", &code, "bootstrap");
-        let err = |c: &FunctionConfig| c.validate().unwrap_err().to_string();
-
-        assert!(err(&base).contains("no bootstrap"), "{}", err(&base));
-        write_exe(&code.join("bootstrap"), 0o644);
-        assert!(err(&base).contains("not executable"), "{}", err(&base));
-        write_exe(&code.join("bootstrap"), 0o755);
-        let resolved = base.validate().unwrap();
-        assert_eq!(resolved.bootstrap, code.join("bootstrap"));
-
-        let mut c = base.clone();
-        c.memory_mb = 64;
-        assert!(err(&c).contains("64 MB"));
-        c.memory_mb = 10241;
-        assert!(err(&c).contains("10241 MB"));
-        let mut c = base.clone();
-        c.timeout = Duration::from_secs(901);
-        assert!(err(&c).contains("901 s"));
-        let mut c = base.clone();
-        c.code_dir = dir.path().join("nope");
-        assert!(err(&c).contains("code dir"));
-        let mut c = base.clone();
-        c.layer_dirs = vec![dir.path().join("nolayer")];
-        assert!(err(&c).contains("layer dir"));
-        let mut c = base.clone();
-        c.handler = String::new();
-        assert!(err(&c).contains("handler"));
-    }
-
-    #[test]
-    fn extensions_are_found_sorted_and_wrapper_is_resolved() {
-        let dir = tempfile::tempdir().unwrap();
-        let code = dir.path().join("code");
-        let layer = dir.path().join("layer");
-        std::fs::create_dir_all(&code).unwrap();
-        std::fs::create_dir_all(layer.join("extensions")).unwrap();
-        write_exe(&layer.join("bootstrap"), 0o755);
-        write_exe(&layer.join("wrapper"), 0o755);
-        write_exe(&layer.join("extensions/zeta"), 0o755);
-        write_exe(&layer.join("extensions/alpha"), 0o755);
-        let mut cfg = FunctionConfig::new("fn", "1", &code, "app");
-        cfg.layer_dirs = vec![layer.clone()];
-        cfg.env_vars
-            .insert("AWS_LAMBDA_EXEC_WRAPPER".into(), "/opt/wrapper".into());
-        let r = cfg.validate().unwrap();
-        assert_eq!(r.bootstrap, layer.join("bootstrap"));
-        assert_eq!(
-            runtime_command(&r),
-            vec![layer.join("wrapper"), layer.join("bootstrap")]
-        );
-        let names: Vec<_> = r.extensions.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["alpha", "zeta"]);
-        cfg.honour_exec_wrapper = false;
-        assert_eq!(
-            runtime_command(&cfg.validate().unwrap()),
-            vec![layer.join("bootstrap")]
-        );
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;
