@@ -5,7 +5,7 @@
 //!   metric name, dimensions and timestamp; every sample kept, so statistics are exact.
 //! - [`stat`]: SampleCount, Sum, Average, Minimum, Maximum, percentiles `pNN(.N)`.
 //! - [`alarm`]: PutMetricAlarm's JSON shape (`aws cloudwatch put-metric-alarm
-//!   --cli-input-json`) and its validation; [`queries`](alarm::MetricDataQuery) with metric math
+//!   --cli-input-json`) and its validation, incl. the `Metrics` queries with metric math
 //!   ([`math`]).
 //! - [`eval`]: the evaluation (M out of N, missing data, period alignment, time scale) and the
 //!   transitions with the datapoints that caused them.

@@ -43,14 +43,18 @@ pub struct MetricStore {
 }
 
 /// Parses one stdout line as an EMF document: `None` when the line is not EMF (no JSON object
-/// with `_aws`), else the document or why it is not one.
+/// with `_aws`), else the document or why it is not one. A tab-separated prefix, as Lambda's
+/// runtimes print (`2026-01-01T00:00:00.000Z\t<request id>\t{...}`), is tolerated (LAMBDA-FACTS
+/// §9).
 pub fn parse_emf_line(line: &str) -> Option<Result<Document, String>> {
     let line = line.trim();
-    if !line.starts_with('{') || !line.contains("\"_aws\"") {
+    let start = line.find('{')?;
+    let (prefix, json) = line.split_at(start);
+    if !(prefix.is_empty() || prefix.ends_with('\t')) || !json.contains("\"_aws\"") {
         return None;
     }
     Some(
-        serde_json::from_str::<Document>(line)
+        serde_json::from_str::<Document>(json)
             .map_err(|e| format!("an EMF line that is not an EMF document: {e}")),
     )
 }

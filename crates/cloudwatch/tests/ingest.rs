@@ -107,6 +107,13 @@ fn stdout_lines_that_are_not_emf_are_left_alone() {
     let line = format!("  {}\n", serde_json::to_string(&doc).unwrap());
     let parsed: Document = parse_emf_line(&line).unwrap().unwrap();
     assert_eq!(parsed, doc);
+    let json = serde_json::to_string(&doc).unwrap();
+    let prefixed = format!("2026-12-04T11:00:00.000Z\tc0ffee\tINFO\t{json}");
+    assert_eq!(parse_emf_line(&prefixed).unwrap().unwrap(), doc);
+    assert!(
+        parse_emf_line(&format!("echo {json}")).is_none(),
+        "only a tab-separated prefix"
+    );
 }
 
 #[test]
