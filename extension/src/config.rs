@@ -7,24 +7,25 @@ use std::fmt;
 use std::time::Duration;
 
 use protocol::emf::MAX_NAMESPACE_LEN;
-use protocol::tag::{COLD_HEADER, DEFAULT_VERSION_HEADER, VERSION_HEADER_ENV};
+use protocol::rollcall::env;
+use protocol::tag::{COLD_HEADER, DEFAULT_VERSION_HEADER};
 
 /// `ROLLCALL_PROXY_PORT`: loopback port of the Runtime API proxy.
-pub const PROXY_PORT_ENV: &str = "ROLLCALL_PROXY_PORT";
+pub const PROXY_PORT_ENV: &str = env::PROXY_PORT;
 /// `ROLLCALL_TELEMETRY_PORT`: port of the telemetry listener.
-pub const TELEMETRY_PORT_ENV: &str = "ROLLCALL_TELEMETRY_PORT";
+pub const TELEMETRY_PORT_ENV: &str = env::TELEMETRY_PORT;
 /// `ROLLCALL_HEADER`: name of the version header (shared with the prober's `--version-header`).
-pub const HEADER_ENV: &str = VERSION_HEADER_ENV;
+pub const HEADER_ENV: &str = env::HEADER;
 /// `ROLLCALL_NAMESPACE`: CloudWatch namespace of the EMF metrics.
-pub const NAMESPACE_ENV: &str = "ROLLCALL_NAMESPACE";
+pub const NAMESPACE_ENV: &str = env::NAMESPACE;
 /// `ROLLCALL_FLUSH_INTERVAL`: how often metrics are written (`10s`, `500ms`, or seconds).
-pub const FLUSH_INTERVAL_ENV: &str = "ROLLCALL_FLUSH_INTERVAL";
+pub const FLUSH_INTERVAL_ENV: &str = env::FLUSH_INTERVAL;
 /// `ROLLCALL_TAGGING`: `on`/`off`; tag HTTP responses with the version headers.
-pub const TAGGING_ENV: &str = "ROLLCALL_TAGGING";
+pub const TAGGING_ENV: &str = env::TAGGING;
 /// `ROLLCALL_METRICS`: `on`/`off`; write EMF metrics to stdout.
-pub const METRICS_ENV: &str = "ROLLCALL_METRICS";
+pub const METRICS_ENV: &str = env::METRICS;
 /// `ROLLCALL_LOG`: a `tracing` filter for the extension's own log lines (stderr).
-pub const LOG_ENV: &str = "ROLLCALL_LOG";
+pub const LOG_ENV: &str = env::LOG;
 /// `AWS_LAMBDA_LOG_FORMAT`: Lambda's log format; `JSON` makes the extension log JSON lines.
 pub const LOG_FORMAT_ENV: &str = "AWS_LAMBDA_LOG_FORMAT";
 
@@ -34,7 +35,7 @@ pub const DEFAULT_PROXY_PORT: u16 = 9009;
 /// extensions in the same environment use by default).
 pub const DEFAULT_TELEMETRY_PORT: u16 = 9010;
 /// Default CloudWatch namespace (DESIGN.md).
-pub const DEFAULT_NAMESPACE: &str = "Rollcall";
+pub const DEFAULT_NAMESPACE: &str = protocol::rollcall::DEFAULT_NAMESPACE;
 /// Default metrics flush interval.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// Shortest accepted flush interval.

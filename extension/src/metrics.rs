@@ -10,33 +10,18 @@ use std::io::{self, Write};
 
 use protocol::emf::{
     Document, MAX_DIMENSION_VALUE_LEN, MAX_VALUES_PER_METRIC, Metadata, MetricDefinition,
-    MetricDirective,
+    MetricDirective, unit,
 };
+use protocol::rollcall::DIMENSION_SET;
 use serde_json::{Map, Value};
 
 /// Dimension holding the function name.
-pub const DIMENSION_FUNCTION: &str = "FunctionName";
+pub const DIMENSION_FUNCTION: &str = protocol::rollcall::dimension::FUNCTION_NAME;
 /// Dimension holding the function version.
-pub const DIMENSION_VERSION: &str = "Version";
+pub const DIMENSION_VERSION: &str = protocol::rollcall::dimension::VERSION;
 
-/// Metric names (DESIGN.md).
-pub mod name {
-    /// Invocations (events the proxy handed to the runtime; else INVOKE events; else
-    /// `platform.report` records when the runtime bypasses the proxy), count.
-    pub const INVOCATIONS: &str = "Invocations";
-    /// `/error` posts and 5xx responses, count.
-    pub const ERRORS: &str = "Errors";
-    /// Invocations that timed out, count.
-    pub const TIMEOUTS: &str = "Timeouts";
-    /// First invocations of an environment, count.
-    pub const COLD_STARTS: &str = "ColdStarts";
-    /// Handler latency (event handed to the runtime -> response posted), milliseconds.
-    pub const LATENCY: &str = "Latency";
-    /// Init phase duration, milliseconds.
-    pub const INIT_DURATION: &str = "InitDuration";
-    /// Peak memory of the environment, megabytes.
-    pub const MAX_MEMORY_USED: &str = "MaxMemoryUsed";
-}
+/// Metric names (DESIGN.md), defined in `protocol` for the extension's readers.
+pub use protocol::rollcall::metric as name;
 
 /// Most latency values kept per version between two flushes; past it the aggregate asks for an
 /// early flush and, until then, counts the values it drops.
@@ -204,7 +189,7 @@ impl Aggregate {
             first.count(name::TIMEOUTS, stats.timeouts);
             first.count(name::COLD_STARTS, stats.cold_starts);
             if let Some(mb) = stats.max_memory_mb {
-                first.metric(name::MAX_MEMORY_USED, "Megabytes", Value::from(mb));
+                first.metric(name::MAX_MEMORY_USED, unit::MEGABYTES, Value::from(mb));
             }
             first.values(name::LATENCY, latency.next());
             first.values(name::INIT_DURATION, init.next());
@@ -256,12 +241,12 @@ impl DocBuilder {
     }
 
     fn count(&mut self, name: &str, n: u64) {
-        self.metric(name, "Count", Value::from(n));
+        self.metric(name, unit::COUNT, Value::from(n));
     }
 
     fn values(&mut self, name: &str, values: Option<&[f64]>) {
         if let Some(v) = values.filter(|v| !v.is_empty()) {
-            self.metric(name, "Milliseconds", Value::from(v.to_vec()));
+            self.metric(name, unit::MILLISECONDS, Value::from(v.to_vec()));
         }
     }
 
@@ -271,7 +256,7 @@ impl DocBuilder {
                 timestamp: self.timestamp_ms,
                 cloud_watch_metrics: vec![MetricDirective {
                     namespace: self.namespace,
-                    dimensions: vec![vec![DIMENSION_FUNCTION.into(), DIMENSION_VERSION.into()]],
+                    dimensions: vec![DIMENSION_SET.map(String::from).to_vec()],
                     metrics: self.metrics,
                 }],
             },

@@ -21,6 +21,20 @@ pub const MAX_DIMENSION_VALUE_LEN: usize = 1024;
 /// Maximum dimension name length (EMF libraries: 250).
 pub const MAX_DIMENSION_NAME_LEN: usize = 250;
 
+/// CloudWatch units used in EMF `Unit` (CloudWatch API reference, `MetricDatum.Unit`).
+pub mod unit {
+    /// `Count`.
+    pub const COUNT: &str = "Count";
+    /// `Milliseconds`.
+    pub const MILLISECONDS: &str = "Milliseconds";
+    /// `Megabytes`.
+    pub const MEGABYTES: &str = "Megabytes";
+    /// `Percent`.
+    pub const PERCENT: &str = "Percent";
+    /// `None` (EMF's default when `Unit` is absent).
+    pub const NONE: &str = "None";
+}
+
 /// An EMF document: the `_aws` metadata plus the target members on the root (EMF spec, "Root
 /// node"). Target members (dimension values and metric values) are flattened into `members`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

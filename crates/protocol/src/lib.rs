@@ -25,6 +25,7 @@
 //!   [`gateway`]: what the client receives for a function's output (API Gateway, ALB).
 //! - [`tag`]: the Rollcall version-tag contract (extension -> prober).
 //! - [`emf`]: CloudWatch Embedded Metric Format documents and limits.
+//! - [`rollcall`]: the extension's metric, dimension and `ROLLCALL_*` variable names.
 //! - [`lambda_api`]: the Lambda API's JSON shapes (functions, versions, aliases, layers), its
 //!   errors as Lambda renders them, names, qualifiers, ARNs and limits.
 
@@ -37,6 +38,7 @@ pub mod event_kind;
 pub mod extension;
 pub mod gateway;
 pub mod lambda_api;
+pub mod rollcall;
 pub mod runtime;
 pub mod tag;
 pub mod telemetry;
