@@ -9,8 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
-use lab::frontdoor::invoke_api::LogTail;
-use lab::frontdoor::{
+use lab::api::lambda::LogTail;
+use lab::api::{
     ApiConfig, ApiGateway, Function, InvokeApi, Listener, PayloadFormat, Route, RouteTable,
 };
 use lab::invoke::{

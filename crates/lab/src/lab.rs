@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::alias::{Alias, AliasError};
 use crate::cli::ServeConfig;
+use crate::control::alias::{Alias, AliasError};
 use crate::env::{FunctionConfig, LogSink};
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
 
-use super::invoke_api::{Function, InvokeApi, LogTail};
-use super::server::{ApiConfig, ApiGateway, Listener};
-use super::versions_api::VersionInfo;
+use crate::api::gateway::server::{ApiConfig, ApiGateway, Listener};
+use crate::api::lambda::versions::VersionInfo;
+use crate::api::lambda::{Function, InvokeApi, LogTail};
 
 /// Concurrency of a function without `--concurrency` (shared by its versions): Lambda's
 /// unreserved account concurrency.
@@ -49,12 +49,12 @@ pub enum LabError {
 }
 
 impl LabError {
-    /// The process exit code: [`crate::cli::EXIT_USAGE`] for what the flags got wrong,
-    /// [`crate::cli::EXIT_UNAVAILABLE`] for a port that cannot be bound.
+    /// The process exit code: [`crate::exit::EXIT_USAGE`] for what the flags got wrong,
+    /// [`crate::exit::EXIT_UNAVAILABLE`] for a port that cannot be bound.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Version { .. } | Self::Alias(_) => crate::cli::EXIT_USAGE,
-            Self::Bind { .. } => crate::cli::EXIT_UNAVAILABLE,
+            Self::Version { .. } | Self::Alias(_) => crate::exit::EXIT_USAGE,
+            Self::Bind { .. } => crate::exit::EXIT_UNAVAILABLE,
         }
     }
 }

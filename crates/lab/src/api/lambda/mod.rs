@@ -18,17 +18,21 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
-use super::alias_api::{alias_document, alias_path, update_alias};
-use super::apigw::percent_decode;
-pub use super::function_name::ArnHome;
-use super::function_name::{arn_of, check_home, function_and_qualifier, split_function_name};
-use super::server::{Handler, Listener, ResponseFuture, json_response};
-use super::versions_api::{
+pub mod aliases;
+mod function_name;
+pub mod versions;
+
+use crate::api::gateway::apigw::percent_decode;
+use crate::api::gateway::server::{Handler, Listener, ResponseFuture, json_response};
+use crate::control::alias::Alias;
+use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
+use aliases::{alias_document, alias_path, update_alias};
+pub use function_name::ArnHome;
+use function_name::{arn_of, check_home, function_and_qualifier, split_function_name};
+use versions::{
     FunctionRead, VersionInfo, find_version, function_configuration, function_read_path,
     get_function, list_versions, versions_path,
 };
-use crate::alias::Alias;
-use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
 
 /// Synchronous invocation payload limit: 6 MB (LAMBDA-FACTS §1).
 pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
@@ -564,7 +568,7 @@ fn empty(status: StatusCode) -> Response<Full<Bytes>> {
 impl Handler for InvokeApi {
     fn handle(self: Arc<Self>, request: Request<Incoming>, _peer: SocketAddr) -> ResponseFuture {
         Box::pin(async move {
-            let request_id = super::server::new_request_id();
+            let request_id = crate::api::gateway::server::new_request_id();
             // As Lambda does, the Invoke call's request id is the invocation's.
             let mut response = self
                 .answer(request, &request_id)
@@ -579,5 +583,4 @@ impl Handler for InvokeApi {
 }
 
 #[cfg(test)]
-#[path = "invoke_api_tests.rs"]
 mod tests;

@@ -8,9 +8,9 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apigw::percent_decode;
-use super::invoke_api::ApiError;
-use crate::alias::{Alias, AliasError, RoutingChange};
+use super::ApiError;
+use crate::api::gateway::apigw::percent_decode;
+use crate::control::alias::{Alias, AliasError, RoutingChange};
 
 /// The function and alias names of an alias path, if `path` is one.
 pub fn alias_path(path: &str) -> Option<(String, String)> {
@@ -94,7 +94,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::alias::Routing;
+    use crate::control::alias::Routing;
     use crate::invoke::{InvokeFuture, InvokeRequest, Invoker};
 
     struct Never;

@@ -4,8 +4,8 @@
 
 use http::StatusCode;
 
-use super::apigw::percent_decode;
-use super::invoke_api::{ApiError, Function};
+use super::{ApiError, Function};
+use crate::api::gateway::apigw::percent_decode;
 
 /// The region and account a full or partial ARN names (`None` where it names none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

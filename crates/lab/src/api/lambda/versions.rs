@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::apigw::percent_decode;
-use super::invoke_api::ApiError;
+use super::ApiError;
+use crate::api::gateway::apigw::percent_decode;
 
 /// Lambda's default and largest page (`MaxItems`: 1..=10,000; 50 when absent).
 const DEFAULT_PAGE: usize = 50;
