@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use super::error::Kind;
 use crate::api::gateway::apigw::percent_decode;
 use crate::control::alias::{Alias, AliasError, RoutingChange};
 
@@ -55,8 +55,7 @@ struct RoutingConfig {
 pub fn update_alias(alias: &Alias, body: &[u8]) -> Result<RoutingChange, ApiError> {
     let request: UpdateAliasRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestContentException",
+            Kind::InvalidRequestContent,
             format!("Could not parse request body into json: {e}"),
         )
     })?;
@@ -78,15 +77,12 @@ pub fn update_alias(alias: &Alias, body: &[u8]) -> Result<RoutingChange, ApiErro
 
 /// The Lambda API error for a refused alias change.
 pub fn alias_error(e: AliasError) -> ApiError {
-    let (status, error_type) = match e {
-        AliasError::RevisionMismatch => (
-            StatusCode::PRECONDITION_FAILED,
-            "PreconditionFailedException",
-        ),
-        AliasError::UnknownVersion(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
-        _ => (StatusCode::BAD_REQUEST, "InvalidParameterValueException"),
+    let kind = match e {
+        AliasError::RevisionMismatch => Kind::PreconditionFailed,
+        AliasError::UnknownVersion(_) => Kind::ResourceNotFound,
+        _ => Kind::InvalidParameterValue,
     };
-    ApiError::new(status, error_type, e.to_string())
+    ApiError::new(kind, e.to_string())
 }
 
 #[cfg(test)]
@@ -178,13 +174,13 @@ mod tests {
         for (body, status, error_type) in cases {
             let err = update_alias(&alias, body.to_string().as_bytes()).unwrap_err();
             assert_eq!(
-                (err.status.as_u16(), err.error_type.as_str()),
+                (err.status().as_u16(), err.error_type()),
                 (status, error_type),
                 "{body}"
             );
         }
         let bad = update_alias(&alias, b"not json").unwrap_err();
-        assert_eq!(bad.error_type, "InvalidRequestContentException");
+        assert_eq!(bad.error_type(), "InvalidRequestContentException");
         assert_eq!(alias.routing(), Routing::single("1"));
     }
 }

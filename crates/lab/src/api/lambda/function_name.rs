@@ -2,8 +2,7 @@
 //! (`account:function:name[:qualifier]`) or a full ARN, with the `?Qualifier=` parameter, and the
 //! region and account an ARN names.
 
-use http::StatusCode;
-
+use super::error::Kind;
 use super::{ApiError, Function};
 use crate::api::gateway::apigw::percent_decode;
 
@@ -31,8 +30,7 @@ pub(super) fn function_and_qualifier(
     let qualifier = match (embedded, param) {
         (Some(a), Some(b)) if a != b => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
+                Kind::InvalidParameterValue,
                 "The derived qualifier from the function name does not match the specified qualifier.",
             ));
         }
@@ -58,8 +56,7 @@ pub(super) fn split_function_name(name: &str) -> Result<(&str, Option<String>, A
         ["arn", _, "lambda", r, a, "function", n, q] => (*n, Some(*q), home(Some(r), a)),
         _ => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "ValidationException",
+                Kind::Validation,
                 format!("function name {name:?} is invalid: use a name, name:qualifier or an ARN"),
             ));
         }
@@ -92,15 +89,13 @@ pub(super) fn check_home(
 ) -> Result<(), ApiError> {
     if let Some(r) = home.region.as_deref().filter(|r| *r != region) {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
+            Kind::ResourceNotFound,
             format!("Functions from '{r}' are not reachable in this region ('{region}')"),
         ));
     }
     if home.account.as_deref().is_some_and(|a| a != account) {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "AccessDeniedException",
+            Kind::AccessDenied,
             format!(
                 "User: arn:aws:iam::{account}:user/rollcall-lab is not authorized to perform: \
                  {action} on resource: {} because no resource-based policy allows the \

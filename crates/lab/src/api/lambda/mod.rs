@@ -18,14 +18,18 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
+pub use error::ApiError;
+use error::{Kind, not_found};
+
 pub mod aliases;
+mod error;
 mod function_name;
 pub mod versions;
 
 use crate::api::gateway::apigw::percent_decode;
 use crate::api::gateway::server::{Handler, Listener, ResponseFuture, json_response};
 use crate::control::alias::Alias;
-use crate::invoke::{InvokeError, InvokeOutcome, InvokeRequest, Invoker};
+use crate::invoke::{InvokeOutcome, InvokeRequest, Invoker};
 use aliases::{alias_document, alias_path, update_alias};
 pub use function_name::ArnHome;
 use function_name::{arn_of, check_home, function_and_qualifier, split_function_name};
@@ -114,82 +118,6 @@ pub struct InvokeApi {
     functions: BTreeMap<String, Function>,
 }
 
-/// A Lambda API error: status, `x-amzn-ErrorType` and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Error type (`ResourceNotFoundException`, ...).
-    pub error_type: String,
-    /// Message.
-    pub message: String,
-    /// `Reason` member (throttling), when Lambda sends one.
-    pub reason: Option<&'static str>,
-}
-
-impl ApiError {
-    /// An error without a `Reason`.
-    pub fn new(status: StatusCode, error_type: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            error_type: error_type.to_owned(),
-            message: message.into(),
-            reason: None,
-        }
-    }
-
-    /// The response Lambda sends for this error.
-    pub fn response(&self) -> Response<Full<Bytes>> {
-        let mut body = serde_json::json!({"Type": "User", "message": self.message});
-        if let Some(reason) = self.reason {
-            body["Reason"] = reason.into();
-        }
-        if self.status.is_server_error() {
-            body["Type"] = "Service".into();
-        }
-        let mut response = json_response(self.status, body.to_string());
-        if let Ok(v) = HeaderValue::from_str(&self.error_type) {
-            response.headers_mut().insert("x-amzn-errortype", v);
-        }
-        response
-    }
-}
-
-/// `404 ResourceNotFoundException`: "<what> not found: <arn>".
-fn not_found(what: &str, arn: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFoundException",
-        format!("{what} not found: {arn}"),
-    )
-}
-
-impl From<InvokeError> for ApiError {
-    fn from(e: InvokeError) -> Self {
-        match e {
-            InvokeError::Throttled(m) => Self {
-                reason: Some("ReservedFunctionConcurrentInvocationLimitExceeded"),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", m)
-            },
-            InvokeError::NotFound(m) => {
-                Self::new(StatusCode::NOT_FOUND, "ResourceNotFoundException", m)
-            }
-            InvokeError::RequestTooLarge(m) => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLargeException", m)
-            }
-            InvokeError::Service {
-                status,
-                error_type,
-                message,
-            } => Self::new(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                &error_type,
-                message,
-            ),
-        }
-    }
-}
-
 /// `X-Amz-Invocation-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvocationType {
@@ -231,15 +159,13 @@ pub fn parse_invoke(
         .filter(|name| !name.is_empty() && !name.contains('/'))
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::NOT_FOUND,
-                "UnknownOperationException",
+                Kind::UnknownOperation,
                 format!("Unknown operation {method} {path}"),
             )
         })?;
     if method != Method::POST {
         return Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "UnknownOperationException",
+            Kind::UnknownOperationMethod,
             format!("Invoke is POST, not {method}"),
         ));
     }
@@ -251,8 +177,7 @@ pub fn parse_invoke(
         Some("DryRun") => InvocationType::DryRun,
         Some(other) => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
+                Kind::InvalidParameterValue,
                 format!(
                     "X-Amz-Invocation-Type {other:?} is invalid: use RequestResponse, Event or DryRun"
                 ),
@@ -268,8 +193,7 @@ pub fn parse_invoke(
                 .and_then(|raw| String::from_utf8(raw).ok())
                 .ok_or_else(|| {
                     ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidRequestContentException",
+                        Kind::InvalidRequestContent,
                         "Client context must be a valid Base64-encoded JSON object.",
                     )
                 })?,
@@ -373,9 +297,7 @@ impl InvokeApi {
             .await
             .map(|c| c.to_bytes())
             .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "RequestTooLargeException",
+                ApiError::new(Kind::RequestTooLarge,
                     format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
                 )
             })?;
@@ -385,8 +307,7 @@ impl InvokeApi {
             // Lambda passes only JSON to functions (LAMBDA-FACTS §1), and says so with its
             // parser's complaint.
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestContentException",
+                Kind::InvalidRequestContent,
                 format!(
                     "Could not parse request body into json: Could not parse payload into json: {e}"
                 ),
@@ -460,8 +381,7 @@ impl InvokeApi {
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         if method != Method::GET {
             return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "UnknownOperationException",
+                Kind::UnknownOperationMethod,
                 format!("ListVersionsByFunction is GET, not {method}"),
             ));
         }
@@ -473,8 +393,7 @@ impl InvokeApi {
         )?;
         if qualifier.is_some() {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
+                Kind::InvalidParameterValue,
                 "ListVersionsByFunction takes an unqualified function name or ARN",
             ));
         }
@@ -539,8 +458,7 @@ impl InvokeApi {
                     .map(|c| c.to_bytes())
                     .map_err(|_| {
                         ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "RequestTooLargeException",
+                            Kind::RequestTooLarge,
                             "UpdateAlias request body is too large",
                         )
                     })?;
@@ -548,8 +466,7 @@ impl InvokeApi {
             }
             _ => {
                 return Err(ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "UnknownOperationException",
+                    Kind::UnknownOperationMethod,
                     format!("{method} is not supported on an alias: use GET or PUT"),
                 ));
             }

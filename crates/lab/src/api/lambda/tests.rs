@@ -1,4 +1,5 @@
 use super::*;
+use crate::invoke::InvokeError;
 
 fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
     pairs
@@ -161,7 +162,7 @@ fn refuses_bad_requests() {
     for (method, path, query, hdrs, status, error_type) in cases {
         let err = parse_invoke(method, path, *query, &headers(hdrs)).unwrap_err();
         assert_eq!(
-            (err.status.as_u16(), err.error_type.as_str()),
+            (err.status().as_u16(), err.error_type()),
             (*status, *error_type),
             "{path} {hdrs:?}"
         );
@@ -204,7 +205,7 @@ fn invoke_errors_map_to_lambda_errors() {
     }
     let throttle = ApiError::from(InvokeError::Throttled("Rate Exceeded.".into()));
     assert_eq!(
-        throttle.reason,
+        throttle.reason().map(|r| r.as_str()),
         Some("ReservedFunctionConcurrentInvocationLimitExceeded")
     );
 }

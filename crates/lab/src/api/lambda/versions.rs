@@ -9,10 +9,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use super::error::Kind;
 use crate::api::gateway::apigw::percent_decode;
 
 /// Lambda's default and largest page (`MaxItems`: 1..=10,000; 50 when absent).
@@ -111,13 +111,7 @@ pub fn list_versions(
                 .map(|(_, v)| percent_decode(v))
         })
     };
-    let invalid = |message: String| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameterValueException",
-            message,
-        )
-    };
+    let invalid = |message: String| ApiError::new(Kind::InvalidParameterValue, message);
     let page = match param("MaxItems") {
         None => DEFAULT_PAGE,
         Some(v) => v
@@ -294,8 +288,8 @@ mod tests {
             ("Marker=99", "Marker"),
         ] {
             let e = list_versions(ARN, &versions(), Some(query)).unwrap_err();
-            assert_eq!(e.error_type, "InvalidParameterValueException");
-            assert!(e.message.contains(needle), "{query}: {}", e.message);
+            assert_eq!(e.error_type(), "InvalidParameterValueException");
+            assert!(e.message().contains(needle), "{query}: {}", e.message());
         }
     }
 }
