@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::cli::ServeConfig;
+use protocol::lambda_api::LATEST;
+
 use crate::control::alias::{Alias, AliasError};
 use crate::env::{FunctionConfig, LogSink};
 use crate::invoke::Invoker;
@@ -162,7 +164,7 @@ impl Lab {
             code_dir: code_dir.to_owned(),
         };
         let latest_spec = config.latest();
-        function.versions = std::iter::once(info("$LATEST", &latest_spec.code_dir))
+        function.versions = std::iter::once(info(LATEST, &latest_spec.code_dir))
             .chain(
                 config
                     .versions
@@ -194,7 +196,7 @@ impl Lab {
         for (version, invoker) in &invokers {
             function = function.with(version.clone(), Arc::clone(invoker));
         }
-        function = function.with("$LATEST", latest);
+        function = function.with(LATEST, latest);
         if let (Some(a), Some(spec)) = (&alias, &config.alias) {
             function = function.with(spec.name.clone(), Arc::clone(a) as Arc<dyn Invoker>);
             function.aliases.insert(spec.name.clone(), Arc::clone(a));

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use protocol::lambda_api::LATEST;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -57,7 +59,7 @@ impl Routing {
         let Some((version, weight)) = &self.additional else {
             return Ok(());
         };
-        if self.primary == "$LATEST" || version == "$LATEST" {
+        if self.primary == LATEST || version == LATEST {
             return Err(AliasError::LatestWithRouting);
         }
         if !version.bytes().all(|b| b.is_ascii_digit()) || version.is_empty() {
@@ -120,7 +122,7 @@ fn revision_id_of(alias: &str, revision: u64) -> String {
 }
 
 fn is_version(v: &str) -> bool {
-    v == "$LATEST" || (!v.is_empty() && v.len() <= 1024 && v.bytes().all(|b| b.is_ascii_digit()))
+    v == LATEST || (!v.is_empty() && v.len() <= 1024 && v.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A routing Lambda would refuse, with Lambda's message where it documents one.

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use protocol::lambda_api::LATEST;
 
 pub use error::ApiError;
 use error::{Kind, not_found};
@@ -39,9 +40,9 @@ use versions::{
 };
 
 /// Synchronous invocation payload limit: 6 MB (LAMBDA-FACTS §1).
-pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+pub const SYNC_PAYLOAD_LIMIT: usize = protocol::lambda_api::limits::SYNC_PAYLOAD_MAX;
 /// Asynchronous (`Event`) invocation payload limit: 1 MB (LAMBDA-FACTS §1, 2025).
-pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
+pub const ASYNC_PAYLOAD_LIMIT: usize = protocol::lambda_api::limits::ASYNC_PAYLOAD_MAX;
 /// `X-Amz-Log-Result` carries at most the last 4 KB of the invocation's logs.
 pub const LOG_TAIL_BYTES: usize = 4096;
 
@@ -279,10 +280,7 @@ impl InvokeApi {
                 Function::new(&call.function).arn(call.qualifier.as_deref()),
             )
         })?;
-        let qualifier = call
-            .qualifier
-            .clone()
-            .unwrap_or_else(|| "$LATEST".to_owned());
+        let qualifier = call.qualifier.clone().unwrap_or_else(|| LATEST.to_owned());
         let invoker = function
             .qualifiers
             .get(&qualifier)

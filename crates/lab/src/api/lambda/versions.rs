@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
+use protocol::lambda_api::{FunctionArn, LATEST};
+
 use super::ApiError;
 use super::error::Kind;
 use crate::api::gateway::apigw::percent_decode;
@@ -75,7 +77,7 @@ pub fn find_version<'a>(
     alias_primary: impl Fn(&str) -> Option<String>,
 ) -> Option<&'a VersionInfo> {
     let wanted = match qualifier {
-        None => "$LATEST".to_owned(),
+        None => LATEST.to_owned(),
         Some(q) if versions.iter().any(|v| v.version == q) => q.to_owned(),
         Some(alias) => alias_primary(alias)?,
     };
@@ -148,8 +150,9 @@ pub fn list_versions(
 /// A `FunctionConfiguration` document whose `FunctionArn` is `arn`
 /// (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`).
 fn configuration(arn: &str, v: &VersionInfo) -> Value {
-    let name = arn.split(':').nth(6).unwrap_or_default();
-    let account = arn.split(':').nth(4).unwrap_or_default();
+    let parsed = FunctionArn::parse(arn).ok();
+    let name = parsed.as_ref().map_or("", |a| a.name.as_str());
+    let account = parsed.as_ref().map_or("", |a| a.scope.account.as_str());
     let modified = time::OffsetDateTime::from(v.last_modified);
     json!({
         "FunctionName": name,
