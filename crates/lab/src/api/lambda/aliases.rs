@@ -9,17 +9,7 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use super::error::Kind;
-use crate::api::gateway::apigw::percent_decode;
 use crate::control::alias::{Alias, AliasError, RoutingChange};
-
-/// The function and alias names of an alias path, if `path` is one.
-pub fn alias_path(path: &str) -> Option<(String, String)> {
-    let rest = path.strip_prefix("/2015-03-31/functions/")?;
-    let (function, alias) = rest.split_once("/aliases/")?;
-    let alias = alias.strip_suffix('/').unwrap_or(alias);
-    (!function.is_empty() && !alias.is_empty() && !function.contains('/') && !alias.contains('/'))
-        .then(|| (percent_decode(function), percent_decode(alias)))
-}
 
 /// The `GetAlias` / `UpdateAlias` response document of `alias`, whose ARN is `alias_arn`.
 pub fn alias_document(alias_arn: &str, alias: &Alias) -> Value {
@@ -107,16 +97,6 @@ mod tests {
             .map(|v| ((*v).to_owned(), Arc::new(Never) as Arc<dyn Invoker>))
             .collect();
         Alias::new("live", versions, Routing::single("1"), 0).unwrap()
-    }
-
-    #[test]
-    fn paths() {
-        assert_eq!(
-            alias_path("/2015-03-31/functions/hello/aliases/live"),
-            Some(("hello".into(), "live".into()))
-        );
-        assert_eq!(alias_path("/2015-03-31/functions/hello/invocations"), None);
-        assert_eq!(alias_path("/2015-03-31/functions/hello/aliases/"), None);
     }
 
     #[test]

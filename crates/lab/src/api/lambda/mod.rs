@@ -21,22 +21,22 @@ use protocol::lambda_api::LATEST;
 
 pub use error::ApiError;
 use error::{Kind, not_found};
+pub use routes::{Operation, routes};
 
 pub mod aliases;
 mod error;
 mod function_name;
+pub mod routes;
 pub mod versions;
 
-use crate::api::gateway::apigw::percent_decode;
 use crate::api::gateway::server::{Handler, Listener, ResponseFuture, json_response};
 use crate::control::alias::Alias;
 use crate::invoke::{InvokeOutcome, InvokeRequest, Invoker};
-use aliases::{alias_document, alias_path, update_alias};
+use aliases::{alias_document, update_alias};
 pub use function_name::ArnHome;
 use function_name::{arn_of, check_home, function_and_qualifier, split_function_name};
 use versions::{
-    FunctionRead, VersionInfo, find_version, function_configuration, function_read_path,
-    get_function, list_versions, versions_path,
+    FunctionRead, VersionInfo, find_version, function_configuration, get_function, list_versions,
 };
 
 /// Synchronous invocation payload limit: 6 MB (LAMBDA-FACTS §1).
@@ -154,23 +154,22 @@ pub fn parse_invoke(
     query: Option<&str>,
     headers: &http::HeaderMap,
 ) -> Result<InvokeCall, ApiError> {
-    let name = path
-        .strip_prefix("/2015-03-31/functions/")
-        .and_then(|rest| rest.strip_suffix("/invocations"))
-        .filter(|name| !name.is_empty() && !name.contains('/'))
-        .ok_or_else(|| {
-            ApiError::new(
-                Kind::UnknownOperation,
-                format!("Unknown operation {method} {path}"),
-            )
-        })?;
-    if method != Method::POST {
-        return Err(ApiError::new(
-            Kind::UnknownOperationMethod,
-            format!("Invoke is POST, not {method}"),
-        ));
+    match routes(method, path)? {
+        Operation::Invoke { function } => invoke_call(&function, query, headers),
+        _ => Err(ApiError::new(
+            Kind::UnknownOperation,
+            format!("{method} {path} is not Invoke"),
+        )),
     }
-    let (function, qualifier, home) = function_and_qualifier(&percent_decode(name), query)?;
+}
+
+/// The Invoke call on `name` (as its path named it) with `query` and `headers`.
+fn invoke_call(
+    name: &str,
+    query: Option<&str>,
+    headers: &http::HeaderMap,
+) -> Result<InvokeCall, ApiError> {
+    let (function, qualifier, home) = function_and_qualifier(name, query)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let invocation_type = match header("x-amz-invocation-type") {
         None | Some("RequestResponse") => InvocationType::RequestResponse,
@@ -250,25 +249,26 @@ impl InvokeApi {
         request_id: &str,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let (parts, body) = request.into_parts();
-        if let Some(name) = versions_path(parts.uri.path()) {
-            return self.list_versions(&parts.method, &name, parts.uri.query());
-        }
-        if parts.method == Method::GET
-            && let Some(read) = function_read_path(parts.uri.path())
-        {
-            return self.read_function(&read, parts.uri.query());
-        }
-        if let Some((function, alias)) = alias_path(parts.uri.path()) {
-            return self
-                .alias_operation(&parts.method, &function, &alias, body)
-                .await;
-        }
-        let call = parse_invoke(
-            &parts.method,
-            parts.uri.path(),
-            parts.uri.query(),
-            &parts.headers,
-        )?;
+        let query = parts.uri.query();
+        let function = match routes(&parts.method, parts.uri.path())? {
+            Operation::Invoke { function } => function,
+            Operation::ListVersionsByFunction { function } => {
+                return self.list_versions(&function, query);
+            }
+            Operation::GetFunction { function } => {
+                return self.read_function(&FunctionRead::Function(function), query);
+            }
+            Operation::GetFunctionConfiguration { function } => {
+                return self.read_function(&FunctionRead::Configuration(function), query);
+            }
+            Operation::GetAlias { function, alias } => {
+                return self.alias_operation(&function, &alias, None).await;
+            }
+            Operation::UpdateAlias { function, alias } => {
+                return self.alias_operation(&function, &alias, Some(body)).await;
+            }
+        };
+        let call = invoke_call(&function, query, &parts.headers)?;
         self.check_home(
             &call.home,
             || arn_of(&call.function, &call.home, call.qualifier.as_deref()),
@@ -373,16 +373,9 @@ impl InvokeApi {
     /// `ListVersionsByFunction` (GET).
     fn list_versions(
         &self,
-        method: &Method,
         name: &str,
         query: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
-        if method != Method::GET {
-            return Err(ApiError::new(
-                Kind::UnknownOperationMethod,
-                format!("ListVersionsByFunction is GET, not {method}"),
-            ));
-        }
         let (name, qualifier, home) = split_function_name(name)?;
         self.check_home(
             &home,
@@ -431,13 +424,12 @@ impl InvokeApi {
         Ok(json_response(StatusCode::OK, document.to_string()))
     }
 
-    /// `GetAlias` (GET) and `UpdateAlias` (PUT).
+    /// `GetAlias`, or `UpdateAlias` with its request `body`.
     async fn alias_operation(
         &self,
-        method: &Method,
         function: &str,
         name: &str,
-        body: Incoming,
+        update: Option<Incoming>,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let f = self
             .functions
@@ -447,27 +439,18 @@ impl InvokeApi {
             .aliases
             .get(name)
             .ok_or_else(|| not_found("Alias", f.arn(Some(name))))?;
-        match *method {
-            Method::GET => {}
-            Method::PUT => {
-                let body = Limited::new(body, 64 * 1024)
-                    .collect()
-                    .await
-                    .map(|c| c.to_bytes())
-                    .map_err(|_| {
-                        ApiError::new(
-                            Kind::RequestTooLarge,
-                            "UpdateAlias request body is too large",
-                        )
-                    })?;
-                update_alias(alias, &body)?;
-            }
-            _ => {
-                return Err(ApiError::new(
-                    Kind::UnknownOperationMethod,
-                    format!("{method} is not supported on an alias: use GET or PUT"),
-                ));
-            }
+        if let Some(body) = update {
+            let body = Limited::new(body, 64 * 1024)
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .map_err(|_| {
+                    ApiError::new(
+                        Kind::RequestTooLarge,
+                        "UpdateAlias request body is too large",
+                    )
+                })?;
+            update_alias(alias, &body)?;
         }
         let document = alias_document(&f.arn(Some(name)), alias);
         Ok(json_response(StatusCode::OK, document.to_string()))

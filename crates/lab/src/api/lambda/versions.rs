@@ -38,35 +38,13 @@ pub struct VersionInfo {
     pub code_dir: std::path::PathBuf,
 }
 
-/// The function name of a `/versions` path, if `path` is one.
-pub fn versions_path(path: &str) -> Option<String> {
-    let name = path
-        .strip_prefix("/2015-03-31/functions/")?
-        .strip_suffix("/versions")?;
-    (!name.is_empty() && !name.contains('/')).then(|| percent_decode(name))
-}
-
-/// Which read operation a path names, with the function's name.
+/// Which read operation was asked for, with the function's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FunctionRead {
     /// `GetFunction`.
     Function(String),
     /// `GetFunctionConfiguration`.
     Configuration(String),
-}
-
-/// The `GetFunction` / `GetFunctionConfiguration` operation of `path`, if it is one.
-pub fn function_read_path(path: &str) -> Option<FunctionRead> {
-    let rest = path.strip_prefix("/2015-03-31/functions/")?;
-    let (name, read): (&str, fn(String) -> FunctionRead) = match rest.strip_suffix("/configuration")
-    {
-        Some(name) => (name, FunctionRead::Configuration),
-        None => (
-            rest.strip_suffix('/').unwrap_or(rest),
-            FunctionRead::Function,
-        ),
-    };
-    (!name.is_empty() && !name.contains('/')).then(|| read(percent_decode(name)))
 }
 
 /// The version `qualifier` names (`$LATEST` when absent; an alias names its primary version,
@@ -204,32 +182,7 @@ mod tests {
     const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:hello";
 
     #[test]
-    fn the_path_names_the_function() {
-        assert_eq!(
-            versions_path("/2015-03-31/functions/hello/versions").as_deref(),
-            Some("hello")
-        );
-        assert_eq!(versions_path("/2015-03-31/functions//versions"), None);
-        assert_eq!(
-            versions_path("/2015-03-31/functions/hello/invocations"),
-            None
-        );
-    }
-
-    #[test]
-    fn get_function_paths_and_qualifiers() {
-        assert_eq!(
-            function_read_path("/2015-03-31/functions/hello"),
-            Some(FunctionRead::Function("hello".into()))
-        );
-        assert_eq!(
-            function_read_path("/2015-03-31/functions/hello/configuration"),
-            Some(FunctionRead::Configuration("hello".into()))
-        );
-        assert_eq!(
-            function_read_path("/2015-03-31/functions/hello/versions"),
-            None
-        );
+    fn qualifiers_name_versions() {
         let all = versions();
         let primary = |alias: &str| (alias == "live").then(|| "1".to_owned());
         let version = |q| find_version(&all, q, primary).map(|v| v.version.as_str());
