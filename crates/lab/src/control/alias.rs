@@ -230,6 +230,11 @@ impl Alias {
         self
     }
 
+    /// The ARN passed to the runtime as invoked when the caller gave none.
+    pub fn invoked_arn(&self) -> Option<&str> {
+        self.invoked_arn.as_deref()
+    }
+
     /// The alias's name.
     pub fn name(&self) -> &str {
         &self.name
