@@ -10,6 +10,7 @@ use crate::cli::ServeConfig;
 use protocol::lambda_api::LATEST;
 
 use crate::control::alias::{Alias, AliasError};
+use crate::control::registry::{self, Registry};
 use crate::env::{FunctionConfig, LogSink};
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
@@ -68,6 +69,8 @@ pub struct Lab {
     pub api: Listener,
     /// The Invoke API.
     pub lambda: Listener,
+    /// The functions, versions and aliases both front doors resolve through.
+    pub registry: Arc<Registry>,
     /// Pools by version.
     pub pools: BTreeMap<String, Arc<VersionPool>>,
     /// The alias, when configured.
@@ -118,6 +121,43 @@ impl LogTail for PoolLogs {
     }
 }
 
+/// The registry of the one function `config` describes: `$LATEST` (the last version's
+/// configuration and pool), the published versions and the alias.
+fn registry_of(
+    config: &ServeConfig,
+    configs: &BTreeMap<String, FunctionConfig>,
+    pools: &BTreeMap<String, Arc<dyn Invoker>>,
+    latest: Arc<dyn Invoker>,
+    alias: Option<&Arc<Alias>>,
+    published: std::time::SystemTime,
+    limit: &Arc<ConcurrencyLimit>,
+) -> Arc<Registry> {
+    let version = |v: &str, config: &FunctionConfig, pool: Arc<dyn Invoker>| registry::Version {
+        version: v.to_owned(),
+        config: config.clone(),
+        last_modified: published,
+        pool,
+    };
+    let latest_version = &config.latest().version;
+    let mut function = registry::Function::new(
+        version(LATEST, &configs[latest_version], latest),
+        Arc::clone(limit),
+    );
+    for (v, pool) in pools {
+        // `ServeConfig` holds version numbers only (checked when parsed).
+        if let Ok(number) = v.parse::<u64>() {
+            let snapshot = version(v, &configs[v], Arc::clone(pool));
+            function.versions.insert(number, Arc::new(snapshot));
+        }
+    }
+    if let (Some(a), Some(spec)) = (alias, &config.alias) {
+        function.aliases.insert(spec.name.clone(), Arc::clone(a));
+    }
+    let mut snapshot = registry::Snapshot::default();
+    snapshot.functions.insert(config.function.clone(), function);
+    Registry::new(snapshot)
+}
+
 impl Lab {
     /// Starts every pool and both front doors as `config` says.
     pub async fn start(config: &ServeConfig) -> Result<Self, LabError> {
@@ -127,6 +167,7 @@ impl Lab {
                 .map_or(DEFAULT_CONCURRENCY, |c| c as usize),
         );
         let mut pools = BTreeMap::new();
+        let mut configs = BTreeMap::new();
         for spec in &config.versions {
             let mut function = FunctionConfig::new(
                 config.function.clone(),
@@ -139,6 +180,7 @@ impl Lab {
             function.env_vars = config.env.clone();
             function.env_vars.extend(spec.env.clone());
             function.layer_dirs = config.layers.clone();
+            configs.insert(spec.version.clone(), function.clone());
             let mut pool_config = PoolConfig::new(function);
             pool_config.shared_limit = Some(Arc::clone(&limit));
             pool_config.log_dir = config.log_dir.clone();
@@ -189,16 +231,28 @@ impl Lab {
                 Some(Arc::new(alias))
             }
         };
-        let front: Arc<dyn Invoker> = match &alias {
-            Some(a) => Arc::clone(a) as Arc<dyn Invoker>,
-            None => Arc::clone(&latest),
-        };
-        for (version, invoker) in &invokers {
-            function = function.with(version.clone(), Arc::clone(invoker));
+        let registry = registry_of(
+            config,
+            &configs,
+            &invokers,
+            latest,
+            alias.as_ref(),
+            published,
+            &limit,
+        );
+        let name = &config.function;
+        let alias_name = config.alias.as_ref().map(|a| a.name.as_str());
+        let front: Arc<dyn Invoker> = Arc::new(registry.invoker(name, alias_name));
+        for version in invokers
+            .keys()
+            .map(String::as_str)
+            .chain([LATEST])
+            .chain(alias_name)
+        {
+            let invoker = Arc::new(registry.invoker(name, Some(version)));
+            function = function.with(version, invoker);
         }
-        function = function.with(LATEST, latest);
         if let (Some(a), Some(spec)) = (&alias, &config.alias) {
-            function = function.with(spec.name.clone(), Arc::clone(a) as Arc<dyn Invoker>);
             function.aliases.insert(spec.name.clone(), Arc::clone(a));
         }
         let api = ApiGateway::new(
@@ -223,6 +277,7 @@ impl Lab {
         Ok(Self {
             api,
             lambda,
+            registry,
             pools,
             alias,
             seed: config.seed,
