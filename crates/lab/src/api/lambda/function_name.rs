@@ -2,6 +2,8 @@
 //! (`account:function:name[:qualifier]`) or a full ARN, with the `?Qualifier=` parameter, and the
 //! region and account an ARN names.
 
+use protocol::lambda_api::FunctionRef;
+
 use super::error::Kind;
 use super::{ApiError, Function};
 use crate::api::gateway::apigw::percent_decode;
@@ -36,32 +38,24 @@ pub(super) fn function_and_qualifier(
         }
         (a, b) => a.or(b),
     };
-    Ok((function.to_owned(), qualifier, home))
+    Ok((function, qualifier, home))
 }
 
 /// Splits `name`, `name:qualifier`, `account:function:name[:q]` or
-/// `arn:aws:lambda:region:account:function:name[:q]`.
-pub(super) fn split_function_name(name: &str) -> Result<(&str, Option<String>, ArnHome), ApiError> {
-    let parts: Vec<&str> = name.split(':').collect();
-    let home = |region: Option<&str>, account: &str| ArnHome {
-        region: region.map(str::to_owned),
-        account: Some(account.to_owned()),
+/// `arn:aws:lambda:region:account:function:name[:q]` (protocol's [`FunctionRef`]).
+pub(super) fn split_function_name(
+    name: &str,
+) -> Result<(String, Option<String>, ArnHome), ApiError> {
+    let r = FunctionRef::parse(name).map_err(|e| ApiError::new(Kind::Validation, e.to_string()))?;
+    let home = ArnHome {
+        region: r.scope.map(|s| s.region),
+        account: r.account,
     };
-    let (function, qualifier, home) = match parts.as_slice() {
-        [n] => (*n, None, ArnHome::default()),
-        [n, q] => (*n, Some(*q), ArnHome::default()),
-        [a, "function", n] => (*n, None, home(None, a)),
-        [a, "function", n, q] => (*n, Some(*q), home(None, a)),
-        ["arn", _, "lambda", r, a, "function", n] => (*n, None, home(Some(r), a)),
-        ["arn", _, "lambda", r, a, "function", n, q] => (*n, Some(*q), home(Some(r), a)),
-        _ => {
-            return Err(ApiError::new(
-                Kind::Validation,
-                format!("function name {name:?} is invalid: use a name, name:qualifier or an ARN"),
-            ));
-        }
-    };
-    Ok((function, qualifier.map(str::to_owned), home))
+    Ok((
+        r.name.as_str().to_owned(),
+        r.qualifier.map(|q| q.to_string()),
+        home,
+    ))
 }
 
 /// The ARN a request named: its own region and account where it gave them, else the lab's.

@@ -377,6 +377,7 @@ impl InvokeApi {
         query: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let (name, qualifier, home) = split_function_name(name)?;
+        let name = name.as_str();
         self.check_home(
             &home,
             || arn_of(name, &home, None),

@@ -158,6 +158,14 @@ fn refuses_bad_requests() {
             400,
             "ValidationException",
         ),
+        (
+            &Method::POST,
+            "/2015-03-31/functions/hello%20world/invocations",
+            None,
+            &[],
+            400,
+            "ValidationException",
+        ),
     ];
     for (method, path, query, hdrs, status, error_type) in cases {
         let err = parse_invoke(method, path, *query, &headers(hdrs)).unwrap_err();
