@@ -7,8 +7,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ApiError;
-use super::error::Kind;
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use super::error::{ApiError, Kind, not_found};
+use super::{Function, InvokeApi};
+use crate::api::gateway::server::json_response;
 use crate::control::alias::{Alias, AliasError, RoutingChange};
 
 /// The `GetAlias` / `UpdateAlias` response document of `alias`, whose ARN is `alias_arn`.
@@ -73,6 +79,40 @@ pub fn alias_error(e: AliasError) -> ApiError {
         _ => Kind::InvalidParameterValue,
     };
     ApiError::new(kind, e.to_string())
+}
+
+impl InvokeApi {
+    /// `GetAlias`, or `UpdateAlias` with its request `body`.
+    pub(super) async fn alias_operation(
+        &self,
+        function: &str,
+        name: &str,
+        update: Option<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let f = self
+            .functions
+            .get(function)
+            .ok_or_else(|| not_found("Alias", Function::new(function).arn(Some(name))))?;
+        let alias = f
+            .aliases
+            .get(name)
+            .ok_or_else(|| not_found("Alias", f.arn(Some(name))))?;
+        if let Some(body) = update {
+            let body = Limited::new(body, 64 * 1024)
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .map_err(|_| {
+                    ApiError::new(
+                        Kind::RequestTooLarge,
+                        "UpdateAlias request body is too large",
+                    )
+                })?;
+            update_alias(alias, &body)?;
+        }
+        let document = alias_document(&f.arn(Some(name)), alias);
+        Ok(json_response(StatusCode::OK, document.to_string()))
+    }
 }
 
 #[cfg(test)]

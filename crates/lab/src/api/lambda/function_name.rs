@@ -4,8 +4,8 @@
 
 use protocol::lambda_api::FunctionRef;
 
-use super::error::Kind;
-use super::{ApiError, Function};
+use super::Function;
+use super::error::{ApiError, Kind};
 use crate::api::gateway::apigw::percent_decode;
 
 /// The region and account a full or partial ARN names (`None` where it names none).

@@ -1,5 +1,8 @@
 use super::*;
 use crate::invoke::InvokeError;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::Method;
 
 fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
     pairs

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use protocol::lambda_api::{FunctionArn, LATEST};
 
-use super::ApiError;
+use super::error::ApiError;
 use super::error::Kind;
 use crate::api::gateway::apigw::percent_decode;
 
