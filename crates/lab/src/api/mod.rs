@@ -3,6 +3,7 @@
 //! [`Invoker`](crate::invoke::Invoker).
 
 pub mod gateway;
+pub mod http;
 pub mod lambda;
 
 pub use gateway::{

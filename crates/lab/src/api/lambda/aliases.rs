@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 
 use super::error::{ApiError, Kind, not_found};
 use super::{Function, InvokeApi};
-use crate::api::gateway::server::json_response;
+use crate::api::http::json_response;
 use crate::control::alias::{Alias, AliasError, RoutingChange};
 
 /// The `GetAlias` / `UpdateAlias` response document of `alias`, whose ARN is `alias_arn`.

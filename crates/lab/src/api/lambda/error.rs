@@ -7,7 +7,7 @@ use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use protocol::lambda_api::{LambdaError, LambdaErrorType, ThrottleReason};
 
-use crate::api::gateway::server::json_response;
+use crate::api::http::json_response;
 use crate::invoke::InvokeError;
 
 pub use protocol::lambda_api::LambdaErrorType as Kind;

@@ -6,7 +6,7 @@ use protocol::lambda_api::FunctionRef;
 
 use super::Function;
 use super::error::{ApiError, Kind};
-use crate::api::gateway::apigw::percent_decode;
+use crate::api::http::percent_decode;
 
 /// The region and account a full or partial ARN names (`None` where it names none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

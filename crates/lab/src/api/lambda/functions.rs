@@ -11,7 +11,7 @@ use super::versions::{
     FunctionRead, find_version, function_configuration, get_function, list_versions,
 };
 use super::{Function, InvokeApi};
-use crate::api::gateway::server::json_response;
+use crate::api::http::json_response;
 
 impl InvokeApi {
     /// `ListVersionsByFunction` (GET).

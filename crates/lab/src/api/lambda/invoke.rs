@@ -15,7 +15,7 @@ use super::error::{ApiError, Kind, not_found};
 use super::function_name::{ArnHome, arn_of, function_and_qualifier};
 use super::routes::{Operation, routes};
 use super::{Function, InvokeApi};
-use crate::api::gateway::server::json_response;
+use crate::api::http::json_response;
 use crate::invoke::{InvokeOutcome, InvokeRequest};
 
 /// Synchronous invocation payload limit: 6 MB (LAMBDA-FACTS §1).

@@ -28,7 +28,7 @@ pub mod invoke;
 pub mod routes;
 pub mod versions;
 
-use crate::api::gateway::server::{Handler, Listener, ResponseFuture};
+use crate::api::http::{Handler, Listener, ResponseFuture};
 use crate::control::alias::Alias;
 use crate::invoke::Invoker;
 use function_name::check_home;
@@ -174,7 +174,7 @@ impl InvokeApi {
 impl Handler for InvokeApi {
     fn handle(self: Arc<Self>, request: Request<Incoming>, _peer: SocketAddr) -> ResponseFuture {
         Box::pin(async move {
-            let request_id = crate::api::gateway::server::new_request_id();
+            let request_id = crate::api::http::new_request_id();
             // As Lambda does, the Invoke call's request id is the invocation's.
             let mut response = self
                 .answer(request, &request_id)

@@ -5,7 +5,7 @@
 use http::Method;
 
 use super::error::{ApiError, Kind};
-use crate::api::gateway::apigw::percent_decode;
+use crate::api::http::percent_decode;
 
 /// The prefix of every function operation's path.
 const FUNCTIONS: &str = "/2015-03-31/functions/";

@@ -15,7 +15,7 @@ use protocol::lambda_api::{FunctionArn, LATEST};
 
 use super::error::ApiError;
 use super::error::Kind;
-use crate::api::gateway::apigw::percent_decode;
+use crate::api::http::percent_decode;
 
 /// Lambda's default and largest page (`MaxItems`: 1..=10,000; 50 when absent).
 const DEFAULT_PAGE: usize = 50;
