@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::cli::ServeConfig;
 use protocol::lambda_api::LATEST;
 
+use crate::api::gateway::RouteTarget;
 use crate::control::alias::{Alias, AliasError};
 use crate::control::registry::{self, Registry};
 use crate::env::{FunctionConfig, LogSink};
@@ -255,17 +256,20 @@ impl Lab {
         if let (Some(a), Some(spec)) = (&alias, &config.alias) {
             function.aliases.insert(spec.name.clone(), Arc::clone(a));
         }
-        let api = ApiGateway::new(
-            ApiConfig::new(config.routes.clone(), config.default_format),
-            front,
-        )
-        .bind(config.api_addr)
-        .await
-        .map_err(|reason| LabError::Bind {
-            what: "API front door (--api-port)",
-            addr: config.api_addr,
-            reason,
-        })?;
+        let target = RouteTarget {
+            function: name.clone(),
+            qualifier: alias_name.map(str::to_owned),
+        };
+        let routes = config.routes.clone().targeting(&target);
+        let api = ApiGateway::new(ApiConfig::new(routes, config.default_format), front)
+            .with_registry(Arc::clone(&registry))
+            .bind(config.api_addr)
+            .await
+            .map_err(|reason| LabError::Bind {
+                what: "API front door (--api-port)",
+                addr: config.api_addr,
+                reason,
+            })?;
         let lambda = InvokeApi::new([function])
             .bind(config.lambda_addr)
             .await

@@ -15,6 +15,7 @@ pub use crate::api::http::{Handler, Listener, ResponseFuture, json_response, new
 
 use super::apigw::{self, GatewayFailure, HttpRequestParts, RequestMeta};
 use super::route::{PayloadFormat, RouteTable};
+use crate::control::Registry;
 use crate::invoke::{InvokeRequest, Invoker};
 
 /// API Gateway's payload limit: 10 MB.
@@ -58,6 +59,7 @@ impl ApiConfig {
 pub struct ApiGateway {
     config: ApiConfig,
     invoker: Arc<dyn Invoker>,
+    registry: Option<Arc<Registry>>,
 }
 
 impl std::fmt::Debug for ApiGateway {
@@ -71,7 +73,18 @@ impl std::fmt::Debug for ApiGateway {
 impl ApiGateway {
     /// A front door forwarding every route to `invoker` (usually an alias).
     pub fn new(config: ApiConfig, invoker: Arc<dyn Invoker>) -> Self {
-        Self { config, invoker }
+        Self {
+            config,
+            invoker,
+            registry: None,
+        }
+    }
+
+    /// Routes with a [`RouteTarget`](super::route::RouteTarget) invoke it through `registry`
+    /// (resolved per invocation); the others the default invoker.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Binds `addr` and serves this front door.
@@ -131,7 +144,12 @@ impl ApiGateway {
         };
         let converted = received.elapsed();
         // The invocation runs to its end even when the integration times out, as in AWS.
-        let invoker = Arc::clone(&self.invoker);
+        let invoker: Arc<dyn Invoker> = match (&matched.route.target, &self.registry) {
+            (Some(t), Some(registry)) => {
+                Arc::new(registry.invoker(&t.function, t.qualifier.as_deref()))
+            }
+            _ => Arc::clone(&self.invoker),
+        };
         let running = tokio::spawn(async move { invoker.invoke(invoke).await });
         let (response, failure) =
             match tokio::time::timeout(self.config.integration_timeout, running).await {
