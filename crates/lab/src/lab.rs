@@ -271,6 +271,7 @@ impl Lab {
                 reason,
             })?;
         let lambda = InvokeApi::new([function])
+            .with_registry(Arc::clone(&registry))
             .bind(config.lambda_addr)
             .await
             .map_err(|reason| LabError::Bind {

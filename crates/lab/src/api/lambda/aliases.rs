@@ -16,6 +16,7 @@ use super::error::{ApiError, Kind, not_found};
 use super::{Function, InvokeApi};
 use crate::api::http::json_response;
 use crate::control::alias::{Alias, AliasError, RoutingChange};
+use crate::control::aliases::AliasOperationError;
 
 /// The `GetAlias` / `UpdateAlias` response document of `alias`, whose ARN is `alias_arn`.
 pub fn alias_document(alias_arn: &str, alias: &Alias) -> Value {
@@ -49,6 +50,29 @@ struct RoutingConfig {
 /// Applies an `UpdateAlias` request body to `alias`: `FunctionVersion` and `RoutingConfig`
 /// default to the current ones; `RevisionId`, when given, must be the current one.
 pub fn update_alias(alias: &Alias, body: &[u8]) -> Result<RoutingChange, ApiError> {
+    let change = alias_update(alias, body)?;
+    alias
+        .set_routing_if(
+            change.revision_id.as_deref(),
+            change.primary,
+            change.additional,
+        )
+        .map_err(alias_error)
+}
+
+/// An `UpdateAlias` request, with its defaults taken from the alias's current routing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasUpdate {
+    /// `RevisionId`, when given.
+    pub revision_id: Option<String>,
+    /// The primary version.
+    pub primary: String,
+    /// The additional version and its weight.
+    pub additional: Option<(String, f64)>,
+}
+
+/// Reads an `UpdateAlias` request body against `alias`'s current routing.
+pub fn alias_update(alias: &Alias, body: &[u8]) -> Result<AliasUpdate, ApiError> {
     let request: UpdateAliasRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             Kind::InvalidRequestContent,
@@ -66,9 +90,11 @@ pub fn update_alias(alias: &Alias, body: &[u8]) -> Result<RoutingChange, ApiErro
             config.additional_version_weights.into_iter().next()
         }
     };
-    alias
-        .set_routing_if(request.revision_id.as_deref(), primary, additional)
-        .map_err(alias_error)
+    Ok(AliasUpdate {
+        revision_id: request.revision_id,
+        primary,
+        additional,
+    })
 }
 
 /// The Lambda API error for a refused alias change.
@@ -108,7 +134,21 @@ impl InvokeApi {
                         "UpdateAlias request body is too large",
                     )
                 })?;
-            update_alias(alias, &body)?;
+            match &self.registry {
+                Some(registry) => {
+                    let u = alias_update(alias, &body)?;
+                    let revision = u.revision_id.as_deref();
+                    registry
+                        .update_alias(function, name, revision, u.primary, u.additional)
+                        .map_err(|e| match e {
+                            AliasOperationError::NotFound(e) => ApiError::from(e),
+                            AliasOperationError::Refused(e) => alias_error(e),
+                        })?;
+                }
+                None => {
+                    update_alias(alias, &body)?;
+                }
+            }
         }
         let document = alias_document(&f.arn(Some(name)), alias);
         Ok(json_response(StatusCode::OK, document.to_string()))

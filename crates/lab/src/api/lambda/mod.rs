@@ -29,6 +29,7 @@ pub mod routes;
 pub mod versions;
 
 use crate::api::http::{Handler, Listener, ResponseFuture};
+use crate::control::Registry;
 use crate::control::alias::Alias;
 use crate::invoke::Invoker;
 use function_name::check_home;
@@ -105,6 +106,7 @@ impl Function {
 #[derive(Debug, Clone, Default)]
 pub struct InvokeApi {
     functions: BTreeMap<String, Function>,
+    registry: Option<Arc<Registry>>,
 }
 
 impl InvokeApi {
@@ -133,7 +135,14 @@ impl InvokeApi {
     pub fn new(functions: impl IntoIterator<Item = Function>) -> Self {
         Self {
             functions: functions.into_iter().map(|f| (f.name.clone(), f)).collect(),
+            registry: None,
         }
+    }
+
+    /// Mutations (`UpdateAlias`) go through `registry`, serialised with every other one.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Binds `addr` and serves this API.
