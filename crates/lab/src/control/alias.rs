@@ -213,7 +213,7 @@ impl Alias {
             invoked_arn: None,
             versions,
             state: Mutex::new(State {
-                routing: Routing::single("$LATEST"),
+                routing: Routing::single(LATEST),
                 rng: ChaCha8Rng::seed_from_u64(seed),
                 revision: 0,
             }),
