@@ -5,7 +5,7 @@ mod support;
 
 use std::path::Path;
 
-use lab::frontdoor::Lab;
+use lab::lab::Lab;
 use support::*;
 
 const REQUESTS: usize = 30;

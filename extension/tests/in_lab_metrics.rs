@@ -15,7 +15,7 @@ struct Run {
 /// A lab with version 4 of `emf-fn` (`lab-testfn` shipped as `shipped_as`, the layer attached,
 /// a 1 s timeout, metrics flushed only on SHUTDOWN so that the counts are all in the final
 /// documents). Shipped as `bootstrap`, the function bypasses the layer's `/opt/bootstrap`.
-async fn emf_lab(dir: &std::path::Path, shipped_as: &str) -> lab::frontdoor::Lab {
+async fn emf_lab(dir: &std::path::Path, shipped_as: &str) -> lab::lab::Lab {
     let layer = rollcall_layer(dir);
     let code = code_dir(dir, "code", &function_binary("lab-testfn"), shipped_as);
     let version = format!("4={}", code.display());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use base64::Engine;
-use lab::frontdoor::Lab;
+use lab::lab::Lab;
 use rollcall_e2e::tool::AWS_CLI;
 use serde_json::Value;
 

@@ -11,16 +11,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::alias::{AliasError, Routing};
-use crate::frontdoor::{PayloadFormat, Route, RouteError, RouteTable};
+use crate::api::gateway::{PayloadFormat, Route, RouteError, RouteTable};
+use crate::control::alias::{AliasError, Routing};
 
-/// Exit code of a usage error: a bad flag or flag value, a function that cannot run as given
-/// (sysexits `EX_USAGE`, as the prober's).
-pub const EXIT_USAGE: i32 = 64;
-/// Exit code when a port cannot be bound (sysexits `EX_UNAVAILABLE`).
-pub const EXIT_UNAVAILABLE: i32 = 69;
-/// Exit code when the lab itself fails (sysexits `EX_SOFTWARE`).
-pub const EXIT_SOFTWARE: i32 = 70;
+pub use crate::exit::{EXIT_SOFTWARE, EXIT_UNAVAILABLE, EXIT_USAGE};
 
 /// `rollcall-lab`: a local, faithful emulator of Lambda versions, aliases and API Gateway.
 #[derive(Debug, Parser)]
@@ -123,7 +117,7 @@ pub enum CliError {
 
 /// The configuration `rollcall-lab serve <args>` would run, with both front doors on free
 /// ports (`--api-port 0 --lambda-port 0`, which `args` may still override): how tests and
-/// embedders start a lab in process with [`crate::frontdoor::Lab::start`].
+/// embedders start a lab in process with [`crate::lab::Lab::start`].
 pub fn serve_config(args: &[&str]) -> Result<ServeConfig, CliError> {
     let names = |flag: &str| {
         args.iter()

@@ -4,14 +4,12 @@
 //! Lambda `Invoke` API. Everything runs as real processes speaking real HTTP on 127.0.0.1.
 
 pub mod accept;
-pub mod alias;
+pub mod api;
 pub mod cli;
-pub mod control {
-    //! The lab's control plane.
-    pub mod code;
-}
+pub mod control;
 pub mod env;
-pub mod frontdoor;
+pub mod exit;
 pub mod invoke;
+pub mod lab;
 pub mod pool;
 pub mod spec;

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use lab::cli::{Cli, Command, EXIT_SOFTWARE, EXIT_USAGE, ServeConfig};
-use lab::frontdoor::Lab;
+use lab::lab::Lab;
 
 fn main() {
     let cli = match Cli::try_parse() {

@@ -29,7 +29,7 @@ use crate::invoke::{
 };
 
 /// Largest synchronous request payload Lambda accepts (6 MB).
-pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+pub const MAX_REQUEST_BYTES: usize = protocol::lambda_api::limits::SYNC_PAYLOAD_MAX;
 
 /// Lambda's default concurrency limit of an account in a Region (the "Concurrent executions"
 /// quota of the Lambda quotas page: 1,000): what a function without reserved concurrency may

@@ -9,8 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
-use lab::frontdoor::invoke_api::LogTail;
-use lab::frontdoor::{
+use lab::api::lambda::LogTail;
+use lab::api::{
     ApiConfig, ApiGateway, Function, InvokeApi, Listener, PayloadFormat, Route, RouteTable,
 };
 use lab::invoke::{
@@ -418,7 +418,10 @@ async fn invoke_api_lambda_errors() {
             Some(error_type),
             "{target}"
         );
-        assert!(reply.json()["message"].is_string(), "{target}");
+        // ResourceNotFoundException spells it `Message`, as Lambda's service model does.
+        let member = protocol::lambda_api::LambdaErrorType::from_name(error_type)
+            .map_or("message", |k| k.message_member());
+        assert!(reply.json()[member].is_string(), "{target}");
     }
     api.shutdown().await;
 }

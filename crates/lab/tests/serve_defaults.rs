@@ -4,8 +4,8 @@
 //! being throttled.
 
 use bytes::Bytes;
-use lab::frontdoor::Lab;
 use lab::invoke::{InvokeRequest, Invoker};
+use lab::lab::Lab;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_concurrency_a_burst_is_not_throttled() {

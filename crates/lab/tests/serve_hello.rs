@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use lab::alias::{Alias, Routing};
-use lab::frontdoor::Lab;
+use lab::control::alias::{Alias, Routing};
 use lab::invoke::{InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker};
+use lab::lab::Lab;
 use serde_json::{Value, json};
 use test_support::http::send;
 

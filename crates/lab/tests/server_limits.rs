@@ -11,10 +11,10 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use lab::accept::ServeLimits;
+use lab::api::gateway::server::ResponseFuture;
+use lab::api::{Handler, Listener};
 use lab::env::delivery::{DeliveryStats, TelemetryHub};
 use lab::env::shared::{Identity, Shared};
-use lab::frontdoor::server::ResponseFuture;
-use lab::frontdoor::{Handler, Listener};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

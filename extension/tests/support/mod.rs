@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use lab::env::{LogSink, LogSource};
-use lab::frontdoor::Lab;
+use lab::lab::Lab;
 use serde_json::Value;
 
 pub const VERSION_HEADER: &str = "x-rollcall-version";

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use protocol::extension::{self as ext, error_type};
 
-use super::api::{Refusal, Reply, accepted, error_reply, header, json_reply, read_body};
+use super::reply::{Refusal, Reply, accepted, error_reply, header, json_reply, read_body};
 use super::shared::{ExtensionSlot, NextGuard, PostedError, Shared};
 use super::telemetry;
 

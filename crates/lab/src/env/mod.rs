@@ -11,6 +11,7 @@ mod invocation;
 pub mod logs;
 pub mod memory;
 pub mod process;
+pub mod reply;
 pub mod runtime_api;
 pub mod shared;
 pub mod state;

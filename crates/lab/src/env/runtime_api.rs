@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 
 use protocol::runtime as rt;
 
-use super::api::{BodyError, Refusal, Reply, accepted, error_reply, header, read_body};
+use super::reply::{BodyError, Refusal, Reply, accepted, error_reply, header, read_body};
 use super::shared::{NextGuard, PostedError, RuntimeAnswer, Shared, normalise_error_type};
 
 /// Lambda's message for a response over the limit.

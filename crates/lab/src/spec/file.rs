@@ -16,8 +16,8 @@ use super::model::{
     Code, DEFAULT_ACCOUNT, DEFAULT_REGION, DEFAULT_RUNTIME, FunctionSpec, LabSpec, LayerSpec,
     RouteSpec, SpecError, VersionSpec,
 };
-use crate::alias::Routing;
-use crate::frontdoor::{PayloadFormat, Route};
+use crate::control::alias::Routing;
+use crate::api::gateway::{PayloadFormat, Route};
 
 /// A YAML scalar read as text: `3`, `0.5`, `true` and `"x"` all give their written form, so
 /// that `PORT: 8080` or `version: 1` need no quotes.
@@ -275,7 +275,7 @@ fn parse_timeout(key: &str, s: &str) -> Result<Duration, SpecError> {
 
 fn parse_format(key: &str, Text(s): &Text) -> Result<PayloadFormat, SpecError> {
     s.parse()
-        .map_err(|e: crate::frontdoor::RouteError| SpecError::at(key, e.to_string()))
+        .map_err(|e: crate::api::gateway::RouteError| SpecError::at(key, e.to_string()))
 }
 
 impl RawSpec {

@@ -17,8 +17,8 @@ use protocol::lambda_api::names::{
     AliasName, ArnScope, FunctionName, LayerName, Qualifier, VersionNumber,
 };
 
-use crate::alias::Routing;
-use crate::frontdoor::Route;
+use crate::control::alias::Routing;
+use crate::api::gateway::Route;
 
 /// The runtime a function names when the spec gives none (an OS-only runtime: the package or a
 /// layer brings `bootstrap`).
@@ -425,8 +425,8 @@ impl Default for LabSpec {
     }
 }
 
-fn alias_fix(e: &crate::alias::AliasError) -> &'static str {
-    use crate::alias::AliasError as E;
+fn alias_fix(e: &crate::control::alias::AliasError) -> &'static str {
+    use crate::control::alias::AliasError as E;
     match e {
         E::TooManyAdditionalVersions => "give at most one additional version in `weights`",
         E::LatestWithRouting => "publish a version and route to its number instead of $LATEST",

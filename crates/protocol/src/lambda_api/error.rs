@@ -61,11 +61,21 @@ pub enum LambdaErrorType {
     InvalidZipFile,
     /// 500: "The Lambda service encountered an internal error."
     Service,
+    /// 400: a request member outside the service model's pattern (a function name with too
+    /// many `:` parts).
+    Validation,
+    /// 403: the caller may not act on the resource (an ARN of another account or region).
+    AccessDenied,
+    /// 404: no operation at this path.
+    UnknownOperation,
+    /// 405: an operation's path with another method. Sent as `UnknownOperationException`, so
+    /// it is not in [`Self::ALL`] (a client reads it back as [`Self::UnknownOperation`]).
+    UnknownOperationMethod,
 }
 
 impl LambdaErrorType {
     /// Every type, for tables and tests.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 16] = [
         Self::ResourceNotFound,
         Self::ResourceConflict,
         Self::InvalidParameterValue,
@@ -79,6 +89,9 @@ impl LambdaErrorType {
         Self::AliasLimitExceeded,
         Self::InvalidZipFile,
         Self::Service,
+        Self::Validation,
+        Self::AccessDenied,
+        Self::UnknownOperation,
     ];
 
     /// The type's name, as sent in `x-amzn-ErrorType`.
@@ -97,13 +110,18 @@ impl LambdaErrorType {
             Self::AliasLimitExceeded => "AliasLimitExceededException",
             Self::InvalidZipFile => "InvalidZipFileException",
             Self::Service => "ServiceException",
+            Self::Validation => "ValidationException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::UnknownOperation | Self::UnknownOperationMethod => "UnknownOperationException",
         }
     }
 
     /// The HTTP status Lambda answers with.
     pub fn status(self) -> u16 {
         match self {
-            Self::ResourceNotFound => 404,
+            Self::ResourceNotFound | Self::UnknownOperation => 404,
+            Self::AccessDenied => 403,
+            Self::UnknownOperationMethod => 405,
             Self::ResourceConflict => 409,
             Self::PreconditionFailed => 412,
             Self::RequestTooLarge | Self::RequestEntityTooLarge => 413,
@@ -114,7 +132,8 @@ impl LambdaErrorType {
             Self::InvalidParameterValue
             | Self::InvalidRequestContent
             | Self::CodeStorageExceeded
-            | Self::AliasLimitExceeded => 400,
+            | Self::AliasLimitExceeded
+            | Self::Validation => 400,
         }
     }
 

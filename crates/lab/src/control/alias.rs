@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use protocol::lambda_api::LATEST;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -57,7 +59,7 @@ impl Routing {
         let Some((version, weight)) = &self.additional else {
             return Ok(());
         };
-        if self.primary == "$LATEST" || version == "$LATEST" {
+        if self.primary == LATEST || version == LATEST {
             return Err(AliasError::LatestWithRouting);
         }
         if !version.bytes().all(|b| b.is_ascii_digit()) || version.is_empty() {
@@ -120,7 +122,7 @@ fn revision_id_of(alias: &str, revision: u64) -> String {
 }
 
 fn is_version(v: &str) -> bool {
-    v == "$LATEST" || (!v.is_empty() && v.len() <= 1024 && v.bytes().all(|b| b.is_ascii_digit()))
+    v == LATEST || (!v.is_empty() && v.len() <= 1024 && v.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A routing Lambda would refuse, with Lambda's message where it documents one.
@@ -211,7 +213,7 @@ impl Alias {
             invoked_arn: None,
             versions,
             state: Mutex::new(State {
-                routing: Routing::single("$LATEST"),
+                routing: Routing::single(LATEST),
                 rng: ChaCha8Rng::seed_from_u64(seed),
                 revision: 0,
             }),
@@ -226,6 +228,11 @@ impl Alias {
     pub fn with_invoked_arn(mut self, arn: impl Into<String>) -> Self {
         self.invoked_arn = Some(arn.into());
         self
+    }
+
+    /// The ARN passed to the runtime as invoked when the caller gave none.
+    pub fn invoked_arn(&self) -> Option<&str> {
+        self.invoked_arn.as_deref()
     }
 
     /// The alias's name.

@@ -6,15 +6,19 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::alias::{Alias, AliasError};
 use crate::cli::ServeConfig;
+use protocol::lambda_api::LATEST;
+
+use crate::api::gateway::RouteTarget;
+use crate::control::alias::{Alias, AliasError};
+use crate::control::registry::{self, Registry};
 use crate::env::{FunctionConfig, LogSink};
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
 
-use super::invoke_api::{Function, InvokeApi, LogTail};
-use super::server::{ApiConfig, ApiGateway, Listener};
-use super::versions_api::VersionInfo;
+use crate::api::gateway::server::{ApiConfig, ApiGateway, Listener};
+use crate::api::lambda::versions::VersionInfo;
+use crate::api::lambda::{Function, InvokeApi, LogTail};
 
 /// Concurrency of a function without `--concurrency` (shared by its versions): Lambda's
 /// unreserved account concurrency.
@@ -49,12 +53,12 @@ pub enum LabError {
 }
 
 impl LabError {
-    /// The process exit code: [`crate::cli::EXIT_USAGE`] for what the flags got wrong,
-    /// [`crate::cli::EXIT_UNAVAILABLE`] for a port that cannot be bound.
+    /// The process exit code: [`crate::exit::EXIT_USAGE`] for what the flags got wrong,
+    /// [`crate::exit::EXIT_UNAVAILABLE`] for a port that cannot be bound.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Version { .. } | Self::Alias(_) => crate::cli::EXIT_USAGE,
-            Self::Bind { .. } => crate::cli::EXIT_UNAVAILABLE,
+            Self::Version { .. } | Self::Alias(_) => crate::exit::EXIT_USAGE,
+            Self::Bind { .. } => crate::exit::EXIT_UNAVAILABLE,
         }
     }
 }
@@ -66,6 +70,8 @@ pub struct Lab {
     pub api: Listener,
     /// The Invoke API.
     pub lambda: Listener,
+    /// The functions, versions and aliases both front doors resolve through.
+    pub registry: Arc<Registry>,
     /// Pools by version.
     pub pools: BTreeMap<String, Arc<VersionPool>>,
     /// The alias, when configured.
@@ -116,6 +122,43 @@ impl LogTail for PoolLogs {
     }
 }
 
+/// The registry of the one function `config` describes: `$LATEST` (the last version's
+/// configuration and pool), the published versions and the alias.
+fn registry_of(
+    config: &ServeConfig,
+    configs: &BTreeMap<String, FunctionConfig>,
+    pools: &BTreeMap<String, Arc<dyn Invoker>>,
+    latest: Arc<dyn Invoker>,
+    alias: Option<&Arc<Alias>>,
+    published: std::time::SystemTime,
+    limit: &Arc<ConcurrencyLimit>,
+) -> Arc<Registry> {
+    let version = |v: &str, config: &FunctionConfig, pool: Arc<dyn Invoker>| registry::Version {
+        version: v.to_owned(),
+        config: config.clone(),
+        last_modified: published,
+        pool,
+    };
+    let latest_version = &config.latest().version;
+    let mut function = registry::Function::new(
+        version(LATEST, &configs[latest_version], latest),
+        Arc::clone(limit),
+    );
+    for (v, pool) in pools {
+        // `ServeConfig` holds version numbers only (checked when parsed).
+        if let Ok(number) = v.parse::<u64>() {
+            let snapshot = version(v, &configs[v], Arc::clone(pool));
+            function.versions.insert(number, Arc::new(snapshot));
+        }
+    }
+    if let (Some(a), Some(spec)) = (alias, &config.alias) {
+        function.aliases.insert(spec.name.clone(), Arc::clone(a));
+    }
+    let mut snapshot = registry::Snapshot::default();
+    snapshot.functions.insert(config.function.clone(), function);
+    Registry::new(snapshot)
+}
+
 impl Lab {
     /// Starts every pool and both front doors as `config` says.
     pub async fn start(config: &ServeConfig) -> Result<Self, LabError> {
@@ -125,6 +168,7 @@ impl Lab {
                 .map_or(DEFAULT_CONCURRENCY, |c| c as usize),
         );
         let mut pools = BTreeMap::new();
+        let mut configs = BTreeMap::new();
         for spec in &config.versions {
             let mut function = FunctionConfig::new(
                 config.function.clone(),
@@ -137,6 +181,7 @@ impl Lab {
             function.env_vars = config.env.clone();
             function.env_vars.extend(spec.env.clone());
             function.layer_dirs = config.layers.clone();
+            configs.insert(spec.version.clone(), function.clone());
             let mut pool_config = PoolConfig::new(function);
             pool_config.shared_limit = Some(Arc::clone(&limit));
             pool_config.log_dir = config.log_dir.clone();
@@ -162,7 +207,7 @@ impl Lab {
             code_dir: code_dir.to_owned(),
         };
         let latest_spec = config.latest();
-        function.versions = std::iter::once(info("$LATEST", &latest_spec.code_dir))
+        function.versions = std::iter::once(info(LATEST, &latest_spec.code_dir))
             .chain(
                 config
                     .versions
@@ -187,30 +232,46 @@ impl Lab {
                 Some(Arc::new(alias))
             }
         };
-        let front: Arc<dyn Invoker> = match &alias {
-            Some(a) => Arc::clone(a) as Arc<dyn Invoker>,
-            None => Arc::clone(&latest),
-        };
-        for (version, invoker) in &invokers {
-            function = function.with(version.clone(), Arc::clone(invoker));
+        let registry = registry_of(
+            config,
+            &configs,
+            &invokers,
+            latest,
+            alias.as_ref(),
+            published,
+            &limit,
+        );
+        let name = &config.function;
+        let alias_name = config.alias.as_ref().map(|a| a.name.as_str());
+        let front: Arc<dyn Invoker> = Arc::new(registry.invoker(name, alias_name));
+        for version in invokers
+            .keys()
+            .map(String::as_str)
+            .chain([LATEST])
+            .chain(alias_name)
+        {
+            let invoker = Arc::new(registry.invoker(name, Some(version)));
+            function = function.with(version, invoker);
         }
-        function = function.with("$LATEST", latest);
         if let (Some(a), Some(spec)) = (&alias, &config.alias) {
-            function = function.with(spec.name.clone(), Arc::clone(a) as Arc<dyn Invoker>);
             function.aliases.insert(spec.name.clone(), Arc::clone(a));
         }
-        let api = ApiGateway::new(
-            ApiConfig::new(config.routes.clone(), config.default_format),
-            front,
-        )
-        .bind(config.api_addr)
-        .await
-        .map_err(|reason| LabError::Bind {
-            what: "API front door (--api-port)",
-            addr: config.api_addr,
-            reason,
-        })?;
+        let target = RouteTarget {
+            function: name.clone(),
+            qualifier: alias_name.map(str::to_owned),
+        };
+        let routes = config.routes.clone().targeting(&target);
+        let api = ApiGateway::new(ApiConfig::new(routes, config.default_format), front)
+            .with_registry(Arc::clone(&registry))
+            .bind(config.api_addr)
+            .await
+            .map_err(|reason| LabError::Bind {
+                what: "API front door (--api-port)",
+                addr: config.api_addr,
+                reason,
+            })?;
         let lambda = InvokeApi::new([function])
+            .with_registry(Arc::clone(&registry))
             .bind(config.lambda_addr)
             .await
             .map_err(|reason| LabError::Bind {
@@ -221,6 +282,7 @@ impl Lab {
         Ok(Self {
             api,
             lambda,
+            registry,
             pools,
             alias,
             seed: config.seed,

@@ -1,4 +1,8 @@
 use super::*;
+use crate::invoke::InvokeError;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::Method;
 
 fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
     pairs
@@ -157,11 +161,19 @@ fn refuses_bad_requests() {
             400,
             "ValidationException",
         ),
+        (
+            &Method::POST,
+            "/2015-03-31/functions/hello%20world/invocations",
+            None,
+            &[],
+            400,
+            "ValidationException",
+        ),
     ];
     for (method, path, query, hdrs, status, error_type) in cases {
         let err = parse_invoke(method, path, *query, &headers(hdrs)).unwrap_err();
         assert_eq!(
-            (err.status.as_u16(), err.error_type.as_str()),
+            (err.status().as_u16(), err.error_type()),
             (*status, *error_type),
             "{path} {hdrs:?}"
         );
@@ -204,7 +216,7 @@ fn invoke_errors_map_to_lambda_errors() {
     }
     let throttle = ApiError::from(InvokeError::Throttled("Rate Exceeded.".into()));
     assert_eq!(
-        throttle.reason,
+        throttle.reason().map(|r| r.as_str()),
         Some("ReservedFunctionConcurrentInvocationLimitExceeded")
     );
 }

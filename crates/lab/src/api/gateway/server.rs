@@ -1,157 +1,22 @@
-//! The HTTP listeners of the front doors, and the API-Gateway-like server: each request is
+//! The API-Gateway-like server: each request is
 //! matched to a route, turned into a payload 1.0 or 2.0 event, run by the [`Invoker`], and the
 //! function's output turned back into the HTTP response (conversions in [`super::apigw`]).
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+pub use crate::api::http::{Handler, Listener, ResponseFuture, json_response, new_request_id};
 
 use super::apigw::{self, GatewayFailure, HttpRequestParts, RequestMeta};
 use super::route::{PayloadFormat, RouteTable};
-use crate::accept::{self, ServeLimits};
+use crate::control::Registry;
 use crate::invoke::{InvokeRequest, Invoker};
-
-/// A boxed response future of a front door.
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
-
-/// Something that answers HTTP requests on a [`Listener`].
-pub trait Handler: Send + Sync + 'static {
-    /// Answers one request from `peer`.
-    fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> ResponseFuture;
-}
-
-/// A running HTTP/1.1 + HTTP/2 listener; stops accepting when shut down or dropped.
-#[derive(Debug)]
-pub struct Listener {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Listener {
-    /// Binds `addr` (port 0 picks a free port) and serves `handler` on it with
-    /// [`ServeLimits::PUBLIC`].
-    pub async fn bind(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Result<Self> {
-        Self::bind_with(addr, handler, ServeLimits::PUBLIC).await
-    }
-
-    /// [`Listener::bind`] with other limits.
-    pub async fn bind_with(
-        addr: SocketAddr,
-        handler: Arc<dyn Handler>,
-        limits: ServeLimits,
-    ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        Ok(Self::serve(listener, handler, limits))
-    }
-
-    /// Serves `handler` on an already bound listener, HTTP/1.1 and HTTP/2 (prior knowledge).
-    pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, limits: ServeLimits) -> Self {
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let (stop, mut stopped) = watch::channel(false);
-        let accepting = accept::accept_loop(listener, limits, "front door", move |stream, peer| {
-            serve_connection(stream, peer, Arc::clone(&handler), limits)
-        });
-        let task = tokio::spawn(async move {
-            tokio::select! {
-                _ = stopped.changed() => {}
-                _ = accepting => {}
-            }
-        });
-        Self {
-            addr,
-            stop,
-            task: Some(task),
-        }
-    }
-
-    /// The bound address (read this after binding port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops accepting connections and waits for the accept loop to end.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
-}
-
-/// Serves one connection: its first bytes (HTTP/1 or the HTTP/2 preface) must arrive within the
-/// header-read timeout, and hyper closes it when a request head takes longer (HTTP/1) or pings go
-/// unanswered (HTTP/2).
-async fn serve_connection(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    handler: Arc<dyn Handler>,
-    limits: ServeLimits,
-) {
-    let started = Instant::now();
-    let Some(prefix) = accept::read_preface(&mut stream, limits.header_read_timeout).await else {
-        return;
-    };
-    // One deadline for the first request head, whichever phase the client dawdles in.
-    let head_timeout = limits
-        .header_read_timeout
-        .saturating_sub(started.elapsed())
-        .max(Duration::from_millis(1));
-    let service = service_fn(move |request| {
-        let response = Arc::clone(&handler).handle(request, peer);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
-    });
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(head_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(limits.header_read_timeout / 2)
-        .keep_alive_timeout(limits.header_read_timeout / 2);
-    let io = TokioIo::new(accept::Prefixed::new(prefix, stream));
-    if let Err(e) = builder.serve_connection(io, service).await {
-        tracing::debug!(error = %e, %peer, "connection ended with an error");
-    }
-}
-
-/// A JSON response.
-pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// A request id in the shape of AWS's (a random UUID v4).
-pub fn new_request_id() -> String {
-    crate::env::extensions_api::uuid_v4()
-}
 
 /// API Gateway's payload limit: 10 MB.
 pub const API_PAYLOAD_LIMIT: usize = 10 * 1024 * 1024;
@@ -194,6 +59,7 @@ impl ApiConfig {
 pub struct ApiGateway {
     config: ApiConfig,
     invoker: Arc<dyn Invoker>,
+    registry: Option<Arc<Registry>>,
 }
 
 impl std::fmt::Debug for ApiGateway {
@@ -207,7 +73,18 @@ impl std::fmt::Debug for ApiGateway {
 impl ApiGateway {
     /// A front door forwarding every route to `invoker` (usually an alias).
     pub fn new(config: ApiConfig, invoker: Arc<dyn Invoker>) -> Self {
-        Self { config, invoker }
+        Self {
+            config,
+            invoker,
+            registry: None,
+        }
+    }
+
+    /// Routes with a [`RouteTarget`](super::route::RouteTarget) invoke it through `registry`
+    /// (resolved per invocation); the others the default invoker.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Binds `addr` and serves this front door.
@@ -267,7 +144,12 @@ impl ApiGateway {
         };
         let converted = received.elapsed();
         // The invocation runs to its end even when the integration times out, as in AWS.
-        let invoker = Arc::clone(&self.invoker);
+        let invoker: Arc<dyn Invoker> = match (&matched.route.target, &self.registry) {
+            (Some(t), Some(registry)) => {
+                Arc::new(registry.invoker(&t.function, t.qualifier.as_deref()))
+            }
+            _ => Arc::clone(&self.invoker),
+        };
         let running = tokio::spawn(async move { invoker.invoke(invoke).await });
         let (response, failure) =
             match tokio::time::timeout(self.config.integration_timeout, running).await {

@@ -4,22 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apigw::percent_decode;
-use super::invoke_api::ApiError;
-use crate::alias::{Alias, AliasError, RoutingChange};
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 
-/// The function and alias names of an alias path, if `path` is one.
-pub fn alias_path(path: &str) -> Option<(String, String)> {
-    let rest = path.strip_prefix("/2015-03-31/functions/")?;
-    let (function, alias) = rest.split_once("/aliases/")?;
-    let alias = alias.strip_suffix('/').unwrap_or(alias);
-    (!function.is_empty() && !alias.is_empty() && !function.contains('/') && !alias.contains('/'))
-        .then(|| (percent_decode(function), percent_decode(alias)))
-}
+use super::error::{ApiError, Kind, not_found};
+use super::{Function, InvokeApi};
+use crate::api::http::json_response;
+use crate::control::alias::{Alias, AliasError, RoutingChange};
+use crate::control::aliases::AliasOperationError;
 
 /// The `GetAlias` / `UpdateAlias` response document of `alias`, whose ARN is `alias_arn`.
 pub fn alias_document(alias_arn: &str, alias: &Alias) -> Value {
@@ -53,10 +50,32 @@ struct RoutingConfig {
 /// Applies an `UpdateAlias` request body to `alias`: `FunctionVersion` and `RoutingConfig`
 /// default to the current ones; `RevisionId`, when given, must be the current one.
 pub fn update_alias(alias: &Alias, body: &[u8]) -> Result<RoutingChange, ApiError> {
+    let change = alias_update(alias, body)?;
+    alias
+        .set_routing_if(
+            change.revision_id.as_deref(),
+            change.primary,
+            change.additional,
+        )
+        .map_err(alias_error)
+}
+
+/// An `UpdateAlias` request, with its defaults taken from the alias's current routing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasUpdate {
+    /// `RevisionId`, when given.
+    pub revision_id: Option<String>,
+    /// The primary version.
+    pub primary: String,
+    /// The additional version and its weight.
+    pub additional: Option<(String, f64)>,
+}
+
+/// Reads an `UpdateAlias` request body against `alias`'s current routing.
+pub fn alias_update(alias: &Alias, body: &[u8]) -> Result<AliasUpdate, ApiError> {
     let request: UpdateAliasRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestContentException",
+            Kind::InvalidRequestContent,
             format!("Could not parse request body into json: {e}"),
         )
     })?;
@@ -71,22 +90,69 @@ pub fn update_alias(alias: &Alias, body: &[u8]) -> Result<RoutingChange, ApiErro
             config.additional_version_weights.into_iter().next()
         }
     };
-    alias
-        .set_routing_if(request.revision_id.as_deref(), primary, additional)
-        .map_err(alias_error)
+    Ok(AliasUpdate {
+        revision_id: request.revision_id,
+        primary,
+        additional,
+    })
 }
 
 /// The Lambda API error for a refused alias change.
 pub fn alias_error(e: AliasError) -> ApiError {
-    let (status, error_type) = match e {
-        AliasError::RevisionMismatch => (
-            StatusCode::PRECONDITION_FAILED,
-            "PreconditionFailedException",
-        ),
-        AliasError::UnknownVersion(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
-        _ => (StatusCode::BAD_REQUEST, "InvalidParameterValueException"),
+    let kind = match e {
+        AliasError::RevisionMismatch => Kind::PreconditionFailed,
+        AliasError::UnknownVersion(_) => Kind::ResourceNotFound,
+        _ => Kind::InvalidParameterValue,
     };
-    ApiError::new(status, error_type, e.to_string())
+    ApiError::new(kind, e.to_string())
+}
+
+impl InvokeApi {
+    /// `GetAlias`, or `UpdateAlias` with its request `body`.
+    pub(super) async fn alias_operation(
+        &self,
+        function: &str,
+        name: &str,
+        update: Option<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let f = self
+            .functions
+            .get(function)
+            .ok_or_else(|| not_found("Alias", Function::new(function).arn(Some(name))))?;
+        let alias = f
+            .aliases
+            .get(name)
+            .ok_or_else(|| not_found("Alias", f.arn(Some(name))))?;
+        if let Some(body) = update {
+            let body = Limited::new(body, 64 * 1024)
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .map_err(|_| {
+                    ApiError::new(
+                        Kind::RequestTooLarge,
+                        "UpdateAlias request body is too large",
+                    )
+                })?;
+            match &self.registry {
+                Some(registry) => {
+                    let u = alias_update(alias, &body)?;
+                    let revision = u.revision_id.as_deref();
+                    registry
+                        .update_alias(function, name, revision, u.primary, u.additional)
+                        .map_err(|e| match e {
+                            AliasOperationError::NotFound(e) => ApiError::from(e),
+                            AliasOperationError::Refused(e) => alias_error(e),
+                        })?;
+                }
+                None => {
+                    update_alias(alias, &body)?;
+                }
+            }
+        }
+        let document = alias_document(&f.arn(Some(name)), alias);
+        Ok(json_response(StatusCode::OK, document.to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -94,7 +160,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::alias::Routing;
+    use crate::control::alias::Routing;
     use crate::invoke::{InvokeFuture, InvokeRequest, Invoker};
 
     struct Never;
@@ -111,16 +177,6 @@ mod tests {
             .map(|v| ((*v).to_owned(), Arc::new(Never) as Arc<dyn Invoker>))
             .collect();
         Alias::new("live", versions, Routing::single("1"), 0).unwrap()
-    }
-
-    #[test]
-    fn paths() {
-        assert_eq!(
-            alias_path("/2015-03-31/functions/hello/aliases/live"),
-            Some(("hello".into(), "live".into()))
-        );
-        assert_eq!(alias_path("/2015-03-31/functions/hello/invocations"), None);
-        assert_eq!(alias_path("/2015-03-31/functions/hello/aliases/"), None);
     }
 
     #[test]
@@ -178,13 +234,13 @@ mod tests {
         for (body, status, error_type) in cases {
             let err = update_alias(&alias, body.to_string().as_bytes()).unwrap_err();
             assert_eq!(
-                (err.status.as_u16(), err.error_type.as_str()),
+                (err.status().as_u16(), err.error_type()),
                 (status, error_type),
                 "{body}"
             );
         }
         let bad = update_alias(&alias, b"not json").unwrap_err();
-        assert_eq!(bad.error_type, "InvalidRequestContentException");
+        assert_eq!(bad.error_type(), "InvalidRequestContentException");
         assert_eq!(alias.routing(), Routing::single("1"));
     }
 }

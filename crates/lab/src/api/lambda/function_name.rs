@@ -2,10 +2,11 @@
 //! (`account:function:name[:qualifier]`) or a full ARN, with the `?Qualifier=` parameter, and the
 //! region and account an ARN names.
 
-use http::StatusCode;
+use protocol::lambda_api::FunctionRef;
 
-use super::apigw::percent_decode;
-use super::invoke_api::{ApiError, Function};
+use super::Function;
+use super::error::{ApiError, Kind};
+use crate::api::http::percent_decode;
 
 /// The region and account a full or partial ARN names (`None` where it names none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,40 +32,30 @@ pub(super) fn function_and_qualifier(
     let qualifier = match (embedded, param) {
         (Some(a), Some(b)) if a != b => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
+                Kind::InvalidParameterValue,
                 "The derived qualifier from the function name does not match the specified qualifier.",
             ));
         }
         (a, b) => a.or(b),
     };
-    Ok((function.to_owned(), qualifier, home))
+    Ok((function, qualifier, home))
 }
 
 /// Splits `name`, `name:qualifier`, `account:function:name[:q]` or
-/// `arn:aws:lambda:region:account:function:name[:q]`.
-pub(super) fn split_function_name(name: &str) -> Result<(&str, Option<String>, ArnHome), ApiError> {
-    let parts: Vec<&str> = name.split(':').collect();
-    let home = |region: Option<&str>, account: &str| ArnHome {
-        region: region.map(str::to_owned),
-        account: Some(account.to_owned()),
+/// `arn:aws:lambda:region:account:function:name[:q]` (protocol's [`FunctionRef`]).
+pub(super) fn split_function_name(
+    name: &str,
+) -> Result<(String, Option<String>, ArnHome), ApiError> {
+    let r = FunctionRef::parse(name).map_err(|e| ApiError::new(Kind::Validation, e.to_string()))?;
+    let home = ArnHome {
+        region: r.scope.map(|s| s.region),
+        account: r.account,
     };
-    let (function, qualifier, home) = match parts.as_slice() {
-        [n] => (*n, None, ArnHome::default()),
-        [n, q] => (*n, Some(*q), ArnHome::default()),
-        [a, "function", n] => (*n, None, home(None, a)),
-        [a, "function", n, q] => (*n, Some(*q), home(None, a)),
-        ["arn", _, "lambda", r, a, "function", n] => (*n, None, home(Some(r), a)),
-        ["arn", _, "lambda", r, a, "function", n, q] => (*n, Some(*q), home(Some(r), a)),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "ValidationException",
-                format!("function name {name:?} is invalid: use a name, name:qualifier or an ARN"),
-            ));
-        }
-    };
-    Ok((function, qualifier.map(str::to_owned), home))
+    Ok((
+        r.name.as_str().to_owned(),
+        r.qualifier.map(|q| q.to_string()),
+        home,
+    ))
 }
 
 /// The ARN a request named: its own region and account where it gave them, else the lab's.
@@ -92,15 +83,13 @@ pub(super) fn check_home(
 ) -> Result<(), ApiError> {
     if let Some(r) = home.region.as_deref().filter(|r| *r != region) {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
+            Kind::ResourceNotFound,
             format!("Functions from '{r}' are not reachable in this region ('{region}')"),
         ));
     }
     if home.account.as_deref().is_some_and(|a| a != account) {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "AccessDeniedException",
+            Kind::AccessDenied,
             format!(
                 "User: arn:aws:iam::{account}:user/rollcall-lab is not authorized to perform: \
                  {action} on resource: {} because no resource-based policy allows the \

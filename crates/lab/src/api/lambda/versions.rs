@@ -9,11 +9,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::apigw::percent_decode;
-use super::invoke_api::ApiError;
+use protocol::lambda_api::{FunctionArn, LATEST};
+
+use super::error::ApiError;
+use super::error::Kind;
+use crate::api::http::percent_decode;
 
 /// Lambda's default and largest page (`MaxItems`: 1..=10,000; 50 when absent).
 const DEFAULT_PAGE: usize = 50;
@@ -36,35 +38,13 @@ pub struct VersionInfo {
     pub code_dir: std::path::PathBuf,
 }
 
-/// The function name of a `/versions` path, if `path` is one.
-pub fn versions_path(path: &str) -> Option<String> {
-    let name = path
-        .strip_prefix("/2015-03-31/functions/")?
-        .strip_suffix("/versions")?;
-    (!name.is_empty() && !name.contains('/')).then(|| percent_decode(name))
-}
-
-/// Which read operation a path names, with the function's name.
+/// Which read operation was asked for, with the function's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FunctionRead {
     /// `GetFunction`.
     Function(String),
     /// `GetFunctionConfiguration`.
     Configuration(String),
-}
-
-/// The `GetFunction` / `GetFunctionConfiguration` operation of `path`, if it is one.
-pub fn function_read_path(path: &str) -> Option<FunctionRead> {
-    let rest = path.strip_prefix("/2015-03-31/functions/")?;
-    let (name, read): (&str, fn(String) -> FunctionRead) = match rest.strip_suffix("/configuration")
-    {
-        Some(name) => (name, FunctionRead::Configuration),
-        None => (
-            rest.strip_suffix('/').unwrap_or(rest),
-            FunctionRead::Function,
-        ),
-    };
-    (!name.is_empty() && !name.contains('/')).then(|| read(percent_decode(name)))
 }
 
 /// The version `qualifier` names (`$LATEST` when absent; an alias names its primary version,
@@ -75,7 +55,7 @@ pub fn find_version<'a>(
     alias_primary: impl Fn(&str) -> Option<String>,
 ) -> Option<&'a VersionInfo> {
     let wanted = match qualifier {
-        None => "$LATEST".to_owned(),
+        None => LATEST.to_owned(),
         Some(q) if versions.iter().any(|v| v.version == q) => q.to_owned(),
         Some(alias) => alias_primary(alias)?,
     };
@@ -111,13 +91,7 @@ pub fn list_versions(
                 .map(|(_, v)| percent_decode(v))
         })
     };
-    let invalid = |message: String| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameterValueException",
-            message,
-        )
-    };
+    let invalid = |message: String| ApiError::new(Kind::InvalidParameterValue, message);
     let page = match param("MaxItems") {
         None => DEFAULT_PAGE,
         Some(v) => v
@@ -154,8 +128,9 @@ pub fn list_versions(
 /// A `FunctionConfiguration` document whose `FunctionArn` is `arn`
 /// (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`).
 fn configuration(arn: &str, v: &VersionInfo) -> Value {
-    let name = arn.split(':').nth(6).unwrap_or_default();
-    let account = arn.split(':').nth(4).unwrap_or_default();
+    let parsed = FunctionArn::parse(arn).ok();
+    let name = parsed.as_ref().map_or("", |a| a.name.as_str());
+    let account = parsed.as_ref().map_or("", |a| a.scope.account.as_str());
     let modified = time::OffsetDateTime::from(v.last_modified);
     json!({
         "FunctionName": name,
@@ -207,32 +182,7 @@ mod tests {
     const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:hello";
 
     #[test]
-    fn the_path_names_the_function() {
-        assert_eq!(
-            versions_path("/2015-03-31/functions/hello/versions").as_deref(),
-            Some("hello")
-        );
-        assert_eq!(versions_path("/2015-03-31/functions//versions"), None);
-        assert_eq!(
-            versions_path("/2015-03-31/functions/hello/invocations"),
-            None
-        );
-    }
-
-    #[test]
-    fn get_function_paths_and_qualifiers() {
-        assert_eq!(
-            function_read_path("/2015-03-31/functions/hello"),
-            Some(FunctionRead::Function("hello".into()))
-        );
-        assert_eq!(
-            function_read_path("/2015-03-31/functions/hello/configuration"),
-            Some(FunctionRead::Configuration("hello".into()))
-        );
-        assert_eq!(
-            function_read_path("/2015-03-31/functions/hello/versions"),
-            None
-        );
+    fn qualifiers_name_versions() {
         let all = versions();
         let primary = |alias: &str| (alias == "live").then(|| "1".to_owned());
         let version = |q| find_version(&all, q, primary).map(|v| v.version.as_str());
@@ -294,8 +244,8 @@ mod tests {
             ("Marker=99", "Marker"),
         ] {
             let e = list_versions(ARN, &versions(), Some(query)).unwrap_err();
-            assert_eq!(e.error_type, "InvalidParameterValueException");
-            assert!(e.message.contains(needle), "{query}: {}", e.message);
+            assert_eq!(e.error_type(), "InvalidParameterValueException");
+            assert!(e.message().contains(needle), "{query}: {}", e.message());
         }
     }
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 
 use super::*;
-use crate::frontdoor::route::{Route, RouteTable};
+use crate::api::gateway::route::{Route, RouteTable};
 
 fn meta(stage: &str) -> RequestMeta {
     RequestMeta {

@@ -78,6 +78,17 @@ pub struct Route {
     resource: String,
     /// Payload format of this route's integration.
     pub format: PayloadFormat,
+    /// The function and qualifier the integration invokes; `None`: the front door's default.
+    pub target: Option<RouteTarget>,
+}
+
+/// What a route's integration invokes: a function at a qualifier (`None`: `$LATEST`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTarget {
+    /// The function's name.
+    pub function: String,
+    /// Its version or alias.
+    pub qualifier: Option<String>,
 }
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -96,6 +107,7 @@ impl Route {
                 segments: None,
                 resource: "$default".into(),
                 format,
+                target: None,
             });
         }
         let (method, path) = spec_body
@@ -130,6 +142,7 @@ impl Route {
             segments: Some(segments),
             resource: path.to_owned(),
             format,
+            target: None,
         })
     }
 
@@ -228,6 +241,14 @@ impl RouteTable {
         Self { routes }
     }
 
+    /// The same routes, those without a target now targeting `target`.
+    pub fn targeting(mut self, target: &RouteTarget) -> Self {
+        for route in &mut self.routes {
+            route.target.get_or_insert_with(|| target.clone());
+        }
+        self
+    }
+
     /// The routes, in configuration order.
     pub fn routes(&self) -> &[Route] {
         &self.routes
@@ -252,6 +273,26 @@ impl RouteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_without_a_target_get_the_default_one() {
+        let target = |f: &str, q: Option<&str>| RouteTarget {
+            function: f.into(),
+            qualifier: q.map(str::to_owned),
+        };
+        let mut own = Route::parse("GET /other", PayloadFormat::V2).unwrap();
+        own.target = Some(target("other", None));
+        let plain = Route::parse("GET /hello", PayloadFormat::V2).unwrap();
+        let table = RouteTable::new(vec![plain, own]).targeting(&target("hello", Some("live")));
+        let targets: Vec<_> = table.routes.iter().map(|r| r.target.clone()).collect();
+        assert_eq!(
+            targets,
+            [
+                Some(target("hello", Some("live"))),
+                Some(target("other", None))
+            ]
+        );
+    }
 
     fn table(specs: &[&str]) -> RouteTable {
         RouteTable::new(

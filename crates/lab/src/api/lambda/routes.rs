@@ -1,0 +1,157 @@
+//! The Lambda API's one routing table: `(method, path)` → [`Operation`]. The
+//! `/2015-03-31/functions/` prefix is stripped once and the rest matched segment by segment,
+//! so no route depends on the order of the others.
+
+use http::Method;
+
+use super::error::{ApiError, Kind};
+use crate::api::http::percent_decode;
+
+/// The prefix of every function operation's path.
+const FUNCTIONS: &str = "/2015-03-31/functions/";
+
+/// A Lambda API operation, with the (percent-decoded) names its path carries. A function name
+/// may still be a partial or full ARN with a qualifier; the handler parses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// `POST /functions/{FunctionName}/invocations`.
+    Invoke { function: String },
+    /// `GET /functions/{FunctionName}`.
+    GetFunction { function: String },
+    /// `GET /functions/{FunctionName}/configuration`.
+    GetFunctionConfiguration { function: String },
+    /// `GET /functions/{FunctionName}/versions`.
+    ListVersionsByFunction { function: String },
+    /// `GET /functions/{FunctionName}/aliases/{Name}`.
+    GetAlias { function: String, alias: String },
+    /// `PUT /functions/{FunctionName}/aliases/{Name}`.
+    UpdateAlias { function: String, alias: String },
+}
+
+/// The operation `method` and `path` name: `UnknownOperationException` 404 for a path no
+/// operation has, 405 for an operation's path with another method.
+pub fn routes(method: &Method, path: &str) -> Result<Operation, ApiError> {
+    let unknown = || {
+        ApiError::new(
+            Kind::UnknownOperation,
+            format!("Unknown operation {method} {path}"),
+        )
+    };
+    let wrong_method = |operation: &str, allowed: &str| {
+        ApiError::new(
+            Kind::UnknownOperationMethod,
+            format!("{operation} is {allowed}, not {method}"),
+        )
+    };
+    let rest = path.strip_prefix(FUNCTIONS).ok_or_else(unknown)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let segments: Vec<&str> = rest.split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(unknown());
+    }
+    let function = percent_decode(segments[0]);
+    let get = *method == Method::GET;
+    match (&segments[1..], method) {
+        ([], _) if get => Ok(Operation::GetFunction { function }),
+        (["configuration"], _) if get => Ok(Operation::GetFunctionConfiguration { function }),
+        (["versions"], _) if get => Ok(Operation::ListVersionsByFunction { function }),
+        (["versions"], _) => Err(wrong_method("ListVersionsByFunction", "GET")),
+        (["invocations"], &Method::POST) => Ok(Operation::Invoke { function }),
+        (["invocations"], _) => Err(wrong_method("Invoke", "POST")),
+        (["aliases", alias], _) if get => Ok(Operation::GetAlias {
+            function,
+            alias: percent_decode(alias),
+        }),
+        (["aliases", alias], &Method::PUT) => Ok(Operation::UpdateAlias {
+            function,
+            alias: percent_decode(alias),
+        }),
+        (["aliases", _], _) => Err(ApiError::new(
+            Kind::UnknownOperationMethod,
+            format!("{method} is not supported on an alias: use GET or PUT"),
+        )),
+        _ => Err(unknown()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(method: Method, path: &str) -> Result<Operation, (u16, String)> {
+        routes(&method, path).map_err(|e| (e.status().as_u16(), e.error_type().to_owned()))
+    }
+
+    #[test]
+    fn every_operation_has_one_route() {
+        let f = || "hello".to_owned();
+        let base = "/2015-03-31/functions/hello";
+        let cases = [
+            (Method::POST, format!("{base}/invocations"), Operation::Invoke { function: f() }),
+            (Method::GET, base.to_owned(), Operation::GetFunction { function: f() }),
+            (Method::GET, format!("{base}/"), Operation::GetFunction { function: f() }),
+            (
+                Method::GET,
+                format!("{base}/configuration"),
+                Operation::GetFunctionConfiguration { function: f() },
+            ),
+            (
+                Method::GET,
+                format!("{base}/versions"),
+                Operation::ListVersionsByFunction { function: f() },
+            ),
+            (
+                Method::GET,
+                format!("{base}/aliases/live"),
+                Operation::GetAlias { function: f(), alias: "live".into() },
+            ),
+            (
+                Method::PUT,
+                format!("{base}/aliases/live/"),
+                Operation::UpdateAlias { function: f(), alias: "live".into() },
+            ),
+            (
+                Method::GET,
+                "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahello/versions".to_owned(),
+                Operation::ListVersionsByFunction {
+                    function: "arn:aws:lambda:us-east-1:123456789012:function:hello".into(),
+                },
+            ),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(op(method, &path), Ok(expected), "{path}");
+        }
+    }
+
+    #[test]
+    fn unknown_paths_and_methods() {
+        let base = "/2015-03-31/functions/hello";
+        let unknown = (404, "UnknownOperationException".to_owned());
+        let wrong = (405, "UnknownOperationException".to_owned());
+        let cases = [
+            (Method::POST, format!("{base}/other"), unknown.clone()),
+            (
+                Method::GET,
+                "/2015-03-31/functions//versions".to_owned(),
+                unknown.clone(),
+            ),
+            (
+                Method::GET,
+                "/2015-03-31/functions/hello/aliases/".to_owned(),
+                unknown.clone(),
+            ),
+            (
+                Method::GET,
+                "/2016-01-01/functions/hello".to_owned(),
+                unknown.clone(),
+            ),
+            (Method::PUT, base.to_owned(), unknown.clone()),
+            (Method::GET, format!("{base}/invocations"), wrong.clone()),
+            (Method::POST, format!("{base}/versions"), wrong.clone()),
+            (Method::DELETE, format!("{base}/aliases/live"), wrong),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(op(method.clone(), &path), Err(expected), "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The lab's HTTP front ends: the API-Gateway-like front door ([`gateway`]) and the subset of
+//! the Lambda API ([`lambda`]). Both forward invocations to an
+//! [`Invoker`](crate::invoke::Invoker).
+
+pub mod gateway;
+pub mod http;
+pub mod lambda;
+
+pub use gateway::{
+    ApiConfig, ApiGateway, Handler, Listener, PayloadFormat, Route, RouteError, RouteTable,
+};
+pub use lambda::{Function, InvokeApi};

@@ -1,0 +1,13 @@
+//! The lab's control plane: the [`registry`] of functions, versions and aliases, and how an
+//! alias routes ([`alias`]). Registry operations are split by resource ([`functions`],
+//! [`versions`], [`aliases`]); layers come next in `layers.rs`.
+
+pub mod alias;
+pub mod code;
+pub mod aliases;
+pub mod functions;
+pub mod registry;
+pub mod versions;
+
+pub use functions::RegistryInvoker;
+pub use registry::{Function, Registry, Snapshot, Target, Version};

@@ -1,0 +1,188 @@
+//! The lab's registry of functions: each function's `$LATEST`, its published versions (an
+//! immutable configuration snapshot and the version's pool), its aliases and its shared
+//! concurrency limit.
+//!
+//! Readers never wait for a writer: every lookup clones the current [`Snapshot`] (an `Arc`, the
+//! read lock is held only for that clone) and resolves against it. Mutations serialise on their
+//! own lock, build a new snapshot and publish it. Operations are split by resource:
+//! [`functions`](super::functions), [`versions`](super::versions), [`aliases`](super::aliases).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::SystemTime;
+
+use protocol::lambda_api::{LATEST, LambdaError, LambdaErrorType};
+
+use super::alias::Alias;
+use crate::env::FunctionConfig;
+use crate::invoke::Invoker;
+use crate::pool::ConcurrencyLimit;
+
+/// One version of a function (`$LATEST` or a published number): what it runs, never changed
+/// once published, and where its invocations go.
+pub struct Version {
+    /// `"$LATEST"`, `"1"`, ...
+    pub version: String,
+    /// The configuration this version runs with.
+    pub config: FunctionConfig,
+    /// When it was published (or `$LATEST` last changed).
+    pub last_modified: SystemTime,
+    /// Its pool of environments.
+    pub pool: Arc<dyn Invoker>,
+}
+
+impl std::fmt::Debug for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Version")
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// One function in a snapshot.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// Its name.
+    pub name: String,
+    /// `$LATEST`.
+    pub latest: Arc<Version>,
+    /// Published versions by number.
+    pub versions: BTreeMap<u64, Arc<Version>>,
+    /// Aliases by name (each holds its routing state).
+    pub aliases: BTreeMap<String, Arc<Alias>>,
+    /// The concurrency every version of the function draws from.
+    pub limit: Arc<ConcurrencyLimit>,
+}
+
+impl Function {
+    /// A function whose `$LATEST` is `latest`, with no versions or aliases yet.
+    pub fn new(latest: Version, limit: Arc<ConcurrencyLimit>) -> Self {
+        Self {
+            name: latest.config.function_name.clone(),
+            latest: Arc::new(latest),
+            versions: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            limit,
+        }
+    }
+
+    /// The version `version` names (`$LATEST` or a published number), if it exists.
+    pub fn version(&self, version: &str) -> Option<&Arc<Version>> {
+        if version == LATEST {
+            return Some(&self.latest);
+        }
+        self.versions.get(&version.parse::<u64>().ok()?)
+    }
+}
+
+/// What a qualifier resolved to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A version (`$LATEST` or a number).
+    Version(Arc<Version>),
+    /// An alias, which picks its version per invocation.
+    Alias(Arc<Alias>),
+}
+
+/// The registry at one moment; never changed once published.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Functions by name.
+    pub functions: BTreeMap<String, Function>,
+}
+
+impl Snapshot {
+    /// The function `name`, or `ResourceNotFoundException`.
+    pub fn function(&self, name: &str) -> Result<&Function, LambdaError> {
+        self.functions.get(name).ok_or_else(|| {
+            LambdaError::new(
+                LambdaErrorType::ResourceNotFound,
+                format!("Function not found: {name}"),
+            )
+        })
+    }
+
+    /// What `qualifier` (`None` for `$LATEST`) names in function `name`, or
+    /// `ResourceNotFoundException`.
+    pub fn resolve(&self, name: &str, qualifier: Option<&str>) -> Result<Target, LambdaError> {
+        let function = self.function(name)?;
+        let qualifier = qualifier.unwrap_or(LATEST);
+        if let Some(v) = function.version(qualifier) {
+            return Ok(Target::Version(Arc::clone(v)));
+        }
+        function
+            .aliases
+            .get(qualifier)
+            .map(|a| Target::Alias(Arc::clone(a)))
+            .ok_or_else(|| {
+                LambdaError::new(
+                    LambdaErrorType::ResourceNotFound,
+                    format!("Function not found: {name}:{qualifier}"),
+                )
+            })
+    }
+}
+
+/// The lab's mutable registry.
+#[derive(Debug, Default)]
+pub struct Registry {
+    current: RwLock<Arc<Snapshot>>,
+    writer: Mutex<()>,
+}
+
+impl Registry {
+    /// A registry holding `snapshot`.
+    pub fn new(snapshot: Snapshot) -> Arc<Self> {
+        Arc::new(Self {
+            current: RwLock::new(Arc::new(snapshot)),
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// The current snapshot (never blocks behind a mutation in progress).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Runs `change` on a copy of the current snapshot and publishes the copy if `change`
+    /// succeeds. Mutations run one at a time; readers keep the snapshot they hold.
+    pub fn mutate<T, E>(&self, change: impl FnOnce(&mut Snapshot) -> Result<T, E>) -> Result<T, E> {
+        let _writer = self.lock_writer();
+        let mut next = (*self.snapshot()).clone();
+        let out = change(&mut next)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        Ok(out)
+    }
+
+    /// The pool of `version` of `function`, reading a newer snapshot than `seen` if the version
+    /// was published after it.
+    pub fn version_pool(
+        &self,
+        seen: &Snapshot,
+        function: &str,
+        version: &str,
+    ) -> Result<Arc<dyn Invoker>, LambdaError> {
+        let find = |s: &Snapshot| {
+            s.function(function)
+                .ok()
+                .and_then(|f| f.version(version))
+                .map(|v| Arc::clone(&v.pool))
+        };
+        find(seen)
+            .or_else(|| find(&self.snapshot()))
+            .ok_or_else(|| {
+                LambdaError::new(
+                    LambdaErrorType::ResourceNotFound,
+                    format!("Function not found: {function}:{version}"),
+                )
+            })
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod tests;
