@@ -191,7 +191,9 @@ pub struct DeploymentInfo {
     /// The revision deployed before this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_revision: Option<RevisionLocation>,
-    /// The revision (the AppSpec).
+    /// The revision. GetDeployment leaves `appSpecContent.content` out and keeps its `sha256`
+    /// (API reference, GetDeployment: "The content property of the appSpecContent object in
+    /// the returned revision is always null").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<RevisionLocation>,
     /// Its status.

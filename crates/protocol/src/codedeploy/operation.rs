@@ -94,6 +94,18 @@ impl Operation {
             })
     }
 
+    /// A request body read as this operation's input `T`; a body that is not JSON, or whose
+    /// members do not fit, is `SerializationException` naming the operation and the member.
+    /// An empty body reads as `{}`, as botocore sends for an input without members.
+    pub fn decode<T: serde::de::DeserializeOwned>(self, body: &[u8]) -> Result<T, CodeDeployError> {
+        let body = if body.iter().all(u8::is_ascii_whitespace) {
+            b"{}".as_slice()
+        } else {
+            body
+        };
+        serde_json::from_slice(body).map_err(|e| CodeDeployError::serialization(self, &e))
+    }
+
     /// The full `X-Amz-Target` value.
     pub fn target(self) -> String {
         format!("{TARGET_PREFIX}.{}", self.name())
@@ -123,6 +135,25 @@ mod tests {
             Operation::from_target(Some(" CodeDeploy_20141006.GetDeployment ")),
             Ok(Operation::GetDeployment)
         );
+    }
+
+    #[test]
+    fn bodies_that_do_not_fit_are_serialization_errors_naming_the_member() {
+        use crate::codedeploy::{GetDeploymentInput, ListDeploymentsInput};
+        let op = Operation::GetDeployment;
+        let input: GetDeploymentInput = op.decode(br#"{"deploymentId":"d-1"}"#).unwrap();
+        assert_eq!(input.deployment_id, "d-1");
+        for (body, needle) in [
+            (&b"{not json"[..], "GetDeploymentInput"),
+            (br#"{"deploymentId":7}"#, "invalid type"),
+            (b"{}", "deploymentId"),
+        ] {
+            let err = op.decode::<GetDeploymentInput>(body).unwrap_err();
+            assert_eq!(err.error_type, CodeDeployErrorType::Serialization);
+            assert!(err.message.contains(needle), "{}", err.message);
+        }
+        let all: ListDeploymentsInput = Operation::ListDeployments.decode(b"").unwrap();
+        assert_eq!(all, ListDeploymentsInput::default());
     }
 
     #[test]
