@@ -218,7 +218,8 @@ impl CodeDeployError {
         )
     }
 
-    /// No application named `name`.
+    /// No application named `name`, in CodeDeploy's words ("No application found for name: x",
+    /// as clients quote it, e.g. the `aws-deploy` CLI's and CloudFormation providers' tests).
     pub fn application_does_not_exist(name: &str) -> Self {
         Self::new(
             CodeDeployErrorType::ApplicationDoesNotExist,
@@ -226,15 +227,16 @@ impl CodeDeployError {
         )
     }
 
-    /// No deployment group named `group` in `application`.
-    pub fn deployment_group_does_not_exist(application: &str, group: &str) -> Self {
+    /// No deployment group named `group`, in CodeDeploy's words ("No Deployment Group found for
+    /// name: x", as quoted by the same clients).
+    pub fn deployment_group_does_not_exist(group: &str) -> Self {
         Self::new(
             CodeDeployErrorType::DeploymentGroupDoesNotExist,
-            format!("No Deployment Group found for name: {group} (application {application})"),
+            format!("No Deployment Group found for name: {group}"),
         )
     }
 
-    /// No deployment configuration named `name` (neither predefined nor created).
+    /// No deployment configuration named `name` (neither predefined nor created); our words.
     pub fn deployment_config_does_not_exist(name: &str) -> Self {
         Self::new(
             CodeDeployErrorType::DeploymentConfigDoesNotExist,
@@ -244,7 +246,7 @@ impl CodeDeployError {
         )
     }
 
-    /// No deployment with `id`.
+    /// No deployment with `id`; our words.
     pub fn deployment_does_not_exist(id: &str) -> Self {
         Self::new(
             CodeDeployErrorType::DeploymentDoesNotExist,
