@@ -493,3 +493,38 @@ fn a_namespaced_error_type_reads_as_its_bare_name() {
         "{stderr}"
     );
 }
+
+/// `aws deploy wait deployment-successful` (what scripts and the SAM docs use to wait for a
+/// deployment) polls GetDeployment and matches `deploymentInfo.status`: our `Succeeded` ends the
+/// wait with success and our `Stopped` with the waiter's failure, on the first poll.
+#[test]
+fn the_deployment_waiter_reads_our_status() {
+    let (_, body) = served::<GetDeploymentOutput>("get_deployment_output_lambda_stopped.json");
+    let stopped: GetDeploymentOutput = serde_json::from_str(&body).expect("ours");
+    let mut succeeded = stopped.clone();
+    let info = succeeded.deployment_info.as_mut().expect("deploymentInfo");
+    info.status = Some(DeploymentStatus::Succeeded);
+    info.error_information = None;
+    info.rollback_info = None;
+    for (response, success) in [(succeeded, true), (stopped, false)] {
+        let (url, server) = respond_once(200, serde_json::to_string(&response).expect("JSON"));
+        let out = aws(
+            &url,
+            &[
+                "wait",
+                "deployment-successful",
+                "--deployment-id",
+                "d-ROLLCALL1",
+            ],
+        );
+        server
+            .join()
+            .expect("server")
+            .operation(Operation::GetDeployment);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), success, "{stderr}");
+        if !success {
+            assert!(stderr.contains("terminal failure state"), "{stderr}");
+        }
+    }
+}
