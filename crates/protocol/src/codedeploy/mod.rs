@@ -28,6 +28,7 @@
 //! - [`deployment`]: CreateDeployment, GetDeployment, ListDeployments, StopDeployment,
 //!   PutLifecycleEventHookExecutionStatus;
 //! - [`target`]: ListDeploymentTargets, GetDeploymentTarget (per-event status);
+//! - [`view`]: a `rollout` deployment as GetDeployment and GetDeploymentTarget show it;
 //! - [`appspec`]: the Lambda AppSpec in `AppSpecContent.content`.
 
 pub mod application;
@@ -37,6 +38,7 @@ pub mod deployment;
 pub mod error;
 pub mod operation;
 pub mod target;
+pub mod view;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
@@ -65,6 +67,7 @@ pub use target::{
     GetDeploymentTargetOutput, LambdaFunctionInfo, LambdaTarget, ListDeploymentTargetsInput,
     ListDeploymentTargetsOutput, TargetLifecycleEvent, TargetStatus,
 };
+pub use view::DeploymentContext;
 
 /// Members of a shape that the types do not model, kept verbatim (nothing is lost on a round
 /// trip).

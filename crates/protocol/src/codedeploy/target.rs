@@ -145,7 +145,8 @@ pub struct LambdaFunctionInfo {
     /// The version being deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_version: Option<String>,
-    /// The target version's share of the traffic, in percent.
+    /// The target version's share of the traffic in percent (the model: "The percentage of
+    /// production traffic that the target version of a Lambda function receives").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_version_weight: Option<f64>,
 }
