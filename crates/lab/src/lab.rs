@@ -11,6 +11,7 @@ use protocol::lambda_api::LATEST;
 
 use crate::api::gateway::RouteTarget;
 use crate::control::alias::{Alias, AliasError};
+use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
 use crate::control::registry::{self, Registry};
 use crate::env::{FunctionConfig, LogSink};
 use crate::invoke::Invoker;
@@ -78,6 +79,10 @@ pub struct Lab {
     pub alias: Option<Arc<Alias>>,
     /// The seed of the alias's RNG.
     pub seed: u64,
+    /// The CodeDeploy engine (its API is on the Lambda API's port).
+    pub deployments: Arc<Deployments>,
+    /// The alarms deployments watch, set by hand until the lab evaluates metric alarms.
+    pub alarms: Arc<AlarmBoard>,
 }
 
 struct PoolLogs(BTreeMap<String, Arc<LogSink>>);
@@ -270,8 +275,14 @@ impl Lab {
                 addr: config.api_addr,
                 reason,
             })?;
+        let alarms = Arc::new(AlarmBoard::new());
+        let deployments = Deployments::new(
+            Arc::clone(&registry),
+            Arc::clone(&alarms) as Arc<dyn AlarmSource>,
+        );
         let lambda = InvokeApi::new([function])
             .with_registry(Arc::clone(&registry))
+            .with_codedeploy(Arc::clone(&deployments))
             .bind(config.lambda_addr)
             .await
             .map_err(|reason| LabError::Bind {
@@ -286,6 +297,8 @@ impl Lab {
             pools,
             alias,
             seed: config.seed,
+            deployments,
+            alarms,
         })
     }
 

@@ -3,8 +3,9 @@
 //! [`versions`], [`aliases`]); layers come next in `layers.rs`.
 
 pub mod alias;
-pub mod code;
 pub mod aliases;
+pub mod code;
+pub mod deployments;
 pub mod functions;
 pub mod registry;
 pub mod versions;

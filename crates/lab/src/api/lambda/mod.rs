@@ -31,6 +31,7 @@ pub mod versions;
 use crate::api::http::{Handler, Listener, ResponseFuture};
 use crate::control::Registry;
 use crate::control::alias::Alias;
+use crate::control::deployments::Deployments;
 use crate::invoke::Invoker;
 use function_name::check_home;
 use versions::{FunctionRead, VersionInfo};
@@ -107,6 +108,7 @@ impl Function {
 pub struct InvokeApi {
     functions: BTreeMap<String, Function>,
     registry: Option<Arc<Registry>>,
+    codedeploy: Option<Arc<Deployments>>,
 }
 
 impl InvokeApi {
@@ -136,7 +138,15 @@ impl InvokeApi {
         Self {
             functions: functions.into_iter().map(|f| (f.name.clone(), f)).collect(),
             registry: None,
+            codedeploy: None,
         }
+    }
+
+    /// Answers CodeDeploy's JSON 1.1 requests (`X-Amz-Target: CodeDeploy_20141006.*`) with
+    /// `engine`.
+    pub fn with_codedeploy(mut self, engine: Arc<Deployments>) -> Self {
+        self.codedeploy = Some(engine);
+        self
     }
 
     /// Mutations (`UpdateAlias`) go through `registry`, serialised with every other one.
@@ -156,6 +166,20 @@ impl InvokeApi {
         request_id: &str,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let (parts, body) = request.into_parts();
+        let target = parts
+            .headers
+            .get(protocol::codedeploy::HEADER_TARGET)
+            .and_then(|v| v.to_str().ok());
+        if let Some(engine) = &self.codedeploy
+            && crate::api::codedeploy::is_codedeploy(target)
+        {
+            use http_body_util::{BodyExt, Limited};
+            let limit = crate::api::codedeploy::BODY_LIMIT;
+            return Ok(match Limited::new(body, limit).collect().await {
+                Ok(body) => crate::api::codedeploy::answer(engine, target, &body.to_bytes()),
+                Err(_) => crate::api::codedeploy::too_large(),
+            });
+        }
         let query = parts.uri.query();
         let function = match routes(&parts.method, parts.uri.path())? {
             Operation::Invoke { function } => function,
