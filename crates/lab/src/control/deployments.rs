@@ -287,7 +287,6 @@ impl Deployments {
             )
         })?;
         let appspec = AppSpec::parse(revision.app_spec_text()?)?;
-        self.check_against_registry(&appspec)?;
         let time_scale = self.time_scale();
         let mut store = self.lock();
         let group = store.group(&input.application_name, group_name)?.clone();
@@ -319,6 +318,7 @@ impl Deployments {
                 ));
             }
         }
+        self.check_against_registry(&appspec)?;
         let alarms = input
             .override_alarm_configuration
             .as_ref()
