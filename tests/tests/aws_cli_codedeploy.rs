@@ -299,6 +299,55 @@ async fn a_hook_reporting_failed_rolls_the_alias_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_that_crashes_or_never_reports_fails_the_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = hello_lab(dir.path()).await;
+    add_python_hook(&lab, dir.path(), "pre-traffic-crashes", "raise");
+    let aws = Aws::new(&lab);
+    aws.group(
+        "hello-app",
+        "hello-live",
+        "CodeDeployDefault.LambdaAllAtOnce",
+        &[],
+    )
+    .await;
+    for (hook, time_scale, needle) in [
+        // A crash fails the event at once (the hook limit is 30 s here).
+        (
+            "pre-traffic-crashes",
+            120.0,
+            "pre-traffic-crashes reported Failed",
+        ),
+        // `hello` answers its invocation but never reports: the one-hour limit is one second.
+        ("hello", 3600.0, "did not report"),
+    ] {
+        lab.deployments.set_time_scale(time_scale).unwrap();
+        let spec = appspec("1", "2", Some(hook), None);
+        let id = aws
+            .create_deployment("hello-app", "hello-live", &spec)
+            .await;
+        let running = finished(&lab, &id).await;
+        let info = aws.get_deployment(&id).await;
+        assert_eq!(info["status"], "Failed", "{hook}: {info}");
+        assert_eq!(
+            info["errorInformation"]["code"], "HOOK_EXECUTION_FAILURE",
+            "{info}"
+        );
+        let message = info["errorInformation"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains(needle), "{hook}: {info}");
+        assert!(
+            running.weight_changes().is_empty(),
+            "no traffic before BeforeAllowTraffic succeeds: {:?}",
+            running.weight_changes()
+        );
+        serves_only(&aws.alias().await, "1");
+    }
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_in_alarm_stops_the_deployment_and_rolls_back() {
     let dir = tempfile::tempdir().unwrap();
     let lab = hello_lab(dir.path()).await;

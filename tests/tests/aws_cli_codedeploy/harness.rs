@@ -43,11 +43,14 @@ pub(crate) async fn hello_lab(dir: &Path) -> Lab {
 }
 
 /// A hook that posts `PutLifecycleEventHookExecutionStatus` with `HOOK_STATUS` to
-/// `AWS_ENDPOINT_URL_CODEDEPLOY`, as a JSON 1.1 request of its own (no SDK needed).
+/// `AWS_ENDPOINT_URL_CODEDEPLOY`, as a JSON 1.1 request of its own (no SDK needed); with
+/// `HOOK_STATUS=raise` it crashes instead.
 const HOOK_PY: &str = r#"
 import json, os, urllib.request
 
 def handler(event, context):
+    if os.environ["HOOK_STATUS"] == "raise":
+        raise RuntimeError("the hook crashed before reporting")
     body = json.dumps({
         "deploymentId": event["DeploymentId"],
         "lifecycleEventHookExecutionId": event["LifecycleEventHookExecutionId"],
