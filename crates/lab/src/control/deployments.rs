@@ -580,3 +580,7 @@ fn error(error_type: CodeDeployErrorType, message: impl Into<String>) -> CodeDep
 fn uuid() -> String {
     crate::env::extensions_api::uuid_v4()
 }
+
+#[cfg(test)]
+#[path = "deployments/tests.rs"]
+mod tests;
