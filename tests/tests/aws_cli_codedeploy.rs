@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use harness::{Aws, add_python_hook, appspec, hello_lab, revision};
+use lab::control::deployments::AlarmState;
 use lab::control::deployments::RunningDeployment;
 use lab::invoke::{InvokeOutcome, InvokeRequest, Invoker};
 use lab::lab::Lab;
-use rollout::deployment::{AlarmState, RoutingCause};
+use rollout::deployment::RoutingCause;
 use serde_json::Value;
 
 /// Waits (bounded) until the deployment is complete.

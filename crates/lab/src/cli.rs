@@ -89,6 +89,18 @@ pub struct ServeArgs {
     /// Directory for the environments' logs (one file per log stream).
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
+    /// A metric alarm in PutMetricAlarm's JSON (what `aws cloudwatch put-metric-alarm
+    /// --cli-input-json` takes), evaluated on the EMF metrics environments print (repeatable).
+    #[arg(long = "alarm", value_name = "FILE")]
+    pub alarms: Vec<PathBuf>,
+    /// The ground-truth event log (JSON lines): routing changes, hooks, alarm transitions,
+    /// deployments. Default: `events.jsonl` in `--log-dir`, none without it.
+    #[arg(long, value_name = "PATH")]
+    pub event_log: Option<PathBuf>,
+    /// Compresses time: alarm periods (and deployment intervals) last `1/N` of their value
+    /// (60: a minute takes a second). At least 1.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
 }
 
 /// A bad `serve` flag, naming the value and the fix.
@@ -213,6 +225,12 @@ pub struct ServeConfig {
     pub lambda_addr: SocketAddr,
     /// Log directory.
     pub log_dir: Option<PathBuf>,
+    /// PutMetricAlarm JSON files.
+    pub alarms: Vec<PathBuf>,
+    /// The event log file, if any.
+    pub event_log: Option<PathBuf>,
+    /// The lab-wide time scale (>= 1).
+    pub time_scale: f64,
 }
 
 impl ServeConfig {
@@ -414,6 +432,22 @@ impl ServeArgs {
                 "use a port other than --api-port",
             ));
         }
+        if !(self.time_scale.is_finite() && self.time_scale >= 1.0) {
+            return Err(invalid(
+                "--time-scale",
+                &self.time_scale.to_string(),
+                "use a factor of at least 1 (1: real time, 60: a minute takes a second)",
+            ));
+        }
+        let log_dir = self
+            .log_dir
+            .as_deref()
+            .map(|d| absolute("--log-dir", &d.display().to_string(), d))
+            .transpose()?;
+        let event_log = match &self.event_log {
+            Some(p) => Some(absolute("--event-log", &p.display().to_string(), p)?),
+            None => log_dir.as_ref().map(|d| d.join("events.jsonl")),
+        };
         let localhost = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         Ok(ServeConfig {
             function: self.function,
@@ -434,11 +468,14 @@ impl ServeArgs {
             default_format,
             api_addr: localhost(self.api_port),
             lambda_addr: localhost(self.lambda_port),
-            log_dir: self
-                .log_dir
-                .as_deref()
-                .map(|d| absolute("--log-dir", &d.display().to_string(), d))
-                .transpose()?,
+            log_dir,
+            alarms: self
+                .alarms
+                .iter()
+                .map(|a| absolute("--alarm", &a.display().to_string(), a))
+                .collect::<Result<_, _>>()?,
+            event_log,
+            time_scale: self.time_scale,
         })
     }
 }

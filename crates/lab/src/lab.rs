@@ -10,8 +10,10 @@ use crate::cli::ServeConfig;
 use protocol::lambda_api::LATEST;
 
 use crate::api::gateway::RouteTarget;
+use crate::control::alarms::{AlarmFileError, LabCloudWatch};
 use crate::control::alias::{Alias, AliasError};
 use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
+use crate::control::events::{EventLog, EventLogError};
 use crate::control::registry::{self, Registry};
 use crate::env::{FunctionConfig, LogSink};
 use crate::invoke::Invoker;
@@ -39,6 +41,15 @@ pub enum LabError {
     /// The alias's routing is invalid.
     #[error("--alias: {0}")]
     Alias(#[from] AliasError),
+    /// An `--alarm` file is refused.
+    #[error(transparent)]
+    Alarm(#[from] AlarmFileError),
+    /// The time scale is not a factor >= 1.
+    #[error("--time-scale: {0}")]
+    TimeScale(cloudwatch::AlarmError),
+    /// The event log cannot be written.
+    #[error(transparent)]
+    EventLog(#[from] EventLogError),
     /// A port could not be bound.
     #[error(
         "cannot listen on {addr} for the {what}: {reason} (pick another port, or 0 for any free port)"
@@ -58,7 +69,11 @@ impl LabError {
     /// [`crate::exit::EXIT_UNAVAILABLE`] for a port that cannot be bound.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Version { .. } | Self::Alias(_) => crate::exit::EXIT_USAGE,
+            Self::Version { .. }
+            | Self::Alias(_)
+            | Self::Alarm(_)
+            | Self::EventLog(_)
+            | Self::TimeScale(_) => crate::exit::EXIT_USAGE,
             Self::Bind { .. } => crate::exit::EXIT_UNAVAILABLE,
         }
     }
@@ -79,9 +94,15 @@ pub struct Lab {
     pub alias: Option<Arc<Alias>>,
     /// The seed of the alias's RNG.
     pub seed: u64,
+    /// The lab's CloudWatch: every environment's EMF lines, the alarms on them.
+    pub cloudwatch: Arc<LabCloudWatch>,
+    /// The ground-truth event log.
+    pub events: Arc<EventLog>,
+    /// The alarms' evaluation task.
+    evaluator: tokio::task::JoinHandle<()>,
     /// The CodeDeploy engine (its API is on the Lambda API's port).
     pub deployments: Arc<Deployments>,
-    /// The alarms deployments watch, set by hand until the lab evaluates metric alarms.
+    /// Alarm states set by hand (CloudWatch's SetAlarmState), over the lab's CloudWatch.
     pub alarms: Arc<AlarmBoard>,
 }
 
@@ -164,9 +185,41 @@ fn registry_of(
     Registry::new(snapshot)
 }
 
+/// The lab's CloudWatch at the lab's time scale, its `--alarm` files defined, its evaluation
+/// task started.
+fn cloudwatch_of(
+    config: &ServeConfig,
+    events: &Arc<EventLog>,
+) -> Result<(Arc<LabCloudWatch>, tokio::task::JoinHandle<()>), LabError> {
+    let cloudwatch =
+        LabCloudWatch::new(config.time_scale, Arc::clone(events)).map_err(LabError::TimeScale)?;
+    for path in &config.alarms {
+        cloudwatch.load_alarm_file(path)?;
+    }
+    let evaluator = cloudwatch.spawn_evaluator();
+    Ok((cloudwatch, evaluator))
+}
+
 impl Lab {
     /// Starts every pool and both front doors as `config` says.
     pub async fn start(config: &ServeConfig) -> Result<Self, LabError> {
+        let events = Arc::new(match &config.event_log {
+            Some(path) => EventLog::open(path)?,
+            None => EventLog::console_only(),
+        });
+        let (cloudwatch, evaluator) = cloudwatch_of(config, &events)?;
+        // Bound first: every environment gets its URL as the SDKs' Lambda/CodeDeploy endpoint.
+        let lambda_socket = tokio::net::TcpListener::bind(config.lambda_addr)
+            .await
+            .map_err(|reason| LabError::Bind {
+                what: "Lambda Invoke API (--lambda-port)",
+                addr: config.lambda_addr,
+                reason,
+            })?;
+        let sdk_endpoint = lambda_socket
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .ok();
         let limit = ConcurrencyLimit::new(
             config
                 .concurrency
@@ -186,10 +239,12 @@ impl Lab {
             function.env_vars = config.env.clone();
             function.env_vars.extend(spec.env.clone());
             function.layer_dirs = config.layers.clone();
+            function.sdk_endpoint.clone_from(&sdk_endpoint);
             configs.insert(spec.version.clone(), function.clone());
             let mut pool_config = PoolConfig::new(function);
             pool_config.shared_limit = Some(Arc::clone(&limit));
             pool_config.log_dir = config.log_dir.clone();
+            pool_config.log_tap = Some(Arc::clone(&cloudwatch) as _);
             let pool = VersionPool::new(pool_config).map_err(|reason| LabError::Version {
                 version: spec.version.clone(),
                 reason,
@@ -246,6 +301,7 @@ impl Lab {
             published,
             &limit,
         );
+        registry.set_event_log(Arc::clone(&events));
         let name = &config.function;
         let alias_name = config.alias.as_ref().map(|a| a.name.as_str());
         let front: Arc<dyn Invoker> = Arc::new(registry.invoker(name, alias_name));
@@ -278,18 +334,22 @@ impl Lab {
         let alarms = Arc::new(AlarmBoard::new());
         let deployments = Deployments::new(
             Arc::clone(&registry),
-            Arc::clone(&alarms) as Arc<dyn AlarmSource>,
+            vec![
+                Arc::clone(&alarms) as Arc<dyn AlarmSource>,
+                Arc::clone(&cloudwatch) as Arc<dyn AlarmSource>,
+            ],
         );
-        let lambda = InvokeApi::new([function])
+        deployments
+            .set_time_scale(config.time_scale)
+            .expect("--time-scale is checked when parsed");
+        let invoke_api = InvokeApi::new([function])
             .with_registry(Arc::clone(&registry))
-            .with_codedeploy(Arc::clone(&deployments))
-            .bind(config.lambda_addr)
-            .await
-            .map_err(|reason| LabError::Bind {
-                what: "Lambda Invoke API (--lambda-port)",
-                addr: config.lambda_addr,
-                reason,
-            })?;
+            .with_codedeploy(Arc::clone(&deployments));
+        let lambda = Listener::serve(
+            lambda_socket,
+            Arc::new(invoke_api),
+            crate::accept::ServeLimits::PUBLIC,
+        );
         Ok(Self {
             api,
             lambda,
@@ -297,6 +357,9 @@ impl Lab {
             pools,
             alias,
             seed: config.seed,
+            cloudwatch,
+            events,
+            evaluator,
             deployments,
             alarms,
         })
@@ -314,6 +377,7 @@ impl Lab {
 
     /// Stops both front doors, then every pool (no environment process is left).
     pub async fn shutdown(self) {
+        self.evaluator.abort();
         self.api.shutdown().await;
         self.lambda.shutdown().await;
         for pool in self.pools.values() {

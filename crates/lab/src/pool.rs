@@ -23,7 +23,9 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::accept::{WARN_EVERY, WarnThrottle};
-use crate::env::{ConfigError, Environment, FunctionConfig, LogSink, Resolved, StartError};
+use crate::env::{
+    ConfigError, Environment, FunctionConfig, LineTap, LogSink, Resolved, StartError,
+};
 use crate::invoke::{
     InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker,
 };
@@ -137,6 +139,8 @@ pub struct PoolConfig {
     pub log_dir: Option<PathBuf>,
     /// Lines kept in memory by the version's log sink.
     pub log_capacity: usize,
+    /// Reads every line the version's environments write (the lab's CloudWatch).
+    pub log_tap: Option<Arc<dyn LineTap>>,
 }
 
 impl PoolConfig {
@@ -150,6 +154,7 @@ impl PoolConfig {
             idle_timeout: Duration::from_secs(300),
             log_dir: None,
             log_capacity: 10_000,
+            log_tap: None,
         }
     }
 }
@@ -273,15 +278,19 @@ impl VersionPool {
             config.function.log_group(),
             config.function.version
         );
+        let mut logs = LogSink::new(
+            group,
+            config.log_capacity,
+            config.log_dir.map(|d| {
+                d.join(&config.function.function_name)
+                    .join(sanitise(&config.function.version))
+            }),
+        );
+        if let Some(tap) = config.log_tap {
+            logs = logs.with_tap(tap);
+        }
         let inner = Arc::new(PoolInner {
-            logs: Arc::new(LogSink::new(
-                group,
-                config.log_capacity,
-                config.log_dir.map(|d| {
-                    d.join(&config.function.function_name)
-                        .join(sanitise(&config.function.version))
-                }),
-            )),
+            logs: Arc::new(logs),
             cfg: Arc::new(config.function),
             resolved: Arc::new(resolved),
             limit,

@@ -30,7 +30,7 @@ use protocol::codedeploy::{
 use rollout::Schedule;
 use rollout::deployment::{AutoRollback, Deployment, DeploymentSpec, Event};
 
-pub use alarms::{AlarmBoard, AlarmSource};
+pub use alarms::{AlarmBoard, AlarmSource, AlarmState};
 pub use run::{RunningDeployment, WeightChange};
 
 use super::Registry;
@@ -65,7 +65,7 @@ struct Store {
 /// The deployment engine.
 pub struct Deployments {
     registry: Arc<Registry>,
-    alarms: Arc<dyn AlarmSource>,
+    alarms: Vec<Arc<dyn AlarmSource>>,
     time_scale: Mutex<f64>,
     store: Mutex<Store>,
 }
@@ -79,8 +79,9 @@ impl std::fmt::Debug for Deployments {
 }
 
 impl Deployments {
-    /// An engine deploying the registry's aliases, watching alarms in `alarms`, in real time.
-    pub fn new(registry: Arc<Registry>, alarms: Arc<dyn AlarmSource>) -> Arc<Self> {
+    /// An engine deploying the registry's aliases, in real time, reading alarm states from
+    /// `alarms` in order (the first source that knows an alarm answers).
+    pub fn new(registry: Arc<Registry>, alarms: Vec<Arc<dyn AlarmSource>>) -> Arc<Self> {
         Arc::new(Self {
             registry,
             alarms,
@@ -353,7 +354,12 @@ impl Deployments {
             description: input.description.clone(),
             created: Timestamp::from_system_time(SystemTime::now()),
         };
-        let running = RunningDeployment::new(deployment, context, Arc::clone(&self.registry));
+        let running = RunningDeployment::new(
+            deployment,
+            context,
+            Arc::clone(&self.registry),
+            self.alarms.clone(),
+        );
         store
             .deployments
             .insert(deployment_id.clone(), Arc::clone(&running));
@@ -367,7 +373,7 @@ impl Deployments {
             time_scale,
             "deployment created"
         );
-        running.launch(self.alarms.as_ref());
+        running.launch();
         Ok(CreateDeploymentOutput { deployment_id })
     }
 

@@ -1,56 +1,69 @@
-//! Where the deployment engine learns the states of the alarms a deployment group monitors.
-//!
-//! The engine subscribes to each monitored alarm through an [`AlarmSource`] and reacts to every
-//! change at once (no polling interval adds to the alarm reaction time). The lab's CloudWatch
-//! (metric alarms over the environments' EMF) is one source; [`AlarmBoard`] is the in-memory one
-//! for alarms set by hand.
+//! Where the deployment engine learns the states of the alarms a deployment group monitors:
+//! any number of [`AlarmSource`]s (the lab's CloudWatch, and [`AlarmBoard`]: states set by hand,
+//! as CloudWatch's `SetAlarmState` does), asked in order; the first that knows an alarm answers.
+//! A deployment reacts on every transition a source announces (no polling interval adds to
+//! the alarm reaction time).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use rollout::deployment::AlarmState;
+use rollout::deployment::AlarmState as DeploymentAlarmState;
 use tokio::sync::watch;
 
-/// The states of named alarms, as subscriptions.
-pub trait AlarmSource: Send + Sync {
-    /// A subscription to `alarm_name`'s state: the current state now, and every change after.
-    /// An alarm the source does not know reads `INSUFFICIENT_DATA` until it is defined.
-    fn watch(&self, alarm_name: &str) -> watch::Receiver<AlarmState>;
+pub use crate::control::alarms::{AlarmSource, AlarmState};
+
+/// Alarm states set by hand.
+#[derive(Debug)]
+pub struct AlarmBoard {
+    states: Mutex<BTreeMap<String, AlarmState>>,
+    changes: watch::Sender<u64>,
 }
 
-/// Alarms whose states are set by hand ([`AlarmBoard::set`]).
-#[derive(Debug, Default)]
-pub struct AlarmBoard {
-    alarms: Mutex<BTreeMap<String, watch::Sender<AlarmState>>>,
+impl Default for AlarmBoard {
+    fn default() -> Self {
+        Self {
+            states: Mutex::default(),
+            changes: watch::Sender::new(0),
+        }
+    }
 }
 
 impl AlarmBoard {
-    /// A board with no alarms defined.
+    /// A board with no alarm set.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets `alarm_name`'s state; every subscriber sees the change.
+    /// Sets `alarm_name`'s state; every subscriber is told.
     pub fn set(&self, alarm_name: &str, state: AlarmState) {
-        self.sender(alarm_name).send_replace(state);
-    }
-
-    /// `alarm_name`'s state now.
-    pub fn state(&self, alarm_name: &str) -> AlarmState {
-        *self.sender(alarm_name).borrow()
-    }
-
-    fn sender(&self, alarm_name: &str) -> watch::Sender<AlarmState> {
-        let mut alarms = self.alarms.lock().unwrap_or_else(|e| e.into_inner());
-        alarms
-            .entry(alarm_name.to_owned())
-            .or_insert_with(|| watch::Sender::new(AlarmState::InsufficientData))
-            .clone()
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(alarm_name.to_owned(), state);
+        self.changes.send_modify(|n| *n += 1);
     }
 }
 
 impl AlarmSource for AlarmBoard {
-    fn watch(&self, alarm_name: &str) -> watch::Receiver<AlarmState> {
-        self.sender(alarm_name).subscribe()
+    fn state(&self, alarm_name: &str) -> Option<AlarmState> {
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(alarm_name)
+            .copied()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+}
+
+/// The state of `alarm_name` as the first source that knows it says; `INSUFFICIENT_DATA` when
+/// none does (an alarm not defined yet, as CodeDeploy sees a missing alarm it may ignore).
+pub(super) fn state_of(sources: &[Arc<dyn AlarmSource>], alarm_name: &str) -> DeploymentAlarmState {
+    match sources.iter().find_map(|s| s.state(alarm_name)) {
+        Some(AlarmState::Ok) => DeploymentAlarmState::Ok,
+        Some(AlarmState::Alarm) => DeploymentAlarmState::Alarm,
+        Some(AlarmState::InsufficientData) | None => DeploymentAlarmState::InsufficientData,
     }
 }

@@ -3,6 +3,7 @@
 //! reports, stop requests and alarm changes arrive through [`RunningDeployment::event`] from
 //! other tasks, which wake the loop.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -15,8 +16,9 @@ use rollout::deployment::{
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use super::alarms::AlarmSource;
+use super::alarms::{AlarmSource, AlarmState as CloudWatchState, state_of};
 use crate::control::Registry;
+use crate::control::events::{Event as LogEvent, RoutingView};
 use crate::invoke::{InvokeOutcome, InvokeRequest, Invoker};
 
 /// One change of the alias's routing as the engine applied it.
@@ -48,7 +50,6 @@ pub(super) struct Model {
 }
 
 /// A deployment the engine drives.
-#[derive(Debug)]
 pub struct RunningDeployment {
     pub(super) context: DeploymentContext,
     registry: Arc<Registry>,
@@ -56,6 +57,18 @@ pub struct RunningDeployment {
     model: Mutex<Model>,
     wake: Notify,
     done: watch::Sender<bool>,
+    sources: Vec<Arc<dyn AlarmSource>>,
+    /// Why a hook's execution failed when the lab decided it (a crash), until recorded.
+    crashes: Mutex<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for RunningDeployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningDeployment")
+            .field("context", &self.context)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningDeployment {
@@ -63,6 +76,7 @@ impl RunningDeployment {
         deployment: Deployment,
         context: DeploymentContext,
         registry: Arc<Registry>,
+        sources: Vec<Arc<dyn AlarmSource>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             context,
@@ -74,6 +88,8 @@ impl RunningDeployment {
             }),
             wake: Notify::new(),
             done: watch::Sender::new(false),
+            sources,
+            crashes: Mutex::default(),
         })
     }
 
@@ -122,44 +138,77 @@ impl RunningDeployment {
     }
 
     /// Feeds the alarms' current states, starts the deployment, and spawns its loop and its
-    /// alarm subscriptions.
-    pub(super) fn launch(self: &Arc<Self>, alarms: &dyn AlarmSource) {
+    /// alarm watch.
+    pub(super) fn launch(self: &Arc<Self>) {
+        let sources = self.sources.clone();
         let names = self.lock().deployment.spec().alarms.clone();
-        let mut receivers = Vec::new();
+        let mut seen = BTreeMap::new();
         {
             let mut model = self.lock();
             for name in names {
-                let mut rx = alarms.watch(&name);
-                let state = *rx.borrow_and_update();
+                let state = state_of(&sources, &name);
+                seen.insert(name.clone(), state);
                 let event = Event::AlarmState {
-                    alarm_name: name.clone(),
+                    alarm_name: name,
                     state,
                 };
                 if let Err(e) = model.deployment.handle(Duration::ZERO, event) {
                     tracing::warn!(error = %e, "alarm state not taken");
                 }
-                receivers.push((name, rx));
             }
             let now = self.now();
             match model.deployment.start(now) {
-                Ok(actions) => self.perform(&mut model, actions),
+                Ok(actions) => {
+                    self.record_status(&model.deployment, None);
+                    self.perform(&mut model, actions);
+                }
                 Err(e) => tracing::error!(error = %e, "the deployment does not start"),
             }
         }
-        for (name, rx) in receivers {
-            tokio::spawn(Arc::clone(self).forward_alarm(name, rx));
+        if !seen.is_empty() {
+            tokio::spawn(Arc::clone(self).watch_alarms(sources, seen));
         }
         tokio::spawn(Arc::clone(self).drive());
     }
 
     /// A hook status, an alarm state or a stop request, now.
     pub fn event(self: &Arc<Self>, event: Event) -> Result<(), DeploymentError> {
+        let report = match &event {
+            Event::HookStatus {
+                execution_id,
+                status,
+            } => Some((execution_id.clone(), *status)),
+            _ => None,
+        };
+        if let Some((execution_id, status)) = &report {
+            let reason = self.take_crash(execution_id);
+            // Recorded before the actions the report causes (the shift, the rollback).
+            if self.hook_is_running(execution_id) {
+                self.record_hook_result(execution_id, *status, reason);
+            }
+        }
         let mut model = self.lock();
         let actions = model.deployment.handle(self.now(), event)?;
         self.perform(&mut model, actions);
         drop(model);
         self.wake.notify_one();
         Ok(())
+    }
+
+    fn take_crash(&self, execution_id: &str) -> Option<String> {
+        self.crashes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(execution_id)
+    }
+
+    fn hook_is_running(&self, execution_id: &str) -> bool {
+        self.lock().deployment.lifecycle_events().iter().any(|e| {
+            e.status == rollout::deployment::LifecycleEventStatus::InProgress
+                && e.hook
+                    .as_ref()
+                    .is_some_and(|h| h.execution_id == execution_id)
+        })
     }
 
     fn now(&self) -> Duration {
@@ -197,30 +246,49 @@ impl RunningDeployment {
         self.done.send_replace(true);
     }
 
-    async fn forward_alarm(
+    /// Tells the model every change of a monitored alarm's state, until the deployment ends.
+    async fn watch_alarms(
         self: Arc<Self>,
-        alarm_name: String,
-        mut rx: watch::Receiver<AlarmState>,
+        sources: Vec<Arc<dyn AlarmSource>>,
+        mut seen: BTreeMap<String, AlarmState>,
     ) {
+        let changed = Arc::new(Notify::new());
+        let mut relays = Vec::new();
+        for source in &sources {
+            let mut rx = source.subscribe();
+            let changed = Arc::clone(&changed);
+            relays.push(tokio::spawn(async move {
+                while rx.changed().await.is_ok() {
+                    changed.notify_one();
+                }
+            }));
+        }
         let mut done = self.done.subscribe();
         loop {
             tokio::select! {
-                changed = rx.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
+                () = changed.notified() => {}
+                _ = done.wait_for(|d| *d) => break,
+            }
+            let mut ended = false;
+            for (alarm_name, last) in &mut seen {
+                let state = state_of(&sources, alarm_name);
+                if state == *last {
+                    continue;
                 }
-                _ = done.wait_for(|d| *d) => return,
+                *last = state;
+                tracing::info!(deployment = %self.id(), alarm = %alarm_name, ?state, "alarm state changed");
+                let event = Event::AlarmState {
+                    alarm_name: alarm_name.clone(),
+                    state,
+                };
+                ended |= self.event(event).is_err();
             }
-            let state = *rx.borrow_and_update();
-            tracing::info!(deployment = %self.id(), alarm = %alarm_name, ?state, "alarm state changed");
-            let event = Event::AlarmState {
-                alarm_name: alarm_name.clone(),
-                state,
-            };
-            if self.event(event).is_err() {
-                return;
+            if ended || self.is_complete() {
+                break;
             }
+        }
+        for relay in relays {
+            relay.abort();
         }
     }
 
@@ -247,6 +315,12 @@ impl RunningDeployment {
                         hook = %function_name,
                         "invoking the lifecycle hook"
                     );
+                    self.log(LogEvent::HookInvoked {
+                        deployment_id: payload.deployment_id.clone(),
+                        lifecycle_event: lifecycle_event.to_string(),
+                        function: function_name.clone(),
+                        execution_id: payload.lifecycle_event_hook_execution_id.clone(),
+                    });
                     tokio::spawn(Arc::clone(self).invoke_hook(function_name, payload));
                 }
                 Action::Finished {
@@ -264,10 +338,90 @@ impl RunningDeployment {
                         why = why.as_deref().unwrap_or(""),
                         "deployment finished"
                     );
+                    let reason = model
+                        .deployment
+                        .error_information()
+                        .map(|e| format!("{}: {}", e.code.as_str(), e.message));
+                    self.record_status(&model.deployment, reason);
                     self.wake.notify_one();
                 }
             }
         }
+    }
+
+    fn log(&self, event: LogEvent) {
+        if let Some(log) = self.registry.event_log() {
+            log.record(event);
+        }
+    }
+
+    /// The deployment's status in the event log, with the alias's routing.
+    fn record_status(&self, deployment: &Deployment, reason: Option<String>) {
+        let routing = deployment.routing();
+        self.log(LogEvent::DeploymentStatus {
+            deployment_id: deployment.id().to_owned(),
+            function: self.context.function_name.clone(),
+            alias: self.context.alias.clone(),
+            status: deployment.status().to_string(),
+            reason,
+            routing: Some(RoutingView {
+                primary: routing.function_version.clone(),
+                additional: routing.additional_version.iter().cloned().collect(),
+            }),
+        });
+    }
+
+    /// Where the shift stands after step `index`: the console's progress line.
+    fn record_progress(&self, deployment: &Deployment, index: usize, share: f64) {
+        let next_shift_in_ms = deployment
+            .next_change()
+            .filter(|_| index + 1 < deployment.schedule().steps().len())
+            .map(|at| u64::try_from(at.saturating_sub(self.now()).as_millis()).unwrap_or(u64::MAX));
+        let alarms = deployment
+            .spec()
+            .alarms
+            .iter()
+            .map(|name| {
+                let state = self
+                    .sources
+                    .iter()
+                    .find_map(|s| s.state(name))
+                    .unwrap_or(CloudWatchState::InsufficientData);
+                (name.clone(), state)
+            })
+            .collect();
+        self.log(LogEvent::DeploymentProgress {
+            deployment_id: deployment.id().to_owned(),
+            function: self.context.function_name.clone(),
+            alias: self.context.alias.clone(),
+            step: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            steps: u32::try_from(deployment.schedule().steps().len()).unwrap_or(u32::MAX),
+            target_version: deployment.spec().target_version.clone(),
+            target_weight: share,
+            next_shift_in_ms,
+            alarms,
+        });
+    }
+
+    /// A hook's result in the event log (`reason`: why the lab decided, for a crash).
+    fn record_hook_result(&self, execution_id: &str, status: HookStatus, reason: Option<String>) {
+        let model = self.lock();
+        let Some(event) = model.deployment.lifecycle_events().iter().find(|e| {
+            e.hook
+                .as_ref()
+                .is_some_and(|h| h.execution_id == execution_id)
+        }) else {
+            return;
+        };
+        let entry = LogEvent::HookResult {
+            deployment_id: model.deployment.id().to_owned(),
+            lifecycle_event: event.name.to_string(),
+            execution_id: execution_id.to_owned(),
+            status: format!("{status:?}"),
+            reason,
+        };
+        drop(model);
+        self.log(entry);
     }
 
     fn set_routing(&self, model: &mut Model, routing: AliasRouting, cause: RoutingCause) {
@@ -300,6 +454,9 @@ impl RunningDeployment {
                     ?cause,
                     "alias routing set"
                 );
+                if let RoutingCause::Step { index, share } = cause {
+                    self.record_progress(&model.deployment, index, share);
+                }
                 model.weight_changes.push(WeightChange {
                     routing,
                     cause,
@@ -337,6 +494,10 @@ impl RunningDeployment {
             Err(e) => Some(e.to_string()),
         };
         let Some(failure) = failure else { return };
+        self.crashes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(execution_id.clone(), format!("the hook crashed: {failure}"));
         tracing::warn!(hook = %function_name, %execution_id, %failure, "the lifecycle hook failed to run: its lifecycle event fails");
         let event = Event::HookStatus {
             execution_id,

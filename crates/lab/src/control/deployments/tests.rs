@@ -10,15 +10,18 @@ use protocol::codedeploy::{
     CreateDeploymentInput, Extra, ListDeploymentsInput, PutLifecycleEventHookExecutionStatusInput,
     RevisionLocation, StopDeploymentInput,
 };
-use rollout::deployment::{AlarmState, TimeBasedLinear, TrafficRoutingConfig};
+use rollout::deployment::{
+    AlarmState as DeploymentAlarmState, TimeBasedLinear, TrafficRoutingConfig,
+};
 
+use super::alarms::{AlarmState, state_of};
 use super::{AlarmBoard, AlarmSource, Deployments};
 use crate::control::registry::{Registry, Snapshot};
 
 fn engine() -> Arc<Deployments> {
     Deployments::new(
         Registry::new(Snapshot::default()),
-        Arc::new(AlarmBoard::new()),
+        vec![Arc::new(AlarmBoard::new())],
     )
 }
 
@@ -231,13 +234,18 @@ fn requests_naming_what_does_not_exist_are_refused_with_codedeploys_types() {
 }
 
 #[test]
-fn the_alarm_board_tells_subscribers_of_every_change() {
-    let board = AlarmBoard::new();
-    let mut rx = board.watch("errors");
-    assert_eq!(*rx.borrow_and_update(), AlarmState::InsufficientData);
-    board.set("errors", AlarmState::Alarm);
+fn the_first_source_that_knows_an_alarm_answers_and_tells_of_every_change() {
+    let (hand, other) = (Arc::new(AlarmBoard::new()), Arc::new(AlarmBoard::new()));
+    let sources: Vec<Arc<dyn AlarmSource>> = vec![hand.clone(), other.clone()];
+    let rx = hand.subscribe();
+    assert_eq!(
+        state_of(&sources, "errors"),
+        DeploymentAlarmState::InsufficientData
+    );
+    other.set("errors", AlarmState::Ok);
+    assert_eq!(state_of(&sources, "errors"), DeploymentAlarmState::Ok);
+    hand.set("errors", AlarmState::Alarm);
     assert!(rx.has_changed().unwrap());
-    assert_eq!(*rx.borrow_and_update(), AlarmState::Alarm);
-    assert_eq!(board.state("errors"), AlarmState::Alarm);
-    assert_eq!(board.state("other"), AlarmState::InsufficientData);
+    assert_eq!(state_of(&sources, "errors"), DeploymentAlarmState::Alarm);
+    assert_eq!(hand.state("other"), None);
 }
