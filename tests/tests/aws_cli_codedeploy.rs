@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use harness::{Aws, add_python_hook, appspec, hello_lab, revision};
+use harness::{Aws, add_python_hook, appspec, events, hello_lab, revision};
 use lab::control::deployments::AlarmState;
 use lab::control::deployments::RunningDeployment;
 use lab::invoke::{InvokeOutcome, InvokeRequest, Invoker};
@@ -171,6 +171,34 @@ async fn a_linear_deployment_with_a_passing_hook_ends_on_the_target_version() {
         .await;
     assert_eq!(listed["deployments"], serde_json::json!([id]), "{listed}");
     lab.shutdown().await;
+
+    // The event log: the hook's invocation and result before the first shift, each step as
+    // applied, and the final status with the alias's routing.
+    let log: Vec<Value> = events(dir.path())
+        .into_iter()
+        .filter(|e| e["deploymentId"] == id.as_str() || e["type"] == "routingChanged")
+        .collect();
+    let kinds: Vec<&str> = log.iter().filter_map(|e| e["type"].as_str()).collect();
+    let position = |kind: &str| kinds.iter().position(|k| *k == kind);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "routingChanged").count(),
+        4,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "deploymentProgress").count(),
+        4,
+        "{kinds:?}"
+    );
+    assert!(
+        position("hookInvoked") < position("hookResult")
+            && position("hookResult") < position("routingChanged"),
+        "{kinds:?}"
+    );
+    let last = log.last().expect("events");
+    assert_eq!(last["type"], "deploymentStatus", "{last}");
+    assert_eq!(last["status"], "Succeeded", "{last}");
+    assert_eq!(last["routing"]["primary"], "2", "{last}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,6 +249,29 @@ async fn a_stop_with_rollback_puts_the_alias_back_at_the_current_version() {
     );
     let info = aws.get_deployment(&id).await;
     assert_eq!(info["status"], "InProgress", "{info}");
+    let targets = aws
+        .deploy(&["list-deployment-targets", "--deployment-id", &id])
+        .await;
+    assert_eq!(
+        targets["targetIds"],
+        serde_json::json!(["hello:live"]),
+        "{targets}"
+    );
+    let target = aws
+        .deploy(&[
+            "get-deployment-target",
+            "--deployment-id",
+            &id,
+            "--target-id",
+            "hello:live",
+        ])
+        .await;
+    let lambda = &target["deploymentTarget"]["lambdaTarget"];
+    assert_eq!(lambda["status"], "InProgress", "{target}");
+    assert_eq!(
+        lambda["lambdaFunctionInfo"]["targetVersionWeight"], 10.0,
+        "{target}"
+    );
 
     let stopped = aws
         .deploy(&[

@@ -14,7 +14,8 @@ use lab::pool::{ConcurrencyLimit, PoolConfig, VersionPool};
 use rollcall_e2e::tool::AWS_CLI;
 use serde_json::Value;
 
-/// `hello` (`lab-testfn`) at versions 1 and 2, `live` serving version 1 only.
+/// `hello` (`lab-testfn`) at versions 1 and 2, `live` serving version 1 only; the event log
+/// in `dir/events.jsonl` ([`events`]).
 pub(crate) async fn hello_lab(dir: &Path) -> Lab {
     let testfn = test_support::executable(&["lab-testfn"], "lab-testfn");
     let mut versions = Vec::new();
@@ -24,6 +25,7 @@ pub(crate) async fn hello_lab(dir: &Path) -> Lab {
         std::fs::copy(&testfn, code.join("bootstrap")).unwrap();
         versions.push(format!("{v}={}", code.display()));
     }
+    let events = dir.join("events.jsonl").display().to_string();
     let args = [
         "--function",
         "hello",
@@ -37,6 +39,8 @@ pub(crate) async fn hello_lab(dir: &Path) -> Lab {
         "1=1",
         "--seed",
         "11",
+        "--event-log",
+        &events,
     ];
     let config = lab::cli::serve_config(&args).unwrap_or_else(|e| panic!("{e}"));
     Lab::start(&config).await.expect("the lab starts")
@@ -287,4 +291,13 @@ impl Aws {
             .await["deploymentInfo"]
             .clone()
     }
+}
+
+/// The lab's event log (`dir/events.jsonl`), one JSON object per line.
+pub(crate) fn events(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
