@@ -397,6 +397,21 @@ async fn a_hook_that_crashes_or_never_reports_fails_the_deployment() {
         serves_only(&aws.alias().await, "1");
     }
     lab.shutdown().await;
+    // The event log gives the lab's verdict on each hook, with why.
+    let results: Vec<Value> = events(dir.path())
+        .into_iter()
+        .filter(|e| e["type"] == "hookResult")
+        .collect();
+    let reasons: Vec<&str> = results
+        .iter()
+        .map(|e| {
+            assert_eq!(e["status"], "Failed", "{e}");
+            e["reason"].as_str().unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2, "{results:?}");
+    assert!(reasons[0].contains("crashed"), "{reasons:?}");
+    assert!(reasons[1].contains("did not report"), "{reasons:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

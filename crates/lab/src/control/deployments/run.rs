@@ -234,7 +234,25 @@ impl RunningDeployment {
                     tokio::select! {
                         () = tokio::time::sleep_until(self.created + at) => {
                             let mut model = self.lock();
+                            let waiting = running_hook(&model.deployment);
                             let actions = model.deployment.advance(self.now());
+                            if let Some(execution_id) = waiting
+                                && running_hook(&model.deployment).is_none()
+                            {
+                                // The hook's time limit passed: the lab's verdict.
+                                let reason = model
+                                    .deployment
+                                    .error_information()
+                                    .map(|e| e.message.clone());
+                                if let Some(entry) = hook_result(
+                                    &model.deployment,
+                                    &execution_id,
+                                    HookStatus::Failed,
+                                    reason,
+                                ) {
+                                    self.log(entry);
+                                }
+                            }
                             self.perform(&mut model, actions);
                         }
                         () = self.wake.notified() => {}
@@ -405,23 +423,10 @@ impl RunningDeployment {
 
     /// A hook's result in the event log (`reason`: why the lab decided, for a crash).
     fn record_hook_result(&self, execution_id: &str, status: HookStatus, reason: Option<String>) {
-        let model = self.lock();
-        let Some(event) = model.deployment.lifecycle_events().iter().find(|e| {
-            e.hook
-                .as_ref()
-                .is_some_and(|h| h.execution_id == execution_id)
-        }) else {
-            return;
-        };
-        let entry = LogEvent::HookResult {
-            deployment_id: model.deployment.id().to_owned(),
-            lifecycle_event: event.name.to_string(),
-            execution_id: execution_id.to_owned(),
-            status: format!("{status:?}"),
-            reason,
-        };
-        drop(model);
-        self.log(entry);
+        let entry = hook_result(&self.lock().deployment, execution_id, status, reason);
+        if let Some(entry) = entry {
+            self.log(entry);
+        }
     }
 
     fn set_routing(&self, model: &mut Model, routing: AliasRouting, cause: RoutingCause) {
@@ -507,4 +512,35 @@ impl RunningDeployment {
             tracing::debug!(error = %e, "the failed hook's event had already ended");
         }
     }
+}
+
+/// The execution id of the hook the deployment waits for, if any.
+fn running_hook(deployment: &Deployment) -> Option<String> {
+    deployment
+        .lifecycle_events()
+        .iter()
+        .find(|e| e.status == rollout::deployment::LifecycleEventStatus::InProgress)
+        .and_then(|e| e.hook.as_ref())
+        .map(|h| h.execution_id.clone())
+}
+
+/// The event-log entry of a hook's result.
+fn hook_result(
+    deployment: &Deployment,
+    execution_id: &str,
+    status: HookStatus,
+    reason: Option<String>,
+) -> Option<LogEvent> {
+    let event = deployment.lifecycle_events().iter().find(|e| {
+        e.hook
+            .as_ref()
+            .is_some_and(|h| h.execution_id == execution_id)
+    })?;
+    Some(LogEvent::HookResult {
+        deployment_id: deployment.id().to_owned(),
+        lifecycle_event: event.name.to_string(),
+        execution_id: execution_id.to_owned(),
+        status: format!("{status:?}"),
+        reason,
+    })
 }
