@@ -7,61 +7,15 @@
 #[path = "aws_cli_codedeploy/harness.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use bytes::Bytes;
-use harness::{Aws, add_python_hook, appspec, events, hello_lab, revision};
+use harness::{
+    Aws, add_python_hook, appspec, events, finished, hello_lab, revision, serves_only, traffic,
+};
 use lab::control::deployments::AlarmState;
-use lab::control::deployments::RunningDeployment;
-use lab::invoke::{InvokeOutcome, InvokeRequest, Invoker};
-use lab::lab::Lab;
 use rollout::deployment::RoutingCause;
 use serde_json::Value;
-
-/// Waits (bounded) until the deployment is complete.
-async fn finished(lab: &Lab, id: &str) -> Arc<RunningDeployment> {
-    let running = lab
-        .deployments
-        .deployment(id)
-        .expect("the deployment exists");
-    tokio::time::timeout(Duration::from_secs(120), running.finished())
-        .await
-        .unwrap_or_else(|_| panic!("{id} did not finish: {:?}", running.deployment().phase()));
-    running
-}
-
-/// Invokes `hello:live` until `stop` is set; invocations per executed version, and failures.
-async fn traffic(lab: &Lab, stop: Arc<AtomicBool>) -> (BTreeMap<String, u64>, Vec<String>) {
-    let invoker = lab.registry.invoker("hello", Some("live"));
-    let (mut counts, mut failures) = (BTreeMap::new(), Vec::new());
-    while !stop.load(Ordering::SeqCst) {
-        let request = InvokeRequest {
-            payload: Bytes::from_static(br#"{"ping":1}"#),
-            ..InvokeRequest::default()
-        };
-        match invoker.invoke(request).await {
-            Ok(r) if matches!(r.outcome, InvokeOutcome::Success { .. }) => {
-                *counts.entry(r.executed_version).or_insert(0) += 1;
-            }
-            Ok(r) => failures.push(format!("{:?}", r.outcome)),
-            Err(e) => failures.push(e.to_string()),
-        }
-    }
-    (counts, failures)
-}
-
-/// The alias serves `version` only: no routing config, or an empty one.
-fn serves_only(alias: &Value, version: &str) {
-    assert_eq!(alias["FunctionVersion"], version, "{alias}");
-    let weights = &alias["RoutingConfig"]["AdditionalVersionWeights"];
-    assert!(
-        weights.is_null() || weights.as_object().is_some_and(|w| w.is_empty()),
-        "{alias}"
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linear_deployment_with_a_passing_hook_ends_on_the_target_version() {

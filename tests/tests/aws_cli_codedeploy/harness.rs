@@ -2,13 +2,19 @@
 //! hook functions in Python under `awslambdaric` that report through the lab's CodeDeploy API
 //! themselves, and the AWS CLI pointed at the lab.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use std::time::SystemTime;
 
+use bytes::Bytes;
+use lab::control::deployments::RunningDeployment;
 use lab::control::registry;
 use lab::env::FunctionConfig;
+use lab::invoke::{InvokeOutcome, InvokeRequest, Invoker};
 use lab::lab::Lab;
 use lab::pool::{ConcurrencyLimit, PoolConfig, VersionPool};
 use rollcall_e2e::tool::AWS_CLI;
@@ -300,4 +306,49 @@ pub(crate) fn events(dir: &Path) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
+}
+
+/// Waits (bounded) until the deployment is complete.
+pub(crate) async fn finished(lab: &Lab, id: &str) -> Arc<RunningDeployment> {
+    let running = lab
+        .deployments
+        .deployment(id)
+        .expect("the deployment exists");
+    tokio::time::timeout(Duration::from_secs(120), running.finished())
+        .await
+        .unwrap_or_else(|_| panic!("{id} did not finish: {:?}", running.deployment().phase()));
+    running
+}
+
+/// Invokes `hello:live` until `stop` is set; invocations per executed version, and failures.
+pub(crate) async fn traffic(
+    lab: &Lab,
+    stop: Arc<AtomicBool>,
+) -> (BTreeMap<String, u64>, Vec<String>) {
+    let invoker = lab.registry.invoker("hello", Some("live"));
+    let (mut counts, mut failures) = (BTreeMap::new(), Vec::new());
+    while !stop.load(Ordering::SeqCst) {
+        let request = InvokeRequest {
+            payload: Bytes::from_static(br#"{"ping":1}"#),
+            ..InvokeRequest::default()
+        };
+        match invoker.invoke(request).await {
+            Ok(r) if matches!(r.outcome, InvokeOutcome::Success { .. }) => {
+                *counts.entry(r.executed_version).or_insert(0) += 1;
+            }
+            Ok(r) => failures.push(format!("{:?}", r.outcome)),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    (counts, failures)
+}
+
+/// The alias serves `version` only: no routing config, or an empty one.
+pub(crate) fn serves_only(alias: &Value, version: &str) {
+    assert_eq!(alias["FunctionVersion"], version, "{alias}");
+    let weights = &alias["RoutingConfig"]["AdditionalVersionWeights"];
+    assert!(
+        weights.is_null() || weights.as_object().is_some_and(|w| w.is_empty()),
+        "{alias}"
+    );
 }
