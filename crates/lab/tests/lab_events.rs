@@ -227,3 +227,30 @@ async fn a_hook_written_with_boto3_reports_to_the_lab() {
         "{seen}"
     );
 }
+
+#[tokio::test]
+async fn a_bad_time_scale_or_alarm_file_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("v1");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(hello_binary(), code.join("bootstrap")).unwrap();
+    let version = format!("1={}", code.display());
+    let err = lab::cli::serve_config(&["--version", &version, "--time-scale", "0.5"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--time-scale") && err.contains("at least 1"),
+        "{err}"
+    );
+    let alarm = dir.path().join("alarm.json");
+    std::fs::write(&alarm, r#"{"AlarmName": "a", "EvaluationPeriods": 1}"#).unwrap();
+    let alarm_arg = alarm.display().to_string();
+    let config = lab::cli::serve_config(&["--version", &version, "--alarm", &alarm_arg]).unwrap();
+    let err = Lab::start(&config).await.unwrap_err();
+    assert_eq!(err.exit_code(), lab::exit::EXIT_USAGE);
+    let message = err.to_string();
+    assert!(
+        message.contains(&alarm_arg) && message.contains("put-metric-alarm"),
+        "{message}"
+    );
+}
