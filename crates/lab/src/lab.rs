@@ -345,6 +345,17 @@ impl Lab {
         })
     }
 
+    /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`
+    /// does: for a spec file's alarms or a deployment group's. Returns the alarm's name.
+    pub fn put_metric_alarm_json(&self, json: &str) -> Result<String, cloudwatch::AlarmError> {
+        self.cloudwatch.put_metric_alarm_json(json)
+    }
+
+    /// The alarms' states and transitions, for the deployment engine.
+    pub fn alarm_source(&self) -> Arc<dyn crate::control::alarms::AlarmSource> {
+        Arc::clone(&self.cloudwatch) as _
+    }
+
     /// Base URL of the API front door.
     pub fn api_url(&self) -> String {
         format!("http://{}", self.api.local_addr())

@@ -254,3 +254,35 @@ async fn a_bad_time_scale_or_alarm_file_is_refused_naming_it() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn alarms_defined_on_the_lab_are_read_through_its_alarm_source() {
+    use lab::control::alarms::AlarmState;
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("v1");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(hello_binary(), code.join("bootstrap")).unwrap();
+    let version = format!("1={}", code.display());
+    let config = lab::cli::serve_config(&["--version", &version, "--time-scale", "60"]).unwrap();
+    let lab = Lab::start(&config).await.unwrap();
+    let source = lab.alarm_source();
+    assert_eq!(source.state("errors"), None);
+    let alarm = json!({
+        "AlarmName": "errors", "Namespace": "Rollcall", "MetricName": "Errors",
+        "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1,
+        "Threshold": 0.0, "ComparisonOperator": "GreaterThanThreshold"
+    });
+    assert_eq!(
+        lab.put_metric_alarm_json(&alarm.to_string()).unwrap(),
+        "errors"
+    );
+    assert_eq!(source.state("errors"), Some(AlarmState::InsufficientData));
+    let refused = lab
+        .put_metric_alarm_json(r#"{"AlarmName": "x"}"#)
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("put-metric-alarm"),
+        "{refused}"
+    );
+    lab.shutdown().await;
+}
