@@ -235,11 +235,11 @@ impl Lab {
             function.env_vars.extend(spec.env.clone());
             function.layer_dirs = config.layers.clone();
             function.sdk_endpoint.clone_from(&sdk_endpoint);
+            function.log_tap = Some(Arc::clone(&cloudwatch) as _);
             configs.insert(spec.version.clone(), function.clone());
             let mut pool_config = PoolConfig::new(function);
             pool_config.shared_limit = Some(Arc::clone(&limit));
             pool_config.log_dir = config.log_dir.clone();
-            pool_config.log_tap = Some(Arc::clone(&cloudwatch) as _);
             let pool = VersionPool::new(pool_config).map_err(|reason| LabError::Version {
                 version: spec.version.clone(),
                 reason,
