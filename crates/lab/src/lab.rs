@@ -202,6 +202,9 @@ impl Lab {
             Some(path) => EventLog::open(path)?,
             None => EventLog::console_only(),
         });
+        if let Some(path) = events.path() {
+            tracing::info!(path = %path.display(), "event log (JSON lines)");
+        }
         let (cloudwatch, evaluator) = cloudwatch_of(config, &events)?;
         // Bound first: every environment gets its URL as the SDKs' Lambda/CodeDeploy endpoint.
         let lambda_socket = tokio::net::TcpListener::bind(config.lambda_addr)
