@@ -2,14 +2,14 @@
 //! alias routes ([`alias`]). Registry operations are split by resource ([`functions`],
 //! [`versions`], [`aliases`]); layers come next in `layers.rs`.
 
-pub mod alarms;
 pub mod alias;
-pub mod aliases;
 pub mod code;
-pub mod events;
+pub mod aliases;
 pub mod functions;
 pub mod registry;
 pub mod versions;
+pub mod alarms;
+pub mod events;
 
 pub use functions::RegistryInvoker;
 pub use registry::{Function, Registry, Snapshot, Target, Version};
