@@ -207,6 +207,9 @@ impl Lab {
             Some(path) => EventLog::open(path)?,
             None => EventLog::console_only(),
         });
+        if let Some(path) = events.path() {
+            tracing::info!(path = %path.display(), "event log (JSON lines)");
+        }
         let (cloudwatch, evaluator) = cloudwatch_of(config, &events)?;
         // Bound first: every environment gets its URL as the SDKs' Lambda/CodeDeploy endpoint.
         let lambda_socket = tokio::net::TcpListener::bind(config.lambda_addr)
@@ -240,11 +243,11 @@ impl Lab {
             function.env_vars.extend(spec.env.clone());
             function.layer_dirs = config.layers.clone();
             function.sdk_endpoint.clone_from(&sdk_endpoint);
+            function.log_tap = Some(Arc::clone(&cloudwatch) as _);
             configs.insert(spec.version.clone(), function.clone());
             let mut pool_config = PoolConfig::new(function);
             pool_config.shared_limit = Some(Arc::clone(&limit));
             pool_config.log_dir = config.log_dir.clone();
-            pool_config.log_tap = Some(Arc::clone(&cloudwatch) as _);
             let pool = VersionPool::new(pool_config).map_err(|reason| LabError::Version {
                 version: spec.version.clone(),
                 reason,
@@ -363,6 +366,17 @@ impl Lab {
             deployments,
             alarms,
         })
+    }
+
+    /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`
+    /// does: for a spec file's alarms or a deployment group's. Returns the alarm's name.
+    pub fn put_metric_alarm_json(&self, json: &str) -> Result<String, cloudwatch::AlarmError> {
+        self.cloudwatch.put_metric_alarm_json(json)
+    }
+
+    /// The alarms' states and transitions, for the deployment engine.
+    pub fn alarm_source(&self) -> Arc<dyn crate::control::alarms::AlarmSource> {
+        Arc::clone(&self.cloudwatch) as _
     }
 
     /// Base URL of the API front door.

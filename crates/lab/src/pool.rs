@@ -23,9 +23,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::accept::{WARN_EVERY, WarnThrottle};
-use crate::env::{
-    ConfigError, Environment, FunctionConfig, LineTap, LogSink, Resolved, StartError,
-};
+use crate::env::{ConfigError, Environment, FunctionConfig, LogSink, Resolved, StartError};
 use crate::invoke::{
     InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker,
 };
@@ -139,8 +137,6 @@ pub struct PoolConfig {
     pub log_dir: Option<PathBuf>,
     /// Lines kept in memory by the version's log sink.
     pub log_capacity: usize,
-    /// Reads every line the version's environments write (the lab's CloudWatch).
-    pub log_tap: Option<Arc<dyn LineTap>>,
 }
 
 impl PoolConfig {
@@ -154,7 +150,6 @@ impl PoolConfig {
             idle_timeout: Duration::from_secs(300),
             log_dir: None,
             log_capacity: 10_000,
-            log_tap: None,
         }
     }
 }
@@ -286,8 +281,8 @@ impl VersionPool {
                     .join(sanitise(&config.function.version))
             }),
         );
-        if let Some(tap) = config.log_tap {
-            logs = logs.with_tap(tap);
+        if let Some(tap) = &config.function.log_tap {
+            logs = logs.with_tap(Arc::clone(tap));
         }
         let inner = Arc::new(PoolInner {
             logs: Arc::new(logs),

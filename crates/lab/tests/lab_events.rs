@@ -214,8 +214,9 @@ async fn a_hook_written_with_boto3_reports_to_the_lab() {
     )
     .await;
     lab.shutdown().await;
-    // Not a connection or credentials error: the lab answered (with its request id): the
-    // CodeDeploy error for an unknown deployment or, where the lab does not serve CodeDeploy,
+    // Not a connection error (boto3 would raise, failing the invocation) nor a credentials
+    // error: the lab answered, with its request id, one of CodeDeploy's refusals of a
+    // deployment or execution it never issued or, where the lab does not serve CodeDeploy,
     // the Lambda API's 404 for an unknown operation.
     assert!(
         seen["requestId"].as_str().is_some_and(|r| !r.is_empty()),
@@ -223,7 +224,72 @@ async fn a_hook_written_with_boto3_reports_to_the_lab() {
     );
     let code = seen["error"].as_str().unwrap_or_default();
     assert!(
-        ["DeploymentDoesNotExistException", "404"].contains(&code),
+        [
+            "DeploymentDoesNotExistException",
+            "InvalidDeploymentIdException",
+            "InvalidLifecycleEventHookExecutionIdException",
+            "404"
+        ]
+        .contains(&code),
         "{seen}"
     );
+}
+
+#[tokio::test]
+async fn a_bad_time_scale_or_alarm_file_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("v1");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(hello_binary(), code.join("bootstrap")).unwrap();
+    let version = format!("1={}", code.display());
+    let err = lab::cli::serve_config(&["--version", &version, "--time-scale", "0.5"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--time-scale") && err.contains("at least 1"),
+        "{err}"
+    );
+    let alarm = dir.path().join("alarm.json");
+    std::fs::write(&alarm, r#"{"AlarmName": "a", "EvaluationPeriods": 1}"#).unwrap();
+    let alarm_arg = alarm.display().to_string();
+    let config = lab::cli::serve_config(&["--version", &version, "--alarm", &alarm_arg]).unwrap();
+    let err = Lab::start(&config).await.unwrap_err();
+    assert_eq!(err.exit_code(), lab::exit::EXIT_USAGE);
+    let message = err.to_string();
+    assert!(
+        message.contains(&alarm_arg) && message.contains("put-metric-alarm"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn alarms_defined_on_the_lab_are_read_through_its_alarm_source() {
+    use lab::control::alarms::AlarmState;
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("v1");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(hello_binary(), code.join("bootstrap")).unwrap();
+    let version = format!("1={}", code.display());
+    let config = lab::cli::serve_config(&["--version", &version, "--time-scale", "60"]).unwrap();
+    let lab = Lab::start(&config).await.unwrap();
+    let source = lab.alarm_source();
+    assert_eq!(source.state("errors"), None);
+    let alarm = json!({
+        "AlarmName": "errors", "Namespace": "Rollcall", "MetricName": "Errors",
+        "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1,
+        "Threshold": 0.0, "ComparisonOperator": "GreaterThanThreshold"
+    });
+    assert_eq!(
+        lab.put_metric_alarm_json(&alarm.to_string()).unwrap(),
+        "errors"
+    );
+    assert_eq!(source.state("errors"), Some(AlarmState::InsufficientData));
+    let refused = lab
+        .put_metric_alarm_json(r#"{"AlarmName": "x"}"#)
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("put-metric-alarm"),
+        "{refused}"
+    );
+    lab.shutdown().await;
 }

@@ -33,8 +33,15 @@ pub trait AlarmSource: Send + Sync {
 /// Longest wait after a period boundary before evaluating it.
 pub const MAX_GRACE: Duration = Duration::from_secs(5);
 
-/// Samples older than this many evaluation ranges of the longest alarm are forgotten.
+/// Samples older than this many evaluation ranges of the longest alarm are forgotten...
 const KEEP_RANGES: i64 = 4;
+
+/// ... but never younger than an hour (time-scaled), so that an alarm defined later (a
+/// deployment group's) finds the recent past, as in CloudWatch.
+const MIN_RETENTION_MS: i64 = 3_600_000;
+
+/// Documents ingested between two prunings when no evaluation prunes (no alarm yet).
+const PRUNE_EVERY_DOCS: u64 = 1024;
 
 /// A refused alarm file: which file, and why.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +73,17 @@ struct State {
     history: Vec<AlarmTransition>,
     /// Lines that looked like EMF but were refused, counted (warned about once).
     bad_lines: u64,
+    /// Documents ingested.
+    docs: u64,
+}
+
+impl State {
+    /// Forgets the samples no alarm can look at any more.
+    fn prune(&mut self, now_ms: i64, time_scale: f64) {
+        let longest = self.ranges.values().max().copied().unwrap_or(0);
+        let keep = (KEEP_RANGES * longest).max((MIN_RETENTION_MS as f64 / time_scale) as i64);
+        self.cloudwatch.store_mut().prune_before(now_ms - keep);
+    }
 }
 
 /// The lab's CloudWatch: metrics from the environments' EMF lines and the alarms on them.
@@ -93,6 +111,7 @@ impl LabCloudWatch {
                 ranges: BTreeMap::new(),
                 history: Vec::new(),
                 bad_lines: 0,
+                docs: 0,
             }),
             time_scale,
             transitions: watch::channel(0).0,
@@ -129,7 +148,14 @@ impl LabCloudWatch {
                 return;
             }
         };
-        let report = self.lock().cloudwatch.ingest(&doc);
+        let report = {
+            let mut st = self.lock();
+            st.docs += 1;
+            if st.docs % PRUNE_EVERY_DOCS == 0 {
+                st.prune(now_ms(), self.time_scale);
+            }
+            st.cloudwatch.ingest(&doc)
+        };
         if !report.skipped.is_empty() {
             tracing::debug!(skipped = ?report.skipped, "parts of an EMF document were skipped");
         }
@@ -201,11 +227,7 @@ impl LabCloudWatch {
             let mut st = self.lock();
             let transitions = st.cloudwatch.evaluate(now_ms);
             st.history.extend(transitions.iter().cloned());
-            if let Some(longest) = st.ranges.values().max().copied() {
-                st.cloudwatch
-                    .store_mut()
-                    .prune_before(now_ms - KEEP_RANGES * longest);
-            }
+            st.prune(now_ms, self.time_scale);
             transitions
         };
         for t in &transitions {

@@ -226,3 +226,23 @@ fn lines_that_are_not_emf_are_ignored_and_broken_emf_is_counted() {
     assert_eq!(cw.lock().bad_lines, 2);
     assert_eq!(cw.lock().cloudwatch.store().metric_ids().count(), 0);
 }
+
+#[test]
+fn samples_older_than_the_retention_are_forgotten_even_without_alarms() {
+    let cw = LabCloudWatch::new(3600.0, Arc::new(EventLog::console_only())).unwrap();
+    // At scale 3600 the minimum retention (an hour) is one second.
+    let old = now_ms() - 5_000;
+    cw.ingest_line(&emf_line(old, "1", 1, 0));
+    for _ in 1..PRUNE_EVERY_DOCS {
+        cw.ingest_line(&emf_line(now_ms(), "2", 1, 0));
+    }
+    let versions: Vec<String> = cw
+        .lock()
+        .cloudwatch
+        .store()
+        .metric_ids()
+        .map(|id| id.dimensions[dimension::VERSION].clone())
+        .collect();
+    assert!(!versions.contains(&"1".to_owned()), "{versions:?}");
+    assert!(versions.contains(&"2".to_owned()), "{versions:?}");
+}

@@ -2,15 +2,15 @@
 //! alias routes ([`alias`]). Registry operations are split by resource ([`functions`],
 //! [`versions`], [`aliases`]); layers come next in `layers.rs`.
 
-pub mod alarms;
 pub mod alias;
-pub mod aliases;
 pub mod code;
-pub mod deployments;
-pub mod events;
+pub mod aliases;
 pub mod functions;
 pub mod registry;
 pub mod versions;
+pub mod alarms;
+pub mod events;
+pub mod deployments;
 
 pub use functions::RegistryInvoker;
 pub use registry::{Function, Registry, Snapshot, Target, Version};
