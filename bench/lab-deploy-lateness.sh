@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release -q -p lab-testfn -p lab --example deploy_lateness
+cargo build --release -q -p lab-testfn
+cargo build --release -q -p lab --example deploy_lateness
 "$target/release/examples/deploy_lateness" \
   --bootstrap "$target/release/lab-testfn" \
   --deployments "${DEPLOYMENTS:-20}" \

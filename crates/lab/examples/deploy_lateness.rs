@@ -33,6 +33,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bootstrap = PathBuf::from(arg(&args, "--bootstrap").ok_or(
         "--bootstrap <path of lab-testfn> is required (cargo build --release -p lab-testfn)",
     )?);
+    if !bootstrap.is_file() {
+        return Err(format!(
+            "--bootstrap {}: no such file; build it with cargo build --release -p lab-testfn",
+            bootstrap.display()
+        )
+        .into());
+    }
     let deployments: usize = arg(&args, "--deployments").map_or(Ok(10), |s| s.parse())?;
     let time_scale: f64 = arg(&args, "--time-scale").map_or(Ok(600.0), |s| s.parse())?;
     let config_name = arg(&args, "--config")
