@@ -23,6 +23,11 @@ use serde_json::Value;
 /// `hello` (`lab-testfn`) at versions 1 and 2, `live` serving version 1 only; the event log
 /// in `dir/events.jsonl` ([`events`]).
 pub(crate) async fn hello_lab(dir: &Path) -> Lab {
+    hello_lab_with(dir, &[]).await
+}
+
+/// [`hello_lab`] with more `serve` flags.
+pub(crate) async fn hello_lab_with(dir: &Path, more: &[&str]) -> Lab {
     let testfn = test_support::executable(&["lab-testfn"], "lab-testfn");
     let mut versions = Vec::new();
     for v in ["1", "2"] {
@@ -48,6 +53,7 @@ pub(crate) async fn hello_lab(dir: &Path) -> Lab {
         "--event-log",
         &events,
     ];
+    let args: Vec<&str> = args.iter().chain(more).copied().collect();
     let config = lab::cli::serve_config(&args).unwrap_or_else(|e| panic!("{e}"));
     Lab::start(&config).await.expect("the lab starts")
 }
