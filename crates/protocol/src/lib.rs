@@ -28,11 +28,15 @@
 //! - [`rollcall`]: the extension's metric, dimension and `ROLLCALL_*` variable names.
 //! - [`lambda_api`]: the Lambda API's JSON shapes (functions, versions, aliases, layers), its
 //!   errors as Lambda renders them, names, qualifiers, ARNs and limits.
+//! - `codedeploy` (feature `codedeploy`): the CodeDeploy API's JSON 1.1 shapes, errors and
+//!   operations, the predefined Lambda configurations and the Lambda AppSpec.
 
 #![warn(missing_docs)]
 
 pub mod alb;
 pub mod apigw;
+#[cfg(feature = "codedeploy")]
+pub mod codedeploy;
 pub mod emf;
 pub mod event_kind;
 pub mod extension;

@@ -117,6 +117,7 @@ impl Deployment {
             };
             self.rollback = Some(RollbackInfo {
                 rollback_deployment_id: None,
+                rollback_triggering_deployment_id: None,
                 rollback_message,
             });
         }

@@ -171,9 +171,10 @@ pub struct ErrorInformation {
 }
 
 /// Counts of deployment targets per state (CodeDeploy `DeploymentOverview`). A Lambda
-/// deployment has one target, the alias, so exactly one count is 1.
+/// deployment has one target, the alias, so exactly one count is 1. A count CodeDeploy leaves
+/// out (`Ready`, for Lambda and EC2 in-place) reads as 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", default)]
 pub struct DeploymentOverview {
     /// Targets not started.
     pub pending: u64,
@@ -197,6 +198,9 @@ pub struct RollbackInfo {
     /// ([`super::Deployment::record_rollback_deployment`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_deployment_id: Option<String>,
+    /// On a rollback deployment: the id of the deployment it rolls back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_triggering_deployment_id: Option<String>,
     /// What the rollback did.
     pub rollback_message: String,
 }
