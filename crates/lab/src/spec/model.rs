@@ -17,8 +17,8 @@ use protocol::lambda_api::names::{
     AliasName, ArnScope, FunctionName, LayerName, Qualifier, VersionNumber,
 };
 
-use crate::control::alias::Routing;
 use crate::api::gateway::Route;
+use crate::control::alias::Routing;
 
 /// The runtime a function names when the spec gives none (an OS-only runtime: the package or a
 /// layer brings `bootstrap`).
@@ -95,7 +95,11 @@ pub struct FunctionSpec {
     pub layers: Vec<LayerName>,
     /// Reserved concurrency; `None` shares the account's unreserved concurrency.
     pub reserved_concurrency: Option<u32>,
-    /// Versions published at start: the first is version 1, the next 2, and so on.
+    /// The number of the first entry of `versions`: 1, unless earlier versions count as deleted
+    /// (the one-function flags' `--version 3=DIR` alone).
+    pub first_version: u64,
+    /// Versions published at start: the first is version `first_version`, the next one more,
+    /// and so on.
     pub versions: Vec<VersionSpec>,
     /// Aliases and where they route.
     pub aliases: BTreeMap<AliasName, Routing>,
@@ -117,17 +121,32 @@ impl FunctionSpec {
             environment: BTreeMap::new(),
             layers: Vec::new(),
             reserved_concurrency: None,
+            first_version: 1,
             versions: Vec::new(),
             aliases: BTreeMap::new(),
         }
     }
 
-    /// The published version `n` (numbered from 1), if published.
+    /// The published version `n` (numbered from `first_version`), if published.
     pub fn version(&self, n: VersionNumber) -> Option<&VersionSpec> {
-        usize::try_from(n.0)
-            .ok()
-            .and_then(|i| i.checked_sub(1))
+        n.0.checked_sub(self.first_version)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| self.versions.get(i))
+    }
+
+    /// The published versions with their numbers, in order.
+    pub fn numbered_versions(&self) -> impl Iterator<Item = (VersionNumber, &VersionSpec)> {
+        (self.first_version..)
+            .zip(&self.versions)
+            .map(|(n, v)| (VersionNumber(n), v))
+    }
+
+    /// `1..=2` (the published version numbers), or `none` when nothing is published.
+    pub fn published_range(&self) -> String {
+        match self.versions.len() as u64 {
+            0 => "none".into(),
+            len => format!("{}..={}", self.first_version, self.first_version + len - 1),
+        }
     }
 
     /// Whether `qualifier` names `$LATEST`, a published version or an alias of this function.
@@ -350,8 +369,8 @@ impl LabSpec {
                     return Err(SpecError::at(
                         &key,
                         format!(
-                            "version {v} is not published; the function publishes versions 1..={} (one per entry of `versions`): add a version or route to one of them",
-                            f.versions.len()
+                            "version {v} is not published; the function publishes versions {} (one per entry of `versions`): add a version or route to one of them",
+                            f.published_range()
                         ),
                     ));
                 }
@@ -380,9 +399,9 @@ impl LabSpec {
                 return Err(SpecError::at(
                     format!("{key}.target"),
                     format!(
-                        "function {} has no version or alias {q}; use $LATEST, a version 1..={} or one of its aliases ({})",
+                        "function {} has no version or alias {q}; use $LATEST, a version {} or one of its aliases ({})",
                         r.function,
-                        function.versions.len(),
+                        function.published_range(),
                         function
                             .aliases
                             .keys()
