@@ -65,9 +65,6 @@ async fn serve(Serve { spec, options }: Serve) -> i32 {
             return EXIT_SOFTWARE;
         }
     };
-    // Written, not `println!`ed: a reader that closes stdout after the first line (`| head -1`)
-    // must not take the lab down with a broken pipe.
-    print_to_stdout(&banner(&lab));
     if let Some(path) = &options.ready_file
         && let Err(e) = ReadyFile::of(&lab, std::process::id()).write(path)
     {
@@ -78,6 +75,10 @@ async fn serve(Serve { spec, options }: Serve) -> i32 {
         lab.shutdown().await;
         return EXIT_CANTCREAT;
     }
+    // After the ready file: whoever saw the banner finds it there.
+    // Written, not `println!`ed: a reader that closes stdout after the first line (`| head -1`)
+    // must not take the lab down with a broken pipe.
+    print_to_stdout(&banner(&lab));
     tokio::select! {
         _ = interrupt.recv() => {}
         _ = term.recv() => {}
