@@ -155,6 +155,10 @@ async fn the_readme_spec_serves_every_function_and_qualifier() {
             ("$default", "echo", "2.0"),
         ]
     );
+    // hello reserves 20; echo shares what the account keeps unreserved: 1000 - 20.
+    let snapshot = lab.registry.snapshot();
+    assert_eq!(snapshot.functions["hello"].limit.limit(), 20);
+    assert_eq!(snapshot.functions["echo"].limit.limit(), 980);
     // hello's $LATEST (its own code and variables) and versions 1 and 2 each have a pool.
     let pools: Vec<&String> = lab.functions["hello"].keys().collect();
     assert_eq!(pools, ["$LATEST", "1", "2"]);

@@ -348,6 +348,21 @@ refusal!(
     "use at least 1"
 );
 refusal!(
+    reserved_concurrency_over_what_the_account_keeps,
+    with("    reserved_concurrency: 600\n  world:\n    code: w\n    reserved_concurrency: 301\n"),
+    "functions.world.reserved_concurrency",
+    "at most 900 can be reserved"
+);
+
+#[test]
+fn reserved_concurrency_up_to_what_the_account_keeps_is_accepted() {
+    let yaml = with(
+        "    reserved_concurrency: 600\n  world:\n    code: w\n    reserved_concurrency: 300\n",
+    );
+    LabSpec::from_yaml(&yaml, Path::new("/base")).unwrap_or_else(|e| panic!("{e}"));
+}
+
+refusal!(
     weight_out_of_range,
     with("    versions: [{}, {}]\n    aliases:\n      live: {version: 1, weights: {2: 1.5}}\n"),
     "functions.hello.aliases.live",

@@ -23,6 +23,9 @@ use crate::control::alias::Routing;
 /// The runtime a function names when the spec gives none (an OS-only runtime: the package or a
 /// layer brings `bootstrap`).
 pub const DEFAULT_RUNTIME: &str = "provided.al2023";
+/// Concurrent executions Lambda keeps unreserved in an account ("Lambda requires at least
+/// 100 unreserved concurrent executions", PutFunctionConcurrency).
+pub const UNRESERVED_MIN: u64 = 100;
 /// The Region of a lab whose spec names none.
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// The account of a lab whose spec names none.
@@ -269,7 +272,28 @@ impl LabSpec {
         for (name, function) in &self.functions {
             self.validate_function(name, function)?;
         }
+        self.validate_reserved()?;
         self.validate_routes()
+    }
+
+    /// Lambda keeps at least [`UNRESERVED_MIN`] of the account's
+    /// [`crate::pool::ACCOUNT_CONCURRENCY`] for functions without reserved concurrency.
+    fn validate_reserved(&self) -> Result<(), SpecError> {
+        let allowed = crate::pool::ACCOUNT_CONCURRENCY as u64 - UNRESERVED_MIN;
+        let mut total = 0u64;
+        for (name, f) in &self.functions {
+            total += u64::from(f.reserved_concurrency.unwrap_or(0));
+            if total > allowed {
+                return Err(SpecError::at(
+                    fkey(name, "reserved_concurrency"),
+                    format!(
+                        "the functions reserve {total} concurrent executions together; Lambda keeps {UNRESERVED_MIN} of the account's {} unreserved, so at most {allowed} can be reserved: lower it",
+                        crate::pool::ACCOUNT_CONCURRENCY
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_function(&self, name: &FunctionName, f: &FunctionSpec) -> Result<(), SpecError> {
