@@ -109,8 +109,9 @@ pub struct Lab {
     pub seed: u64,
     /// The front door's routes, each with its target.
     pub routes: Vec<Route>,
-    /// Where zipped code is unpacked; removed when the lab is dropped.
-    _code_store: tempfile::TempDir,
+    /// The lab's state directory (`code/`: the code store zipped code is unpacked into),
+    /// removed when the lab is dropped.
+    pub state_dir: tempfile::TempDir,
 }
 
 /// One function built from its spec.
@@ -297,20 +298,21 @@ impl Lab {
     /// Starts every function of `spec`, its pools and aliases, and both front doors, on the
     /// addresses of `options`.
     pub async fn start_spec(spec: &LabSpec, options: &ServeOptions) -> Result<Self, LabError> {
-        let code_store = tempfile::Builder::new()
-            .prefix("rollcall-lab-code-")
+        let state_dir = tempfile::Builder::new()
+            .prefix("rollcall-lab-")
             .tempdir()
             .map_err(|source| LabError::Code {
-                key: "the lab's code store".into(),
+                key: "the lab's state directory (check TMPDIR)".into(),
                 reason: CodeError::Io {
                     path: std::env::temp_dir(),
                     source,
                 },
             })?;
-        let store = CodeStore::open(code_store.path()).map_err(|reason| LabError::Code {
-            key: "the lab's code store".into(),
-            reason,
-        })?;
+        let store =
+            CodeStore::open(state_dir.path().join("code")).map_err(|reason| LabError::Code {
+                key: "the lab's code store".into(),
+                reason,
+            })?;
         let reserved: usize = spec
             .functions
             .values()
@@ -372,7 +374,7 @@ impl Lab {
             alias,
             seed: builder.seed,
             routes,
-            _code_store: code_store,
+            state_dir,
         })
     }
 

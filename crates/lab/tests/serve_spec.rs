@@ -162,7 +162,27 @@ async fn the_readme_spec_serves_every_function_and_qualifier() {
     // hello's $LATEST (its own code and variables) and versions 1 and 2 each have a pool.
     let pools: Vec<&String> = lab.functions["hello"].keys().collect();
     assert_eq!(pools, ["$LATEST", "1", "2"]);
+    // Version 1's zip is unpacked into the lab's state dir, which goes with the lab.
+    let hello = &snapshot.functions["hello"];
+    let state = lab.state_dir.path().to_owned();
+    assert!(hello.versions[&1].config.code_dir.starts_with(&state));
+    assert!(
+        hello.versions[&1]
+            .config
+            .code_dir
+            .join("bootstrap")
+            .is_file()
+    );
+    assert!(
+        !hello.latest.config.code_dir.starts_with(&state),
+        "a dir is used in place"
+    );
+    drop(snapshot);
     lab.shutdown().await;
+    assert!(
+        !state.exists(),
+        "the state dir is removed when the lab ends"
+    );
 }
 
 #[test]
