@@ -3,8 +3,8 @@
 //! [`versions`], [`aliases`]); layers come next in `layers.rs`.
 
 pub mod alias;
-pub mod aliases;
 pub mod code;
+pub mod aliases;
 pub mod functions;
 pub mod registry;
 pub mod versions;
