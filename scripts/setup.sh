@@ -31,6 +31,9 @@ fi
 
 # Python runtime interface client, for the lab's conformance test of a non-Rust runtime.
 python3 -c 'import awslambdaric' >/dev/null 2>&1 || python3 -m pip install --quiet 'awslambdaric==4.2.2'
+# boto3, unchanged, for the lab's tests of functions and hooks calling its APIs through the SDKs'
+# standard endpoint variables (crates/lab/tests/lab_events.rs).
+python3 -c 'import boto3' >/dev/null 2>&1 || python3 -m pip install --quiet 'boto3==1.43.11'
 
 # Tools of the rollcall-e2e template tests (tests/tests/template.rs).
 # cfn-lint 1.51.x still runs the SAM transform before linting (1.58 no longer does).

@@ -105,6 +105,18 @@ pub struct ServeArgs {
     /// qualifiers, routes; see `lab::ready::ReadyFile`), atomically; removed on exit.
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,
+    /// A metric alarm in PutMetricAlarm's JSON (what `aws cloudwatch put-metric-alarm
+    /// --cli-input-json` takes), evaluated on the EMF metrics environments print (repeatable).
+    #[arg(long = "alarm", value_name = "FILE")]
+    pub alarms: Vec<PathBuf>,
+    /// The ground-truth event log (JSON lines): routing changes, hooks, alarm transitions,
+    /// deployments. Default: `events.jsonl` in `--log-dir`, none without it.
+    #[arg(long, value_name = "PATH")]
+    pub event_log: Option<PathBuf>,
+    /// Compresses time: alarm periods (and deployment intervals) last `1/N` of their value
+    /// (60: a minute takes a second). At least 1.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
 }
 
 /// A bad `serve` flag, naming the value and the fix.
@@ -149,6 +161,12 @@ pub struct ServeOptions {
     pub ready_file: Option<PathBuf>,
     /// The spec file the lab runs (`--spec`), which errors name; `None`: the flags.
     pub spec_file: Option<PathBuf>,
+    /// PutMetricAlarm JSON files (`--alarm`).
+    pub alarms: Vec<PathBuf>,
+    /// The event log file, if any (`--event-log`, else `events.jsonl` in the log dir).
+    pub event_log: Option<PathBuf>,
+    /// The lab-wide time scale (>= 1).
+    pub time_scale: f64,
 }
 
 /// What `rollcall-lab serve` runs, and where.
@@ -260,6 +278,12 @@ pub struct ServeConfig {
     pub log_dir: Option<PathBuf>,
     /// The readiness document's path (`--ready-file`).
     pub ready_file: Option<PathBuf>,
+    /// PutMetricAlarm JSON files.
+    pub alarms: Vec<PathBuf>,
+    /// The event log file, if any.
+    pub event_log: Option<PathBuf>,
+    /// The lab-wide time scale (>= 1).
+    pub time_scale: f64,
 }
 
 impl ServeConfig {
@@ -272,6 +296,9 @@ impl ServeConfig {
             default_format: self.default_format,
             ready_file: self.ready_file.clone(),
             spec_file: None,
+            alarms: self.alarms.clone(),
+            event_log: self.event_log.clone(),
+            time_scale: self.time_scale,
         }
     }
 
@@ -358,6 +385,7 @@ impl ServeArgs {
             });
         };
         let (api_addr, lambda_addr, log_dir, ready_file) = self.ports_and_files()?;
+        let (alarms, event_log, time_scale) = self.alarms_and_events(log_dir.as_deref())?;
         let spec = LabSpec::load(&path)?;
         // The front door's own answers (no route matched) speak the first route's format.
         let default_format = spec
@@ -373,6 +401,9 @@ impl ServeArgs {
                 default_format,
                 ready_file,
                 spec_file: Some(path),
+                alarms,
+                event_log,
+                time_scale,
             },
         })
     }
@@ -401,6 +432,30 @@ impl ServeArgs {
             path("--log-dir", &self.log_dir)?,
             path("--ready-file", &self.ready_file)?,
         ))
+    }
+
+    /// `--alarm`, `--event-log` (default `events.jsonl` in `log_dir`) and `--time-scale`, checked.
+    fn alarms_and_events(
+        &self,
+        log_dir: Option<&std::path::Path>,
+    ) -> Result<(Vec<PathBuf>, Option<PathBuf>, f64), CliError> {
+        if !(self.time_scale.is_finite() && self.time_scale >= 1.0) {
+            return Err(invalid(
+                "--time-scale",
+                &self.time_scale.to_string(),
+                "use a factor of at least 1 (1: real time, 60: a minute takes a second)",
+            ));
+        }
+        let event_log = match &self.event_log {
+            Some(p) => Some(absolute("--event-log", &p.display().to_string(), p)?),
+            None => log_dir.map(|d| d.join("events.jsonl")),
+        };
+        let alarms = self
+            .alarms
+            .iter()
+            .map(|a| absolute("--alarm", &a.display().to_string(), a))
+            .collect::<Result<_, _>>()?;
+        Ok((alarms, event_log, self.time_scale))
     }
 
     /// Validates every flag into the closed [`ServeConfig`] (pure: touches no file or socket).
@@ -523,6 +578,7 @@ impl ServeArgs {
             .map(|r| Route::parse(r, default_format))
             .collect::<Result<Vec<_>, _>>()?;
         let (api_addr, lambda_addr, log_dir, ready_file) = self.ports_and_files()?;
+        let (alarms, event_log, time_scale) = self.alarms_and_events(log_dir.as_deref())?;
         Ok(ServeConfig {
             function: self.function,
             versions: versions.into_values().collect(),
@@ -544,6 +600,9 @@ impl ServeArgs {
             lambda_addr,
             log_dir,
             ready_file,
+            alarms,
+            event_log,
+            time_scale,
         })
     }
 }

@@ -18,8 +18,10 @@ use crate::api::gateway::{Route, RouteTable, RouteTarget};
 use crate::api::lambda::versions::VersionInfo;
 use crate::api::lambda::{Function, InvokeApi};
 use crate::cli::{ServeConfig, ServeOptions};
+use crate::control::alarms::{AlarmFileError, LabCloudWatch};
 use crate::control::alias::{Alias, AliasError};
 use crate::control::code::{CodeError, CodeStore};
+use crate::control::events::{EventLog, EventLogError};
 use crate::control::registry::{self, Registry};
 use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
@@ -60,6 +62,15 @@ pub enum LabError {
     /// An alias's routing is invalid.
     #[error("--alias: {0}")]
     Alias(#[from] AliasError),
+    /// An `--alarm` file is refused.
+    #[error(transparent)]
+    Alarm(#[from] AlarmFileError),
+    /// The time scale is not a factor >= 1.
+    #[error("--time-scale: {0}")]
+    TimeScale(cloudwatch::AlarmError),
+    /// The event log cannot be written.
+    #[error(transparent)]
+    EventLog(#[from] EventLogError),
     /// A port could not be bound.
     #[error(
         "cannot listen on {addr} for the {what}: {reason} (pick another port, or 0 for any free port)"
@@ -79,9 +90,13 @@ impl LabError {
     /// wrong, [`crate::exit::EXIT_UNAVAILABLE`] for a port that cannot be bound.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Spec(_) | Self::Version { .. } | Self::Code { .. } | Self::Alias(_) => {
-                crate::exit::EXIT_USAGE
-            }
+            Self::Spec(_)
+            | Self::Version { .. }
+            | Self::Code { .. }
+            | Self::Alias(_)
+            | Self::Alarm(_)
+            | Self::EventLog(_)
+            | Self::TimeScale(_) => crate::exit::EXIT_USAGE,
             Self::Bind { .. } => crate::exit::EXIT_UNAVAILABLE,
         }
     }
@@ -112,6 +127,12 @@ pub struct Lab {
     /// The lab's state directory (`code/`: the code store zipped code is unpacked into),
     /// removed when the lab is dropped.
     pub state_dir: tempfile::TempDir,
+    /// The lab's CloudWatch: every environment's EMF lines, the alarms on them.
+    pub cloudwatch: Arc<LabCloudWatch>,
+    /// The ground-truth event log.
+    pub events: Arc<EventLog>,
+    /// The alarms' evaluation task.
+    evaluator: tokio::task::JoinHandle<()>,
 }
 
 /// One function built from its spec.
@@ -131,6 +152,10 @@ struct Builder<'a> {
     published: SystemTime,
     seed: u64,
     aliases_so_far: u64,
+    /// The Lambda API's URL, every environment's SDK endpoint for Lambda and CodeDeploy.
+    sdk_endpoint: Option<String>,
+    /// The lab's CloudWatch, fed every environment's output lines.
+    cloudwatch: Arc<LabCloudWatch>,
 }
 
 impl Builder<'_> {
@@ -162,6 +187,13 @@ impl Builder<'_> {
         resolved
             .map(|c| c.dir)
             .map_err(|reason| LabError::Code { key, reason })
+    }
+
+    /// `config` with the lab's SDK endpoint and its output tapped for EMF.
+    fn wired(&self, mut config: FunctionConfig) -> FunctionConfig {
+        config.sdk_endpoint.clone_from(&self.sdk_endpoint);
+        config.log_tap = Some(Arc::clone(&self.cloudwatch) as _);
+        config
     }
 
     fn pool(
@@ -203,6 +235,7 @@ impl Builder<'_> {
             let config = self
                 .spec
                 .function_config(name, Some(n), code_dir, layer_dirs.clone())
+                .map(|c| self.wired(c))
                 .expect("the version is in the spec");
             configs.insert(n.to_string(), config.clone());
             pools.insert(n.to_string(), self.pool(config, &limit, key(""))?);
@@ -227,6 +260,7 @@ impl Builder<'_> {
                 let config = self
                     .spec
                     .function_config(name, None, code_dir, layer_dirs.clone())
+                    .map(|c| self.wired(c))
                     .expect("the function is in the spec");
                 let pool = self.pool(config.clone(), &limit, key())?;
                 pools.insert(LATEST.to_owned(), Arc::clone(&pool));
@@ -317,6 +351,30 @@ impl Lab {
                 key: "the lab's code store".into(),
                 reason,
             })?;
+        let events = Arc::new(match &options.event_log {
+            Some(path) => EventLog::open(path)?,
+            None => EventLog::console_only(),
+        });
+        if let Some(path) = events.path() {
+            tracing::info!(path = %path.display(), "event log (JSON lines)");
+        }
+        let cloudwatch = LabCloudWatch::new(options.time_scale, Arc::clone(&events))
+            .map_err(LabError::TimeScale)?;
+        for path in &options.alarms {
+            cloudwatch.load_alarm_file(path)?;
+        }
+        // Bound first: every environment gets its URL as the SDKs' Lambda/CodeDeploy endpoint.
+        let lambda_socket = tokio::net::TcpListener::bind(options.lambda_addr)
+            .await
+            .map_err(|reason| LabError::Bind {
+                what: "Lambda Invoke API (--lambda-port)",
+                addr: options.lambda_addr,
+                reason,
+            })?;
+        let sdk_endpoint = lambda_socket
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .ok();
         let reserved: usize = spec
             .functions
             .values()
@@ -332,6 +390,8 @@ impl Lab {
             published: SystemTime::now(),
             seed: spec.seed.unwrap_or_else(rand::random),
             aliases_so_far: 0,
+            sdk_endpoint,
+            cloudwatch: Arc::clone(&cloudwatch),
         };
         for (name, layer) in &spec.layers {
             let key = builder.key(|| "--layer".into(), || format!("layers.{name}.content"));
@@ -355,6 +415,7 @@ impl Lab {
             .next()
             .and_then(|f| f.aliases.values().next().cloned());
         let registry = Registry::new(snapshot);
+        registry.set_event_log(Arc::clone(&events));
         let routes: Vec<Route> = spec
             .routes
             .iter()
@@ -368,7 +429,8 @@ impl Lab {
             })
             .collect();
         let api = Self::front_door(spec, options, &registry, &routes).await?;
-        let lambda = Self::lambda_api(options, &registry, api_functions).await?;
+        let lambda = Self::lambda_api(lambda_socket, &registry, api_functions);
+        let evaluator = cloudwatch.spawn_evaluator();
         Ok(Self {
             api,
             lambda,
@@ -379,6 +441,9 @@ impl Lab {
             seed: builder.seed,
             routes,
             state_dir,
+            cloudwatch,
+            events,
+            evaluator,
         })
     }
 
@@ -404,11 +469,11 @@ impl Lab {
             })
     }
 
-    async fn lambda_api(
-        options: &ServeOptions,
+    fn lambda_api(
+        socket: tokio::net::TcpListener,
         registry: &Arc<Registry>,
         functions: Vec<Function>,
-    ) -> Result<Listener, LabError> {
+    ) -> Listener {
         // F1: the Lambda API reads every function from the registry; these `Function`s go.
         let functions = functions.into_iter().map(|mut function| {
             let snapshot = registry.snapshot();
@@ -425,15 +490,23 @@ impl Lab {
             }
             function
         });
-        InvokeApi::new(functions)
-            .with_registry(Arc::clone(registry))
-            .bind(options.lambda_addr)
-            .await
-            .map_err(|reason| LabError::Bind {
-                what: "Lambda Invoke API (--lambda-port)",
-                addr: options.lambda_addr,
-                reason,
-            })
+        let invoke_api = InvokeApi::new(functions).with_registry(Arc::clone(registry));
+        Listener::serve(
+            socket,
+            Arc::new(invoke_api),
+            crate::accept::ServeLimits::PUBLIC,
+        )
+    }
+
+    /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`
+    /// does: for a spec file's alarms or a deployment group's. Returns the alarm's name.
+    pub fn put_metric_alarm_json(&self, json: &str) -> Result<String, cloudwatch::AlarmError> {
+        self.cloudwatch.put_metric_alarm_json(json)
+    }
+
+    /// The alarms' states and transitions, for the deployment engine.
+    pub fn alarm_source(&self) -> Arc<dyn crate::control::alarms::AlarmSource> {
+        Arc::clone(&self.cloudwatch) as _
     }
 
     /// Base URL of the API front door.
@@ -448,6 +521,7 @@ impl Lab {
 
     /// Stops both front doors, then every pool (no environment process is left).
     pub async fn shutdown(self) {
+        self.evaluator.abort();
         self.api.shutdown().await;
         self.lambda.shutdown().await;
         for pool in self.functions.values().flat_map(BTreeMap::values) {

@@ -273,15 +273,19 @@ impl VersionPool {
             config.function.log_group(),
             config.function.version
         );
+        let mut logs = LogSink::new(
+            group,
+            config.log_capacity,
+            config.log_dir.map(|d| {
+                d.join(&config.function.function_name)
+                    .join(sanitise(&config.function.version))
+            }),
+        );
+        if let Some(tap) = &config.function.log_tap {
+            logs = logs.with_tap(Arc::clone(tap));
+        }
         let inner = Arc::new(PoolInner {
-            logs: Arc::new(LogSink::new(
-                group,
-                config.log_capacity,
-                config.log_dir.map(|d| {
-                    d.join(&config.function.function_name)
-                        .join(sanitise(&config.function.version))
-                }),
-            )),
+            logs: Arc::new(logs),
             cfg: Arc::new(config.function),
             resolved: Arc::new(resolved),
             limit,

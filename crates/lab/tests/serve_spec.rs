@@ -23,6 +23,9 @@ fn options() -> ServeOptions {
         default_format: PayloadFormat::V1,
         ready_file: None,
         spec_file: None,
+        alarms: Vec::new(),
+        event_log: None,
+        time_scale: 1.0,
     }
 }
 

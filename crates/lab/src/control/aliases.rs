@@ -5,6 +5,7 @@ use std::sync::Arc;
 use protocol::lambda_api::{LambdaError, LambdaErrorType};
 
 use super::alias::{Alias, AliasError, RoutingChange};
+use super::events::Event;
 use super::registry::Registry;
 
 /// Why an alias operation was refused.
@@ -58,7 +59,11 @@ impl Registry {
                         format!("Alias not found: {function}:{alias}"),
                     )
                 })?;
-            Ok(alias.set_routing_if(revision_id, primary, additional)?)
+            let change = alias.set_routing_if(revision_id, primary, additional)?;
+            if let Some(log) = self.event_log() {
+                log.record(Event::routing_changed(function, &change));
+            }
+            Ok(change)
         })
     }
 }

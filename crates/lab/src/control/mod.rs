@@ -2,9 +2,11 @@
 //! alias routes ([`alias`]). Registry operations are split by resource ([`functions`],
 //! [`versions`], [`aliases`]); layers come next in `layers.rs`.
 
+pub mod alarms;
 pub mod alias;
-pub mod code;
 pub mod aliases;
+pub mod code;
+pub mod events;
 pub mod functions;
 pub mod registry;
 pub mod versions;

@@ -8,12 +8,13 @@
 //! [`functions`](super::functions), [`versions`](super::versions), [`aliases`](super::aliases).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::SystemTime;
 
 use protocol::lambda_api::{LATEST, LambdaError, LambdaErrorType};
 
 use super::alias::Alias;
+use super::events::EventLog;
 use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
 use crate::pool::ConcurrencyLimit;
@@ -128,6 +129,8 @@ impl Snapshot {
 pub struct Registry {
     current: RwLock<Arc<Snapshot>>,
     writer: Mutex<()>,
+    /// Where applied routing changes are recorded (set once by the lab's wiring).
+    events: OnceLock<Arc<EventLog>>,
 }
 
 impl Registry {
@@ -136,7 +139,18 @@ impl Registry {
         Arc::new(Self {
             current: RwLock::new(Arc::new(snapshot)),
             writer: Mutex::new(()),
+            events: OnceLock::new(),
         })
+    }
+
+    /// Records every routing change applied from now on in `log` (the first log set stays).
+    pub fn set_event_log(&self, log: Arc<EventLog>) {
+        let _ = self.events.set(log);
+    }
+
+    /// The event log routing changes go to, when set.
+    pub fn event_log(&self) -> Option<&Arc<EventLog>> {
+        self.events.get()
     }
 
     /// The current snapshot (never blocks behind a mutation in progress).

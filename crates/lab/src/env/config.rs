@@ -20,6 +20,15 @@
 //! | `ROLLCALL_LAB_OPT` | the layer directory standing for `/opt` |
 //! | `ROLLCALL_PROXY_PORT` | a free loopback port for this environment's Runtime API proxy |
 //! | `ROLLCALL_TELEMETRY_PORT` | a free loopback port for this environment's telemetry listener |
+//! | `AWS_ENDPOINT_URL_LAMBDA`, `AWS_ENDPOINT_URL_CODEDEPLOY` | the lab's Lambda API URL (it serves CodeDeploy too), when the lab gives one ([`FunctionConfig::sdk_endpoint`]) |
+//!
+//! The endpoint variables are the AWS SDKs' and CLI's standard service-specific endpoints, so
+//! a function or hook written with an unchanged SDK calls the lab; with the dummy credentials
+//! Lambda-style (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and
+//! `AWS_REGION`/`AWS_DEFAULT_REGION`, which Lambda always sets and the lab too, the SDK needs no
+//! other configuration. Lambda sets no endpoint variable, so a function's own
+//! `AWS_ENDPOINT_URL_*` or global `AWS_ENDPOINT_URL` wins: the lab then adds none for that
+//! service (for the global one: none at all, as the service-specific ones would override it).
 //!
 //! Real Lambda gives each environment its own network namespace, so extensions may use fixed
 //! ports; in the lab several environments share the host, so the lab picks a port per environment
@@ -69,6 +78,12 @@ pub struct FunctionConfig {
     pub region: String,
     /// Account id used in ARNs and the register response's `accountId`.
     pub account_id: String,
+    /// The lab's Lambda API URL (`http://127.0.0.1:3001`), set as the SDKs' Lambda and
+    /// CodeDeploy endpoints in every environment; `None` sets no endpoint variable.
+    pub sdk_endpoint: Option<String>,
+    /// Reads every line the environments print (the lab's CloudWatch reads their EMF). Part of
+    /// the configuration so that a version published from `$LATEST` keeps it.
+    pub log_tap: Option<std::sync::Arc<dyn super::logs::LineTap>>,
 }
 
 impl FunctionConfig {
@@ -95,6 +110,8 @@ impl FunctionConfig {
             command: None,
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
+            sdk_endpoint: None,
+            log_tap: None,
         }
     }
 
@@ -328,6 +345,13 @@ pub struct EnvironmentSlots {
 /// Host variables copied into every process when set.
 pub const HOST_PASSTHROUGH: &[&str] = &["HOME", "PYENV_ROOT", "PYENV_VERSION", "TMPDIR"];
 
+/// The SDKs' service-specific endpoint variables the lab points at its Lambda API.
+pub const SDK_ENDPOINT_VARIABLES: &[&str] =
+    &["AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_CODEDEPLOY"];
+
+/// The SDKs' global endpoint variable (a function that sets it chose its endpoints itself).
+const GLOBAL_ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
+
 /// Variables Lambda hides from extensions (LAMBDA-FACTS §2).
 const HIDDEN_FROM_EXTENSIONS: &[&str] = &[
     "AWS_EXECUTION_ENV",
@@ -400,6 +424,15 @@ pub fn runtime_env(
     }
     if let Some(last) = cfg.layer_dirs.last() {
         env.insert("ROLLCALL_LAB_OPT".into(), last.display().to_string());
+    }
+    if let Some(url) = cfg
+        .sdk_endpoint
+        .as_ref()
+        .filter(|_| !cfg.env_vars.contains_key(GLOBAL_ENDPOINT_VARIABLE))
+    {
+        for name in SDK_ENDPOINT_VARIABLES {
+            env.entry((*name).to_owned()).or_insert_with(|| url.clone());
+        }
     }
     env
 }

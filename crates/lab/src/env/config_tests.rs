@@ -62,6 +62,51 @@ fn runtime_env_has_every_lambda_variable_and_reserved_ones_win() {
 }
 
 #[test]
+fn the_sdk_endpoints_point_at_the_lab_unless_the_function_chose_its_own() {
+    let mut cfg = FunctionConfig::new("fn", "7", "/code", "bootstrap");
+    let env = runtime_env(&cfg, &slots(), &host);
+    for k in SDK_ENDPOINT_VARIABLES {
+        assert!(!env.contains_key(*k), "no lab endpoint given: no {k}");
+    }
+    cfg.sdk_endpoint = Some("http://127.0.0.1:3001".into());
+    // Credentials and region are Lambda's (reserved): a function's own values lose.
+    cfg.env_vars
+        .insert("AWS_SECRET_ACCESS_KEY".into(), "mine".into());
+    cfg.env_vars.insert("AWS_REGION".into(), "eu-west-1".into());
+    let env = runtime_env(&cfg, &slots(), &host);
+    assert_eq!(env["AWS_ENDPOINT_URL_LAMBDA"], "http://127.0.0.1:3001");
+    assert_eq!(env["AWS_ENDPOINT_URL_CODEDEPLOY"], "http://127.0.0.1:3001");
+    assert_ne!(env["AWS_SECRET_ACCESS_KEY"], "mine");
+    assert_eq!(env["AWS_REGION"], "us-east-1");
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+    ] {
+        assert!(env.get(k).is_some_and(|v| !v.is_empty()), "{k}");
+    }
+    let ext = extension_env(&env, Path::new("/l1"));
+    assert_eq!(ext["AWS_ENDPOINT_URL_CODEDEPLOY"], "http://127.0.0.1:3001");
+    // Lambda sets no endpoint variable: the function's own wins, service by service...
+    cfg.env_vars.insert(
+        "AWS_ENDPOINT_URL_LAMBDA".into(),
+        "http://elsewhere:1".into(),
+    );
+    let env = runtime_env(&cfg, &slots(), &host);
+    assert_eq!(env["AWS_ENDPOINT_URL_LAMBDA"], "http://elsewhere:1");
+    assert_eq!(env["AWS_ENDPOINT_URL_CODEDEPLOY"], "http://127.0.0.1:3001");
+    // ... and a global endpoint means the function chose for every service.
+    cfg.env_vars.remove("AWS_ENDPOINT_URL_LAMBDA");
+    cfg.env_vars
+        .insert("AWS_ENDPOINT_URL".into(), "http://localstack:4566".into());
+    let env = runtime_env(&cfg, &slots(), &host);
+    assert_eq!(env["AWS_ENDPOINT_URL"], "http://localstack:4566");
+    for k in SDK_ENDPOINT_VARIABLES {
+        assert!(!env.contains_key(*k), "{k} would override AWS_ENDPOINT_URL");
+    }
+}
+
+#[test]
 fn extensions_do_not_see_the_hidden_variables_but_see_the_version() {
     let cfg = FunctionConfig::new("fn", "7", "/code", "bootstrap");
     let mut env = runtime_env(&cfg, &slots(), &host);

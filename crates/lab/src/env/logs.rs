@@ -32,6 +32,13 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Something that reads every captured line as it is written (the lab's CloudWatch reads the
+/// EMF documents environments print).
+pub trait LineTap: Send + Sync + std::fmt::Debug {
+    /// Called once per line, before the line is stored.
+    fn line(&self, line: &LogLine);
+}
+
 /// Open log files kept by a sink; beyond this many (environments gone without
 /// [`LogSink::close_stream`]) all are closed and reopened on demand.
 const MAX_OPEN_FILES: usize = 256;
@@ -46,6 +53,8 @@ pub struct LogSink {
     /// One open (append) file per live log stream, so a line costs one `write`, not
     /// `mkdir` + `open` + `write` + `close`.
     files: Mutex<HashMap<String, File>>,
+    /// Reads every line, when set.
+    tap: Option<std::sync::Arc<dyn LineTap>>,
 }
 
 impl LogSink {
@@ -57,7 +66,14 @@ impl LogSink {
             dir,
             lines: Mutex::new(VecDeque::new()),
             files: Mutex::new(HashMap::new()),
+            tap: None,
         }
+    }
+
+    /// The sink with `tap` reading every line.
+    pub fn with_tap(mut self, tap: std::sync::Arc<dyn LineTap>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// The log group name (`/aws/lambda/<function>`, plus the version when the pool sets it).
@@ -67,6 +83,9 @@ impl LogSink {
 
     /// Appends one line.
     pub fn push(&self, line: LogLine) {
+        if let Some(tap) = &self.tap {
+            tap.line(&line);
+        }
         if let Some(dir) = &self.dir {
             let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
             if files.len() >= MAX_OPEN_FILES && !files.contains_key(&line.stream) {

@@ -21,5 +21,5 @@ pub mod timing;
 pub use config::{ConfigError, FunctionConfig, Resolved};
 pub use delivery::DeliveryStats;
 pub use environment::{Environment, InvokeEnd, ShutdownReason, StartError, new_trace_id};
-pub use logs::{LogLine, LogSink, LogSource};
+pub use logs::{LineTap, LogLine, LogSink, LogSource};
 pub use state::{State, Transition};
