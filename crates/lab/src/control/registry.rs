@@ -29,6 +29,34 @@ pub struct Version {
     pub last_modified: SystemTime,
     /// Its pool of environments.
     pub pool: Arc<dyn Invoker>,
+    /// Its environments' logs, for `X-Amz-Log-Type: Tail`, when the lab keeps them.
+    pub logs: Option<Arc<dyn LogTail>>,
+}
+
+/// Where a version's invocation logs are found, for `X-Amz-Log-Type: Tail`.
+pub trait LogTail: Send + Sync {
+    /// The log text of invocation `request_id`, if the lab keeps it.
+    fn tail(&self, request_id: &str) -> Option<String>;
+}
+
+impl Version {
+    /// Version `version` running `config` on `pool`, modified now, without logs.
+    pub fn new(version: impl Into<String>, config: FunctionConfig, pool: Arc<dyn Invoker>) -> Self {
+        Self {
+            version: version.into(),
+            config,
+            last_modified: SystemTime::now(),
+            pool,
+            logs: None,
+        }
+    }
+
+    /// The same version with its logs at `logs`.
+    #[must_use]
+    pub fn with_logs(mut self, logs: Arc<dyn LogTail>) -> Self {
+        self.logs = Some(logs);
+        self
+    }
 }
 
 impl std::fmt::Debug for Version {

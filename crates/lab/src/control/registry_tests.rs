@@ -26,6 +26,7 @@ fn version(v: &str) -> Version {
         config: FunctionConfig::new("hello", v, "/code", "index.handler"),
         last_modified: SystemTime::UNIX_EPOCH,
         pool: Arc::new(Echo(v.to_owned())),
+        logs: None,
     }
 }
 
