@@ -17,7 +17,9 @@ use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
 
 use crate::api::gateway::server::{ApiConfig, ApiGateway, Listener};
-use crate::api::lambda::{InvokeApi, function_arn};
+use crate::api::lambda::{FunctionControl, InvokeApi, function_arn};
+use crate::control::Provisioner;
+use crate::control::code::CodeStore;
 
 /// Concurrency of a function without `--concurrency` (shared by its versions): Lambda's
 /// unreserved account concurrency.
@@ -37,6 +39,9 @@ pub enum LabError {
     /// The alias's routing is invalid.
     #[error("--alias: {0}")]
     Alias(#[from] AliasError),
+    /// The lab's state directory could not be made.
+    #[error("cannot create the lab's state directory: {0} (check TMPDIR)")]
+    State(String),
     /// A port could not be bound.
     #[error(
         "cannot listen on {addr} for the {what}: {reason} (pick another port, or 0 for any free port)"
@@ -57,7 +62,7 @@ impl LabError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Version { .. } | Self::Alias(_) => crate::exit::EXIT_USAGE,
-            Self::Bind { .. } => crate::exit::EXIT_UNAVAILABLE,
+            Self::Bind { .. } | Self::State(_) => crate::exit::EXIT_UNAVAILABLE,
         }
     }
 }
@@ -77,6 +82,9 @@ pub struct Lab {
     pub alias: Option<Arc<Alias>>,
     /// The seed of the alias's RNG.
     pub seed: u64,
+    /// The lab's state directory (the code store of `CreateFunction`/`UpdateFunctionCode`
+    /// zips), removed when the lab ends.
+    pub state_dir: tempfile::TempDir,
 }
 
 /// The registry of the one function `config` describes: `$LATEST` (the last version's
@@ -189,7 +197,18 @@ impl Lab {
                 addr: config.api_addr,
                 reason,
             })?;
+        let state_dir = tempfile::Builder::new()
+            .prefix("rollcall-lab-")
+            .tempdir()
+            .map_err(|e| LabError::State(e.to_string()))?;
+        let store = CodeStore::open(state_dir.path().join("code"))
+            .map_err(|e| LabError::State(e.to_string()))?;
+        let provisioner = Provisioner {
+            log_dir: config.log_dir.clone(),
+            idle_timeout: None,
+        };
         let lambda = InvokeApi::new(Arc::clone(&registry))
+            .with_control(FunctionControl { store, provisioner })
             .bind(config.lambda_addr)
             .await
             .map_err(|reason| LabError::Bind {
@@ -204,6 +223,7 @@ impl Lab {
             pools,
             alias,
             seed: config.seed,
+            state_dir,
         })
     }
 
@@ -224,5 +244,6 @@ impl Lab {
         for pool in self.pools.values() {
             pool.shutdown().await;
         }
+        self.registry.shutdown_pools().await;
     }
 }

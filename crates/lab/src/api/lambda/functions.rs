@@ -8,24 +8,12 @@ use http_body_util::Full;
 use super::InvokeApi;
 use super::error::{ApiError, Kind, not_found};
 use super::function_name::{arn_of, function_and_qualifier, split_function_name};
-use super::versions::{
-    FunctionRead, VersionInfo, function_configuration, get_function, list_versions,
-};
+use super::versions::{FunctionRead, function_configuration, get_function, list_versions, page};
 use crate::api::http::json_response;
 use crate::control::{Target, Version};
-
-impl From<&Version> for VersionInfo {
-    fn from(v: &Version) -> Self {
-        Self {
-            version: v.version.clone(),
-            handler: v.config.handler.clone(),
-            memory_mb: v.config.memory_mb,
-            timeout: v.config.timeout,
-            last_modified: v.last_modified,
-            code_dir: v.config.code_dir.clone(),
-        }
-    }
-}
+use protocol::lambda_api::ListQuery;
+use serde_json::json;
+use std::sync::Arc;
 
 impl InvokeApi {
     /// `ListVersionsByFunction` (GET).
@@ -52,9 +40,9 @@ impl InvokeApi {
             .functions
             .get(name)
             .ok_or_else(|| not_found("Function", self.arn(name, None)))?;
-        let versions: Vec<VersionInfo> = std::iter::once(&f.latest)
+        let versions: Vec<Arc<Version>> = std::iter::once(&f.latest)
             .chain(f.versions.values())
-            .map(|v| VersionInfo::from(&**v))
+            .cloned()
             .collect();
         let page = list_versions(&self.arn(name, None), &versions, query)?;
         Ok(json_response(StatusCode::OK, page.to_string()))
@@ -92,11 +80,54 @@ impl InvokeApi {
                 f.version(&primary).cloned().ok_or_else(not_found)?
             }
         };
-        let version = VersionInfo::from(&*version);
         let document = match read {
             FunctionRead::Function(_) => get_function(&asked, &version),
             FunctionRead::Configuration(_) => function_configuration(&asked, &version),
         };
         Ok(json_response(StatusCode::OK, document.to_string()))
+    }
+
+    /// `ListFunctions` (GET `/functions/`): every function's `$LATEST` (unqualified ARN), or
+    /// with `FunctionVersion=ALL` every version of every function (qualified ARNs), paged by
+    /// `Marker` and `MaxItems`.
+    pub(super) fn list_functions(
+        &self,
+        query: Option<&str>,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let q = ListQuery::parse(query.unwrap_or(""))
+            .map_err(|e| ApiError::new(Kind::InvalidParameterValue, e.to_string()))?;
+        let all = match q.function_version.as_deref() {
+            None => false,
+            Some("ALL") => true,
+            Some(other) => {
+                return Err(ApiError::new(
+                    Kind::Validation,
+                    format!(
+                        "1 validation error detected: Value '{other}' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]"
+                    ),
+                ));
+            }
+        };
+        let snapshot = self.registry.snapshot();
+        let mut items: Vec<(String, Arc<Version>)> = Vec::new();
+        for (name, f) in &snapshot.functions {
+            if all {
+                for v in std::iter::once(&f.latest).chain(f.versions.values()) {
+                    items.push((self.arn(name, Some(&v.version)), Arc::clone(v)));
+                }
+            } else {
+                items.push((self.arn(name, None), Arc::clone(&f.latest)));
+            }
+        }
+        let (items, next) = page(&items, query)?;
+        let documents: Vec<_> = items
+            .iter()
+            .map(|(arn, v)| function_configuration(arn, v))
+            .collect();
+        let mut page = json!({ "Functions": documents });
+        if let Some(next) = next {
+            page["NextMarker"] = json!(next);
+        }
+        Ok(json_response(StatusCode::OK, page.to_string()))
     }
 }

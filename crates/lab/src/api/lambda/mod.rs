@@ -12,6 +12,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 
 pub use error::ApiError;
+pub use function_changes::FunctionControl;
 pub use function_name::ArnHome;
 pub use invoke::{
     ASYNC_PAYLOAD_LIMIT, InvocationType, InvokeCall, LOG_TAIL_BYTES, SYNC_PAYLOAD_LIMIT,
@@ -21,6 +22,7 @@ pub use routes::{Operation, routes};
 
 pub mod aliases;
 mod error;
+mod function_changes;
 mod function_name;
 mod functions;
 pub mod invoke;
@@ -52,6 +54,7 @@ pub struct InvokeApi {
     registry: Arc<Registry>,
     region: String,
     account_id: String,
+    control: Option<Arc<FunctionControl>>,
 }
 
 impl InvokeApi {
@@ -96,7 +99,15 @@ impl InvokeApi {
             registry,
             region,
             account_id,
+            control: None,
         }
+    }
+
+    /// Functions are created and changed (`CreateFunction`, `UpdateFunctionCode`, ...) with
+    /// `control`; without it those operations answer `ServiceException`.
+    pub fn with_control(mut self, control: FunctionControl) -> Self {
+        self.control = Some(Arc::new(control));
+        self
     }
 
     /// Binds `addr` and serves this API.
@@ -127,6 +138,20 @@ impl InvokeApi {
             }
             Operation::UpdateAlias { function, alias } => {
                 return self.alias_operation(&function, &alias, Some(body)).await;
+            }
+            Operation::CreateFunction => return self.create_function(body).await,
+            Operation::ListFunctions => return self.list_functions(query),
+            Operation::UpdateFunctionCode { function } => {
+                return self.update_code(&function, body).await;
+            }
+            Operation::UpdateFunctionConfiguration { function } => {
+                return self.update_configuration(&function, body).await;
+            }
+            Operation::PublishVersion { function } => {
+                return self.publish_version(&function, body).await;
+            }
+            Operation::DeleteFunction { function } => {
+                return self.delete_function(&function, query);
             }
         };
         self.invoke(function, query, &parts.headers, body, request_id)
