@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 
@@ -67,18 +67,33 @@ impl InvokeApi {
             .map_or(crate::control::code::ZIP_REQUEST_MAX, |c| {
                 (c.store.limits().zipped * 4).div_ceil(3)
             });
-        let bytes = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .map_err(|_| {
+        let too_large = || {
+            ApiError::new(
+                Kind::RequestEntityTooLarge,
+                format!("Request must be smaller than {limit} bytes for the {operation} operation"),
+            )
+        };
+        let mut body = body;
+        let mut bytes = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
                 ApiError::new(
-                    Kind::RequestEntityTooLarge,
-                    format!(
-                        "Request must be smaller than {limit} bytes for the {operation} operation"
-                    ),
+                    Kind::InvalidRequestContent,
+                    format!("reading the request failed: {e}"),
                 )
             })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if (bytes.len() + data.len()) as u64 > limit {
+                // Read the rest (and drop it) so that the client, still sending, gets the
+                // answer rather than a reset connection.
+                while let Some(Ok(_)) = body.frame().await {}
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&data);
+        }
+        let bytes = Bytes::from(bytes);
         let bytes = if bytes.is_empty() {
             Bytes::from_static(b"{}")
         } else {

@@ -2,7 +2,7 @@
 //! (`account:function:name[:qualifier]`) or a full ARN, with the `?Qualifier=` parameter, and the
 //! region and account an ARN names.
 
-use protocol::lambda_api::FunctionRef;
+use protocol::lambda_api::{FunctionRef, Qualifier};
 
 use super::error::{ApiError, Kind};
 use super::function_arn;
@@ -38,6 +38,17 @@ pub(super) fn function_and_qualifier(
         }
         (a, b) => a.or(b),
     };
+    if let Some(q) = &qualifier {
+        // Lambda validates the parameter against the model's pattern first.
+        Qualifier::parse(q).map_err(|e| {
+            ApiError::new(
+                Kind::Validation,
+                format!(
+                    "1 validation error detected: Value '{q}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+) ({e})"
+                ),
+            )
+        })?;
+    }
     Ok((function, qualifier, home))
 }
 
