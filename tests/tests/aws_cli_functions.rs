@@ -435,6 +435,62 @@ async fn a_deleted_versions_environments_stop_after_their_invocations() {
     api.registry.shutdown_pools().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_latest_runs_on_new_environments_while_the_old_ones_drain() {
+    let api = LambdaApi::start().await;
+    api.create(
+        "f",
+        &package(&[]),
+        &["--environment", "Variables={STAGE=old}"],
+    )
+    .await;
+    let old = api.registry.snapshot().functions["f"]
+        .latest
+        .owned_pool
+        .clone()
+        .unwrap();
+    api.invoke("f", "$LATEST", "{}").await;
+    let slow = tokio::spawn({
+        let addr = api.listener.local_addr();
+        async move {
+            test_support::http::send(
+                addr,
+                "POST",
+                "/2015-03-31/functions/f/invocations",
+                &[],
+                r#"{"sleep_ms": 1500}"#,
+            )
+            .await
+        }
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while old.idle_count() > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the slow invocation started");
+    api.ok(&[
+        "update-function-configuration",
+        "--function-name",
+        "f",
+        "--environment",
+        "Variables={STAGE=new}",
+    ])
+    .await;
+    // The new configuration answers at once, on a new environment...
+    let (reply, output) = api.invoke("f", "$LATEST", r#"{"env":["STAGE"]}"#).await;
+    assert_eq!(reply["ExecutedVersion"], "$LATEST");
+    assert!(output.to_string().contains("new"), "{output}");
+    // ... while the old one finishes its invocation, then stops.
+    let reply = slow.await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["slept"], 1500);
+    old.shutdown().await;
+    assert!(old.process_groups().is_empty());
+    api.registry.shutdown_pools().await;
+}
+
 /// `f` with version 1 and the alias `live` → 1 (made through the registry: CreateAlias is
 /// another resource's).
 async fn with_alias(api: &LambdaApi) {
@@ -539,6 +595,13 @@ async fn a_function_that_does_not_exist_is_not_found() {
             "5",
         ],
         &["get-function", "--function-name", "f", "--qualifier", "9"],
+        &[
+            "update-function-configuration",
+            "--function-name",
+            "f",
+            "--layers",
+            "arn:aws:lambda:us-east-1:123456789012:layer:nope:1",
+        ],
     ] {
         assert_eq!(
             api.refused(args).await,

@@ -273,3 +273,79 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::control::Snapshot;
+    use crate::invoke::{InvokeOutcome, InvokeResponse};
+
+    /// Answers as its version.
+    struct Answers(&'static str);
+
+    impl Invoker for Answers {
+        fn invoke(&self, _: InvokeRequest) -> InvokeFuture<'_> {
+            Box::pin(async move {
+                Ok(InvokeResponse {
+                    executed_version: self.0.to_owned(),
+                    cold_start: false,
+                    outcome: InvokeOutcome::Success { body: "{}".into() },
+                })
+            })
+        }
+    }
+
+    /// A `$LATEST` pool that was replaced between the invoker's lookup and its invocation:
+    /// it replaces itself in the registry, then answers as a closed pool does.
+    struct Replaced(Mutex<Option<Arc<Registry>>>);
+
+    impl Invoker for Replaced {
+        fn invoke(&self, _: InvokeRequest) -> InvokeFuture<'_> {
+            Box::pin(async move {
+                if let Some(registry) = self.0.lock().unwrap().take() {
+                    registry
+                        .mutate(|s| {
+                            let f = s.functions.get_mut("f").unwrap();
+                            f.latest = Arc::new(version(Arc::new(Answers("new"))));
+                            Ok::<_, ()>(())
+                        })
+                        .unwrap();
+                }
+                Err(InvokeError::Service {
+                    status: 503,
+                    error_type: "ServiceException".into(),
+                    message: "version $LATEST is shutting down".into(),
+                })
+            })
+        }
+    }
+
+    fn version(pool: Arc<dyn Invoker>) -> Version {
+        let mut v = Version::new(
+            LATEST,
+            FunctionConfig::new("f", LATEST, "/code", "bootstrap"),
+            pool,
+        );
+        v.last_modified = SystemTime::UNIX_EPOCH;
+        v
+    }
+
+    #[tokio::test]
+    async fn an_invocation_that_meets_a_replaced_pool_runs_on_its_successor() {
+        let replaced = Arc::new(Replaced(Mutex::new(None)));
+        let mut snapshot = Snapshot::default();
+        let f = Function::new(version(replaced.clone()), ConcurrencyLimit::new(1));
+        snapshot.functions.insert("f".into(), f);
+        let registry = Registry::new(snapshot);
+        *replaced.0.lock().unwrap() = Some(Arc::clone(&registry));
+        let answer = registry
+            .invoker("f", None)
+            .invoke(InvokeRequest::default())
+            .await
+            .expect("the new $LATEST answers");
+        assert_eq!(answer.executed_version, "new");
+    }
+}
