@@ -15,20 +15,16 @@ use protocol::lambda_api::names::FunctionName;
 
 use crate::api::gateway::server::{ApiConfig, ApiGateway, Listener};
 use crate::api::gateway::{Route, RouteTable, RouteTarget};
-use crate::api::lambda::versions::VersionInfo;
-use crate::api::lambda::{Function, InvokeApi};
+use crate::api::lambda::{FunctionControl, InvokeApi, function_arn};
 use crate::cli::{ServeConfig, ServeOptions};
+use crate::control::Provisioner;
 use crate::control::alias::{Alias, AliasError};
-use crate::control::code::{CodeError, CodeStore};
-use crate::control::registry::{self, Registry};
+use crate::control::code::{self, CodeError, CodeStore};
+use crate::control::registry::{self, Registry, VersionMeta};
 use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
 use crate::spec::{self, FunctionSpec, LabSpec, SpecError};
-
-mod logs;
-
-use logs::PoolLogs;
 
 /// Concurrency of a function without reserved concurrency (shared by its versions and by every
 /// other such function): Lambda's unreserved account concurrency.
@@ -118,7 +114,6 @@ pub struct Lab {
 struct Built {
     function: registry::Function,
     pools: BTreeMap<String, Arc<VersionPool>>,
-    api: Function,
 }
 
 /// What the lab needs while it builds its functions.
@@ -142,8 +137,8 @@ impl Builder<'_> {
         }
     }
 
-    /// The directory holding `code`: a dir as it is, a zip unpacked into the store.
-    async fn code_dir(&self, code: &spec::Code, key: String) -> Result<PathBuf, LabError> {
+    /// `code` ready to run: a dir as it is, a zip unpacked into the store.
+    async fn code(&self, code: &spec::Code, key: String) -> Result<code::Code, LabError> {
         let store = self.store.clone();
         let code = code.clone();
         let resolved = tokio::task::spawn_blocking(move || match &code {
@@ -158,10 +153,7 @@ impl Builder<'_> {
         })
         .await
         .expect("resolving code does not panic");
-        // F1: `resolved` carries CodeSha256 and CodeSize for the version's metadata.
-        resolved
-            .map(|c| c.dir)
-            .map_err(|reason| LabError::Code { key, reason })
+        resolved.map_err(|reason| LabError::Code { key, reason })
     }
 
     fn pool(
@@ -191,7 +183,7 @@ impl Builder<'_> {
             .map(|l| self.layers[l.as_str()].clone())
             .collect();
         let mut pools: BTreeMap<String, Arc<VersionPool>> = BTreeMap::new();
-        let mut configs: BTreeMap<String, FunctionConfig> = BTreeMap::new();
+        let mut configs: BTreeMap<String, (FunctionConfig, code::Code)> = BTreeMap::new();
         for (i, (n, v)) in f.numbered_versions().enumerate() {
             let key = |what: &str| {
                 self.key(
@@ -199,13 +191,13 @@ impl Builder<'_> {
                     || format!("functions.{name}.versions[{i}]{what}"),
                 )
             };
-            let code_dir = self.code_dir(&v.code, key(".code")).await?;
+            let code = self.code(&v.code, key(".code")).await?;
             let config = self
                 .spec
-                .function_config(name, Some(n), code_dir, layer_dirs.clone())
+                .function_config(name, Some(n), code.dir.clone(), layer_dirs.clone())
                 .expect("the version is in the spec");
-            configs.insert(n.to_string(), config.clone());
-            pools.insert(n.to_string(), self.pool(config, &limit, key(""))?);
+            pools.insert(n.to_string(), self.pool(config.clone(), &limit, key(""))?);
+            configs.insert(n.to_string(), (config, code));
         }
         // `$LATEST` runs in the last version's pool when it is that version (the flags' case);
         // otherwise in its own.
@@ -219,72 +211,62 @@ impl Builder<'_> {
             }
             _ => {
                 let key = || self.key(|| "--version".into(), || format!("functions.{name}.code"));
-                let code_dir = self.code_dir(&f.code, key()).await?;
+                let code = self.code(&f.code, key()).await?;
                 let config = self
                     .spec
-                    .function_config(name, None, code_dir, layer_dirs.clone())
+                    .function_config(name, None, code.dir.clone(), layer_dirs.clone())
                     .expect("the function is in the spec");
                 let pool = self.pool(config.clone(), &limit, key())?;
                 pools.insert(LATEST.to_owned(), Arc::clone(&pool));
-                (config, pool)
+                ((config, code), pool)
             }
         };
-        let version =
-            |label: &str, config: &FunctionConfig, pool: Arc<VersionPool>| registry::Version {
-                version: label.to_owned(),
-                config: config.clone(),
-                last_modified: self.published,
-                pool: pool as Arc<dyn Invoker>,
+        let version = |label: &str,
+                       (config, code): &(FunctionConfig, code::Code),
+                       pool: &Arc<VersionPool>| {
+            let mut version = registry::Version::new(label, config.clone(), Arc::clone(pool) as _)
+                .with_logs(pool.logs());
+            version.last_modified = self.published;
+            version.meta = VersionMeta {
+                runtime: f.runtime.clone(),
+                code_sha256: code.sha256.clone(),
+                code_size: code.size,
+                // F2: the layers' ARNs and sizes once the spec's layers are in the layer registry.
+                ..VersionMeta::default()
             };
+            version
+        };
         let mut function =
-            registry::Function::new(version(LATEST, &latest_config, latest_pool), limit);
+            registry::Function::new(version(LATEST, &latest_config, &latest_pool), limit);
         for (label, config) in &configs {
-            let snapshot = version(label, config, Arc::clone(&pools[label]));
             let number = label
                 .parse::<u64>()
                 .expect("a published version is a number");
+            let snapshot = version(label, config, &pools[label]);
             function.versions.insert(number, Arc::new(snapshot));
+            function.last_published = function.last_published.max(number);
         }
-        let mut api = Function::new(name.as_str());
-        api.region = self.spec.scope.region.clone();
-        api.account_id = self.spec.scope.account.clone();
-        let info = |label: &str, config: &FunctionConfig| VersionInfo {
-            version: label.to_owned(),
-            handler: config.handler.clone(),
-            memory_mb: config.memory_mb,
-            timeout: config.timeout,
-            last_modified: self.published,
-            code_dir: config.code_dir.clone(),
-        };
-        api.versions = std::iter::once(info(LATEST, &latest_config))
-            .chain(configs.iter().map(|(label, c)| info(label, c)))
-            .collect();
-        api.logs = Some(Arc::new(PoolLogs(
-            pools.iter().map(|(v, p)| (v.clone(), p.logs())).collect(),
-        )));
         let invokers: BTreeMap<String, Arc<dyn Invoker>> = function
             .versions
             .values()
             .map(|v| (v.version.clone(), Arc::clone(&v.pool)))
             .chain([(LATEST.to_owned(), Arc::clone(&function.latest.pool))])
             .collect();
+        let home = (
+            self.spec.scope.region.as_str(),
+            self.spec.scope.account.as_str(),
+        );
         for (alias_name, routing) in &f.aliases {
-            let arn = api.arn(Some(alias_name.as_str()));
+            let arn = function_arn(home, name.as_str(), Some(alias_name.as_str()));
             let seed = self.seed.wrapping_add(self.aliases_so_far);
             self.aliases_so_far += 1;
             let alias = Alias::new(alias_name.as_str(), invokers.clone(), routing.clone(), seed)?
                 .with_invoked_arn(arn);
-            let alias = Arc::new(alias);
             function
                 .aliases
-                .insert(alias_name.as_str().to_owned(), Arc::clone(&alias));
-            api.aliases.insert(alias_name.as_str().to_owned(), alias);
+                .insert(alias_name.as_str().to_owned(), Arc::new(alias));
         }
-        Ok(Built {
-            function,
-            pools,
-            api,
-        })
+        Ok(Built { function, pools })
     }
 }
 
@@ -331,19 +313,19 @@ impl Lab {
         };
         for (name, layer) in &spec.layers {
             let key = builder.key(|| "--layer".into(), || format!("layers.{name}.content"));
-            let dir = builder.code_dir(&layer.content, key).await?;
-            builder.layers.insert(name.as_str().to_owned(), dir);
+            let layer_code = builder.code(&layer.content, key).await?;
+            builder
+                .layers
+                .insert(name.as_str().to_owned(), layer_code.dir);
         }
         let mut snapshot = registry::Snapshot::default();
         let mut functions = BTreeMap::new();
-        let mut api_functions = Vec::new();
         for (name, f) in &spec.functions {
             let built = builder.function(name, f).await?;
             snapshot
                 .functions
                 .insert(name.as_str().to_owned(), built.function);
             functions.insert(name.as_str().to_owned(), built.pools);
-            api_functions.push(built.api);
         }
         let alias = snapshot
             .functions
@@ -364,7 +346,7 @@ impl Lab {
             })
             .collect();
         let api = Self::front_door(spec, options, &registry, &routes).await?;
-        let lambda = Self::lambda_api(options, &registry, api_functions).await?;
+        let lambda = Self::lambda_api(options, &registry, builder.store.clone()).await?;
         Ok(Self {
             api,
             lambda,
@@ -403,26 +385,14 @@ impl Lab {
     async fn lambda_api(
         options: &ServeOptions,
         registry: &Arc<Registry>,
-        functions: Vec<Function>,
+        store: CodeStore,
     ) -> Result<Listener, LabError> {
-        // F1: the Lambda API reads every function from the registry; these `Function`s go.
-        let functions = functions.into_iter().map(|mut function| {
-            let snapshot = registry.snapshot();
-            let f = &snapshot.functions[&function.name];
-            let qualifiers = f
-                .versions
-                .values()
-                .map(|v| v.version.clone())
-                .chain([LATEST.to_owned()])
-                .chain(f.aliases.keys().cloned());
-            for q in qualifiers {
-                let invoker = Arc::new(registry.invoker(&function.name, Some(&q)));
-                function = function.with(q, invoker);
-            }
-            function
-        });
-        InvokeApi::new(functions)
-            .with_registry(Arc::clone(registry))
+        let provisioner = Provisioner {
+            log_dir: options.log_dir.clone(),
+            idle_timeout: None,
+        };
+        InvokeApi::new(Arc::clone(registry))
+            .with_control(FunctionControl { store, provisioner })
             .bind(options.lambda_addr)
             .await
             .map_err(|reason| LabError::Bind {
@@ -449,5 +419,6 @@ impl Lab {
         for pool in self.functions.values().flat_map(BTreeMap::values) {
             pool.shutdown().await;
         }
+        self.registry.shutdown_pools().await;
     }
 }

@@ -6,8 +6,10 @@ pub mod alias;
 pub mod aliases;
 pub mod code;
 pub mod functions;
+pub mod layers;
+mod log_tail;
 pub mod registry;
 pub mod versions;
 
-pub use functions::RegistryInvoker;
-pub use registry::{Function, Registry, Snapshot, Target, Version};
+pub use functions::{Provisioner, RegistryInvoker};
+pub use registry::{Function, LogTail, Registry, Snapshot, Target, Version, VersionMeta};

@@ -4,8 +4,8 @@
 
 use protocol::lambda_api::FunctionRef;
 
-use super::Function;
 use super::error::{ApiError, Kind};
+use super::function_arn;
 use crate::api::http::percent_decode;
 
 /// The region and account a full or partial ARN names (`None` where it names none).
@@ -59,15 +59,15 @@ pub(super) fn split_function_name(
 }
 
 /// The ARN a request named: its own region and account where it gave them, else the lab's.
-pub(super) fn arn_of(name: &str, home: &ArnHome, qualifier: Option<&str>) -> String {
-    let mut f = Function::new(name);
-    if let Some(r) = &home.region {
-        f.region.clone_from(r);
-    }
-    if let Some(a) = &home.account {
-        f.account_id.clone_from(a);
-    }
-    f.arn(qualifier)
+pub(super) fn arn_of(
+    (lab_region, lab_account): (&str, &str),
+    name: &str,
+    home: &ArnHome,
+    qualifier: Option<&str>,
+) -> String {
+    let region = home.region.as_deref().unwrap_or(lab_region);
+    let account = home.account.as_deref().unwrap_or(lab_account);
+    function_arn((region, account), name, qualifier)
 }
 
 /// Refuses an ARN of another region or account as Lambda does: another region is

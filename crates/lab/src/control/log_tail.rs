@@ -1,23 +1,17 @@
-//! Where the Invoke API finds an invocation's log lines (`X-Amz-Log-Type: Tail`): the log
-//! sinks of one function's pools.
+//! A version's invocation logs for `X-Amz-Log-Type: Tail`, read from its pool's [`LogSink`].
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-use crate::api::lambda::LogTail;
 use crate::env::LogSink;
 
-/// One function's log sinks, by version.
-pub(crate) struct PoolLogs(pub(crate) BTreeMap<String, Arc<LogSink>>);
+use super::registry::LogTail;
 
-impl LogTail for PoolLogs {
+impl LogTail for LogSink {
     /// The invocation's own lines: its environment's log stream from `START RequestId: <id>` up
     /// to its `REPORT` line or the next invocation's `START`, whichever comes first (the
     /// function's lines so far: `END`/`REPORT` are logged after the response, so they are
     /// usually not there yet). An invocation that never started (its environment's Init failed)
     /// gets the latest environment whose Init failed: the output that says why.
-    fn tail(&self, version: &str, request_id: &str) -> Option<String> {
-        let lines = self.0.get(version)?.snapshot();
+    fn tail(&self, request_id: &str) -> Option<String> {
+        let lines = self.snapshot();
         let start = format!("START RequestId: {request_id} ");
         let first = match lines.iter().rposition(|l| l.text.starts_with(&start)) {
             Some(i) => i,
@@ -55,8 +49,8 @@ mod tests {
     use super::*;
     use crate::env::{LogLine, LogSource};
 
-    fn logs(lines: &[(&str, &str)]) -> PoolLogs {
-        let sink = Arc::new(LogSink::new("/aws/lambda/f", 100, None));
+    fn logs(lines: &[(&str, &str)]) -> LogSink {
+        let sink = LogSink::new("/aws/lambda/f", 100, None);
         for (stream, text) in lines {
             sink.push(LogLine {
                 stream: (*stream).to_owned(),
@@ -64,7 +58,7 @@ mod tests {
                 text: (*text).to_owned(),
             });
         }
-        PoolLogs(BTreeMap::from([("1".to_owned(), sink)]))
+        sink
     }
 
     #[test]
@@ -80,16 +74,16 @@ mod tests {
             ("a", "three"),
         ]);
         assert_eq!(
-            pool.tail("1", "r1").unwrap(),
+            pool.tail("r1").unwrap(),
             "START RequestId: r1 Version: 1\none\nEND RequestId: r1\nREPORT RequestId: r1 Duration: 1.00 ms\n"
         );
         assert_eq!(
-            pool.tail("1", "r2").unwrap(),
+            pool.tail("r2").unwrap(),
             "START RequestId: r2 Version: 1\ntwo\n",
             "only its environment's stream"
         );
         assert_eq!(
-            pool.tail("1", "r3").unwrap(),
+            pool.tail("r3").unwrap(),
             "START RequestId: r3 Version: 1\nthree\n"
         );
     }
@@ -105,7 +99,7 @@ mod tests {
             ("warm", "START RequestId: r9 Version: 1"),
             ("warm", "REPORT RequestId: r9 Duration: 1.00 ms"),
         ]);
-        let tail = pool.tail("1", "never-started").unwrap();
+        let tail = pool.tail("never-started").unwrap();
         assert!(
             tail.starts_with("boom: HELLO_FAIL_RATE is invalid\n"),
             "{tail}"
