@@ -1,8 +1,10 @@
 //! The `rollcall-lab` command line: `rollcall-lab serve` runs a function's versions, an alias
-//! routing between them, the API-Gateway-like front door and the Lambda Invoke API.
+//! routing between them, the API-Gateway-like front door and the Lambda Invoke API, or every
+//! function of a `--spec` file.
 //!
 //! The flags are parsed by clap into [`Cli`], then by the pure [`ServeArgs::into_config`] into
 //! the closed [`ServeConfig`]; every bad value is refused there, naming it and the fix.
+//! [`ServeArgs::into_serve`] gives what `serve` runs either way: a [`LabSpec`] and where.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -29,7 +31,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a function's versions behind an alias, an API Gateway front door and the Invoke API.
+    /// Run a function's versions (from the flags) or every function of a `--spec` file behind an
+    /// API Gateway front door and the Lambda API.
     Serve(ServeArgs),
 }
 

@@ -199,14 +199,18 @@ impl Builder<'_> {
             pools.insert(n.to_string(), self.pool(config.clone(), &limit, key(""))?);
             configs.insert(n.to_string(), (config, code));
         }
-        // `$LATEST` runs in the last version's pool when it is that version (the flags' case);
-        // otherwise in its own.
+        // `$LATEST` runs in the last version's pool for the flags (see
+        // `FunctionSpec::latest_is_last_version`); otherwise in its own.
         let last = f
             .versions
             .last()
             .map(|v| (v, pools.keys().next_back().cloned()));
         let (latest_config, latest_pool) = match last {
-            Some((v, Some(number))) if v.code == f.code && v.environment == f.environment => {
+            Some((v, Some(number)))
+                if f.latest_is_last_version
+                    && v.code == f.code
+                    && v.environment == f.environment =>
+            {
                 (configs[&number].clone(), Arc::clone(&pools[&number]))
             }
             _ => {

@@ -221,3 +221,34 @@ fn the_ready_file_round_trips_through_json_with_every_field() {
         "an unknown field is refused (the document is closed)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_files_latest_reports_latest_even_when_a_version_snapshots_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("code");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(
+        test_support::executable(&["hello"], "hello"),
+        code.join("bootstrap"),
+    )
+    .unwrap();
+    let yaml = "functions:\n  hello:\n    code: code\n    versions: [{}]\n";
+    let spec = LabSpec::from_yaml(yaml, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let lab = Lab::start_spec(&spec, &options())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pools: Vec<&String> = lab.functions["hello"].keys().collect();
+    assert_eq!(
+        pools,
+        ["$LATEST", "1"],
+        "$LATEST has environments of its own"
+    );
+    for (qualifier, executed) in [("$LATEST", "$LATEST"), ("1", "1")] {
+        let path = format!("/2015-03-31/functions/hello/invocations?Qualifier={qualifier}");
+        let r = send(lab.lambda.local_addr(), "POST", &path, &[], event("/x")).await;
+        assert_eq!(r.status, 200, "{}", text(&r.body));
+        assert_eq!(r.header("x-amz-executed-version"), Some(executed));
+        assert_eq!(hello_body(&r.json())["version"], executed);
+    }
+    lab.shutdown().await;
+}

@@ -61,6 +61,7 @@ fn the_readme_flags_are_a_one_function_spec() {
     function.environment = v2_env.clone();
     function.layers = vec![layer.clone()];
     function.reserved_concurrency = Some(4);
+    function.latest_is_last_version = true;
     function.versions = vec![
         VersionSpec {
             code: Code::Dir(abs("out/dev/code/1")),

@@ -62,6 +62,7 @@ impl LabSpec {
         function.layers = layer_names;
         function.reserved_concurrency = config.concurrency;
         function.first_version = first;
+        function.latest_is_last_version = true;
         function.versions = config
             .versions
             .iter()

@@ -106,6 +106,10 @@ pub struct FunctionSpec {
     pub versions: Vec<VersionSpec>,
     /// Aliases and where they route.
     pub aliases: BTreeMap<AliasName, Routing>,
+    /// `$LATEST` runs in the last published version's environments, which report that
+    /// version's number: how the one-function flags always ran it. Otherwise (a spec file, as
+    /// Lambda does) `$LATEST` has environments of its own that report `$LATEST`.
+    pub latest_is_last_version: bool,
 }
 
 impl FunctionSpec {
@@ -127,6 +131,7 @@ impl FunctionSpec {
             first_version: 1,
             versions: Vec::new(),
             aliases: BTreeMap::new(),
+            latest_is_last_version: false,
         }
     }
 
