@@ -1,10 +1,13 @@
 //! `rollcall-lab`: parses the command line, sets up tracing, runs the lab until Ctrl-C or SIGTERM.
 //! A usage error is printed once, without a backtrace, and exits 64 (as the prober's).
 
+use std::sync::Arc;
+
 use clap::Parser;
 use lab::cli::{Cli, Command, EXIT_SOFTWARE, EXIT_USAGE, Serve};
 use lab::exit::EXIT_CANTCREAT;
 use lab::lab::Lab;
+use lab::pool::VersionPool;
 use lab::ready::ReadyFile;
 
 fn main() {
@@ -86,16 +89,36 @@ async fn serve(Serve { spec, options }: Serve) -> i32 {
     if let Some(path) = &options.ready_file {
         let _ = std::fs::remove_file(path);
     }
-    let functions = lab.functions.clone();
+    // The pools the lab started, then those the Lambda API made (CreateFunction,
+    // PublishVersion, ...) that are still in the registry.
+    let mut pools: Vec<(String, String, Arc<VersionPool>)> = lab
+        .functions
+        .iter()
+        .flat_map(|(f, pools)| {
+            pools
+                .iter()
+                .map(|(v, p)| (f.clone(), v.clone(), Arc::clone(p)))
+        })
+        .collect();
+    let snapshot = lab.registry.snapshot();
+    for (name, f) in &snapshot.functions {
+        for v in std::iter::once(&f.latest).chain(f.versions.values()) {
+            if let Some(pool) = &v.owned_pool
+                && !pools.iter().any(|(_, _, p)| Arc::ptr_eq(p, pool))
+            {
+                pools.push((name.clone(), v.version.clone(), Arc::clone(pool)));
+            }
+        }
+    }
+    drop(snapshot);
+    pools.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     lab.shutdown().await;
     let mut summary = String::from("rollcall-lab summary:\n");
-    for (function, pools) in &functions {
-        for (version, pool) in pools {
-            summary.push_str(&format!(
-                "  {function} version {version}: {}\n",
-                pool.stats()
-            ));
-        }
+    for (function, version, pool) in &pools {
+        summary.push_str(&format!(
+            "  {function} version {version}: {}\n",
+            pool.stats()
+        ));
     }
     print_to_stdout(&summary);
     0

@@ -129,6 +129,17 @@ async fn the_readme_spec_serves_every_function_and_qualifier() {
         );
     }
 
+    let list = send(lambda, "GET", "/2015-03-31/functions/", &[], "").await;
+    assert_eq!(list.status, 200, "{}", text(&list.body));
+    let mut listed: Vec<String> = list.json()["Functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["FunctionName"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["echo", "hello"], "ListFunctions lists both");
+
     // The readiness document names all of it.
     let ready = ReadyFile::of(&lab, 42);
     assert_eq!(ready.api_url, lab.api_url());

@@ -162,3 +162,83 @@ async fn the_ready_file_appears_when_the_lab_serves_and_goes_on_exit() {
         assert!(rest.contains(version), "the summary has {version}: {rest}");
     }
 }
+
+/// A zip holding an executable `bootstrap` shell script that never polls (its environment is
+/// never started here: only created).
+fn sleeper_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", options).unwrap();
+    zip.write_all(b"#!/bin/sh\nexec sleep 600\n").unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_on_exit_covers_functions_the_lambda_api_created() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = runnable_fixture(dir.path());
+    let ready_path = dir.path().join("ready.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall-lab"))
+        .arg("serve")
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--ready-file")
+        .arg(&ready_path)
+        .args(["--api-port", "0", "--lambda-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("route $default") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "no banner");
+    }
+    let ready: ReadyFile =
+        serde_json::from_str(&std::fs::read_to_string(&ready_path).unwrap()).unwrap();
+    let lambda = ready
+        .lambda_url
+        .strip_prefix("http://")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = serde_json::json!({
+        "FunctionName": "made-later", "Role": "arn:aws:iam::210987654321:role/lab",
+        "Runtime": "provided.al2023", "Handler": "bootstrap", "Publish": true,
+        "Code": {"ZipFile": base64::engine::general_purpose::STANDARD.encode(sleeper_zip())}
+    });
+    let created = send(
+        lambda,
+        "POST",
+        "/2015-03-31/functions",
+        &[],
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest}");
+    assert!(
+        rest.contains("made-later version $LATEST: 0 invocations"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("made-later version 1: 0 invocations"),
+        "{rest}"
+    );
+    assert!(rest.contains("hello version 2:"), "{rest}");
+}
