@@ -34,18 +34,14 @@ cp "$TESTEXT" "$WORK/layer/extensions/lab-testext"
 for ((i = 1; i <= ROUNDS; i++)); do
     RUST_LOG="warn,lab::timing=debug" RUST_LOG_STYLE=never NO_COLOR=1 "$LAB" serve \
         --function hello --version "1=$WORK/code/v1" --layer "$WORK/layer" \
-        --route 'GET /hello' --api-port 0 --lambda-port 0 \
+        --route 'GET /hello' --api-port 0 --lambda-port 0 --ready-file "$WORK/lab.ready.json" \
         >"$WORK/lab.out" 2>"$WORK/lab.err" &
     pid=$!
-    deadline=$((SECONDS + 10))
-    until grep -q '^API front door' "$WORK/lab.out" 2>/dev/null; do
-        if ((SECONDS > deadline)) || ! kill -0 "$pid" 2>/dev/null; then
-            echo "rollcall-lab did not start: $(cat "$WORK/lab.err")" >&2
-            exit 1
-        fi
-        sleep 0.05
-    done
-    url="$(awk '/^API front door/ { print $4 }' "$WORK/lab.out")/hello"
+    if ! lab_wait_ready "$WORK/lab.ready.json" "$pid" 10; then
+        echo "rollcall-lab did not start: $(cat "$WORK/lab.err")" >&2
+        exit 1
+    fi
+    url="$(lab_ready_get "$WORK/lab.ready.json" api_url)/hello"
     cold_ms="$(curl -s -o /dev/null -w '%{time_total}' "$url" | awk '{ printf "%.3f", $1 * 1000 }')"
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true

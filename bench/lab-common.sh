@@ -1,6 +1,9 @@
 # Shared helpers of the bench/lab-*.sh scripts (sourced after common.sh): build the lab and the
 # demo function, and start `rollcall-lab serve` on 127.0.0.1:0 with `hello` as a warm function.
 
+# shellcheck source=scripts/lab-ready.sh
+. "$ROOT/scripts/lab-ready.sh"
+
 LAB="$TARGET_DIR/release/rollcall-lab"
 HELLO="$TARGET_DIR/release/hello"
 
@@ -28,19 +31,15 @@ start_lab() {
     mkdir -p "$WORK/code/v1"
     cp "$HELLO" "$WORK/code/v1/bootstrap"
     "$LAB" serve --function hello --version "1=$WORK/code/v1" --concurrency "$1" \
-        --route 'GET /hello' --api-port 0 --lambda-port 0 \
+        --route 'GET /hello' --api-port 0 --lambda-port 0 --ready-file "$WORK/lab.ready.json" \
         >"$WORK/lab.out" 2>"$WORK/lab.err" &
     LAB_PID=$!
     PIDS+=("$LAB_PID")
-    local deadline=$((SECONDS + 10))
-    until grep -q '^API front door' "$WORK/lab.out" 2>/dev/null; do
-        if ((SECONDS > deadline)) || ! kill -0 "$LAB_PID" 2>/dev/null; then
-            echo "rollcall-lab did not start: $(cat "$WORK/lab.err")" >&2
-            exit 1
-        fi
-        sleep 0.05
-    done
-    LAB_URL="$(awk '/^API front door/ { print $4 }' "$WORK/lab.out")/hello"
+    if ! lab_wait_ready "$WORK/lab.ready.json" "$LAB_PID" 10; then
+        echo "rollcall-lab did not start: $(cat "$WORK/lab.err")" >&2
+        exit 1
+    fi
+    LAB_URL="$(lab_ready_get "$WORK/lab.ready.json" api_url)/hello"
     echo "rollcall-lab at $LAB_URL (pid $LAB_PID)" >&2
 }
 

@@ -22,19 +22,16 @@ printf '#!/bin/sh\nexec sleep 600\n' >"$WORK/code/bootstrap"
 chmod +x "$WORK/code/bootstrap"
 (
     ulimit -n "$FD_LIMIT"
-    exec "$LAB" serve --function idle --version "1=$WORK/code" --api-port 0 --lambda-port 0
+    exec "$LAB" serve --function idle --version "1=$WORK/code" --api-port 0 --lambda-port 0 \
+        --ready-file "$WORK/lab.ready.json"
 ) >"$WORK/lab.out" 2>"$WORK/lab.err" &
 LAB_PID=$!
 PIDS+=("$LAB_PID")
-deadline=$((SECONDS + 10))
-until grep -q '^API front door' "$WORK/lab.out" 2>/dev/null; do
-    if ((SECONDS > deadline)) || ! kill -0 "$LAB_PID" 2>/dev/null; then
-        echo "rollcall-lab did not start: $(cat "$WORK/lab.err")" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-ADDR="$(awk '/^API front door/ { print $4 }' "$WORK/lab.out")"
+if ! lab_wait_ready "$WORK/lab.ready.json" "$LAB_PID" 10; then
+    echo "rollcall-lab did not start: $(cat "$WORK/lab.err")" >&2
+    exit 1
+fi
+ADDR="$(lab_ready_get "$WORK/lab.ready.json" api_url)"
 ADDR="${ADDR#http://}"
 ADDR="${ADDR%/}"
 

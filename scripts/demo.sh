@@ -40,19 +40,19 @@ echo "== starting the lab: alias live at $WEIGHTS (seed $SEED)" >&2
     --version "1=$OUT/code/1" --version "2=$OUT/code/2" "${version_env[@]}" \
     --layer "$OUT/layer" --alias live --weights "$WEIGHTS" --seed "$SEED" \
     --route 'GET /hello' --payload-format 2.0 --api-port 0 --lambda-port 0 \
-    --log-dir "$OUT/logs" >"$OUT/lab.out" 2>"$OUT/lab.err" &
+    --log-dir "$OUT/logs" --ready-file "$OUT/lab.ready.json" >"$OUT/lab.out" 2>"$OUT/lab.err" &
 LAB_PID=$!
 trap 'kill -TERM "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null || true' EXIT
 
-# Wait (bounded) for the lab to print its front door's URL.
-URL=""
-for _ in $(seq 1 300); do
-    URL=$(sed -n 's/^API front door: *\(http[^ ]*\).*/\1/p' "$OUT/lab.out")
-    [ -n "$URL" ] && break
-    kill -0 "$LAB_PID" 2>/dev/null || { cat "$OUT/lab.err" >&2; echo "the lab exited" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$URL" ] || { cat "$OUT/lab.err" >&2; echo "the lab printed no URL within 30 s" >&2; exit 1; }
+# Wait (bounded) for the lab to write its ready file (once both front doors serve).
+# shellcheck source=scripts/lab-ready.sh
+. scripts/lab-ready.sh
+lab_wait_ready "$OUT/lab.ready.json" "$LAB_PID" 30 || {
+    cat "$OUT/lab.err" >&2
+    echo "the lab did not become ready within 30 s" >&2
+    exit 1
+}
+URL=$(lab_ready_get "$OUT/lab.ready.json" api_url)
 cat "$OUT/lab.out" >&2
 
 echo "== probing ${URL%/}/hello at $RPS rps for $DURATION (alias live configured at $WEIGHTS)" >&2

@@ -35,14 +35,19 @@ fn error_rate_alarm() -> Value {
 }
 
 /// Waits (bounded) until the alarm has made the transition to `to`.
-async fn wait_for(lab: &lab::lab::Lab, alarm: &str, to: AlarmState) {
+async fn wait_for(lab: &lab::lab::Lab, alarm: &str, to: AlarmState, after: usize) -> usize {
     let mut rx = lab.cloudwatch.subscribe();
-    while !lab
-        .cloudwatch
-        .history()
-        .iter()
-        .any(|t| t.alarm == alarm && t.to == to)
-    {
+    loop {
+        let found = lab
+            .cloudwatch
+            .history()
+            .iter()
+            .enumerate()
+            .skip(after)
+            .position(|(_, t)| t.alarm == alarm && t.to == to);
+        if let Some(i) = found {
+            return after + i + 1;
+        }
         tokio::time::timeout(Duration::from_secs(30), rx.changed())
             .await
             .unwrap_or_else(|_| {
@@ -117,9 +122,10 @@ async fn the_extension_s_errors_drive_an_error_rate_alarm_to_alarm_and_back() {
             }
         })
     };
-    wait_for(&lab, "emf-fn-errors", AlarmState::Alarm).await;
+    // The transition to OK that follows the ALARM, not the first evaluation's OK.
+    let alarmed = wait_for(&lab, "emf-fn-errors", AlarmState::Alarm, 0).await;
     failing.store(false, Ordering::Relaxed);
-    wait_for(&lab, "emf-fn-errors", AlarmState::Ok).await;
+    wait_for(&lab, "emf-fn-errors", AlarmState::Ok, alarmed).await;
     traffic.abort();
     let _ = traffic.await;
     let lab = Arc::into_inner(lab).expect("the traffic task is gone");

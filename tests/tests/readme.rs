@@ -324,3 +324,20 @@ fn comments_and_continuations_are_read_as_a_shell_would() {
     assert_eq!(program, "prog");
     assert_eq!(args, ["--j", "{\"#\":1}"]);
 }
+
+#[test]
+fn the_readme_spec_example_is_the_fixture_the_lab_tests_run() {
+    let root = workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let fixture = "crates/lab/tests/fixtures/spec/lab.yaml";
+    let example = readme
+        .split_once(&format!("A complete example (`{fixture}`):\n\n```yaml\n"))
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .expect("the spec section shows the fixture in a ```yaml block");
+    let expected = std::fs::read_to_string(root.join(fixture)).unwrap();
+    assert_eq!(
+        example, expected,
+        "README.md's spec example and {fixture} differ: change both"
+    );
+}

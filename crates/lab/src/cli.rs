@@ -1,8 +1,10 @@
 //! The `rollcall-lab` command line: `rollcall-lab serve` runs a function's versions, an alias
-//! routing between them, the API-Gateway-like front door and the Lambda Invoke API.
+//! routing between them, the API-Gateway-like front door and the Lambda Invoke API, or every
+//! function of a `--spec` file.
 //!
 //! The flags are parsed by clap into [`Cli`], then by the pure [`ServeArgs::into_config`] into
 //! the closed [`ServeConfig`]; every bad value is refused there, naming it and the fix.
+//! [`ServeArgs::into_serve`] gives what `serve` runs either way: a [`LabSpec`] and where.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -13,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::api::gateway::{PayloadFormat, Route, RouteError, RouteTable};
 use crate::control::alias::{AliasError, Routing};
+use crate::spec::{LabSpec, SpecError};
 
 pub use crate::exit::{EXIT_SOFTWARE, EXIT_UNAVAILABLE, EXIT_USAGE};
 
@@ -28,19 +31,28 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a function's versions behind an alias, an API Gateway front door and the Invoke API.
+    /// Run a function's versions (from the flags) or every function of a `--spec` file behind an
+    /// API Gateway front door and the Lambda API.
     Serve(ServeArgs),
 }
 
 /// Flags of `rollcall-lab serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// A spec file (YAML) naming every function, layer, version, alias and route the lab runs;
+    /// instead of the one-function flags (`--function` ... `--payload-format`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["function", "versions", "version_env", "handler", "memory", "timeout", "env", "layers", "alias", "weights", "seed", "concurrency", "routes", "payload_format"])]
+    pub spec: Option<PathBuf>,
     /// Function name (`AWS_LAMBDA_FUNCTION_NAME`).
     #[arg(long = "function", default_value = "hello")]
     pub function: String,
     /// A published version and its code dir: `N=DIR` (repeatable). The dir holds `bootstrap`,
     /// or the binary named by `--handler` when a layer provides `bootstrap`.
-    #[arg(long = "version", value_name = "N=DIR", required = true)]
+    #[arg(
+        long = "version",
+        value_name = "N=DIR",
+        required_unless_present = "spec"
+    )]
     pub versions: Vec<String>,
     /// An environment variable of one version only: `N:KEY=VALUE` (repeatable).
     #[arg(long = "version-env", value_name = "N:KEY=VALUE")]
@@ -89,6 +101,10 @@ pub struct ServeArgs {
     /// Directory for the environments' logs (one file per log stream).
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
+    /// Once both listeners serve, write a JSON document here (URLs, pid, functions and their
+    /// qualifiers, routes; see `lab::ready::ReadyFile`), atomically; removed on exit.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
     /// A metric alarm in PutMetricAlarm's JSON (what `aws cloudwatch put-metric-alarm
     /// --cli-input-json` takes), evaluated on the EMF metrics environments print (repeatable).
     #[arg(long = "alarm", value_name = "FILE")]
@@ -125,6 +141,41 @@ pub enum CliError {
     /// The flags do not parse (clap's own message, with the usage).
     #[error("{0}")]
     Usage(String),
+    /// The spec file (or the flags as a spec) is refused: the file, the key and the fix.
+    #[error("{0}")]
+    Spec(#[from] SpecError),
+}
+
+/// Where and how a lab serves, whatever it runs (flags or a spec file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeOptions {
+    /// API front door address.
+    pub api_addr: SocketAddr,
+    /// Invoke API address.
+    pub lambda_addr: SocketAddr,
+    /// Log directory.
+    pub log_dir: Option<PathBuf>,
+    /// Payload format of the front door's own answers when no route matches.
+    pub default_format: PayloadFormat,
+    /// The readiness document's path (`--ready-file`).
+    pub ready_file: Option<PathBuf>,
+    /// The spec file the lab runs (`--spec`), which errors name; `None`: the flags.
+    pub spec_file: Option<PathBuf>,
+    /// PutMetricAlarm JSON files (`--alarm`).
+    pub alarms: Vec<PathBuf>,
+    /// The event log file, if any (`--event-log`, else `events.jsonl` in the log dir).
+    pub event_log: Option<PathBuf>,
+    /// The lab-wide time scale (>= 1).
+    pub time_scale: f64,
+}
+
+/// What `rollcall-lab serve` runs, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Serve {
+    /// The lab's functions, layers and routes.
+    pub spec: LabSpec,
+    /// Ports, logs, readiness.
+    pub options: ServeOptions,
 }
 
 /// The configuration `rollcall-lab serve <args>` would run, with both front doors on free
@@ -225,6 +276,8 @@ pub struct ServeConfig {
     pub lambda_addr: SocketAddr,
     /// Log directory.
     pub log_dir: Option<PathBuf>,
+    /// The readiness document's path (`--ready-file`).
+    pub ready_file: Option<PathBuf>,
     /// PutMetricAlarm JSON files.
     pub alarms: Vec<PathBuf>,
     /// The event log file, if any.
@@ -234,6 +287,21 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// Where the lab serves.
+    pub fn options(&self) -> ServeOptions {
+        ServeOptions {
+            api_addr: self.api_addr,
+            lambda_addr: self.lambda_addr,
+            log_dir: self.log_dir.clone(),
+            default_format: self.default_format,
+            ready_file: self.ready_file.clone(),
+            spec_file: None,
+            alarms: self.alarms.clone(),
+            event_log: self.event_log.clone(),
+            time_scale: self.time_scale,
+        }
+    }
+
     /// The version that plays `$LATEST` (the last published).
     pub fn latest(&self) -> &VersionSpec {
         // `into_config` refuses an empty version list.
@@ -306,6 +374,90 @@ pub fn parse_weights(s: &str) -> Result<Routing, CliError> {
 }
 
 impl ServeArgs {
+    /// What `serve` runs: the `--spec` file (read here) with the ports and files of the flags,
+    /// or the one-function flags as a spec.
+    pub fn into_serve(self) -> Result<Serve, CliError> {
+        let Some(path) = self.spec.clone() else {
+            let config = self.into_config()?;
+            return Ok(Serve {
+                spec: LabSpec::from_serve_config(&config)?,
+                options: config.options(),
+            });
+        };
+        let (api_addr, lambda_addr, log_dir, ready_file) = self.ports_and_files()?;
+        let (alarms, event_log, time_scale) = self.alarms_and_events(log_dir.as_deref())?;
+        let spec = LabSpec::load(&path)?;
+        // The front door's own answers (no route matched) speak the first route's format.
+        let default_format = spec
+            .routes
+            .first()
+            .map_or(PayloadFormat::V1, |r| r.route.format);
+        Ok(Serve {
+            spec,
+            options: ServeOptions {
+                api_addr,
+                lambda_addr,
+                log_dir,
+                default_format,
+                ready_file,
+                spec_file: Some(path),
+                alarms,
+                event_log,
+                time_scale,
+            },
+        })
+    }
+
+    /// `--api-port`, `--lambda-port`, `--log-dir` and `--ready-file`, checked.
+    #[allow(clippy::type_complexity)]
+    fn ports_and_files(
+        &self,
+    ) -> Result<(SocketAddr, SocketAddr, Option<PathBuf>, Option<PathBuf>), CliError> {
+        if self.api_port != 0 && self.api_port == self.lambda_port {
+            return Err(invalid(
+                "--lambda-port",
+                &self.lambda_port.to_string(),
+                "use a port other than --api-port",
+            ));
+        }
+        let localhost = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let path = |flag, p: &Option<PathBuf>| {
+            p.as_deref()
+                .map(|d| absolute(flag, &d.display().to_string(), d))
+                .transpose()
+        };
+        Ok((
+            localhost(self.api_port),
+            localhost(self.lambda_port),
+            path("--log-dir", &self.log_dir)?,
+            path("--ready-file", &self.ready_file)?,
+        ))
+    }
+
+    /// `--alarm`, `--event-log` (default `events.jsonl` in `log_dir`) and `--time-scale`, checked.
+    fn alarms_and_events(
+        &self,
+        log_dir: Option<&std::path::Path>,
+    ) -> Result<(Vec<PathBuf>, Option<PathBuf>, f64), CliError> {
+        if !(self.time_scale.is_finite() && self.time_scale >= 1.0) {
+            return Err(invalid(
+                "--time-scale",
+                &self.time_scale.to_string(),
+                "use a factor of at least 1 (1: real time, 60: a minute takes a second)",
+            ));
+        }
+        let event_log = match &self.event_log {
+            Some(p) => Some(absolute("--event-log", &p.display().to_string(), p)?),
+            None => log_dir.map(|d| d.join("events.jsonl")),
+        };
+        let alarms = self
+            .alarms
+            .iter()
+            .map(|a| absolute("--alarm", &a.display().to_string(), a))
+            .collect::<Result<_, _>>()?;
+        Ok((alarms, event_log, self.time_scale))
+    }
+
     /// Validates every flag into the closed [`ServeConfig`] (pure: touches no file or socket).
     pub fn into_config(self) -> Result<ServeConfig, CliError> {
         if self.function.is_empty()
@@ -425,30 +577,8 @@ impl ServeArgs {
             .iter()
             .map(|r| Route::parse(r, default_format))
             .collect::<Result<Vec<_>, _>>()?;
-        if self.api_port != 0 && self.api_port == self.lambda_port {
-            return Err(invalid(
-                "--lambda-port",
-                &self.lambda_port.to_string(),
-                "use a port other than --api-port",
-            ));
-        }
-        if !(self.time_scale.is_finite() && self.time_scale >= 1.0) {
-            return Err(invalid(
-                "--time-scale",
-                &self.time_scale.to_string(),
-                "use a factor of at least 1 (1: real time, 60: a minute takes a second)",
-            ));
-        }
-        let log_dir = self
-            .log_dir
-            .as_deref()
-            .map(|d| absolute("--log-dir", &d.display().to_string(), d))
-            .transpose()?;
-        let event_log = match &self.event_log {
-            Some(p) => Some(absolute("--event-log", &p.display().to_string(), p)?),
-            None => log_dir.as_ref().map(|d| d.join("events.jsonl")),
-        };
-        let localhost = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let (api_addr, lambda_addr, log_dir, ready_file) = self.ports_and_files()?;
+        let (alarms, event_log, time_scale) = self.alarms_and_events(log_dir.as_deref())?;
         Ok(ServeConfig {
             function: self.function,
             versions: versions.into_values().collect(),
@@ -466,16 +596,13 @@ impl ServeArgs {
             concurrency: self.concurrency,
             routes: RouteTable::new(routes),
             default_format,
-            api_addr: localhost(self.api_port),
-            lambda_addr: localhost(self.lambda_port),
+            api_addr,
+            lambda_addr,
             log_dir,
-            alarms: self
-                .alarms
-                .iter()
-                .map(|a| absolute("--alarm", &a.display().to_string(), a))
-                .collect::<Result<_, _>>()?,
+            ready_file,
+            alarms,
             event_log,
-            time_scale: self.time_scale,
+            time_scale,
         })
     }
 }

@@ -7,3 +7,5 @@ pub const EXIT_USAGE: i32 = 64;
 pub const EXIT_UNAVAILABLE: i32 = 69;
 /// Exit code when the lab itself fails (sysexits `EX_SOFTWARE`).
 pub const EXIT_SOFTWARE: i32 = 70;
+/// Exit code when an output file (`--ready-file`) cannot be created (sysexits `EX_CANTCREAT`).
+pub const EXIT_CANTCREAT: i32 = 73;

@@ -1,44 +1,62 @@
-//! `rollcall-lab serve` put together: one [`VersionPool`] per version (sharing the function's
-//! concurrency limit), an optional [`Alias`] over them, the API front door forwarding to the
-//! alias (or to `$LATEST`), and the Invoke API over every version, `$LATEST` and the alias.
+//! `rollcall-lab serve` put together from a [`LabSpec`] (a spec file, or the one-function
+//! flags as a spec): every function's code (a dir registered, a zip unpacked into the lab's
+//! code store), one [`VersionPool`] per version sharing the function's concurrency limit, its
+//! aliases, the [`Registry`] holding them all, the API front door's routes (each to a function
+//! and qualifier) and the Lambda API.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use crate::cli::ServeConfig;
 use protocol::lambda_api::LATEST;
-
-use crate::api::gateway::RouteTarget;
-use crate::control::alarms::{AlarmFileError, LabCloudWatch};
-use crate::control::alias::{Alias, AliasError};
-use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
-use crate::control::events::{EventLog, EventLogError};
-use crate::control::registry::{self, Registry};
-use crate::env::{FunctionConfig, LogSink};
-use crate::invoke::Invoker;
-use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
+use protocol::lambda_api::names::FunctionName;
 
 use crate::api::gateway::server::{ApiConfig, ApiGateway, Listener};
-use crate::api::lambda::versions::VersionInfo;
-use crate::api::lambda::{Function, InvokeApi, LogTail};
+use crate::api::gateway::{Route, RouteTable, RouteTarget};
+use crate::api::lambda::{FunctionControl, InvokeApi, function_arn};
+use crate::cli::{ServeConfig, ServeOptions};
+use crate::control::Provisioner;
+use crate::control::alarms::{AlarmFileError, LabCloudWatch};
+use crate::control::alias::{Alias, AliasError};
+use crate::control::code::{self, CodeError, CodeStore};
+use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
+use crate::control::events::{EventLog, EventLogError};
+use crate::control::registry::{self, Registry, VersionMeta};
+use crate::env::FunctionConfig;
+use crate::invoke::Invoker;
+use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
+use crate::spec::{self, FunctionSpec, LabSpec, SpecError};
 
-/// Concurrency of a function without `--concurrency` (shared by its versions): Lambda's
-/// unreserved account concurrency.
+/// Concurrency of a function without reserved concurrency (shared by its versions and by every
+/// other such function): Lambda's unreserved account concurrency.
 pub const DEFAULT_CONCURRENCY: usize = crate::pool::ACCOUNT_CONCURRENCY;
 
 /// Why the lab could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
+    /// The flags, as a spec, are refused.
+    #[error("{0}")]
+    Spec(#[from] SpecError),
     /// A version's configuration is invalid (missing code dir, no bootstrap, ...).
-    #[error("--version {version}: {reason}")]
+    #[error("{key}: {reason}")]
     Version {
-        /// The version.
-        version: String,
+        /// The flag or spec key naming the version (`--version 1`, `lab.yaml:
+        /// functions.hello.versions[0]`).
+        key: String,
         /// What is wrong.
         reason: PoolError,
     },
-    /// The alias's routing is invalid.
+    /// A function's or layer's code cannot be used.
+    #[error("{key}: {reason}")]
+    Code {
+        /// The flag or spec key naming the code.
+        key: String,
+        /// What is wrong.
+        reason: CodeError,
+    },
+    /// An alias's routing is invalid.
     #[error("--alias: {0}")]
     Alias(#[from] AliasError),
     /// An `--alarm` file is refused.
@@ -65,11 +83,13 @@ pub enum LabError {
 }
 
 impl LabError {
-    /// The process exit code: [`crate::exit::EXIT_USAGE`] for what the flags got wrong,
-    /// [`crate::exit::EXIT_UNAVAILABLE`] for a port that cannot be bound.
+    /// The process exit code: [`crate::exit::EXIT_USAGE`] for what the flags or the spec got
+    /// wrong, [`crate::exit::EXIT_UNAVAILABLE`] for a port that cannot be bound.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Version { .. }
+            Self::Spec(_)
+            | Self::Version { .. }
+            | Self::Code { .. }
             | Self::Alias(_)
             | Self::Alarm(_)
             | Self::EventLog(_)
@@ -84,16 +104,26 @@ impl LabError {
 pub struct Lab {
     /// The API front door.
     pub api: Listener,
-    /// The Invoke API.
+    /// The Lambda API.
     pub lambda: Listener,
     /// The functions, versions and aliases both front doors resolve through.
     pub registry: Arc<Registry>,
-    /// Pools by version.
+    /// Every function's pools started with the lab, by function, then by version (`"1"`, ...,
+    /// and `"$LATEST"` when `$LATEST` runs code or variables no published version has).
+    pub functions: BTreeMap<String, BTreeMap<String, Arc<VersionPool>>>,
+    /// The first function's pools (the one function of the flags), as in
+    /// [`functions`](Self::functions).
     pub pools: BTreeMap<String, Arc<VersionPool>>,
-    /// The alias, when configured.
+    /// The first function's first alias (the flags' `--alias`), when there is one.
     pub alias: Option<Arc<Alias>>,
-    /// The seed of the alias's RNG.
+    /// The seed of the aliases' RNGs (the `n`th alias of the lab, in order of function and
+    /// alias names, draws from `seed + n`).
     pub seed: u64,
+    /// The front door's routes, each with its target.
+    pub routes: Vec<Route>,
+    /// The lab's state directory (`code/`: the code store zipped code is unpacked into),
+    /// removed when the lab is dropped.
+    pub state_dir: tempfile::TempDir,
     /// The lab's CloudWatch: every environment's EMF lines, the alarms on them.
     pub cloudwatch: Arc<LabCloudWatch>,
     /// The ground-truth event log.
@@ -106,234 +136,292 @@ pub struct Lab {
     pub alarms: Arc<AlarmBoard>,
 }
 
-struct PoolLogs(BTreeMap<String, Arc<LogSink>>);
+/// One function built from its spec.
+struct Built {
+    function: registry::Function,
+    pools: BTreeMap<String, Arc<VersionPool>>,
+}
 
-impl LogTail for PoolLogs {
-    /// The invocation's own lines: its environment's log stream from `START RequestId: <id>` up
-    /// to its `REPORT` line or the next invocation's `START`, whichever comes first (the
-    /// function's lines so far: `END`/`REPORT` are logged after the response, so they are
-    /// usually not there yet). An invocation that never started (its environment's Init failed)
-    /// gets the latest environment whose Init failed: the output that says why.
-    fn tail(&self, version: &str, request_id: &str) -> Option<String> {
-        let lines = self.0.get(version)?.snapshot();
-        let start = format!("START RequestId: {request_id} ");
-        let first = match lines.iter().rposition(|l| l.text.starts_with(&start)) {
-            Some(i) => i,
-            None => {
-                let failed = lines.iter().rposition(|l| {
-                    l.text.starts_with("INIT_REPORT ") && !l.text.contains("Status: success")
+/// What the lab needs while it builds its functions.
+struct Builder<'a> {
+    spec: &'a LabSpec,
+    options: &'a ServeOptions,
+    store: CodeStore,
+    layers: BTreeMap<String, PathBuf>,
+    unreserved: Arc<ConcurrencyLimit>,
+    published: SystemTime,
+    seed: u64,
+    aliases_so_far: u64,
+    /// The Lambda API's URL, every environment's SDK endpoint for Lambda and CodeDeploy.
+    sdk_endpoint: Option<String>,
+    /// The lab's CloudWatch, fed every environment's output lines.
+    cloudwatch: Arc<LabCloudWatch>,
+}
+
+impl Builder<'_> {
+    /// How an error names a key: the flag (`--version 1`) or the spec file and key.
+    fn key(&self, flag: impl FnOnce() -> String, key: impl FnOnce() -> String) -> String {
+        match &self.options.spec_file {
+            None => flag(),
+            Some(file) => format!("{}: {}", file.display(), key()),
+        }
+    }
+
+    /// `code` ready to run: a dir as it is, a zip unpacked into the store.
+    async fn code(&self, code: &spec::Code, key: String) -> Result<code::Code, LabError> {
+        let store = self.store.clone();
+        let code = code.clone();
+        let resolved = tokio::task::spawn_blocking(move || match &code {
+            spec::Code::Dir(dir) => store.register_dir(dir),
+            spec::Code::Zip(zip) => {
+                let bytes = std::fs::read(zip).map_err(|source| CodeError::Io {
+                    path: zip.clone(),
+                    source,
                 })?;
-                let stream = &lines[failed].stream;
-                lines.iter().position(|l| &l.stream == stream)?
+                store.unpack_zip(&bytes)
+            }
+        })
+        .await
+        .expect("resolving code does not panic");
+        resolved.map_err(|reason| LabError::Code { key, reason })
+    }
+
+    /// `config` with the lab's SDK endpoint and its output tapped for EMF.
+    fn wired(&self, mut config: FunctionConfig) -> FunctionConfig {
+        config.sdk_endpoint.clone_from(&self.sdk_endpoint);
+        config.log_tap = Some(Arc::clone(&self.cloudwatch) as _);
+        config
+    }
+
+    fn pool(
+        &self,
+        config: FunctionConfig,
+        limit: &Arc<ConcurrencyLimit>,
+        key: String,
+    ) -> Result<Arc<VersionPool>, LabError> {
+        let mut pool_config = PoolConfig::new(config);
+        pool_config.shared_limit = Some(Arc::clone(limit));
+        pool_config.log_dir = self.options.log_dir.clone();
+        VersionPool::new(pool_config)
+            .map(Arc::new)
+            .map_err(|reason| LabError::Version { key, reason })
+    }
+
+    /// Starts the pools of `name`'s `$LATEST` and published versions, and its aliases.
+    async fn function(&mut self, name: &FunctionName, f: &FunctionSpec) -> Result<Built, LabError> {
+        let limit = match f.reserved_concurrency {
+            Some(n) => ConcurrencyLimit::new(n as usize),
+            None => Arc::clone(&self.unreserved),
+        };
+        // F2: the layer registry takes over here (the spec's layers as layer version 1 each).
+        let layer_dirs: Vec<PathBuf> = f
+            .layers
+            .iter()
+            .map(|l| self.layers[l.as_str()].clone())
+            .collect();
+        let mut pools: BTreeMap<String, Arc<VersionPool>> = BTreeMap::new();
+        let mut configs: BTreeMap<String, (FunctionConfig, code::Code)> = BTreeMap::new();
+        for (i, (n, v)) in f.numbered_versions().enumerate() {
+            let key = |what: &str| {
+                self.key(
+                    || format!("--version {n}"),
+                    || format!("functions.{name}.versions[{i}]{what}"),
+                )
+            };
+            let code = self.code(&v.code, key(".code")).await?;
+            let config = self
+                .spec
+                .function_config(name, Some(n), code.dir.clone(), layer_dirs.clone())
+                .map(|c| self.wired(c))
+                .expect("the version is in the spec");
+            pools.insert(n.to_string(), self.pool(config.clone(), &limit, key(""))?);
+            configs.insert(n.to_string(), (config, code));
+        }
+        // `$LATEST` runs in the last version's pool for the flags (see
+        // `FunctionSpec::latest_is_last_version`); otherwise in its own.
+        let last = f
+            .versions
+            .last()
+            .map(|v| (v, pools.keys().next_back().cloned()));
+        let (latest_config, latest_pool) = match last {
+            Some((v, Some(number)))
+                if f.latest_is_last_version
+                    && v.code == f.code
+                    && v.environment == f.environment =>
+            {
+                (configs[&number].clone(), Arc::clone(&pools[&number]))
+            }
+            _ => {
+                let key = || self.key(|| "--version".into(), || format!("functions.{name}.code"));
+                let code = self.code(&f.code, key()).await?;
+                let config = self
+                    .spec
+                    .function_config(name, None, code.dir.clone(), layer_dirs.clone())
+                    .map(|c| self.wired(c))
+                    .expect("the function is in the spec");
+                let pool = self.pool(config.clone(), &limit, key())?;
+                pools.insert(LATEST.to_owned(), Arc::clone(&pool));
+                ((config, code), pool)
             }
         };
-        let stream = &lines[first].stream;
-        let report = format!("REPORT RequestId: {request_id} ");
-        let mut text = String::new();
-        for (i, l) in lines[first..]
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| &l.stream == stream)
-        {
-            if i > 0 && l.text.starts_with("START RequestId: ") {
-                break;
-            }
-            text.push_str(&l.text);
-            text.push('\n');
-            if l.text.starts_with(&report) {
-                break;
-            }
-        }
-        Some(text)
-    }
-}
-
-/// The registry of the one function `config` describes: `$LATEST` (the last version's
-/// configuration and pool), the published versions and the alias.
-fn registry_of(
-    config: &ServeConfig,
-    configs: &BTreeMap<String, FunctionConfig>,
-    pools: &BTreeMap<String, Arc<dyn Invoker>>,
-    latest: Arc<dyn Invoker>,
-    alias: Option<&Arc<Alias>>,
-    published: std::time::SystemTime,
-    limit: &Arc<ConcurrencyLimit>,
-) -> Arc<Registry> {
-    let version = |v: &str, config: &FunctionConfig, pool: Arc<dyn Invoker>| registry::Version {
-        version: v.to_owned(),
-        config: config.clone(),
-        last_modified: published,
-        pool,
-    };
-    let latest_version = &config.latest().version;
-    let mut function = registry::Function::new(
-        version(LATEST, &configs[latest_version], latest),
-        Arc::clone(limit),
-    );
-    for (v, pool) in pools {
-        // `ServeConfig` holds version numbers only (checked when parsed).
-        if let Ok(number) = v.parse::<u64>() {
-            let snapshot = version(v, &configs[v], Arc::clone(pool));
+        let version = |label: &str,
+                       (config, code): &(FunctionConfig, code::Code),
+                       pool: &Arc<VersionPool>| {
+            let mut version = registry::Version::new(label, config.clone(), Arc::clone(pool) as _)
+                .with_logs(pool.logs());
+            version.last_modified = self.published;
+            version.meta = VersionMeta {
+                runtime: f.runtime.clone(),
+                code_sha256: code.sha256.clone(),
+                code_size: code.size,
+                // F2: the layers' ARNs and sizes once the spec's layers are in the layer registry.
+                ..VersionMeta::default()
+            };
+            version
+        };
+        let mut function =
+            registry::Function::new(version(LATEST, &latest_config, &latest_pool), limit);
+        for (label, config) in &configs {
+            let number = label
+                .parse::<u64>()
+                .expect("a published version is a number");
+            let snapshot = version(label, config, &pools[label]);
             function.versions.insert(number, Arc::new(snapshot));
+            function.last_published = function.last_published.max(number);
         }
+        let invokers: BTreeMap<String, Arc<dyn Invoker>> = function
+            .versions
+            .values()
+            .map(|v| (v.version.clone(), Arc::clone(&v.pool)))
+            .chain([(LATEST.to_owned(), Arc::clone(&function.latest.pool))])
+            .collect();
+        let home = (
+            self.spec.scope.region.as_str(),
+            self.spec.scope.account.as_str(),
+        );
+        for (alias_name, routing) in &f.aliases {
+            let arn = function_arn(home, name.as_str(), Some(alias_name.as_str()));
+            let seed = self.seed.wrapping_add(self.aliases_so_far);
+            self.aliases_so_far += 1;
+            let alias = Alias::new(alias_name.as_str(), invokers.clone(), routing.clone(), seed)?
+                .with_invoked_arn(arn);
+            function
+                .aliases
+                .insert(alias_name.as_str().to_owned(), Arc::new(alias));
+        }
+        Ok(Built { function, pools })
     }
-    if let (Some(a), Some(spec)) = (alias, &config.alias) {
-        function.aliases.insert(spec.name.clone(), Arc::clone(a));
-    }
-    let mut snapshot = registry::Snapshot::default();
-    snapshot.functions.insert(config.function.clone(), function);
-    Registry::new(snapshot)
-}
-
-/// The lab's CloudWatch at the lab's time scale, its `--alarm` files defined, its evaluation
-/// task started.
-fn cloudwatch_of(
-    config: &ServeConfig,
-    events: &Arc<EventLog>,
-) -> Result<(Arc<LabCloudWatch>, tokio::task::JoinHandle<()>), LabError> {
-    let cloudwatch =
-        LabCloudWatch::new(config.time_scale, Arc::clone(events)).map_err(LabError::TimeScale)?;
-    for path in &config.alarms {
-        cloudwatch.load_alarm_file(path)?;
-    }
-    let evaluator = cloudwatch.spawn_evaluator();
-    Ok((cloudwatch, evaluator))
 }
 
 impl Lab {
-    /// Starts every pool and both front doors as `config` says.
+    /// Starts the lab the one-function flags describe ([`LabSpec::from_serve_config`]).
     pub async fn start(config: &ServeConfig) -> Result<Self, LabError> {
-        let events = Arc::new(match &config.event_log {
+        let spec = LabSpec::from_serve_config(config)?;
+        Self::start_spec(&spec, &config.options()).await
+    }
+
+    /// Starts every function of `spec`, its pools and aliases, and both front doors, on the
+    /// addresses of `options`.
+    pub async fn start_spec(spec: &LabSpec, options: &ServeOptions) -> Result<Self, LabError> {
+        let state_dir = tempfile::Builder::new()
+            .prefix("rollcall-lab-")
+            .tempdir()
+            .map_err(|source| LabError::Code {
+                key: "the lab's state directory (check TMPDIR)".into(),
+                reason: CodeError::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                },
+            })?;
+        let store =
+            CodeStore::open(state_dir.path().join("code")).map_err(|reason| LabError::Code {
+                key: "the lab's code store".into(),
+                reason,
+            })?;
+        let events = Arc::new(match &options.event_log {
             Some(path) => EventLog::open(path)?,
             None => EventLog::console_only(),
         });
         if let Some(path) = events.path() {
             tracing::info!(path = %path.display(), "event log (JSON lines)");
         }
-        let (cloudwatch, evaluator) = cloudwatch_of(config, &events)?;
+        let cloudwatch = LabCloudWatch::new(options.time_scale, Arc::clone(&events))
+            .map_err(LabError::TimeScale)?;
+        for path in &options.alarms {
+            cloudwatch.load_alarm_file(path)?;
+        }
         // Bound first: every environment gets its URL as the SDKs' Lambda/CodeDeploy endpoint.
-        let lambda_socket = tokio::net::TcpListener::bind(config.lambda_addr)
+        let lambda_socket = tokio::net::TcpListener::bind(options.lambda_addr)
             .await
             .map_err(|reason| LabError::Bind {
                 what: "Lambda Invoke API (--lambda-port)",
-                addr: config.lambda_addr,
+                addr: options.lambda_addr,
                 reason,
             })?;
         let sdk_endpoint = lambda_socket
             .local_addr()
             .map(|a| format!("http://{a}"))
             .ok();
-        let limit = ConcurrencyLimit::new(
-            config
-                .concurrency
-                .map_or(DEFAULT_CONCURRENCY, |c| c as usize),
-        );
-        let mut pools = BTreeMap::new();
-        let mut configs = BTreeMap::new();
-        for spec in &config.versions {
-            let mut function = FunctionConfig::new(
-                config.function.clone(),
-                spec.version.clone(),
-                spec.code_dir.clone(),
-                config.handler.clone(),
-            );
-            function.memory_mb = config.memory_mb;
-            function.timeout = config.timeout;
-            function.env_vars = config.env.clone();
-            function.env_vars.extend(spec.env.clone());
-            function.layer_dirs = config.layers.clone();
-            function.sdk_endpoint.clone_from(&sdk_endpoint);
-            function.log_tap = Some(Arc::clone(&cloudwatch) as _);
-            configs.insert(spec.version.clone(), function.clone());
-            let mut pool_config = PoolConfig::new(function);
-            pool_config.shared_limit = Some(Arc::clone(&limit));
-            pool_config.log_dir = config.log_dir.clone();
-            let pool = VersionPool::new(pool_config).map_err(|reason| LabError::Version {
-                version: spec.version.clone(),
-                reason,
-            })?;
-            pools.insert(spec.version.clone(), Arc::new(pool));
+        let reserved: usize = spec
+            .functions
+            .values()
+            .filter_map(|f| f.reserved_concurrency)
+            .map(|n| n as usize)
+            .sum();
+        let mut builder = Builder {
+            spec,
+            options,
+            store,
+            layers: BTreeMap::new(),
+            unreserved: ConcurrencyLimit::new(DEFAULT_CONCURRENCY.saturating_sub(reserved)),
+            published: SystemTime::now(),
+            seed: spec.seed.unwrap_or_else(rand::random),
+            aliases_so_far: 0,
+            sdk_endpoint,
+            cloudwatch: Arc::clone(&cloudwatch),
+        };
+        for (name, layer) in &spec.layers {
+            let key = builder.key(|| "--layer".into(), || format!("layers.{name}.content"));
+            let layer_code = builder.code(&layer.content, key).await?;
+            builder
+                .layers
+                .insert(name.as_str().to_owned(), layer_code.dir);
         }
-        let invokers: BTreeMap<String, Arc<dyn Invoker>> = pools
-            .iter()
-            .map(|(v, p)| (v.clone(), Arc::clone(p) as Arc<dyn Invoker>))
-            .collect();
-        let latest = Arc::clone(&invokers[&config.latest().version]);
-        let mut function = Function::new(config.function.clone());
-        let published = std::time::SystemTime::now();
-        let info = |version: &str, code_dir: &std::path::Path| VersionInfo {
-            version: version.to_owned(),
-            handler: config.handler.clone(),
-            memory_mb: config.memory_mb,
-            timeout: config.timeout,
-            last_modified: published,
-            code_dir: code_dir.to_owned(),
-        };
-        let latest_spec = config.latest();
-        function.versions = std::iter::once(info(LATEST, &latest_spec.code_dir))
-            .chain(
-                config
-                    .versions
-                    .iter()
-                    .map(|v| info(&v.version, &v.code_dir)),
-            )
-            .collect();
-        function.logs = Some(Arc::new(PoolLogs(
-            pools.iter().map(|(v, p)| (v.clone(), p.logs())).collect(),
-        )));
-        let alias = match &config.alias {
-            None => None,
-            Some(spec) => {
-                let arn = function.arn(Some(&spec.name));
-                let alias = Alias::new(
-                    &spec.name,
-                    invokers.clone(),
-                    spec.routing.clone(),
-                    config.seed,
-                )?
-                .with_invoked_arn(arn);
-                Some(Arc::new(alias))
-            }
-        };
-        let registry = registry_of(
-            config,
-            &configs,
-            &invokers,
-            latest,
-            alias.as_ref(),
-            published,
-            &limit,
-        );
+        let mut snapshot = registry::Snapshot::default();
+        let mut functions = BTreeMap::new();
+        for (name, f) in &spec.functions {
+            let built = builder.function(name, f).await?;
+            snapshot
+                .functions
+                .insert(name.as_str().to_owned(), built.function);
+            functions.insert(name.as_str().to_owned(), built.pools);
+        }
+        let alias = snapshot
+            .functions
+            .values()
+            .next()
+            .and_then(|f| f.aliases.values().next().cloned());
+        let registry = Registry::new(snapshot);
         registry.set_event_log(Arc::clone(&events));
-        let name = &config.function;
-        let alias_name = config.alias.as_ref().map(|a| a.name.as_str());
-        let front: Arc<dyn Invoker> = Arc::new(registry.invoker(name, alias_name));
-        for version in invokers
-            .keys()
-            .map(String::as_str)
-            .chain([LATEST])
-            .chain(alias_name)
-        {
-            let invoker = Arc::new(registry.invoker(name, Some(version)));
-            function = function.with(version, invoker);
-        }
-        if let (Some(a), Some(spec)) = (&alias, &config.alias) {
-            function.aliases.insert(spec.name.clone(), Arc::clone(a));
-        }
-        let target = RouteTarget {
-            function: name.clone(),
-            qualifier: alias_name.map(str::to_owned),
+        let routes: Vec<Route> = spec
+            .routes
+            .iter()
+            .map(|r| {
+                let mut route = r.route.clone();
+                route.target = Some(RouteTarget {
+                    function: r.function.as_str().to_owned(),
+                    qualifier: r.qualifier.as_ref().map(ToString::to_string),
+                });
+                route
+            })
+            .collect();
+        let api = Self::front_door(spec, options, &registry, &routes).await?;
+        let provisioner = Provisioner {
+            log_dir: options.log_dir.clone(),
+            idle_timeout: None,
+            sdk_endpoint: builder.sdk_endpoint.clone(),
+            log_tap: Some(Arc::clone(&cloudwatch) as _),
         };
-        let routes = config.routes.clone().targeting(&target);
-        let api = ApiGateway::new(ApiConfig::new(routes, config.default_format), front)
-            .with_registry(Arc::clone(&registry))
-            .bind(config.api_addr)
-            .await
-            .map_err(|reason| LabError::Bind {
-                what: "API front door (--api-port)",
-                addr: config.api_addr,
-                reason,
-            })?;
         let alarms = Arc::new(AlarmBoard::new());
         let deployments = Deployments::new(
             Arc::clone(&registry),
@@ -343,29 +431,62 @@ impl Lab {
             ],
         );
         deployments
-            .set_time_scale(config.time_scale)
+            .set_time_scale(options.time_scale)
             .expect("--time-scale is checked when parsed");
-        let invoke_api = InvokeApi::new([function])
-            .with_registry(Arc::clone(&registry))
+        let lambda = Self::lambda_api(&registry, builder.store.clone(), provisioner)
             .with_codedeploy(Arc::clone(&deployments));
         let lambda = Listener::serve(
             lambda_socket,
-            Arc::new(invoke_api),
+            Arc::new(lambda),
             crate::accept::ServeLimits::PUBLIC,
         );
+        let evaluator = cloudwatch.spawn_evaluator();
         Ok(Self {
             api,
             lambda,
+            pools: functions.values().next().cloned().unwrap_or_default(),
+            functions,
             registry,
-            pools,
             alias,
-            seed: config.seed,
+            seed: builder.seed,
+            routes,
+            state_dir,
             cloudwatch,
             events,
             evaluator,
             deployments,
             alarms,
         })
+    }
+
+    async fn front_door(
+        spec: &LabSpec,
+        options: &ServeOptions,
+        registry: &Arc<Registry>,
+        routes: &[Route],
+    ) -> Result<Listener, LabError> {
+        // Every route has its target; the default only answers a route without one.
+        let first = spec.functions.keys().next().map(FunctionName::as_str);
+        let front: Arc<dyn Invoker> = Arc::new(registry.invoker(first.unwrap_or_default(), None));
+        let mut config = ApiConfig::new(RouteTable::new(routes.to_vec()), options.default_format);
+        config.account_id = spec.scope.account.clone();
+        ApiGateway::new(config, front)
+            .with_registry(Arc::clone(registry))
+            .bind(options.api_addr)
+            .await
+            .map_err(|reason| LabError::Bind {
+                what: "API front door (--api-port)",
+                addr: options.api_addr,
+                reason,
+            })
+    }
+
+    fn lambda_api(
+        registry: &Arc<Registry>,
+        store: CodeStore,
+        provisioner: Provisioner,
+    ) -> InvokeApi {
+        InvokeApi::new(Arc::clone(registry)).with_control(FunctionControl { store, provisioner })
     }
 
     /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`
@@ -394,75 +515,9 @@ impl Lab {
         self.evaluator.abort();
         self.api.shutdown().await;
         self.lambda.shutdown().await;
-        for pool in self.pools.values() {
+        for pool in self.functions.values().flat_map(BTreeMap::values) {
             pool.shutdown().await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::env::{LogLine, LogSource};
-
-    fn logs(lines: &[(&str, &str)]) -> PoolLogs {
-        let sink = Arc::new(LogSink::new("/aws/lambda/f", 100, None));
-        for (stream, text) in lines {
-            sink.push(LogLine {
-                stream: (*stream).to_owned(),
-                source: LogSource::Platform,
-                text: (*text).to_owned(),
-            });
-        }
-        PoolLogs(BTreeMap::from([("1".to_owned(), sink)]))
-    }
-
-    #[test]
-    fn the_tail_is_the_invocations_own_lines() {
-        let pool = logs(&[
-            ("a", "START RequestId: r1 Version: 1"),
-            ("a", "one"),
-            ("b", "START RequestId: r2 Version: 1"),
-            ("a", "END RequestId: r1"),
-            ("a", "REPORT RequestId: r1 Duration: 1.00 ms"),
-            ("b", "two"),
-            ("a", "START RequestId: r3 Version: 1"),
-            ("a", "three"),
-        ]);
-        assert_eq!(
-            pool.tail("1", "r1").unwrap(),
-            "START RequestId: r1 Version: 1\none\nEND RequestId: r1\nREPORT RequestId: r1 Duration: 1.00 ms\n"
-        );
-        assert_eq!(
-            pool.tail("1", "r2").unwrap(),
-            "START RequestId: r2 Version: 1\ntwo\n",
-            "only its environment's stream"
-        );
-        assert_eq!(
-            pool.tail("1", "r3").unwrap(),
-            "START RequestId: r3 Version: 1\nthree\n"
-        );
-    }
-
-    #[test]
-    fn an_invocation_whose_init_failed_gets_that_environments_lines() {
-        let pool = logs(&[
-            ("bad", "boom: HELLO_FAIL_RATE is invalid"),
-            (
-                "bad",
-                "INIT_REPORT Init Duration: 3.00 ms Phase: init Status: error Error Type: Runtime.ExitError",
-            ),
-            ("warm", "START RequestId: r9 Version: 1"),
-            ("warm", "REPORT RequestId: r9 Duration: 1.00 ms"),
-        ]);
-        let tail = pool.tail("1", "never-started").unwrap();
-        assert!(
-            tail.starts_with("boom: HELLO_FAIL_RATE is invalid\n"),
-            "{tail}"
-        );
-        assert!(
-            !tail.contains("r9"),
-            "not the warm environment's lines: {tail}"
-        );
+        self.registry.shutdown_pools().await;
     }
 }

@@ -12,4 +12,5 @@ pub mod exit;
 pub mod invoke;
 pub mod lab;
 pub mod pool;
+pub mod ready;
 pub mod spec;

@@ -1,9 +1,14 @@
 //! `rollcall-lab`: parses the command line, sets up tracing, runs the lab until Ctrl-C or SIGTERM.
 //! A usage error is printed once, without a backtrace, and exits 64 (as the prober's).
 
+use std::sync::Arc;
+
 use clap::Parser;
-use lab::cli::{Cli, Command, EXIT_SOFTWARE, EXIT_USAGE, ServeConfig};
+use lab::cli::{Cli, Command, EXIT_SOFTWARE, EXIT_USAGE, Serve};
+use lab::exit::EXIT_CANTCREAT;
 use lab::lab::Lab;
+use lab::pool::VersionPool;
+use lab::ready::ReadyFile;
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -23,8 +28,8 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let Command::Serve(args) = cli.command;
-    let config = match args.into_config() {
-        Ok(config) => config,
+    let serve_what = match args.into_serve() {
+        Ok(serve) => serve,
         Err(e) => {
             eprintln!("rollcall-lab serve: {e}");
             std::process::exit(EXIT_USAGE);
@@ -37,14 +42,14 @@ fn main() {
             std::process::exit(EXIT_SOFTWARE);
         }
     };
-    let code = runtime.block_on(serve(config));
+    let code = runtime.block_on(serve(serve_what));
     drop(runtime);
     std::process::exit(code);
 }
 
 /// Runs the lab until Ctrl-C or SIGTERM; the exit code.
-async fn serve(config: ServeConfig) -> i32 {
-    let lab = match Lab::start(&config).await {
+async fn serve(Serve { spec, options }: Serve) -> i32 {
+    let lab = match Lab::start_spec(&spec, &options).await {
         Ok(lab) => lab,
         Err(e) => {
             eprintln!("rollcall-lab serve: {e}");
@@ -63,38 +68,55 @@ async fn serve(config: ServeConfig) -> i32 {
             return EXIT_SOFTWARE;
         }
     };
+    if let Some(path) = &options.ready_file
+        && let Err(e) = ReadyFile::of(&lab, std::process::id()).write(path)
+    {
+        eprintln!(
+            "rollcall-lab serve: --ready-file {}: cannot write it ({e}); give a path in a writable directory",
+            path.display()
+        );
+        lab.shutdown().await;
+        return EXIT_CANTCREAT;
+    }
+    // After the ready file: whoever saw the banner finds it there.
     // Written, not `println!`ed: a reader that closes stdout after the first line (`| head -1`)
     // must not take the lab down with a broken pipe.
-    let mut banner = format!(
-        "API front door:    {}\nLambda Invoke API: {}  (aws lambda invoke --endpoint-url {})\n",
-        lab.api_url(),
-        lab.lambda_url(),
-        lab.lambda_url()
-    );
-    match &lab.alias {
-        Some(alias) => banner.push_str(&format!(
-            "alias {}: {}  (seed {})\n",
-            alias.name(),
-            alias.routing(),
-            lab.seed
-        )),
-        None => banner.push_str(&format!(
-            "no alias: the front door invokes $LATEST = version {}\n",
-            config.latest().version
-        )),
-    }
-    print_to_stdout(&banner);
+    print_to_stdout(&banner(&lab));
     tokio::select! {
         _ = interrupt.recv() => {}
         _ = term.recv() => {}
     }
-    let pools = lab.pools.clone();
+    if let Some(path) = &options.ready_file {
+        let _ = std::fs::remove_file(path);
+    }
+    // The pools the lab started, then those the Lambda API made (CreateFunction,
+    // PublishVersion, ...) that are still in the registry.
+    let mut pools: Vec<(String, String, Arc<VersionPool>)> = lab
+        .functions
+        .iter()
+        .flat_map(|(f, pools)| {
+            pools
+                .iter()
+                .map(|(v, p)| (f.clone(), v.clone(), Arc::clone(p)))
+        })
+        .collect();
+    let snapshot = lab.registry.snapshot();
+    for (name, f) in &snapshot.functions {
+        for v in std::iter::once(&f.latest).chain(f.versions.values()) {
+            if let Some(pool) = &v.owned_pool
+                && !pools.iter().any(|(_, _, p)| Arc::ptr_eq(p, pool))
+            {
+                pools.push((name.clone(), v.version.clone(), Arc::clone(pool)));
+            }
+        }
+    }
+    drop(snapshot);
+    pools.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     lab.shutdown().await;
     let mut summary = String::from("rollcall-lab summary:\n");
-    for (version, pool) in &pools {
+    for (function, version, pool) in &pools {
         summary.push_str(&format!(
-            "  {} version {version}: {}\n",
-            config.function,
+            "  {function} version {version}: {}\n",
             pool.stats()
         ));
     }
@@ -102,6 +124,40 @@ async fn serve(config: ServeConfig) -> i32 {
     0
 }
 
+/// The URLs, then every function with its versions and aliases, and the routes.
+fn banner(lab: &Lab) -> String {
+    let mut banner = format!(
+        "API front door:    {}\nLambda Invoke API: {}  (aws lambda invoke --endpoint-url {})\n",
+        lab.api_url(),
+        lab.lambda_url(),
+        lab.lambda_url()
+    );
+    let snapshot = lab.registry.snapshot();
+    for (name, f) in &snapshot.functions {
+        let versions: Vec<String> = std::iter::once(f.latest.version.clone())
+            .chain(f.versions.keys().map(u64::to_string))
+            .collect();
+        banner.push_str(&format!(
+            "function {name}: versions {}\n",
+            versions.join(", ")
+        ));
+        for (alias, a) in &f.aliases {
+            banner.push_str(&format!(
+                "  alias {alias}: {}  (seed {})\n",
+                a.routing(),
+                lab.seed
+            ));
+        }
+    }
+    let ready = ReadyFile::of(lab, std::process::id());
+    for r in &ready.routes {
+        banner.push_str(&format!(
+            "route {} -> {} (payload {})\n",
+            r.route, r.target, r.payload_format
+        ));
+    }
+    banner
+}
 /// Writes `text` to stdout, ignoring a closed or broken stdout.
 fn print_to_stdout(text: &str) {
     use std::io::Write;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lab::control::alias::Routing;
 use lab::api::gateway::{PayloadFormat, Route};
+use lab::control::alias::Routing;
 use lab::spec::{Code, FunctionSpec, LabSpec, LayerSpec, RouteSpec, SpecError, VersionSpec};
 use protocol::lambda_api::names::{AliasName, ArnScope, FunctionName, LayerName, Qualifier};
 
@@ -347,6 +347,21 @@ refusal!(
     "functions.hello.reserved_concurrency",
     "use at least 1"
 );
+refusal!(
+    reserved_concurrency_over_what_the_account_keeps,
+    with("    reserved_concurrency: 600\n  world:\n    code: w\n    reserved_concurrency: 301\n"),
+    "functions.world.reserved_concurrency",
+    "at most 900 can be reserved"
+);
+
+#[test]
+fn reserved_concurrency_up_to_what_the_account_keeps_is_accepted() {
+    let yaml = with(
+        "    reserved_concurrency: 600\n  world:\n    code: w\n    reserved_concurrency: 300\n",
+    );
+    LabSpec::from_yaml(&yaml, Path::new("/base")).unwrap_or_else(|e| panic!("{e}"));
+}
+
 refusal!(
     weight_out_of_range,
     with("    versions: [{}, {}]\n    aliases:\n      live: {version: 1, weights: {2: 1.5}}\n"),

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lab::control::alias::Routing;
-use lab::cli::serve_config;
 use lab::api::gateway::{PayloadFormat, Route};
+use lab::cli::serve_config;
+use lab::control::alias::Routing;
 use lab::spec::{Code, FunctionSpec, LabSpec, LayerSpec, RouteSpec, VersionSpec};
 use protocol::lambda_api::names::{AliasName, ArnScope, FunctionName, LayerName, Qualifier};
 
@@ -61,6 +61,7 @@ fn the_readme_flags_are_a_one_function_spec() {
     function.environment = v2_env.clone();
     function.layers = vec![layer.clone()];
     function.reserved_concurrency = Some(4);
+    function.latest_is_last_version = true;
     function.versions = vec![
         VersionSpec {
             code: Code::Dir(abs("out/dev/code/1")),
@@ -121,5 +122,33 @@ fn versions_with_a_gap_are_refused_naming_the_flag() {
     let config = serve_config(&["--version", "1=/a", "--version", "3=/c"]).unwrap();
     let e = LabSpec::from_serve_config(&config).unwrap_err();
     assert_eq!(e.key, "--version");
-    assert!(e.message.contains("from 1 without gaps"), "{e}");
+    assert!(e.message.contains("without gaps"), "{e}");
+}
+
+#[test]
+fn a_lab_may_start_at_a_later_version_as_if_earlier_ones_were_deleted() {
+    let config = serve_config(&["--version", "3=/c", "--version", "4=/d"]).unwrap();
+    let spec = LabSpec::from_serve_config(&config).unwrap();
+    let f = &spec.functions[&FunctionName::parse("hello").unwrap()];
+    assert_eq!(f.first_version, 3);
+    let numbers: Vec<u64> = f.numbered_versions().map(|(n, _)| n.0).collect();
+    assert_eq!(numbers, [3, 4]);
+    assert!(
+        f.version(protocol::lambda_api::names::VersionNumber(2))
+            .is_none()
+    );
+    assert_eq!(
+        f.version(protocol::lambda_api::names::VersionNumber(4))
+            .unwrap()
+            .code,
+        Code::Dir("/d".into())
+    );
+}
+
+#[test]
+fn version_zero_is_refused_naming_the_flag() {
+    let config = serve_config(&["--version", "0=/a"]).unwrap();
+    let e = LabSpec::from_serve_config(&config).unwrap_err();
+    assert_eq!(e.key, "--version");
+    assert!(e.message.contains("from 1"), "{e}");
 }

@@ -104,12 +104,16 @@ pub(crate) fn add_python_hook(lab: &Lab, dir: &Path, name: &str, status: &str) {
     config
         .env_vars
         .insert("AWS_ENDPOINT_URL_CODEDEPLOY".into(), lab.lambda_url());
-    let pool = VersionPool::new(PoolConfig::new(config.clone())).expect("the hook's pool");
+    let pool =
+        Arc::new(VersionPool::new(PoolConfig::new(config.clone())).expect("the hook's pool"));
     let version = registry::Version {
         version: "$LATEST".into(),
         config,
         last_modified: SystemTime::now(),
-        pool: Arc::new(pool),
+        pool: Arc::clone(&pool) as _,
+        logs: None,
+        meta: registry::VersionMeta::default(),
+        owned_pool: Some(pool),
     };
     let function = registry::Function::new(version, ConcurrencyLimit::new(10));
     lab.registry

@@ -228,11 +228,13 @@ impl LabCloudWatch {
             let transitions = st.cloudwatch.evaluate(now_ms);
             st.history.extend(transitions.iter().cloned());
             st.prune(now_ms, self.time_scale);
+            // Recorded before the lock is released: whoever reads a new state finds its
+            // transition in the event log already.
+            for t in &transitions {
+                self.events.record(Event::alarm_transition(t));
+            }
             transitions
         };
-        for t in &transitions {
-            self.events.record(Event::alarm_transition(t));
-        }
         if !transitions.is_empty() {
             self.transitions
                 .send_modify(|n| *n += transitions.len() as u64);

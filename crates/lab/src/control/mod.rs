@@ -2,15 +2,17 @@
 //! alias routes ([`alias`]). Registry operations are split by resource ([`functions`],
 //! [`versions`], [`aliases`]); layers come next in `layers.rs`.
 
+pub mod alarms;
 pub mod alias;
-pub mod code;
 pub mod aliases;
+pub mod code;
+pub mod deployments;
+pub mod events;
 pub mod functions;
+pub mod layers;
+mod log_tail;
 pub mod registry;
 pub mod versions;
-pub mod alarms;
-pub mod events;
-pub mod deployments;
 
-pub use functions::RegistryInvoker;
-pub use registry::{Function, Registry, Snapshot, Target, Version};
+pub use functions::{Provisioner, RegistryInvoker};
+pub use registry::{Function, LogTail, Registry, Snapshot, Target, Version, VersionMeta};

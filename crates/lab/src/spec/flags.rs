@@ -16,13 +16,27 @@ impl LabSpec {
     pub fn from_serve_config(config: &ServeConfig) -> Result<Self, SpecError> {
         let name = FunctionName::parse(&config.function)
             .map_err(|e| SpecError::at("--function", e.to_string()))?;
-        for (i, v) in config.versions.iter().enumerate() {
-            if v.version != (i + 1).to_string() {
+        // Lambda numbers published versions 1, 2, 3, ...; a lab may start after some were
+        // deleted (`--version 3=DIR` alone), but never with a hole in the middle.
+        let first: u64 = config
+            .versions
+            .first()
+            .and_then(|v| v.version.parse().ok())
+            .unwrap_or(0);
+        if first == 0 {
+            return Err(SpecError::at(
+                "--version",
+                "version 0 does not exist; Lambda numbers published versions from 1: number the --version flags 1, 2, 3, ...",
+            ));
+        }
+        for (n, v) in (first..).zip(&config.versions) {
+            if v.version != n.to_string() {
                 return Err(SpecError::at(
                     "--version",
                     format!(
-                        "version {} follows {} version(s); Lambda numbers published versions 1, 2, 3, ...: number the --version flags from 1 without gaps",
-                        v.version, i
+                        "version {} follows version {}; Lambda numbers published versions 1, 2, 3, ...: number the --version flags without gaps",
+                        v.version,
+                        n - 1
                     ),
                 ));
             }
@@ -47,6 +61,8 @@ impl LabSpec {
         function.environment = with_version_env(&config.env, &latest.env);
         function.layers = layer_names;
         function.reserved_concurrency = config.concurrency;
+        function.first_version = first;
+        function.latest_is_last_version = true;
         function.versions = config
             .versions
             .iter()

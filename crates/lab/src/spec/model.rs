@@ -17,12 +17,15 @@ use protocol::lambda_api::names::{
     AliasName, ArnScope, FunctionName, LayerName, Qualifier, VersionNumber,
 };
 
-use crate::control::alias::Routing;
 use crate::api::gateway::Route;
+use crate::control::alias::Routing;
 
 /// The runtime a function names when the spec gives none (an OS-only runtime: the package or a
 /// layer brings `bootstrap`).
 pub const DEFAULT_RUNTIME: &str = "provided.al2023";
+/// Concurrent executions Lambda keeps unreserved in an account ("Lambda requires at least
+/// 100 unreserved concurrent executions", PutFunctionConcurrency).
+pub const UNRESERVED_MIN: u64 = 100;
 /// The Region of a lab whose spec names none.
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// The account of a lab whose spec names none.
@@ -95,10 +98,18 @@ pub struct FunctionSpec {
     pub layers: Vec<LayerName>,
     /// Reserved concurrency; `None` shares the account's unreserved concurrency.
     pub reserved_concurrency: Option<u32>,
-    /// Versions published at start: the first is version 1, the next 2, and so on.
+    /// The number of the first entry of `versions`: 1, unless earlier versions count as deleted
+    /// (the one-function flags' `--version 3=DIR` alone).
+    pub first_version: u64,
+    /// Versions published at start: the first is version `first_version`, the next one more,
+    /// and so on.
     pub versions: Vec<VersionSpec>,
     /// Aliases and where they route.
     pub aliases: BTreeMap<AliasName, Routing>,
+    /// `$LATEST` runs in the last published version's environments, which report that
+    /// version's number: how the one-function flags always ran it. Otherwise (a spec file, as
+    /// Lambda does) `$LATEST` has environments of its own that report `$LATEST`.
+    pub latest_is_last_version: bool,
 }
 
 impl FunctionSpec {
@@ -117,17 +128,33 @@ impl FunctionSpec {
             environment: BTreeMap::new(),
             layers: Vec::new(),
             reserved_concurrency: None,
+            first_version: 1,
             versions: Vec::new(),
             aliases: BTreeMap::new(),
+            latest_is_last_version: false,
         }
     }
 
-    /// The published version `n` (numbered from 1), if published.
+    /// The published version `n` (numbered from `first_version`), if published.
     pub fn version(&self, n: VersionNumber) -> Option<&VersionSpec> {
-        usize::try_from(n.0)
-            .ok()
-            .and_then(|i| i.checked_sub(1))
+        n.0.checked_sub(self.first_version)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| self.versions.get(i))
+    }
+
+    /// The published versions with their numbers, in order.
+    pub fn numbered_versions(&self) -> impl Iterator<Item = (VersionNumber, &VersionSpec)> {
+        (self.first_version..)
+            .zip(&self.versions)
+            .map(|(n, v)| (VersionNumber(n), v))
+    }
+
+    /// `1..=2` (the published version numbers), or `none` when nothing is published.
+    pub fn published_range(&self) -> String {
+        match self.versions.len() as u64 {
+            0 => "none".into(),
+            len => format!("{}..={}", self.first_version, self.first_version + len - 1),
+        }
     }
 
     /// Whether `qualifier` names `$LATEST`, a published version or an alias of this function.
@@ -250,7 +277,28 @@ impl LabSpec {
         for (name, function) in &self.functions {
             self.validate_function(name, function)?;
         }
+        self.validate_reserved()?;
         self.validate_routes()
+    }
+
+    /// Lambda keeps at least [`UNRESERVED_MIN`] of the account's
+    /// [`crate::pool::ACCOUNT_CONCURRENCY`] for functions without reserved concurrency.
+    fn validate_reserved(&self) -> Result<(), SpecError> {
+        let allowed = crate::pool::ACCOUNT_CONCURRENCY as u64 - UNRESERVED_MIN;
+        let mut total = 0u64;
+        for (name, f) in &self.functions {
+            total += u64::from(f.reserved_concurrency.unwrap_or(0));
+            if total > allowed {
+                return Err(SpecError::at(
+                    fkey(name, "reserved_concurrency"),
+                    format!(
+                        "the functions reserve {total} concurrent executions together; Lambda keeps {UNRESERVED_MIN} of the account's {} unreserved, so at most {allowed} can be reserved: lower it",
+                        crate::pool::ACCOUNT_CONCURRENCY
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_function(&self, name: &FunctionName, f: &FunctionSpec) -> Result<(), SpecError> {
@@ -350,8 +398,8 @@ impl LabSpec {
                     return Err(SpecError::at(
                         &key,
                         format!(
-                            "version {v} is not published; the function publishes versions 1..={} (one per entry of `versions`): add a version or route to one of them",
-                            f.versions.len()
+                            "version {v} is not published; the function publishes versions {} (one per entry of `versions`): add a version or route to one of them",
+                            f.published_range()
                         ),
                     ));
                 }
@@ -380,9 +428,9 @@ impl LabSpec {
                 return Err(SpecError::at(
                     format!("{key}.target"),
                     format!(
-                        "function {} has no version or alias {q}; use $LATEST, a version 1..={} or one of its aliases ({})",
+                        "function {} has no version or alias {q}; use $LATEST, a version {} or one of its aliases ({})",
                         r.function,
-                        function.versions.len(),
+                        function.published_range(),
                         function
                             .aliases
                             .keys()

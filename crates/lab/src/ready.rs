@@ -1,0 +1,133 @@
+//! The readiness document `rollcall-lab serve --ready-file PATH` writes once both listeners
+//! serve: what scripts need to drive the lab, instead of parsing its banner.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lab::Lab;
+
+/// The readiness document, e.g.
+///
+/// ```json
+/// {"api_url": "http://127.0.0.1:41234", "lambda_url": "http://127.0.0.1:41235", "pid": 4242,
+///  "functions": {"hello": {"versions": ["$LATEST", "1", "2"],
+///                          "aliases": {"live": {"primary": "1", "additional": {"2": 0.1}}}}},
+///  "routes": [{"route": "GET /hello", "target": "hello:live", "payload_format": "2.0"}]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadyFile {
+    /// Base URL of the API front door.
+    pub api_url: String,
+    /// Endpoint URL of the Lambda API (`aws lambda ... --endpoint-url`).
+    pub lambda_url: String,
+    /// The lab's process id (send it SIGTERM to stop the lab).
+    pub pid: u32,
+    /// Every function, by name.
+    pub functions: BTreeMap<String, ReadyFunction>,
+    /// The front door's routes, in the order they were given.
+    pub routes: Vec<ReadyRoute>,
+}
+
+/// One function's qualifiers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadyFunction {
+    /// `$LATEST`, then the published versions in ascending order.
+    pub versions: Vec<String>,
+    /// Aliases by name.
+    pub aliases: BTreeMap<String, ReadyAlias>,
+}
+
+/// Where an alias routes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadyAlias {
+    /// The primary version.
+    pub primary: String,
+    /// The additional version and its weight (0.0..=1.0), if any (`{"2": 0.1}`).
+    pub additional: BTreeMap<String, f64>,
+}
+
+/// One route of the front door.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadyRoute {
+    /// The route key: `GET /hello`, `ANY /{proxy+}`, `$default`.
+    pub route: String,
+    /// What it invokes: `function` (`$LATEST`) or `function:qualifier`.
+    pub target: String,
+    /// `1.0` or `2.0`.
+    pub payload_format: String,
+}
+
+impl ReadyFile {
+    /// The document describing `lab` now, as process `pid`.
+    pub fn of(lab: &Lab, pid: u32) -> Self {
+        let snapshot = lab.registry.snapshot();
+        let functions = snapshot
+            .functions
+            .iter()
+            .map(|(name, f)| {
+                let versions = std::iter::once(f.latest.version.clone())
+                    .chain(f.versions.keys().map(u64::to_string))
+                    .collect();
+                let aliases = f
+                    .aliases
+                    .iter()
+                    .map(|(alias, a)| {
+                        let routing = a.routing();
+                        let ready = ReadyAlias {
+                            primary: routing.primary,
+                            additional: routing.additional.into_iter().collect(),
+                        };
+                        (alias.clone(), ready)
+                    })
+                    .collect();
+                (name.clone(), ReadyFunction { versions, aliases })
+            })
+            .collect();
+        let routes = lab
+            .routes
+            .iter()
+            .map(|r| ReadyRoute {
+                route: r.route_key(),
+                target: r
+                    .target
+                    .as_ref()
+                    .map_or_else(String::new, |t| match &t.qualifier {
+                        Some(q) => format!("{}:{q}", t.function),
+                        None => t.function.clone(),
+                    }),
+                payload_format: r.format.to_string(),
+            })
+            .collect();
+        Self {
+            api_url: lab.api_url(),
+            lambda_url: lab.lambda_url(),
+            pid,
+            functions,
+            routes,
+        }
+    }
+
+    /// Writes the document to `path` atomically: a temporary file in the same directory,
+    /// flushed, then renamed over `path`, so a reader sees no file or the whole document.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut file = tempfile::Builder::new()
+            .prefix(".rollcall-lab-ready-")
+            .tempfile_in(dir)?;
+        serde_json::to_writer_pretty(&mut file, self)?;
+        file.write_all(b"\n")?;
+        file.as_file().sync_all()?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
