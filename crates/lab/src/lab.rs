@@ -12,13 +12,14 @@ use protocol::lambda_api::LATEST;
 use crate::api::gateway::RouteTarget;
 use crate::control::alias::{Alias, AliasError};
 use crate::control::registry::{self, Registry};
-use crate::env::{FunctionConfig, LogSink};
+use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
 
 use crate::api::gateway::server::{ApiConfig, ApiGateway, Listener};
-use crate::api::lambda::versions::VersionInfo;
-use crate::api::lambda::{Function, InvokeApi, LogTail};
+use crate::api::lambda::{FunctionControl, InvokeApi, function_arn};
+use crate::control::Provisioner;
+use crate::control::code::CodeStore;
 
 /// Concurrency of a function without `--concurrency` (shared by its versions): Lambda's
 /// unreserved account concurrency.
@@ -38,6 +39,9 @@ pub enum LabError {
     /// The alias's routing is invalid.
     #[error("--alias: {0}")]
     Alias(#[from] AliasError),
+    /// The lab's state directory could not be made.
+    #[error("cannot create the lab's state directory: {0} (check TMPDIR)")]
+    State(String),
     /// A port could not be bound.
     #[error(
         "cannot listen on {addr} for the {what}: {reason} (pick another port, or 0 for any free port)"
@@ -58,7 +62,7 @@ impl LabError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Version { .. } | Self::Alias(_) => crate::exit::EXIT_USAGE,
-            Self::Bind { .. } => crate::exit::EXIT_UNAVAILABLE,
+            Self::Bind { .. } | Self::State(_) => crate::exit::EXIT_UNAVAILABLE,
         }
     }
 }
@@ -78,48 +82,9 @@ pub struct Lab {
     pub alias: Option<Arc<Alias>>,
     /// The seed of the alias's RNG.
     pub seed: u64,
-}
-
-struct PoolLogs(BTreeMap<String, Arc<LogSink>>);
-
-impl LogTail for PoolLogs {
-    /// The invocation's own lines: its environment's log stream from `START RequestId: <id>` up
-    /// to its `REPORT` line or the next invocation's `START`, whichever comes first (the
-    /// function's lines so far: `END`/`REPORT` are logged after the response, so they are
-    /// usually not there yet). An invocation that never started (its environment's Init failed)
-    /// gets the latest environment whose Init failed: the output that says why.
-    fn tail(&self, version: &str, request_id: &str) -> Option<String> {
-        let lines = self.0.get(version)?.snapshot();
-        let start = format!("START RequestId: {request_id} ");
-        let first = match lines.iter().rposition(|l| l.text.starts_with(&start)) {
-            Some(i) => i,
-            None => {
-                let failed = lines.iter().rposition(|l| {
-                    l.text.starts_with("INIT_REPORT ") && !l.text.contains("Status: success")
-                })?;
-                let stream = &lines[failed].stream;
-                lines.iter().position(|l| &l.stream == stream)?
-            }
-        };
-        let stream = &lines[first].stream;
-        let report = format!("REPORT RequestId: {request_id} ");
-        let mut text = String::new();
-        for (i, l) in lines[first..]
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| &l.stream == stream)
-        {
-            if i > 0 && l.text.starts_with("START RequestId: ") {
-                break;
-            }
-            text.push_str(&l.text);
-            text.push('\n');
-            if l.text.starts_with(&report) {
-                break;
-            }
-        }
-        Some(text)
-    }
+    /// The lab's state directory (the code store of `CreateFunction`/`UpdateFunctionCode`
+    /// zips), removed when the lab ends.
+    pub state_dir: tempfile::TempDir,
 }
 
 /// The registry of the one function `config` describes: `$LATEST` (the last version's
@@ -127,27 +92,26 @@ impl LogTail for PoolLogs {
 fn registry_of(
     config: &ServeConfig,
     configs: &BTreeMap<String, FunctionConfig>,
-    pools: &BTreeMap<String, Arc<dyn Invoker>>,
-    latest: Arc<dyn Invoker>,
+    pools: &BTreeMap<String, Arc<VersionPool>>,
     alias: Option<&Arc<Alias>>,
     published: std::time::SystemTime,
     limit: &Arc<ConcurrencyLimit>,
 ) -> Arc<Registry> {
-    let version = |v: &str, config: &FunctionConfig, pool: Arc<dyn Invoker>| registry::Version {
-        version: v.to_owned(),
-        config: config.clone(),
-        last_modified: published,
-        pool,
+    let version = |v: &str, config: &FunctionConfig, pool: &Arc<VersionPool>| {
+        let mut version =
+            registry::Version::new(v, config.clone(), Arc::clone(pool) as _).with_logs(pool.logs());
+        version.last_modified = published;
+        version
     };
     let latest_version = &config.latest().version;
     let mut function = registry::Function::new(
-        version(LATEST, &configs[latest_version], latest),
+        version(LATEST, &configs[latest_version], &pools[latest_version]),
         Arc::clone(limit),
     );
     for (v, pool) in pools {
         // `ServeConfig` holds version numbers only (checked when parsed).
         if let Ok(number) = v.parse::<u64>() {
-            let snapshot = version(v, &configs[v], Arc::clone(pool));
+            let snapshot = version(v, &configs[v], pool);
             function.versions.insert(number, Arc::new(snapshot));
         }
     }
@@ -195,33 +159,16 @@ impl Lab {
             .iter()
             .map(|(v, p)| (v.clone(), Arc::clone(p) as Arc<dyn Invoker>))
             .collect();
-        let latest = Arc::clone(&invokers[&config.latest().version]);
-        let mut function = Function::new(config.function.clone());
         let published = std::time::SystemTime::now();
-        let info = |version: &str, code_dir: &std::path::Path| VersionInfo {
-            version: version.to_owned(),
-            handler: config.handler.clone(),
-            memory_mb: config.memory_mb,
-            timeout: config.timeout,
-            last_modified: published,
-            code_dir: code_dir.to_owned(),
-        };
-        let latest_spec = config.latest();
-        function.versions = std::iter::once(info(LATEST, &latest_spec.code_dir))
-            .chain(
-                config
-                    .versions
-                    .iter()
-                    .map(|v| info(&v.version, &v.code_dir)),
-            )
-            .collect();
-        function.logs = Some(Arc::new(PoolLogs(
-            pools.iter().map(|(v, p)| (v.clone(), p.logs())).collect(),
-        )));
         let alias = match &config.alias {
             None => None,
             Some(spec) => {
-                let arn = function.arn(Some(&spec.name));
+                let latest = &configs[&config.latest().version];
+                let arn = function_arn(
+                    (&latest.region, &latest.account_id),
+                    &config.function,
+                    Some(&spec.name),
+                );
                 let alias = Alias::new(
                     &spec.name,
                     invokers.clone(),
@@ -232,30 +179,10 @@ impl Lab {
                 Some(Arc::new(alias))
             }
         };
-        let registry = registry_of(
-            config,
-            &configs,
-            &invokers,
-            latest,
-            alias.as_ref(),
-            published,
-            &limit,
-        );
+        let registry = registry_of(config, &configs, &pools, alias.as_ref(), published, &limit);
         let name = &config.function;
         let alias_name = config.alias.as_ref().map(|a| a.name.as_str());
         let front: Arc<dyn Invoker> = Arc::new(registry.invoker(name, alias_name));
-        for version in invokers
-            .keys()
-            .map(String::as_str)
-            .chain([LATEST])
-            .chain(alias_name)
-        {
-            let invoker = Arc::new(registry.invoker(name, Some(version)));
-            function = function.with(version, invoker);
-        }
-        if let (Some(a), Some(spec)) = (&alias, &config.alias) {
-            function.aliases.insert(spec.name.clone(), Arc::clone(a));
-        }
         let target = RouteTarget {
             function: name.clone(),
             qualifier: alias_name.map(str::to_owned),
@@ -270,8 +197,18 @@ impl Lab {
                 addr: config.api_addr,
                 reason,
             })?;
-        let lambda = InvokeApi::new([function])
-            .with_registry(Arc::clone(&registry))
+        let state_dir = tempfile::Builder::new()
+            .prefix("rollcall-lab-")
+            .tempdir()
+            .map_err(|e| LabError::State(e.to_string()))?;
+        let store = CodeStore::open(state_dir.path().join("code"))
+            .map_err(|e| LabError::State(e.to_string()))?;
+        let provisioner = Provisioner {
+            log_dir: config.log_dir.clone(),
+            idle_timeout: None,
+        };
+        let lambda = InvokeApi::new(Arc::clone(&registry))
+            .with_control(FunctionControl { store, provisioner })
             .bind(config.lambda_addr)
             .await
             .map_err(|reason| LabError::Bind {
@@ -286,6 +223,7 @@ impl Lab {
             pools,
             alias,
             seed: config.seed,
+            state_dir,
         })
     }
 
@@ -306,72 +244,6 @@ impl Lab {
         for pool in self.pools.values() {
             pool.shutdown().await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::env::{LogLine, LogSource};
-
-    fn logs(lines: &[(&str, &str)]) -> PoolLogs {
-        let sink = Arc::new(LogSink::new("/aws/lambda/f", 100, None));
-        for (stream, text) in lines {
-            sink.push(LogLine {
-                stream: (*stream).to_owned(),
-                source: LogSource::Platform,
-                text: (*text).to_owned(),
-            });
-        }
-        PoolLogs(BTreeMap::from([("1".to_owned(), sink)]))
-    }
-
-    #[test]
-    fn the_tail_is_the_invocations_own_lines() {
-        let pool = logs(&[
-            ("a", "START RequestId: r1 Version: 1"),
-            ("a", "one"),
-            ("b", "START RequestId: r2 Version: 1"),
-            ("a", "END RequestId: r1"),
-            ("a", "REPORT RequestId: r1 Duration: 1.00 ms"),
-            ("b", "two"),
-            ("a", "START RequestId: r3 Version: 1"),
-            ("a", "three"),
-        ]);
-        assert_eq!(
-            pool.tail("1", "r1").unwrap(),
-            "START RequestId: r1 Version: 1\none\nEND RequestId: r1\nREPORT RequestId: r1 Duration: 1.00 ms\n"
-        );
-        assert_eq!(
-            pool.tail("1", "r2").unwrap(),
-            "START RequestId: r2 Version: 1\ntwo\n",
-            "only its environment's stream"
-        );
-        assert_eq!(
-            pool.tail("1", "r3").unwrap(),
-            "START RequestId: r3 Version: 1\nthree\n"
-        );
-    }
-
-    #[test]
-    fn an_invocation_whose_init_failed_gets_that_environments_lines() {
-        let pool = logs(&[
-            ("bad", "boom: HELLO_FAIL_RATE is invalid"),
-            (
-                "bad",
-                "INIT_REPORT Init Duration: 3.00 ms Phase: init Status: error Error Type: Runtime.ExitError",
-            ),
-            ("warm", "START RequestId: r9 Version: 1"),
-            ("warm", "REPORT RequestId: r9 Duration: 1.00 ms"),
-        ]);
-        let tail = pool.tail("1", "never-started").unwrap();
-        assert!(
-            tail.starts_with("boom: HELLO_FAIL_RATE is invalid\n"),
-            "{tail}"
-        );
-        assert!(
-            !tail.contains("r9"),
-            "not the warm environment's lines: {tail}"
-        );
+        self.registry.shutdown_pools().await;
     }
 }

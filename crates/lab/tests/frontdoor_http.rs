@@ -9,13 +9,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 
-use lab::api::lambda::LogTail;
-use lab::api::{
-    ApiConfig, ApiGateway, Function, InvokeApi, Listener, PayloadFormat, Route, RouteTable,
-};
+use lab::api::{ApiConfig, ApiGateway, InvokeApi, Listener, PayloadFormat, Route, RouteTable};
+use lab::control::alias::{Alias, Routing};
+use lab::control::{Function, LogTail, Registry, Snapshot, Version};
+use lab::env::FunctionConfig;
 use lab::invoke::{
     InvokeError, InvokeFuture, InvokeOutcome, InvokeRequest, InvokeResponse, Invoker,
 };
+use lab::pool::ConcurrencyLimit;
 use serde_json::{Value, json};
 use test_support::http::send;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -256,13 +257,14 @@ async fn integration_timeout_answers_504_and_the_invocation_runs_on() {
     api.shutdown().await;
 }
 
-struct FixedLogs;
+struct FixedLogs(&'static str);
 
 impl LogTail for FixedLogs {
-    fn tail(&self, version: &str, request_id: &str) -> Option<String> {
+    fn tail(&self, request_id: &str) -> Option<String> {
         Some(format!(
-            "{}END of version {version} RequestId: {request_id}\n",
-            "x".repeat(5000)
+            "{}END of version {} RequestId: {request_id}\n",
+            "x".repeat(5000),
+            self.0
         ))
     }
 }
@@ -273,11 +275,20 @@ async fn invoke_api() -> (Listener, mpsc::UnboundedReceiver<InvokeRequest>) {
         b"\"throttle\"" => Err(InvokeError::Throttled("Rate Exceeded.".into())),
         _ => success("2", r#"{"ok":true}"#),
     });
-    let mut function = Function::new("hello")
-        .with("2", invoker.clone())
-        .with("live", invoker);
-    function.logs = Some(Arc::new(FixedLogs));
-    let api = InvokeApi::new([function])
+    // `hello`: `$LATEST` and version 2 (both scripted), alias `live` -> 2.
+    let version = |v: &'static str| {
+        let config = FunctionConfig::new("hello", v, "/code", "index.handler");
+        Version::new(v, config, Arc::clone(&invoker) as Arc<dyn Invoker>)
+            .with_logs(Arc::new(FixedLogs(v)))
+    };
+    let mut hello = Function::new(version("$LATEST"), ConcurrencyLimit::new(10));
+    hello.versions.insert(2, Arc::new(version("2")));
+    let known = [("2".to_owned(), Arc::clone(&invoker) as Arc<dyn Invoker>)].into();
+    let live = Alias::new("live", known, Routing::single("2"), 0).expect("alias");
+    hello.aliases.insert("live".into(), Arc::new(live));
+    let mut snapshot = Snapshot::default();
+    snapshot.functions.insert("hello".into(), hello);
+    let api = InvokeApi::new(Registry::new(snapshot))
         .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("bind");

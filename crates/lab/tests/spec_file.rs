@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lab::control::alias::Routing;
 use lab::api::gateway::{PayloadFormat, Route};
+use lab::control::alias::Routing;
 use lab::spec::{Code, FunctionSpec, LabSpec, LayerSpec, RouteSpec, SpecError, VersionSpec};
 use protocol::lambda_api::names::{AliasName, ArnScope, FunctionName, LayerName, Qualifier};
 

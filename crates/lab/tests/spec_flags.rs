@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lab::control::alias::Routing;
-use lab::cli::serve_config;
 use lab::api::gateway::{PayloadFormat, Route};
+use lab::cli::serve_config;
+use lab::control::alias::Routing;
 use lab::spec::{Code, FunctionSpec, LabSpec, LayerSpec, RouteSpec, VersionSpec};
 use protocol::lambda_api::names::{AliasName, ArnScope, FunctionName, LayerName, Qualifier};
 

@@ -9,4 +9,4 @@ pub mod lambda;
 pub use gateway::{
     ApiConfig, ApiGateway, Handler, Listener, PayloadFormat, Route, RouteError, RouteTable,
 };
-pub use lambda::{Function, InvokeApi};
+pub use lambda::{InvokeApi, function_arn};

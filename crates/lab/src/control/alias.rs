@@ -268,11 +268,28 @@ impl Alias {
         primary: impl Into<String>,
         additional: Option<(String, f64)>,
     ) -> Result<RoutingChange, AliasError> {
+        self.set_routing_known_if(revision_id, primary, additional, |v| {
+            self.versions.contains_key(v)
+        })
+    }
+
+    /// [`Alias::set_routing_if`] with the versions that exist told by `exists` (the registry's,
+    /// which include versions published after the alias was made).
+    pub fn set_routing_known_if(
+        &self,
+        revision_id: Option<&str>,
+        primary: impl Into<String>,
+        additional: Option<(String, f64)>,
+        exists: impl Fn(&str) -> bool,
+    ) -> Result<RoutingChange, AliasError> {
         let after = Routing {
             primary: primary.into(),
             additional,
         };
-        self.check(&after)?;
+        after.validate()?;
+        if let Some(missing) = after.versions().find(|v| !exists(v)) {
+            return Err(AliasError::UnknownVersion(missing.to_owned()));
+        }
         let before = {
             let mut state = self.lock();
             if revision_id.is_some_and(|r| r != revision_id_of(&self.name, state.revision)) {

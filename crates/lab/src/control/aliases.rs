@@ -47,18 +47,15 @@ impl Registry {
         additional: Option<(String, f64)>,
     ) -> Result<RoutingChange, AliasOperationError> {
         self.mutate(|snapshot| {
-            let alias = snapshot
-                .function(function)?
-                .aliases
-                .get(alias)
-                .cloned()
-                .ok_or_else(|| {
-                    LambdaError::new(
-                        LambdaErrorType::ResourceNotFound,
-                        format!("Alias not found: {function}:{alias}"),
-                    )
-                })?;
-            Ok(alias.set_routing_if(revision_id, primary, additional)?)
+            let f = snapshot.function(function)?;
+            let alias = f.aliases.get(alias).cloned().ok_or_else(|| {
+                LambdaError::new(
+                    LambdaErrorType::ResourceNotFound,
+                    format!("Alias not found: {function}:{alias}"),
+                )
+            })?;
+            let exists = |v: &str| f.version(v).is_some();
+            Ok(alias.set_routing_known_if(revision_id, primary, additional, exists)?)
         })
     }
 }

@@ -232,6 +232,11 @@ impl CodeStore {
         Ok(Self { root, limits })
     }
 
+    /// The limits the store enforces.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// The store's root directory.
     pub fn root(&self) -> &Path {
         &self.root

@@ -3,11 +3,13 @@
 //! [`versions`], [`aliases`]); layers come next in `layers.rs`.
 
 pub mod alias;
-pub mod code;
 pub mod aliases;
+pub mod code;
 pub mod functions;
+pub mod layers;
+mod log_tail;
 pub mod registry;
 pub mod versions;
 
-pub use functions::RegistryInvoker;
-pub use registry::{Function, Registry, Snapshot, Target, Version};
+pub use functions::{Provisioner, RegistryInvoker};
+pub use registry::{Function, LogTail, Registry, Snapshot, Target, Version, VersionMeta};

@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::SystemTime;
 
-use protocol::lambda_api::{LATEST, LambdaError, LambdaErrorType};
+use protocol::lambda_api::{Architecture, LATEST, LambdaError, LambdaErrorType};
 
 use super::alias::Alias;
 use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
-use crate::pool::ConcurrencyLimit;
+use crate::pool::{ConcurrencyLimit, VersionPool};
 
 /// One version of a function (`$LATEST` or a published number): what it runs, never changed
 /// once published, and where its invocations go.
@@ -29,6 +29,95 @@ pub struct Version {
     pub last_modified: SystemTime,
     /// Its pool of environments.
     pub pool: Arc<dyn Invoker>,
+    /// Its environments' logs, for `X-Amz-Log-Type: Tail`, when the lab keeps them.
+    pub logs: Option<Arc<dyn LogTail>>,
+    /// What the Lambda API reports of it beyond what its environments run.
+    pub meta: VersionMeta,
+    /// The pool the lab shuts down when this version is replaced or deleted (`None`: the pool
+    /// is owned elsewhere).
+    pub owned_pool: Option<Arc<VersionPool>>,
+}
+
+/// What the Lambda API reports of a version beyond its [`FunctionConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionMeta {
+    /// `Runtime` (informational: the lab runs `bootstrap` or the configured command).
+    pub runtime: String,
+    /// `Description`.
+    pub description: String,
+    /// `CodeSha256` (base64).
+    pub code_sha256: String,
+    /// `CodeSize` in bytes.
+    pub code_size: u64,
+    /// `RevisionId`: changes on every change of the version (`$LATEST`'s code or configuration).
+    pub revision_id: String,
+    /// `Layers`: each layer version's ARN and `CodeSize`, in order (their dirs are in
+    /// [`FunctionConfig::layer_dirs`]).
+    pub layers: Vec<(String, u64)>,
+    /// `Architectures`.
+    pub architecture: Architecture,
+}
+
+impl Default for VersionMeta {
+    fn default() -> Self {
+        Self {
+            runtime: crate::spec::DEFAULT_RUNTIME.to_owned(),
+            description: String::new(),
+            code_sha256: String::new(),
+            code_size: 0,
+            revision_id: new_revision_id(),
+            layers: Vec::new(),
+            architecture: Architecture::X86_64,
+        }
+    }
+}
+
+/// A fresh UUID-shaped `RevisionId`, never handed out before by this process.
+pub fn new_revision_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let start = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let v = (u128::from(start) << 64) | u128::from(n);
+    let x = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
+}
+
+/// Where a version's invocation logs are found, for `X-Amz-Log-Type: Tail`.
+pub trait LogTail: Send + Sync {
+    /// The log text of invocation `request_id`, if the lab keeps it.
+    fn tail(&self, request_id: &str) -> Option<String>;
+}
+
+impl Version {
+    /// Version `version` running `config` on `pool`, modified now, without logs.
+    pub fn new(version: impl Into<String>, config: FunctionConfig, pool: Arc<dyn Invoker>) -> Self {
+        Self {
+            version: version.into(),
+            config,
+            last_modified: SystemTime::now(),
+            pool,
+            logs: None,
+            meta: VersionMeta::default(),
+            owned_pool: None,
+        }
+    }
+
+    /// The same version with its logs at `logs`.
+    #[must_use]
+    pub fn with_logs(mut self, logs: Arc<dyn LogTail>) -> Self {
+        self.logs = Some(logs);
+        self
+    }
 }
 
 impl std::fmt::Debug for Version {
@@ -52,6 +141,9 @@ pub struct Function {
     pub aliases: BTreeMap<String, Arc<Alias>>,
     /// The concurrency every version of the function draws from.
     pub limit: Arc<ConcurrencyLimit>,
+    /// The highest version number ever published (numbers are never reused, even after a
+    /// version is deleted).
+    pub last_published: u64,
 }
 
 impl Function {
@@ -63,6 +155,7 @@ impl Function {
             versions: BTreeMap::new(),
             aliases: BTreeMap::new(),
             limit,
+            last_published: 0,
         }
     }
 

@@ -26,6 +26,9 @@ fn version(v: &str) -> Version {
         config: FunctionConfig::new("hello", v, "/code", "index.handler"),
         last_modified: SystemTime::UNIX_EPOCH,
         pool: Arc::new(Echo(v.to_owned())),
+        logs: None,
+        meta: VersionMeta::default(),
+        owned_pool: None,
     }
 }
 
@@ -145,7 +148,7 @@ fn readers_do_not_wait_for_a_mutation() {
 fn stale_revision_is_refused() {
     let registry = registry();
     let e = registry
-        .update_alias("hello", "live", Some("stale"), "2".into(), None)
+        .update_alias("hello", "live", Some("stale"), "1".into(), None)
         .unwrap_err();
     assert!(
         matches!(

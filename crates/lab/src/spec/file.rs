@@ -16,8 +16,8 @@ use super::model::{
     Code, DEFAULT_ACCOUNT, DEFAULT_REGION, DEFAULT_RUNTIME, FunctionSpec, LabSpec, LayerSpec,
     RouteSpec, SpecError, VersionSpec,
 };
-use crate::control::alias::Routing;
 use crate::api::gateway::{PayloadFormat, Route};
+use crate::control::alias::Routing;
 
 /// A YAML scalar read as text: `3`, `0.5`, `true` and `"x"` all give their written form, so
 /// that `PORT: 8080` or `version: 1` need no quotes.

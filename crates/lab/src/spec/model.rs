@@ -17,8 +17,8 @@ use protocol::lambda_api::names::{
     AliasName, ArnScope, FunctionName, LayerName, Qualifier, VersionNumber,
 };
 
-use crate::control::alias::Routing;
 use crate::api::gateway::Route;
+use crate::control::alias::Routing;
 
 /// The runtime a function names when the spec gives none (an OS-only runtime: the package or a
 /// layer brings `bootstrap`).

@@ -31,6 +31,9 @@ pub const MEMORY_MIN_MB: u32 = 128;
 /// 10,240 MB, in 1-MB increments"). The 2025+ service model allows 32768 for Lambda Managed
 /// Instances, which the lab does not emulate.
 pub const MEMORY_MAX_MB: u32 = 10_240;
+/// `MemorySize` upper bound of the service model (requests above it are refused with
+/// `ValidationException` before Lambda's own 10,240 MB check).
+pub const MEMORY_MODEL_MAX_MB: u32 = 32_768;
 /// `MemorySize` when a request gives none: "The default value is 128 MB".
 pub const MEMORY_DEFAULT_MB: u32 = 128;
 /// `Timeout` lower bound in seconds.
@@ -38,6 +41,9 @@ pub const TIMEOUT_MIN_S: u32 = 1;
 /// `Timeout` upper bound in seconds: "The maximum allowed value is 900 seconds" (the model's
 /// 5400 is for durable functions).
 pub const TIMEOUT_MAX_S: u32 = 900;
+/// `Timeout` upper bound of the service model (durable functions); above it requests are
+/// refused with `ValidationException` before Lambda's own 900 s check.
+pub const TIMEOUT_MODEL_MAX_S: u32 = 5_400;
 /// `Timeout` when a request gives none: "The default is 3 seconds".
 pub const TIMEOUT_DEFAULT_S: u32 = 3;
 /// `EphemeralStorage.Size` bounds and default in MB: "The default value is 512, but can be any

@@ -12,8 +12,8 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
+use super::InvokeApi;
 use super::error::{ApiError, Kind, not_found};
-use super::{Function, InvokeApi};
 use crate::api::http::json_response;
 use crate::control::alias::{Alias, AliasError, RoutingChange};
 use crate::control::aliases::AliasOperationError;
@@ -115,14 +115,11 @@ impl InvokeApi {
         name: &str,
         update: Option<Incoming>,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
-        let f = self
-            .functions
-            .get(function)
-            .ok_or_else(|| not_found("Alias", Function::new(function).arn(Some(name))))?;
-        let alias = f
-            .aliases
-            .get(name)
-            .ok_or_else(|| not_found("Alias", f.arn(Some(name))))?;
+        let alias_arn = self.arn(function, Some(name));
+        let alias = self
+            .registry
+            .alias(function, name)
+            .map_err(|_| not_found("Alias", &alias_arn))?;
         if let Some(body) = update {
             let body = Limited::new(body, 64 * 1024)
                 .collect()
@@ -134,23 +131,16 @@ impl InvokeApi {
                         "UpdateAlias request body is too large",
                     )
                 })?;
-            match &self.registry {
-                Some(registry) => {
-                    let u = alias_update(alias, &body)?;
-                    let revision = u.revision_id.as_deref();
-                    registry
-                        .update_alias(function, name, revision, u.primary, u.additional)
-                        .map_err(|e| match e {
-                            AliasOperationError::NotFound(e) => ApiError::from(e),
-                            AliasOperationError::Refused(e) => alias_error(e),
-                        })?;
-                }
-                None => {
-                    update_alias(alias, &body)?;
-                }
-            }
+            let u = alias_update(&alias, &body)?;
+            let revision = u.revision_id.as_deref();
+            self.registry
+                .update_alias(function, name, revision, u.primary, u.additional)
+                .map_err(|e| match e {
+                    AliasOperationError::NotFound(e) => ApiError::from(e),
+                    AliasOperationError::Refused(e) => alias_error(e),
+                })?;
         }
-        let document = alias_document(&f.arn(Some(name)), alias);
+        let document = alias_document(&alias_arn, &alias);
         Ok(json_response(StatusCode::OK, document.to_string()))
     }
 }

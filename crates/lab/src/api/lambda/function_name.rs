@@ -2,10 +2,10 @@
 //! (`account:function:name[:qualifier]`) or a full ARN, with the `?Qualifier=` parameter, and the
 //! region and account an ARN names.
 
-use protocol::lambda_api::FunctionRef;
+use protocol::lambda_api::{FunctionRef, Qualifier};
 
-use super::Function;
 use super::error::{ApiError, Kind};
+use super::function_arn;
 use crate::api::http::percent_decode;
 
 /// The region and account a full or partial ARN names (`None` where it names none).
@@ -38,6 +38,17 @@ pub(super) fn function_and_qualifier(
         }
         (a, b) => a.or(b),
     };
+    if let Some(q) = &qualifier {
+        // Lambda validates the parameter against the model's pattern first.
+        Qualifier::parse(q).map_err(|e| {
+            ApiError::new(
+                Kind::Validation,
+                format!(
+                    "1 validation error detected: Value '{q}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+) ({e})"
+                ),
+            )
+        })?;
+    }
     Ok((function, qualifier, home))
 }
 
@@ -59,15 +70,15 @@ pub(super) fn split_function_name(
 }
 
 /// The ARN a request named: its own region and account where it gave them, else the lab's.
-pub(super) fn arn_of(name: &str, home: &ArnHome, qualifier: Option<&str>) -> String {
-    let mut f = Function::new(name);
-    if let Some(r) = &home.region {
-        f.region.clone_from(r);
-    }
-    if let Some(a) = &home.account {
-        f.account_id.clone_from(a);
-    }
-    f.arn(qualifier)
+pub(super) fn arn_of(
+    (lab_region, lab_account): (&str, &str),
+    name: &str,
+    home: &ArnHome,
+    qualifier: Option<&str>,
+) -> String {
+    let region = home.region.as_deref().unwrap_or(lab_region);
+    let account = home.account.as_deref().unwrap_or(lab_account);
+    function_arn((region, account), name, qualifier)
 }
 
 /// Refuses an ARN of another region or account as Lambda does: another region is

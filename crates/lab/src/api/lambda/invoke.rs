@@ -3,6 +3,8 @@
 //! `X-Amz-Log-Type` headers. Answers carry `X-Amz-Executed-Version`, and
 //! `X-Amz-Function-Error: Unhandled` on function errors.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -11,12 +13,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use protocol::lambda_api::LATEST;
 
+use super::InvokeApi;
 use super::error::{ApiError, Kind, not_found};
 use super::function_name::{ArnHome, arn_of, function_and_qualifier};
 use super::routes::{Operation, routes};
-use super::{Function, InvokeApi};
 use crate::api::http::json_response;
-use crate::invoke::{InvokeOutcome, InvokeRequest};
+use crate::invoke::{InvokeOutcome, InvokeRequest, Invoker};
 
 /// Synchronous invocation payload limit: 6 MB (LAMBDA-FACTS §1).
 pub const SYNC_PAYLOAD_LIMIT: usize = protocol::lambda_api::limits::SYNC_PAYLOAD_MAX;
@@ -128,21 +130,29 @@ impl InvokeApi {
         let call = invoke_call(&function, query, headers)?;
         self.check_home(
             &call.home,
-            || arn_of(&call.function, &call.home, call.qualifier.as_deref()),
+            || {
+                arn_of(
+                    self.lab_home(),
+                    &call.function,
+                    &call.home,
+                    call.qualifier.as_deref(),
+                )
+            },
             "lambda:InvokeFunction",
         )?;
-        let function = self.functions.get(&call.function).ok_or_else(|| {
-            not_found(
-                "Function",
-                Function::new(&call.function).arn(call.qualifier.as_deref()),
-            )
-        })?;
         let qualifier = call.qualifier.clone().unwrap_or_else(|| LATEST.to_owned());
-        let invoker = function
-            .qualifiers
-            .get(&qualifier)
-            .cloned()
-            .ok_or_else(|| not_found("Function", function.arn(Some(&qualifier))))?;
+        if self
+            .registry
+            .snapshot()
+            .resolve(&call.function, Some(&qualifier))
+            .is_err()
+        {
+            return Err(not_found(
+                "Function",
+                self.arn(&call.function, Some(&qualifier)),
+            ));
+        }
+        let invoker = Arc::new(self.registry.invoker(&call.function, Some(&qualifier)));
         let limit = match call.invocation_type {
             InvocationType::Event => ASYNC_PAYLOAD_LIMIT,
             _ => SYNC_PAYLOAD_LIMIT,
@@ -174,7 +184,7 @@ impl InvokeApi {
             } else {
                 payload
             },
-            invoked_function_arn: Some(function.arn(call.qualifier.as_deref())),
+            invoked_function_arn: Some(self.arn(&call.function, call.qualifier.as_deref())),
             client_context: call.client_context.clone(),
             request_id: Some(request_id.to_owned()),
             ..InvokeRequest::default()
@@ -207,10 +217,8 @@ impl InvokeApi {
                     );
                 }
                 if call.tail
-                    && let Some(logs) = function
-                        .logs
-                        .as_ref()
-                        .and_then(|l| l.tail(&result.executed_version, request_id))
+                    && let Some(logs) =
+                        self.log_tail(&call.function, &result.executed_version, request_id)
                 {
                     let start = logs.len().saturating_sub(LOG_TAIL_BYTES);
                     let start = (start..logs.len())
@@ -223,6 +231,16 @@ impl InvokeApi {
                 Ok(response)
             }
         }
+    }
+}
+
+impl InvokeApi {
+    /// The logs of invocation `request_id`, run by `version` of `function`, from that version's
+    /// logs in the registry.
+    fn log_tail(&self, function: &str, version: &str, request_id: &str) -> Option<String> {
+        let snapshot = self.registry.snapshot();
+        let version = snapshot.functions.get(function)?.version(version)?;
+        version.logs.as_ref()?.tail(request_id)
     }
 }
 

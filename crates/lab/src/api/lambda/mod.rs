@@ -3,7 +3,6 @@
 //! ([`invoke`], `functions.rs`, [`versions`], [`aliases`]); Lambda's own errors come with their
 //! status, `x-amzn-ErrorType` header and JSON body ([`ApiError`]).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -13,6 +12,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 
 pub use error::ApiError;
+pub use function_changes::FunctionControl;
 pub use function_name::ArnHome;
 pub use invoke::{
     ASYNC_PAYLOAD_LIMIT, InvocationType, InvokeCall, LOG_TAIL_BYTES, SYNC_PAYLOAD_LIMIT,
@@ -22,6 +22,7 @@ pub use routes::{Operation, routes};
 
 pub mod aliases;
 mod error;
+mod function_changes;
 mod function_name;
 mod functions;
 pub mod invoke;
@@ -30,93 +31,41 @@ pub mod versions;
 
 use crate::api::http::{Handler, Listener, ResponseFuture};
 use crate::control::Registry;
-use crate::control::alias::Alias;
-use crate::invoke::Invoker;
 use function_name::check_home;
-use versions::{FunctionRead, VersionInfo};
+use versions::FunctionRead;
 
-/// Where the Invoke API finds an invocation's logs, for `X-Amz-Log-Type: Tail`.
-pub trait LogTail: Send + Sync {
-    /// The log text of invocation `request_id`, run by `version`, if the lab keeps it.
-    fn tail(&self, version: &str, request_id: &str) -> Option<String>;
-}
-
-/// One function as the Invoke API sees it: invokers by qualifier (versions, `$LATEST`, aliases).
-#[derive(Clone)]
-pub struct Function {
-    /// The function's name.
-    pub name: String,
-    /// Region in ARNs.
-    pub region: String,
-    /// Account in ARNs.
-    pub account_id: String,
-    /// Invokers by qualifier: `"1"`, `"2"`, `"$LATEST"`, `"live"`.
-    pub qualifiers: BTreeMap<String, Arc<dyn Invoker>>,
-    /// Logs for `Tail`, when available.
-    pub logs: Option<Arc<dyn LogTail>>,
-    /// Aliases by name, for `GetAlias` / `UpdateAlias` (invoke them through `qualifiers`).
-    pub aliases: BTreeMap<String, Arc<Alias>>,
-    /// Versions as `ListVersionsByFunction` lists them (`$LATEST` first).
-    pub versions: Vec<VersionInfo>,
-}
-
-impl std::fmt::Debug for Function {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Function")
-            .field("name", &self.name)
-            .field("qualifiers", &self.qualifiers.keys().collect::<Vec<_>>())
-            .finish()
+/// The ARN of function `name` in `(region, account)`: unqualified, or qualified by `qualifier`.
+pub fn function_arn(
+    (region, account): (&str, &str),
+    name: &str,
+    qualifier: Option<&str>,
+) -> String {
+    let base = format!("arn:aws:lambda:{region}:{account}:function:{name}");
+    match qualifier {
+        Some(q) => format!("{base}:{q}"),
+        None => base,
     }
 }
 
-impl Function {
-    /// A function with no qualifiers yet, in `us-east-1`, account `123456789012`.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-            qualifiers: BTreeMap::new(),
-            logs: None,
-            aliases: BTreeMap::new(),
-            versions: Vec::new(),
-        }
-    }
-
-    /// Adds the invoker of a version or alias.
-    pub fn with(mut self, qualifier: impl Into<String>, invoker: Arc<dyn Invoker>) -> Self {
-        self.qualifiers.insert(qualifier.into(), invoker);
-        self
-    }
-
-    /// The ARN as invoked: unqualified, or qualified by `qualifier`.
-    pub fn arn(&self, qualifier: Option<&str>) -> String {
-        let base = format!(
-            "arn:aws:lambda:{}:{}:function:{}",
-            self.region, self.account_id, self.name
-        );
-        match qualifier {
-            Some(q) => format!("{base}:{q}"),
-            None => base,
-        }
-    }
-}
-
-/// The Lambda Invoke API front door over a set of functions.
-#[derive(Debug, Clone, Default)]
+/// The Lambda API front door over the lab's registry: every read resolves against the
+/// registry's current snapshot, every change goes through [`Registry::mutate`].
+#[derive(Debug, Clone)]
 pub struct InvokeApi {
-    functions: BTreeMap<String, Function>,
-    registry: Option<Arc<Registry>>,
+    registry: Arc<Registry>,
+    region: String,
+    account_id: String,
+    control: Option<Arc<FunctionControl>>,
 }
 
 impl InvokeApi {
     /// The lab's region and account (those of its functions).
     fn lab_home(&self) -> (&str, &str) {
-        self.functions
-            .values()
-            .next()
-            .map(|f| (f.region.as_str(), f.account_id.as_str()))
-            .unwrap_or(("us-east-1", "123456789012"))
+        (&self.region, &self.account_id)
+    }
+
+    /// The ARN of function `name` in the lab's region and account.
+    fn arn(&self, name: &str, qualifier: Option<&str>) -> String {
+        function_arn(self.lab_home(), name, qualifier)
     }
 
     /// [`check_home`] against the lab's region and account.
@@ -131,17 +80,33 @@ impl InvokeApi {
 }
 
 impl InvokeApi {
-    /// An Invoke API over `functions`.
-    pub fn new(functions: impl IntoIterator<Item = Function>) -> Self {
+    /// A Lambda API over `registry`, in the region and account of its functions
+    /// (`us-east-1`, `123456789012` when it has none yet).
+    pub fn new(registry: Arc<Registry>) -> Self {
+        let snapshot = registry.snapshot();
+        let (region, account_id) = snapshot
+            .functions
+            .values()
+            .next()
+            .map(|f| {
+                (
+                    f.latest.config.region.clone(),
+                    f.latest.config.account_id.clone(),
+                )
+            })
+            .unwrap_or_else(|| ("us-east-1".into(), "123456789012".into()));
         Self {
-            functions: functions.into_iter().map(|f| (f.name.clone(), f)).collect(),
-            registry: None,
+            registry,
+            region,
+            account_id,
+            control: None,
         }
     }
 
-    /// Mutations (`UpdateAlias`) go through `registry`, serialised with every other one.
-    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
-        self.registry = Some(registry);
+    /// Functions are created and changed (`CreateFunction`, `UpdateFunctionCode`, ...) with
+    /// `control`; without it those operations answer `ServiceException`.
+    pub fn with_control(mut self, control: FunctionControl) -> Self {
+        self.control = Some(Arc::new(control));
         self
     }
 
@@ -173,6 +138,20 @@ impl InvokeApi {
             }
             Operation::UpdateAlias { function, alias } => {
                 return self.alias_operation(&function, &alias, Some(body)).await;
+            }
+            Operation::CreateFunction => return self.create_function(body).await,
+            Operation::ListFunctions => return self.list_functions(query),
+            Operation::UpdateFunctionCode { function } => {
+                return self.update_code(&function, body).await;
+            }
+            Operation::UpdateFunctionConfiguration { function } => {
+                return self.update_configuration(&function, body).await;
+            }
+            Operation::PublishVersion { function } => {
+                return self.publish_version(&function, body).await;
+            }
+            Operation::DeleteFunction { function } => {
+                return self.delete_function(&function, query);
             }
         };
         self.invoke(function, query, &parts.headers, body, request_id)

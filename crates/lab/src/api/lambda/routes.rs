@@ -26,6 +26,18 @@ pub enum Operation {
     GetAlias { function: String, alias: String },
     /// `PUT /functions/{FunctionName}/aliases/{Name}`.
     UpdateAlias { function: String, alias: String },
+    /// `POST /functions`.
+    CreateFunction,
+    /// `GET /functions/`.
+    ListFunctions,
+    /// `PUT /functions/{FunctionName}/code`.
+    UpdateFunctionCode { function: String },
+    /// `PUT /functions/{FunctionName}/configuration`.
+    UpdateFunctionConfiguration { function: String },
+    /// `POST /functions/{FunctionName}/versions`.
+    PublishVersion { function: String },
+    /// `DELETE /functions/{FunctionName}`.
+    DeleteFunction { function: String },
 }
 
 /// The operation `method` and `path` name: `UnknownOperationException` 404 for a path no
@@ -43,6 +55,13 @@ pub fn routes(method: &Method, path: &str) -> Result<Operation, ApiError> {
             format!("{operation} is {allowed}, not {method}"),
         )
     };
+    if path == FUNCTIONS || path == FUNCTIONS.trim_end_matches('/') {
+        return match *method {
+            Method::POST => Ok(Operation::CreateFunction),
+            Method::GET => Ok(Operation::ListFunctions),
+            _ => Err(wrong_method("CreateFunction/ListFunctions", "POST/GET")),
+        };
+    }
     let rest = path.strip_prefix(FUNCTIONS).ok_or_else(unknown)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let segments: Vec<&str> = rest.split('/').collect();
@@ -53,9 +72,17 @@ pub fn routes(method: &Method, path: &str) -> Result<Operation, ApiError> {
     let get = *method == Method::GET;
     match (&segments[1..], method) {
         ([], _) if get => Ok(Operation::GetFunction { function }),
+        ([], &Method::DELETE) => Ok(Operation::DeleteFunction { function }),
         (["configuration"], _) if get => Ok(Operation::GetFunctionConfiguration { function }),
+        (["configuration"], &Method::PUT) => {
+            Ok(Operation::UpdateFunctionConfiguration { function })
+        }
+        (["configuration"], _) => Err(wrong_method("GetFunctionConfiguration", "GET or PUT")),
+        (["code"], &Method::PUT) => Ok(Operation::UpdateFunctionCode { function }),
+        (["code"], _) => Err(wrong_method("UpdateFunctionCode", "PUT")),
         (["versions"], _) if get => Ok(Operation::ListVersionsByFunction { function }),
-        (["versions"], _) => Err(wrong_method("ListVersionsByFunction", "GET")),
+        (["versions"], &Method::POST) => Ok(Operation::PublishVersion { function }),
+        (["versions"], _) => Err(wrong_method("ListVersionsByFunction", "GET or POST")),
         (["invocations"], &Method::POST) => Ok(Operation::Invoke { function }),
         (["invocations"], _) => Err(wrong_method("Invoke", "POST")),
         (["aliases", alias], _) if get => Ok(Operation::GetAlias {
@@ -90,6 +117,16 @@ mod tests {
             (Method::POST, format!("{base}/invocations"), Operation::Invoke { function: f() }),
             (Method::GET, base.to_owned(), Operation::GetFunction { function: f() }),
             (Method::GET, format!("{base}/"), Operation::GetFunction { function: f() }),
+            (Method::DELETE, base.to_owned(), Operation::DeleteFunction { function: f() }),
+            (Method::POST, "/2015-03-31/functions".to_owned(), Operation::CreateFunction),
+            (Method::GET, "/2015-03-31/functions/".to_owned(), Operation::ListFunctions),
+            (Method::PUT, format!("{base}/code"), Operation::UpdateFunctionCode { function: f() }),
+            (
+                Method::PUT,
+                format!("{base}/configuration"),
+                Operation::UpdateFunctionConfiguration { function: f() },
+            ),
+            (Method::POST, format!("{base}/versions"), Operation::PublishVersion { function: f() }),
             (
                 Method::GET,
                 format!("{base}/configuration"),
@@ -147,7 +184,12 @@ mod tests {
             ),
             (Method::PUT, base.to_owned(), unknown.clone()),
             (Method::GET, format!("{base}/invocations"), wrong.clone()),
-            (Method::POST, format!("{base}/versions"), wrong.clone()),
+            (Method::DELETE, format!("{base}/versions"), wrong.clone()),
+            (
+                Method::DELETE,
+                "/2015-03-31/functions/".to_owned(),
+                wrong.clone(),
+            ),
             (Method::DELETE, format!("{base}/aliases/live"), wrong),
         ];
         for (method, path, expected) in cases {

@@ -7,36 +7,24 @@
 //!
 //! Each version is a `FunctionConfiguration` document.
 
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use protocol::lambda_api::{FunctionArn, LATEST};
+use protocol::lambda_api::{
+    EnvironmentResponse, EphemeralStorage, FunctionCodeLocation, FunctionConfiguration,
+    GetFunctionResponse, LastUpdateStatus, LayerReference, PackageType, State,
+    format_last_modified,
+};
 
 use super::error::ApiError;
 use super::error::Kind;
 use crate::api::http::percent_decode;
+use crate::control::Version;
 
 /// Lambda's default and largest page (`MaxItems`: 1..=10,000; 50 when absent).
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 10_000;
-
-/// What the lab reports of one version (`FunctionConfiguration`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct VersionInfo {
-    /// `"$LATEST"`, `"1"`, ...
-    pub version: String,
-    /// The handler.
-    pub handler: String,
-    /// Memory in MB.
-    pub memory_mb: u32,
-    /// The function timeout.
-    pub timeout: Duration,
-    /// When the lab published it (its start).
-    pub last_modified: SystemTime,
-    /// Its code dir.
-    pub code_dir: std::path::PathBuf,
-}
 
 /// Which read operation was asked for, with the function's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,43 +35,34 @@ pub enum FunctionRead {
     Configuration(String),
 }
 
-/// The version `qualifier` names (`$LATEST` when absent; an alias names its primary version,
-/// resolved by `alias_primary`).
-pub fn find_version<'a>(
-    versions: &'a [VersionInfo],
-    qualifier: Option<&str>,
-    alias_primary: impl Fn(&str) -> Option<String>,
-) -> Option<&'a VersionInfo> {
-    let wanted = match qualifier {
-        None => LATEST.to_owned(),
-        Some(q) if versions.iter().any(|v| v.version == q) => q.to_owned(),
-        Some(alias) => alias_primary(alias)?,
-    };
-    versions.iter().find(|v| v.version == wanted)
-}
-
 /// The `GetFunctionConfiguration` document of `version`, asked for as `asked_arn` (Lambda
 /// answers with the ARN as asked: unqualified, alias- or version-qualified).
-pub fn function_configuration(asked_arn: &str, version: &VersionInfo) -> Value {
-    configuration(asked_arn, version)
+pub fn function_configuration(asked_arn: &str, version: &Version) -> Value {
+    serde_json::to_value(configuration(asked_arn, version)).unwrap_or_default()
 }
 
 /// The `GetFunction` document of `version`, asked for as `asked_arn`: its configuration and
 /// where its code is (the lab's code dir, not an S3 URL).
-pub fn get_function(asked_arn: &str, version: &VersionInfo) -> Value {
-    json!({
-        "Configuration": configuration(asked_arn, version),
-        "Code": { "RepositoryType": "S3", "Location": format!("file://{}", version.code_dir.display()) },
-    })
+pub fn get_function(asked_arn: &str, version: &Version) -> Value {
+    let document = GetFunctionResponse {
+        configuration: Some(configuration(asked_arn, version)),
+        code: Some(FunctionCodeLocation {
+            repository_type: Some("S3".into()),
+            location: Some(format!("file://{}", version.config.code_dir.display())),
+            ..FunctionCodeLocation::default()
+        }),
+        ..GetFunctionResponse::default()
+    };
+    serde_json::to_value(document).unwrap_or_default()
 }
 
-/// The `ListVersionsByFunction` page of `versions` (already in Lambda's order) for the query
-/// string `query`, with ARNs built from `function_arn` (unqualified).
-pub fn list_versions(
-    function_arn: &str,
-    versions: &[VersionInfo],
+/// One page of `items` (already in Lambda's order) for the query string `query` (`Marker`,
+/// `MaxItems`), and the marker of the next page: the index of its first item, opaque to the
+/// caller like Lambda's.
+pub fn page<'a, T>(
+    items: &'a [T],
     query: Option<&str>,
-) -> Result<Value, ApiError> {
+) -> Result<(&'a [T], Option<String>), ApiError> {
     let param = |key: &str| {
         query.unwrap_or("").split('&').find_map(|p| {
             p.split_once('=')
@@ -92,7 +71,7 @@ pub fn list_versions(
         })
     };
     let invalid = |message: String| ApiError::new(Kind::InvalidParameterValue, message);
-    let page = match param("MaxItems") {
+    let size = match param("MaxItems") {
         None => DEFAULT_PAGE,
         Some(v) => v
             .parse::<usize>()
@@ -104,77 +83,114 @@ pub fn list_versions(
                 ))
             })?,
     };
-    // The marker is the index of the next version: opaque to the caller, like Lambda's.
     let from = match param("Marker") {
         None => 0,
         Some(m) => m
             .parse::<usize>()
             .ok()
-            .filter(|i| *i < versions.len())
+            .filter(|i| *i < items.len())
             .ok_or_else(|| invalid(format!("Marker {m:?} is not one this API returned")))?,
     };
-    let to = (from + page).min(versions.len());
-    let documents: Vec<Value> = versions[from..to]
+    let to = (from + size).min(items.len());
+    Ok((&items[from..to], (to < items.len()).then(|| to.to_string())))
+}
+
+/// The `ListVersionsByFunction` page of `versions` (already in Lambda's order) for the query
+/// string `query`, with ARNs built from `function_arn` (unqualified).
+pub fn list_versions(
+    function_arn: &str,
+    versions: &[Arc<Version>],
+    query: Option<&str>,
+) -> Result<Value, ApiError> {
+    let (items, next) = page(versions, query)?;
+    let documents: Vec<Value> = items
         .iter()
-        .map(|v| configuration(&format!("{function_arn}:{}", v.version), v))
+        .map(|v| function_configuration(&format!("{function_arn}:{}", v.version), v))
         .collect();
     let mut page = json!({ "Versions": documents });
-    if to < versions.len() {
-        page["NextMarker"] = json!(to.to_string());
+    if let Some(next) = next {
+        page["NextMarker"] = json!(next);
     }
     Ok(page)
 }
 
 /// A `FunctionConfiguration` document whose `FunctionArn` is `arn`
 /// (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`).
-fn configuration(arn: &str, v: &VersionInfo) -> Value {
-    let parsed = FunctionArn::parse(arn).ok();
-    let name = parsed.as_ref().map_or("", |a| a.name.as_str());
-    let account = parsed.as_ref().map_or("", |a| a.scope.account.as_str());
-    let modified = time::OffsetDateTime::from(v.last_modified);
-    json!({
-        "FunctionName": name,
-        "FunctionArn": arn,
-        "Role": format!("arn:aws:iam::{account}:role/rollcall-lab"),
-        "Handler": v.handler,
-        "Description": "",
-        "Timeout": v.timeout.as_secs(),
-        "MemorySize": v.memory_mb,
-        // Lambda's own format: 2026-11-26T07:00:00.000+0000.
-        "LastModified": format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
-            modified.year(),
-            u8::from(modified.month()),
-            modified.day(),
-            modified.hour(),
-            modified.minute(),
-            modified.second(),
-            modified.millisecond()
-        ),
-        "Version": v.version,
-        "TracingConfig": { "Mode": "PassThrough" },
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
-        "PackageType": "Zip",
-        "Architectures": ["x86_64"],
-        "EphemeralStorage": { "Size": 512 },
-    })
+pub fn configuration(arn: &str, v: &Version) -> FunctionConfiguration {
+    let c = &v.config;
+    let layers = v
+        .meta
+        .layers
+        .iter()
+        .map(|(arn, size)| LayerReference {
+            arn: arn.clone(),
+            code_size: Some(*size),
+            ..LayerReference::default()
+        })
+        .collect::<Vec<_>>();
+    FunctionConfiguration {
+        function_name: Some(c.function_name.clone()),
+        function_arn: Some(arn.to_owned()),
+        runtime: Some(v.meta.runtime.clone()),
+        role: Some(format!("arn:aws:iam::{}:role/rollcall-lab", c.account_id)),
+        handler: Some(c.handler.clone()),
+        code_size: Some(v.meta.code_size),
+        description: Some(v.meta.description.clone()),
+        timeout: Some(u32::try_from(c.timeout.as_secs()).unwrap_or(u32::MAX)),
+        memory_size: Some(c.memory_mb),
+        last_modified: Some(format_last_modified(time::OffsetDateTime::from(
+            v.last_modified,
+        ))),
+        code_sha256: Some(v.meta.code_sha256.clone()),
+        version: Some(v.version.clone()),
+        environment: (!c.env_vars.is_empty()).then(|| EnvironmentResponse {
+            variables: Some(c.env_vars.clone()),
+            error: None,
+        }),
+        revision_id: Some(v.meta.revision_id.clone()),
+        layers: (!layers.is_empty()).then_some(layers),
+        state: Some(State::Active),
+        last_update_status: Some(LastUpdateStatus::Successful),
+        package_type: Some(PackageType::Zip),
+        architectures: Some(vec![v.meta.architecture]),
+        ephemeral_storage: Some(EphemeralStorage { size: 512 }),
+        extra: [("TracingConfig".to_owned(), json!({ "Mode": "PassThrough" }))]
+            .into_iter()
+            .collect(),
+        ..FunctionConfiguration::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn versions() -> Vec<VersionInfo> {
+    use std::time::{Duration, SystemTime};
+
+    use crate::env::FunctionConfig;
+    use crate::invoke::{InvokeError, InvokeFuture, InvokeRequest, Invoker};
+
+    struct Never;
+
+    impl Invoker for Never {
+        fn invoke(&self, _: InvokeRequest) -> InvokeFuture<'_> {
+            Box::pin(async { Err(InvokeError::NotFound("never".into())) })
+        }
+    }
+
+    fn versions() -> Vec<Arc<Version>> {
         ["$LATEST", "1", "2"]
             .into_iter()
-            .map(|v| VersionInfo {
-                version: v.to_owned(),
-                handler: "hello".into(),
-                memory_mb: 256,
-                timeout: Duration::from_secs(3),
-                last_modified: SystemTime::UNIX_EPOCH + Duration::from_millis(1_665_532_815_064),
-                code_dir: format!("/code/{v}").into(),
+            .map(|v| {
+                let mut config = FunctionConfig::new("hello", v, format!("/code/{v}"), "hello");
+                config.memory_mb = 256;
+                config.timeout = Duration::from_secs(3);
+                let mut version = Version::new(v, config, Arc::new(Never));
+                version.last_modified =
+                    SystemTime::UNIX_EPOCH + Duration::from_millis(1_665_532_815_064);
+                version.meta.code_sha256 = format!("sha-{v}");
+                version.meta.code_size = 42;
+                Arc::new(version)
             })
             .collect()
     }
@@ -182,23 +198,19 @@ mod tests {
     const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:hello";
 
     #[test]
-    fn qualifiers_name_versions() {
+    fn get_function_names_the_version_and_its_code() {
         let all = versions();
-        let primary = |alias: &str| (alias == "live").then(|| "1".to_owned());
-        let version = |q| find_version(&all, q, primary).map(|v| v.version.as_str());
-        assert_eq!(version(None), Some("$LATEST"));
-        assert_eq!(version(Some("2")), Some("2"));
-        assert_eq!(
-            version(Some("live")),
-            Some("1"),
-            "an alias names its primary version"
-        );
-        assert_eq!(version(Some("9")), None);
         let doc = get_function(&format!("{ARN}:2"), &all[2]);
         assert_eq!(doc["Configuration"]["Version"], "2");
         assert_eq!(doc["Configuration"]["FunctionName"], "hello");
         assert_eq!(doc["Configuration"]["FunctionArn"], format!("{ARN}:2"));
         assert_eq!(doc["Code"]["Location"], "file:///code/2");
+        assert_eq!(doc["Configuration"]["CodeSha256"], "sha-2");
+        assert_eq!(doc["Configuration"]["CodeSize"], 42);
+        assert_eq!(doc["Configuration"]["Runtime"], "provided.al2023");
+        assert_eq!(doc["Configuration"]["State"], "Active");
+        assert_eq!(doc["Configuration"]["Architectures"], json!(["x86_64"]));
+        assert!(doc["Configuration"]["RevisionId"].is_string());
     }
 
     #[test]
