@@ -96,3 +96,76 @@ pub fn same_content(a: &Version, b: &Version) -> bool {
         && a.meta.layers == b.meta.layers
         && a.meta.architecture == b.meta.architecture
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use protocol::lambda_api::{LATEST, LambdaErrorType};
+
+    use super::*;
+    use crate::control::{Snapshot, VersionMeta};
+    use crate::env::FunctionConfig;
+    use crate::pool::ConcurrencyLimit;
+
+    /// A registry with `f`, whose code dir holds an executable `bootstrap` (never run here).
+    fn registry(dir: &std::path::Path) -> Arc<Registry> {
+        let bootstrap = dir.join("bootstrap");
+        std::fs::write(&bootstrap, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&bootstrap, PermissionsExt::from_mode(0o755)).unwrap();
+        let registry = Registry::new(Snapshot::default());
+        let config = FunctionConfig::new("f", LATEST, dir, "bootstrap");
+        let meta = VersionMeta {
+            code_sha256: "one".into(),
+            ..VersionMeta::default()
+        };
+        let limit = ConcurrencyLimit::new(10);
+        registry
+            .create_function(&Provisioner::default(), config, meta, limit, false)
+            .unwrap();
+        registry
+    }
+
+    #[tokio::test]
+    async fn publishing_snapshots_latest_once_per_change_and_never_reuses_a_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path());
+        let p = Provisioner::default();
+        let publish = || registry.publish_version(&p, "f", None, None, None).unwrap();
+        let one = publish();
+        assert_eq!(one.version, "1");
+        assert_eq!(one.config.version, "1", "the version's environments say 1");
+        assert_eq!(publish().version, "1", "nothing changed: the same version");
+        let latest = registry.snapshot().functions["f"]
+            .latest
+            .meta
+            .revision_id
+            .clone();
+        assert_ne!(
+            one.meta.revision_id, latest,
+            "each version has its own revision"
+        );
+        registry.delete_function("f", Some("1")).unwrap();
+        registry
+            .update_latest(&p, "f", Some(&latest), false, |c, _| {
+                c.memory_mb = 256;
+                Ok(())
+            })
+            .unwrap();
+        let two = publish();
+        assert_eq!(
+            two.version, "2",
+            "version 1 was deleted, its number is not reused"
+        );
+        assert_eq!(two.config.memory_mb, 256);
+        let stale = registry
+            .publish_version(&p, "f", None, Some(&latest), None)
+            .unwrap_err();
+        assert_eq!(stale.kind, LambdaErrorType::PreconditionFailed);
+        let other_code = registry
+            .publish_version(&p, "f", Some("two"), None, None)
+            .unwrap_err();
+        assert_eq!(other_code.kind, LambdaErrorType::PreconditionFailed);
+        registry.shutdown_pools().await;
+    }
+}
