@@ -4,17 +4,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_lambda::types::Environment;
 
 use crate::lab::{ALIAS, FUNCTION};
 
-/// The SDK's client of the lab's Lambda API (fixed endpoint, dummy credentials).
+/// The SDK's client of the lab's Lambda API (fixed endpoint, dummy credentials; no retries,
+/// so a failed call fails the benchmark instead of hiding in its latency).
 pub fn client(endpoint: &str) -> Client {
     let config = aws_sdk_lambda::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
         .credentials_provider(Credentials::new(
             "AKIDLAB",
             "lab",
