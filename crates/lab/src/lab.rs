@@ -21,6 +21,7 @@ use crate::control::Provisioner;
 use crate::control::alarms::{AlarmFileError, LabCloudWatch};
 use crate::control::alias::{Alias, AliasError};
 use crate::control::code::{self, CodeError, CodeStore};
+use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
 use crate::control::events::{EventLog, EventLogError};
 use crate::control::registry::{self, Registry, VersionMeta};
 use crate::env::FunctionConfig;
@@ -129,6 +130,10 @@ pub struct Lab {
     pub events: Arc<EventLog>,
     /// The alarms' evaluation task.
     evaluator: tokio::task::JoinHandle<()>,
+    /// The CodeDeploy engine (its API is on the Lambda API's port).
+    pub deployments: Arc<Deployments>,
+    /// Alarm states set by hand (CloudWatch's SetAlarmState), over the lab's CloudWatch.
+    pub alarms: Arc<AlarmBoard>,
 }
 
 /// One function built from its spec.
@@ -417,7 +422,24 @@ impl Lab {
             sdk_endpoint: builder.sdk_endpoint.clone(),
             log_tap: Some(Arc::clone(&cloudwatch) as _),
         };
-        let lambda = Self::lambda_api(lambda_socket, &registry, builder.store.clone(), provisioner);
+        let alarms = Arc::new(AlarmBoard::new());
+        let deployments = Deployments::new(
+            Arc::clone(&registry),
+            vec![
+                Arc::clone(&alarms) as Arc<dyn AlarmSource>,
+                Arc::clone(&cloudwatch) as Arc<dyn AlarmSource>,
+            ],
+        );
+        deployments
+            .set_time_scale(options.time_scale)
+            .expect("--time-scale is checked when parsed");
+        let lambda = Self::lambda_api(&registry, builder.store.clone(), provisioner)
+            .with_codedeploy(Arc::clone(&deployments));
+        let lambda = Listener::serve(
+            lambda_socket,
+            Arc::new(lambda),
+            crate::accept::ServeLimits::PUBLIC,
+        );
         let evaluator = cloudwatch.spawn_evaluator();
         Ok(Self {
             api,
@@ -432,6 +454,8 @@ impl Lab {
             cloudwatch,
             events,
             evaluator,
+            deployments,
+            alarms,
         })
     }
 
@@ -458,18 +482,11 @@ impl Lab {
     }
 
     fn lambda_api(
-        socket: tokio::net::TcpListener,
         registry: &Arc<Registry>,
         store: CodeStore,
         provisioner: Provisioner,
-    ) -> Listener {
-        let invoke_api = InvokeApi::new(Arc::clone(registry))
-            .with_control(FunctionControl { store, provisioner });
-        Listener::serve(
-            socket,
-            Arc::new(invoke_api),
-            crate::accept::ServeLimits::PUBLIC,
-        )
+    ) -> InvokeApi {
+        InvokeApi::new(Arc::clone(registry)).with_control(FunctionControl { store, provisioner })
     }
 
     /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`

@@ -6,6 +6,7 @@ pub mod alarms;
 pub mod alias;
 pub mod aliases;
 pub mod code;
+pub mod deployments;
 pub mod events;
 pub mod functions;
 pub mod layers;

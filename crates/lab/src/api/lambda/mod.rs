@@ -31,6 +31,7 @@ pub mod versions;
 
 use crate::api::http::{Handler, Listener, ResponseFuture};
 use crate::control::Registry;
+use crate::control::deployments::Deployments;
 use function_name::check_home;
 use versions::FunctionRead;
 
@@ -55,6 +56,7 @@ pub struct InvokeApi {
     region: String,
     account_id: String,
     control: Option<Arc<FunctionControl>>,
+    codedeploy: Option<Arc<Deployments>>,
 }
 
 impl InvokeApi {
@@ -100,6 +102,7 @@ impl InvokeApi {
             region,
             account_id,
             control: None,
+            codedeploy: None,
         }
     }
 
@@ -107,6 +110,13 @@ impl InvokeApi {
     /// `control`; without it those operations answer `ServiceException`.
     pub fn with_control(mut self, control: FunctionControl) -> Self {
         self.control = Some(Arc::new(control));
+        self
+    }
+
+    /// Answers CodeDeploy's JSON 1.1 requests (`X-Amz-Target: CodeDeploy_20141006.*`) with
+    /// `engine`.
+    pub fn with_codedeploy(mut self, engine: Arc<Deployments>) -> Self {
+        self.codedeploy = Some(engine);
         self
     }
 
@@ -121,6 +131,20 @@ impl InvokeApi {
         request_id: &str,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let (parts, body) = request.into_parts();
+        let target = parts
+            .headers
+            .get(protocol::codedeploy::HEADER_TARGET)
+            .and_then(|v| v.to_str().ok());
+        if let Some(engine) = &self.codedeploy
+            && crate::api::codedeploy::is_codedeploy(target)
+        {
+            use http_body_util::{BodyExt, Limited};
+            let limit = crate::api::codedeploy::BODY_LIMIT;
+            return Ok(match Limited::new(body, limit).collect().await {
+                Ok(body) => crate::api::codedeploy::answer(engine, target, &body.to_bytes()),
+                Err(_) => crate::api::codedeploy::too_large(),
+            });
+        }
         let query = parts.uri.query();
         let function = match routes(&parts.method, parts.uri.path())? {
             Operation::Invoke { function } => function,
