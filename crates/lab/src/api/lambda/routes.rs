@@ -160,6 +160,13 @@ mod tests {
                 format!("{base}/aliases/live/"),
                 Operation::UpdateAlias { function: f(), alias: "live".into() },
             ),
+            (Method::POST, format!("{base}/aliases"), Operation::CreateAlias { function: f() }),
+            (Method::GET, format!("{base}/aliases/"), Operation::ListAliases { function: f() }),
+            (
+                Method::DELETE,
+                format!("{base}/aliases/live"),
+                Operation::DeleteAlias { function: f(), alias: "live".into() },
+            ),
             (
                 Method::GET,
                 "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahello/versions".to_owned(),
@@ -187,7 +194,7 @@ mod tests {
             ),
             (
                 Method::GET,
-                "/2015-03-31/functions/hello/aliases/".to_owned(),
+                "/2015-03-31/functions/hello/aliases/live/x".to_owned(),
                 unknown.clone(),
             ),
             (
