@@ -403,6 +403,7 @@ impl Lab {
             .and_then(|f| f.aliases.values().next().cloned());
         let registry = Registry::new(snapshot);
         registry.set_event_log(Arc::clone(&events));
+        registry.set_next_alias_seed(builder.seed.wrapping_add(builder.aliases_so_far));
         let routes: Vec<Route> = spec
             .routes
             .iter()

@@ -224,6 +224,8 @@ pub struct Registry {
     writer: Mutex<()>,
     /// Where applied routing changes are recorded (set once by the lab's wiring).
     events: OnceLock<Arc<EventLog>>,
+    /// The RNG seed of the next alias made through the Lambda API.
+    next_alias_seed: std::sync::atomic::AtomicU64,
 }
 
 impl Registry {
@@ -233,7 +235,21 @@ impl Registry {
             current: RwLock::new(Arc::new(snapshot)),
             writer: Mutex::new(()),
             events: OnceLock::new(),
+            next_alias_seed: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Aliases created from now on draw from `seed`, `seed + 1`, ... (the lab's seed plus the
+    /// number of aliases it already has).
+    pub fn set_next_alias_seed(&self, seed: u64) {
+        self.next_alias_seed
+            .store(seed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The RNG seed of a new alias.
+    pub fn take_alias_seed(&self) -> u64 {
+        self.next_alias_seed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Records every routing change applied from now on in `log` (the first log set stays).

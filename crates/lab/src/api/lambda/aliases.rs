@@ -15,7 +15,12 @@ use hyper::body::Incoming;
 use super::InvokeApi;
 use super::error::{ApiError, Kind, not_found};
 use crate::api::http::json_response;
-use crate::control::alias::{Alias, AliasError, RoutingChange};
+use std::sync::Arc;
+
+use protocol::lambda_api::{AliasName, CreateAliasRequest, ListQuery};
+
+use super::versions::page;
+use crate::control::alias::{Alias, AliasError, Routing, RoutingChange};
 use crate::control::aliases::AliasOperationError;
 
 /// The `GetAlias` / `UpdateAlias` response document of `alias`, whose ARN is `alias_arn`.
@@ -145,10 +150,91 @@ impl InvokeApi {
     }
 }
 
+impl InvokeApi {
+    /// `CreateAlias` (201): `FunctionVersion`, `RoutingConfig.AdditionalVersionWeights`.
+    pub(super) async fn create_alias(
+        &self,
+        function: &str,
+        body: Incoming,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let function = self.unqualified_name(function, "lambda:CreateAlias")?;
+        let request: CreateAliasRequest = self.read_body(body, "CreateAlias").await?;
+        let name = AliasName::parse(&request.name)
+            .map_err(|e| ApiError::new(Kind::Validation, e.to_string()))?;
+        let weights = request
+            .routing_config
+            .map(|c| c.additional_version_weights)
+            .unwrap_or_default();
+        let routing =
+            Routing::from_weights(request.function_version, &weights).map_err(alias_error)?;
+        let arn = self.arn(&function, Some(name.as_str()));
+        let alias = self
+            .registry
+            .create_alias(&function, name.as_str(), routing, arn.clone())
+            .map_err(|e| match e {
+                AliasOperationError::NotFound(e) => ApiError::from(e),
+                // On CreateAlias an unpublished additional version is a bad parameter.
+                AliasOperationError::Refused(e @ AliasError::UnknownVersion(_)) => {
+                    ApiError::new(Kind::InvalidParameterValue, e.to_string())
+                }
+                AliasOperationError::Refused(e) => alias_error(e),
+            })?;
+        let document = alias_document(&arn, &alias);
+        Ok(json_response(StatusCode::CREATED, document.to_string()))
+    }
+
+    /// `DeleteAlias` (204): invocations already routed finish; new ones find no alias.
+    pub(super) fn delete_alias(
+        &self,
+        function: &str,
+        name: &str,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let function = self.unqualified_name(function, "lambda:DeleteAlias")?;
+        self.registry
+            .delete_alias(&function, name)
+            .map_err(|_| not_found("Alias", self.arn(&function, Some(name))))?;
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        Ok(response)
+    }
+
+    /// `ListAliases`: `Marker`/`MaxItems` paging, `FunctionVersion` filter (either side of
+    /// a weighted alias).
+    pub(super) fn list_aliases(
+        &self,
+        function: &str,
+        query: Option<&str>,
+    ) -> Result<Response<Full<Bytes>>, ApiError> {
+        let function = self.unqualified_name(function, "lambda:ListAliases")?;
+        let filter = ListQuery::parse(query.unwrap_or(""))
+            .map_err(|e| ApiError::new(Kind::InvalidParameterValue, e.to_string()))?
+            .function_version;
+        let aliases: Vec<Arc<Alias>> = self
+            .registry
+            .aliases(&function)
+            .map_err(|_| not_found("Function", self.arn(&function, None)))?
+            .into_iter()
+            .filter(|a| {
+                filter
+                    .as_deref()
+                    .is_none_or(|v| a.routing().versions().any(|x| x == v))
+            })
+            .collect();
+        let (items, next) = page(&aliases, query)?;
+        let documents: Vec<Value> = items
+            .iter()
+            .map(|a| alias_document(&self.arn(&function, Some(a.name())), a))
+            .collect();
+        let mut body = json!({ "Aliases": documents });
+        if let Some(next) = next {
+            body["NextMarker"] = json!(next);
+        }
+        Ok(json_response(StatusCode::OK, body.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::control::alias::Routing;
     use crate::invoke::{InvokeFuture, InvokeRequest, Invoker};

@@ -56,7 +56,7 @@ impl InvokeApi {
     /// The request body of `operation`, at most the size Lambda takes (a `ZipFile` of the
     /// store's zip limit, base64-encoded): `413 RequestEntityTooLargeException` beyond it,
     /// before anything is parsed.
-    async fn read_body<T: DeserializeOwned>(
+    pub(super) async fn read_body<T: DeserializeOwned>(
         &self,
         body: Incoming,
         operation: &str,
@@ -118,7 +118,7 @@ impl InvokeApi {
 
     /// The function name of a write operation (a name or ARN, unqualified), checked against the
     /// lab's region and account.
-    fn unqualified_name(&self, name: &str, action: &str) -> Result<String, ApiError> {
+    pub(super) fn unqualified_name(&self, name: &str, action: &str) -> Result<String, ApiError> {
         let (name, qualifier, home) = split_function_name(name)?;
         self.check_home(
             &home,

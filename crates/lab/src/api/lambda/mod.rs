@@ -177,6 +177,11 @@ impl InvokeApi {
             Operation::DeleteFunction { function } => {
                 return self.delete_function(&function, query);
             }
+            Operation::CreateAlias { function } => return self.create_alias(&function, body).await,
+            Operation::ListAliases { function } => return self.list_aliases(&function, query),
+            Operation::DeleteAlias { function, alias } => {
+                return self.delete_alias(&function, &alias);
+            }
         };
         self.invoke(function, query, &parts.headers, body, request_id)
             .await

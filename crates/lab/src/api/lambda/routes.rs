@@ -38,6 +38,12 @@ pub enum Operation {
     PublishVersion { function: String },
     /// `DELETE /functions/{FunctionName}`.
     DeleteFunction { function: String },
+    /// `POST /functions/{FunctionName}/aliases`.
+    CreateAlias { function: String },
+    /// `GET /functions/{FunctionName}/aliases`.
+    ListAliases { function: String },
+    /// `DELETE /functions/{FunctionName}/aliases/{Name}`.
+    DeleteAlias { function: String, alias: String },
 }
 
 /// The operation `method` and `path` name: `UnknownOperationException` 404 for a path no
@@ -93,9 +99,16 @@ pub fn routes(method: &Method, path: &str) -> Result<Operation, ApiError> {
             function,
             alias: percent_decode(alias),
         }),
+        (["aliases", alias], &Method::DELETE) => Ok(Operation::DeleteAlias {
+            function,
+            alias: percent_decode(alias),
+        }),
+        (["aliases"], &Method::POST) => Ok(Operation::CreateAlias { function }),
+        (["aliases"], _) if get => Ok(Operation::ListAliases { function }),
+        (["aliases"], _) => Err(wrong_method("CreateAlias/ListAliases", "POST/GET")),
         (["aliases", _], _) => Err(ApiError::new(
             Kind::UnknownOperationMethod,
-            format!("{method} is not supported on an alias: use GET or PUT"),
+            format!("{method} is not supported on an alias: use GET, PUT or DELETE"),
         )),
         _ => Err(unknown()),
     }
@@ -147,6 +160,13 @@ mod tests {
                 format!("{base}/aliases/live/"),
                 Operation::UpdateAlias { function: f(), alias: "live".into() },
             ),
+            (Method::POST, format!("{base}/aliases"), Operation::CreateAlias { function: f() }),
+            (Method::GET, format!("{base}/aliases/"), Operation::ListAliases { function: f() }),
+            (
+                Method::DELETE,
+                format!("{base}/aliases/live"),
+                Operation::DeleteAlias { function: f(), alias: "live".into() },
+            ),
             (
                 Method::GET,
                 "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahello/versions".to_owned(),
@@ -174,7 +194,7 @@ mod tests {
             ),
             (
                 Method::GET,
-                "/2015-03-31/functions/hello/aliases/".to_owned(),
+                "/2015-03-31/functions/hello/aliases/live/x".to_owned(),
                 unknown.clone(),
             ),
             (
@@ -190,7 +210,7 @@ mod tests {
                 "/2015-03-31/functions/".to_owned(),
                 wrong.clone(),
             ),
-            (Method::DELETE, format!("{base}/aliases/live"), wrong),
+            (Method::PATCH, format!("{base}/aliases/live"), wrong),
         ];
         for (method, path, expected) in cases {
             assert_eq!(op(method.clone(), &path), Err(expected), "{method} {path}");
