@@ -504,3 +504,47 @@ async fn the_aws_cli_gets_lambdas_refusals_of_non_json_payloads_and_foreign_arns
     assert_eq!(reply["StatusCode"], 200);
     lab.shutdown().await;
 }
+
+/// The flags run `$LATEST` in the last version's environments (they report `2`); once
+/// UpdateFunctionConfiguration changes `$LATEST`, it runs in environments of its own that report
+/// `$LATEST`, as Lambda's do, and version 2 is unchanged. Found in use: the changed `$LATEST` kept
+/// the label of the version it was copied from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_latest_reports_latest_not_the_version_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = echo_lab(dir.path()).await;
+    let aws = AwsLambda::new(&lab);
+    let out = path_arg(&dir.path().join("out.json"));
+    let invoke = |qualifier: &'static str| {
+        [
+            "invoke",
+            "--function-name",
+            "echo",
+            "--qualifier",
+            qualifier,
+            "--payload",
+            "{}",
+            out.as_str(),
+        ]
+        .map(str::to_owned)
+    };
+    let latest = aws
+        .ok(&[
+            "update-function-configuration",
+            "--function-name",
+            "echo",
+            "--environment",
+            "Variables={CHANGED=1}",
+        ])
+        .await;
+    assert_eq!(latest["Version"], "$LATEST", "{latest}");
+    let args = invoke("$LATEST");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let reply = aws.ok(&args).await;
+    assert_eq!(reply["ExecutedVersion"], "$LATEST", "{reply}");
+    let args = invoke("2");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let reply = aws.ok(&args).await;
+    assert_eq!(reply["ExecutedVersion"], "2", "{reply}");
+    lab.shutdown().await;
+}
