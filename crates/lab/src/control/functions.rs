@@ -196,6 +196,9 @@ impl Registry {
             })?;
             check_revision(revision_id, &f.latest)?;
             let mut config = f.latest.config.clone();
+            // The one-function flags run `$LATEST` in their last version's environments; a
+            // changed `$LATEST` runs in its own, which report `$LATEST` as Lambda's do.
+            config.version = LATEST.to_owned();
             let mut meta = f.latest.meta.clone();
             change(&mut config, &mut meta)?;
             meta.revision_id = new_revision_id();
