@@ -160,6 +160,24 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// `aws <service> ... --endpoint-url <endpoint>` (the caller adds the operation's arguments) with
+/// throwaway credentials, region `us-east-1`, no user configuration or profile, and no retries:
+/// the AWS CLI as every test points it at a lab or a recording server.
+pub fn aws_command(program: &Path, service: &str, endpoint: &str) -> Command {
+    let mut command = Command::new(program);
+    command
+        .arg(service)
+        .args(["--endpoint-url", endpoint])
+        .env("AWS_ACCESS_KEY_ID", "AKIDROLLCALLTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "rollcall-test-secret")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE");
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,20 +54,15 @@ impl<'a> AwsLambda<'a> {
 
     /// `aws lambda <args> --endpoint-url <lab>`.
     async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new(&self.program)
-            .arg("lambda")
-            .args(args)
-            .args(["--endpoint-url", &self.lab.lambda_url()])
-            .env("AWS_ACCESS_KEY_ID", "AKIDROLLCALLTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "rollcall-test-secret")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .await
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program.display()))
+        tokio::process::Command::from(rollcall_e2e::tool::aws_command(
+            &self.program,
+            "lambda",
+            &self.lab.lambda_url(),
+        ))
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program.display()))
     }
 
     /// The JSON output of a call that must succeed.

@@ -107,18 +107,10 @@ fn respond_once(
 /// Runs `aws lambda <args>` against `url` with throwaway credentials and no retries.
 fn aws(url: &str, args: &[&str]) -> Output {
     let program = AWS_CLI.locate().unwrap_or_else(|e| panic!("{e}"));
-    std::process::Command::new(&program)
-        .arg("lambda")
+    rollcall_e2e::tool::aws_command(&program, "lambda", url)
         .args(args)
-        .args(["--endpoint-url", url, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "AKIDROLLCALLTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "rollcall-test-secret")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_MAX_ATTEMPTS", "1")
+        .args(["--output", "json"])
         .env("AWS_RETRY_MODE", "standard")
-        .env_remove("AWS_PROFILE")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
 }

@@ -178,20 +178,16 @@ impl Aws {
 
     /// `aws <service> <args> --endpoint-url <lab>`.
     pub(crate) async fn run(&self, service: &str, args: &[&str]) -> Output {
-        tokio::process::Command::new(&self.program)
-            .arg(service)
-            .args(args)
-            .args(["--endpoint-url", &self.endpoint, "--output", "json"])
-            .env("AWS_ACCESS_KEY_ID", "AKIDROLLCALLTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "rollcall-test-secret")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .await
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program.display()))
+        tokio::process::Command::from(rollcall_e2e::tool::aws_command(
+            &self.program,
+            service,
+            &self.endpoint,
+        ))
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program.display()))
     }
 
     /// The JSON output of an `aws deploy` call that must succeed (`null` when it prints none).

@@ -107,19 +107,10 @@ pub(crate) fn respond_once(status: u16, body: String) -> (String, JoinHandle<Rec
 /// Runs `aws deploy <args>` against `url` with throwaway credentials, no retries, UTC.
 pub(crate) fn aws(url: &str, args: &[&str]) -> Output {
     let program = AWS_CLI.locate().unwrap_or_else(|e| panic!("{e}"));
-    std::process::Command::new(&program)
-        .arg("deploy")
+    rollcall_e2e::tool::aws_command(&program, "deploy", url)
         .args(args)
-        .args(["--endpoint-url", url])
-        .env("AWS_ACCESS_KEY_ID", "AKIDROLLCALLTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "rollcall-test-secret")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_RETRY_MODE", "standard")
         .env("TZ", "UTC")
-        .env_remove("AWS_PROFILE")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
 }

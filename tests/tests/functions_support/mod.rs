@@ -61,23 +61,15 @@ impl LambdaApi {
 
     /// `aws lambda <args> --endpoint-url <lab>`.
     pub async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new(&self.aws)
-            .arg("lambda")
-            .args(args)
-            .args([
-                "--endpoint-url",
-                &format!("http://{}", self.listener.local_addr()),
-            ])
-            .env("AWS_ACCESS_KEY_ID", "AKIDROLLCALLTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "rollcall-test-secret")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .await
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.aws.display()))
+        tokio::process::Command::from(rollcall_e2e::tool::aws_command(
+            &self.aws,
+            "lambda",
+            &format!("http://{}", self.listener.local_addr()),
+        ))
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.aws.display()))
     }
 
     /// The JSON output of a call that must succeed (`Null` when it prints nothing).
