@@ -1,64 +1,35 @@
 #!/usr/bin/env bash
-# The main job on the embedded default (README "Quick start"): the lab serves two versions of the
-# demo function `hello` behind the alias `live` at 90/10 with the rollcall layer attached, and the
-# prober probes it at 50 rps for 30 s and prints its summary: the observed split, per-version
-# errors, cold starts and latency, the verdict, and where the artifacts are.
+# The main job on the embedded default (README "Quick start"): a release rehearsed from both
+# ends. The lab serves the demo function `hello` version 1 behind the alias `live` with the
+# rollcall layer; version 2 (a few ms slower) is published through the lab's Lambda API and
+# deployed through its CodeDeploy API with Linear10PercentEvery1Minute at time scale 10 (about
+# a minute), with an error-rate alarm on the extension's EMF and automatic rollback; the prober
+# probes the alias at 50 rps with the matching schedule. At the end: the prober's verdict, the
+# lab's deployment status, whether they agree, and where the artifacts and the event log are.
 #
-# Knobs (environment): RPS (50), DURATION (30s), WEIGHTS (1=0.9,2=0.1), SEED (7),
-# V2_LATENCY_MS (added latency of version 2, "2..6" by default, so the comparison has something
-# to find; empty for none), OUT (out/demo).
+# Every flag goes to `rollcall-lab rehearse` (`--help` lists them), e.g.
+#   ./scripts/demo.sh --bad-release                      # version 2 fails 25 %: alarm, rollback, exit 2
+#   ./scripts/demo.sh --deployment-config Canary10Percent5Minutes --time-scale 30
+# OUT (out/rehearsal) is the output directory. Exit code: the prober's (0 followed, 2 rollback,
+# ...) when both sides agree, 5 when they do not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RPS="${RPS:-50}"
-DURATION="${DURATION:-30s}"
-WEIGHTS="${WEIGHTS:-1=0.9,2=0.1}"
-SEED="${SEED:-7}"
-V2_LATENCY_MS="${V2_LATENCY_MS-2..6}"
-OUT="${OUT:-out/demo}"
-mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
+OUT="${OUT:-out/rehearsal}"
 
 echo "== building the lab, the demo function, the extension and the prober" >&2
 cargo build --locked --quiet -p lab -p hello -p rollcall-extension -p prober --bins
 BIN=target/debug
 
-rm -rf "$OUT" && mkdir -p "$OUT/layer/extensions" "$OUT/code/1" "$OUT/code/2" "$OUT/logs"
+INPUTS="$OUT/inputs"
+rm -rf "$INPUTS" && mkdir -p "$INPUTS/layer/extensions" "$INPUTS/code"
 # The layer as Lambda mounts it on /opt: the extension plus the wrapper scripts
 # (`make layer` builds the same tree from a static musl release binary).
-install -m 0755 "$BIN/rollcall" "$OUT/layer/extensions/rollcall"
-install -m 0755 extension/layer/bootstrap extension/layer/rollcall-wrapper "$OUT/layer/"
-# Two published versions of the same code; the lab sets AWS_LAMBDA_FUNCTION_VERSION per version.
-# The function ships under its handler's name; the layer's /opt/bootstrap execs it behind the proxy.
-install -m 0755 "$BIN/hello" "$OUT/code/1/hello"
-install -m 0755 "$BIN/hello" "$OUT/code/2/hello"
+install -m 0755 "$BIN/rollcall" "$INPUTS/layer/extensions/rollcall"
+install -m 0755 extension/layer/bootstrap extension/layer/rollcall-wrapper "$INPUTS/layer/"
+# The function ships under its handler's name; the layer's /opt/bootstrap execs it behind the
+# extension's proxy.
+install -m 0755 "$BIN/hello" "$INPUTS/code/hello"
 
-version_env=()
-[ -n "$V2_LATENCY_MS" ] && version_env=(--version-env "2:HELLO_LATENCY_MS=$V2_LATENCY_MS")
-
-echo "== starting the lab: alias live at $WEIGHTS (seed $SEED)" >&2
-"$BIN/rollcall-lab" serve --function hello --handler hello \
-    --version "1=$OUT/code/1" --version "2=$OUT/code/2" "${version_env[@]}" \
-    --layer "$OUT/layer" --alias live --weights "$WEIGHTS" --seed "$SEED" \
-    --route 'GET /hello' --payload-format 2.0 --api-port 0 --lambda-port 0 \
-    --log-dir "$OUT/logs" --ready-file "$OUT/lab.ready.json" >"$OUT/lab.out" 2>"$OUT/lab.err" &
-LAB_PID=$!
-trap 'kill -TERM "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null || true' EXIT
-
-# Wait (bounded) for the lab to write its ready file (once both front doors serve).
-# shellcheck source=scripts/lab-ready.sh
-. scripts/lab-ready.sh
-lab_wait_ready "$OUT/lab.ready.json" "$LAB_PID" 30 || {
-    cat "$OUT/lab.err" >&2
-    echo "the lab did not become ready within 30 s" >&2
-    exit 1
-}
-URL=$(lab_ready_get "$OUT/lab.ready.json" api_url)
-cat "$OUT/lab.out" >&2
-
-echo "== probing ${URL%/}/hello at $RPS rps for $DURATION (alias live configured at $WEIGHTS)" >&2
-set +e
-"$BIN/prober" --url "${URL%/}/hello" --rps "$RPS" --duration "$DURATION" --out "$OUT/run"
-CODE=$?
-set -e
-echo "lab logs: $OUT/logs"
-exit "$CODE"
+exec "$BIN/rollcall-lab" rehearse --code "$INPUTS/code" --layer "$INPUTS/layer" \
+    --prober "$BIN/prober" --out "$OUT" "$@"

@@ -33,7 +33,11 @@ pub struct Cli {
 pub enum Command {
     /// Run a function's versions (from the flags) or every function of a `--spec` file behind an
     /// API Gateway front door and the Lambda API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Rehearse a release from both ends: `hello` version 2 is published and deployed with
+    /// CodeDeploy traffic shifting (time-scaled) while the prober watches; prints the prober's
+    /// verdict, the lab's deployment status, and whether they agree.
+    Rehearse(crate::rehearse::RehearseArgs),
 }
 
 /// Flags of `rollcall-lab serve`.
@@ -193,10 +197,13 @@ pub fn serve_config(args: &[&str]) -> Result<ServeConfig, CliError> {
         }
     }
     argv.extend_from_slice(args);
-    let Command::Serve(serve) = Cli::try_parse_from(argv)
+    match Cli::try_parse_from(argv)
         .map_err(|e| CliError::Usage(e.render().to_string()))?
-        .command;
-    serve.into_config()
+        .command
+    {
+        Command::Serve(serve) => serve.into_config(),
+        Command::Rehearse(_) => unreachable!("the argv starts with `serve`"),
+    }
 }
 
 fn invalid(flag: &'static str, value: &str, fix: impl Into<String>) -> CliError {

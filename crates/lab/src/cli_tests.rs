@@ -5,7 +5,10 @@ fn parse(args: &[&str]) -> Result<ServeConfig, CliError> {
     argv.extend_from_slice(args);
     let Command::Serve(serve) = Cli::try_parse_from(argv)
         .expect("clap accepts the shape")
-        .command;
+        .command
+    else {
+        unreachable!("the argv starts with `serve`")
+    };
     serve.into_config()
 }
 

@@ -13,4 +13,5 @@ pub mod invoke;
 pub mod lab;
 pub mod pool;
 pub mod ready;
+pub mod rehearse;
 pub mod spec;

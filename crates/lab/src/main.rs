@@ -20,14 +20,23 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // A rehearsal's console shows the deployment's progress lines between the prober's.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info".to_owned(),
+        Command::Rehearse(_) => format!("warn,{}=info", lab::control::events::PROGRESS_TARGET),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Rehearse(args) => std::process::exit(rehearse(&args)),
+    };
     let serve_what = match args.into_serve() {
         Ok(serve) => serve,
         Err(e) => {
@@ -45,6 +54,52 @@ fn main() {
     let code = runtime.block_on(serve(serve_what));
     drop(runtime);
     std::process::exit(code);
+}
+
+/// `rollcall-lab rehearse`: the exit code (the prober's when both sides agree).
+fn rehearse(args: &lab::rehearse::RehearseArgs) -> i32 {
+    let plan = match lab::rehearse::Plan::from_args(args) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("rollcall-lab rehearse: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rollcall-lab: cannot start the async runtime: {e}");
+            return EXIT_SOFTWARE;
+        }
+    };
+    let code = runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut interrupt)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            eprintln!("rollcall-lab: cannot install the SIGTERM/SIGINT handlers");
+            return EXIT_SOFTWARE;
+        };
+        let signalled = async move {
+            tokio::select! {
+                _ = interrupt.recv() => nix::libc::SIGINT,
+                _ = term.recv() => nix::libc::SIGTERM,
+            }
+        };
+        match lab::rehearse::rehearse(&plan, signalled).await {
+            Ok(outcome) => {
+                print_to_stdout(&outcome.summary());
+                outcome.exit_code()
+            }
+            Err(e) => {
+                eprintln!("rollcall-lab rehearse: {e}");
+                e.exit_code()
+            }
+        }
+    });
+    drop(runtime);
+    code
 }
 
 /// Runs the lab until Ctrl-C or SIGTERM; the exit code.
