@@ -81,10 +81,29 @@ fn rehearse(args: &lab::rehearse::RehearseArgs) -> i32 {
             eprintln!("rollcall-lab: cannot install the SIGTERM/SIGINT handlers");
             return EXIT_SOFTWARE;
         };
+        // The first signal ends the rehearsal in order (the prober writes its report, the
+        // deployment rolls back); a second one exits at once.
+        let (first, signalled) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut first = Some(first);
+            loop {
+                let signal = tokio::select! {
+                    _ = interrupt.recv() => nix::libc::SIGINT,
+                    _ = term.recv() => nix::libc::SIGTERM,
+                };
+                match first.take() {
+                    Some(first) => {
+                        eprintln!("rollcall-lab rehearse: stopping (again to exit at once)");
+                        let _ = first.send(signal);
+                    }
+                    None => std::process::exit(128 + signal),
+                }
+            }
+        });
         let signalled = async move {
-            tokio::select! {
-                _ = interrupt.recv() => nix::libc::SIGINT,
-                _ = term.recv() => nix::libc::SIGTERM,
+            match signalled.await {
+                Ok(signal) => signal,
+                Err(_) => std::future::pending().await,
             }
         };
         match lab::rehearse::rehearse(&plan, signalled).await {

@@ -70,6 +70,10 @@ pub struct RehearseArgs {
     /// Traffic on version 1 alone before the deployment starts.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub baseline: std::time::Duration,
+    /// Do not tell the prober when the deployment starts: it estimates the start from the split
+    /// it sees, as when it watches a deployment somebody else started.
+    #[arg(long)]
+    pub estimate_start: bool,
     /// The output directory: the prober's artifacts, the event log, the lab's spec and logs.
     #[arg(long, default_value = "out/rehearsal", value_name = "DIR")]
     pub out: PathBuf,

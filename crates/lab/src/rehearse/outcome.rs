@@ -32,6 +32,8 @@ pub struct LabResult {
     pub lateness: Vec<Duration>,
     /// From the creation to the end of the deployment.
     pub duration: Option<Duration>,
+    /// The shortest step of the time-scaled schedule (wall clock), `None` without steps.
+    pub shortest_step: Option<Duration>,
 }
 
 impl LabResult {
@@ -62,7 +64,24 @@ impl LabResult {
                 .count(),
             lateness: changes.iter().filter_map(|c| c.lateness()).collect(),
             duration: deployment.complete_time(),
+            shortest_step: deployment
+                .schedule()
+                .steps()
+                .iter()
+                .map(|s| s.duration())
+                .filter(|d| *d > 0.0)
+                .min_by(f64::total_cmp)
+                .map(Duration::from_secs_f64),
         }
+    }
+
+    /// Whether the lab itself strayed from the schedule: a weight change applied later than
+    /// a twentieth of the shortest step (the prober judges against the schedule's instants,
+    /// so it may see that as a deviation).
+    pub fn applied_late(&self) -> Option<Duration> {
+        let worst = self.lateness.iter().max().copied()?;
+        let tolerated = self.shortest_step? / 20;
+        (worst > tolerated).then_some(worst)
     }
 }
 
@@ -137,6 +156,10 @@ impl Outcome {
             (_, true, true, "rollback") => {
                 Some("both saw the traffic shift, then return to version 1".to_owned())
             }
+            (_, _, true, "deviated") if lab.applied_late().is_some() => Some(format!(
+                "the lab applied a weight change {:.0} ms after the schedule's instant, and the prober saw the split deviate",
+                lab.applied_late().unwrap_or_default().as_secs_f64() * 1000.0
+            )),
             (_, _, false, "inconclusive") => {
                 Some("no traffic shifted, and the prober saw version 1 only".to_owned())
             }

@@ -96,6 +96,8 @@ pub struct Plan {
     pub added_latency_ms: Option<String>,
     /// Traffic on version 1 alone before the deployment starts (wall clock).
     pub baseline: Duration,
+    /// Whether the prober is told when the deployment starts (else it estimates it).
+    pub prober_knows_start: bool,
     /// The output directory.
     pub out: PathBuf,
 }
@@ -173,6 +175,7 @@ impl Plan {
             fail_rate,
             added_latency_ms,
             baseline: args.baseline,
+            prober_knows_start: !args.estimate_start,
             out: args.out.clone(),
         })
     }

@@ -430,7 +430,7 @@ fn spawn_prober(
         .format(&Rfc3339)
         .expect("a system time formats as RFC 3339");
     let cap = plan.baseline + plan.shift_duration() + Duration::from_secs(90);
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "--url".into(),
         format!("{}/hello", api_url.trim_end_matches('/')),
         "--rps".into(),
@@ -443,13 +443,14 @@ fn spawn_prober(
         CURRENT_VERSION.into(),
         "--to-version".into(),
         target_version.into(),
-        "--deployment-start".into(),
-        start,
         "--max-duration".into(),
         format!("{}s", cap.as_secs()),
         "--out".into(),
         out.prober().display().to_string(),
     ];
+    if plan.prober_knows_start {
+        args.extend(["--deployment-start".into(), start]);
+    }
     eprintln!(
         "== {} {}",
         plan.prober.display(),

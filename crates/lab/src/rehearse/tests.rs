@@ -163,8 +163,9 @@ fn lab(status: &str, rolled_back: bool, steps_applied: usize) -> LabResult {
         rolled_back,
         final_version: if rolled_back { "1" } else { "2" }.into(),
         steps_applied,
-        lateness: vec![],
+        lateness: vec![Duration::from_millis(2)],
         duration: None,
+        shortest_step: Some(Duration::from_secs(6)),
     }
 }
 
@@ -206,6 +207,23 @@ fn a_verdict_that_contradicts_the_ground_truth_exits_5() {
         assert_eq!(o.exit_code(), EXIT_DISAGREE);
         assert!(o.summary().contains("agreement: NO"));
     }
+}
+
+#[test]
+fn a_deviation_the_lab_caused_by_shifting_late_is_agreement() {
+    let mut late = lab("Succeeded", false, 10);
+    late.lateness.push(Duration::from_millis(400));
+    let o = outcome(late, Some("deviated"), 1);
+    assert!(
+        matches!(o.agreement(), Agreement::Agree(ref why) if why.contains("400 ms")),
+        "{o:?}"
+    );
+    assert_eq!(o.exit_code(), 1);
+    // 250 ms is within a twentieth of a 6 s step: the lab kept to the schedule.
+    let mut on_time = lab("Succeeded", false, 10);
+    on_time.lateness.push(Duration::from_millis(250));
+    let o = outcome(on_time, Some("deviated"), 1);
+    assert!(matches!(o.agreement(), Agreement::Disagree(_)), "{o:?}");
 }
 
 #[test]
