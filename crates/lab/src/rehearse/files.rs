@@ -33,6 +33,7 @@ pub fn lab_spec_yaml(plan: &Plan) -> String {
          payload_format: \"2.0\"\n\
          layers:\n  {LAYER}:\n    content: {layer}\n\
          functions:\n  {FUNCTION}:\n    code: {code}\n    handler: {FUNCTION}\n\
+         \x20   timeout: 10s  # as template.yaml\n\
          \x20   environment:\n      {flush}: {FLUSH_INTERVAL}\n\
          \x20   layers: [{LAYER}]\n\
          \x20   versions:\n      - {{}}\n\
