@@ -152,9 +152,18 @@ pub async fn rehearse(
     let _ = std::fs::remove_file(out.ready());
     lab.shutdown().await;
     let outcome = result?;
+    let mut result = outcome.to_json();
+    result["plan"] = json!({
+        "deployment_config": plan.config.name(),
+        "schedule": plan.schedule.name(),
+        "time_scale": plan.time_scale,
+        "rps": plan.rps,
+        "fail_rate": plan.fail_rate,
+        "seed": plan.seed,
+    });
     let _ = std::fs::write(
         out.result(),
-        serde_json::to_string_pretty(&outcome.to_json()).unwrap_or_default() + "\n",
+        serde_json::to_string_pretty(&result).unwrap_or_default() + "\n",
     );
     Ok(outcome)
 }
