@@ -1,6 +1,6 @@
 //! A subset of the Lambda REST API (`2015-03-31`), as `sam local start-lambda` offers it and
 //! more, on one listener: [`routes()`] names the [`Operation`]; each resource has its file
-//! ([`invoke`], `functions.rs`, [`versions`], [`aliases`]); Lambda's own errors come with their
+//! ([`invoke`], `functions.rs`, [`versions`], [`aliases`], `layers.rs`); Lambda's own errors come with their
 //! status, `x-amzn-ErrorType` header and JSON body ([`ApiError`]).
 
 use std::net::SocketAddr;
