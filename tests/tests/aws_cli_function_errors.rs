@@ -75,13 +75,6 @@ async fn a_function_that_does_not_exist_is_not_found() {
             "5",
         ],
         &["get-function", "--function-name", "f", "--qualifier", "9"],
-        &[
-            "update-function-configuration",
-            "--function-name",
-            "f",
-            "--layers",
-            "arn:aws:lambda:us-east-1:123456789012:layer:nope:1",
-        ],
     ] {
         assert_eq!(
             api.refused(args).await,
@@ -89,6 +82,19 @@ async fn a_function_that_does_not_exist_is_not_found() {
             "{args:?}"
         );
     }
+    // A layer version that does not exist is a bad parameter value to Lambda, not a missing
+    // resource ("Layer version ... does not exist.").
+    let unknown_layer = [
+        "update-function-configuration",
+        "--function-name",
+        "f",
+        "--layers",
+        "arn:aws:lambda:us-east-1:123456789012:layer:nope:1",
+    ];
+    assert_eq!(
+        api.refused(&unknown_layer).await,
+        "InvalidParameterValueException"
+    );
     api.registry.shutdown_pools().await;
 }
 

@@ -23,6 +23,7 @@ use crate::control::alias::{Alias, AliasError};
 use crate::control::code::{self, CodeError, CodeStore};
 use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
 use crate::control::events::{EventLog, EventLogError};
+use crate::control::layers::{LayerDetails, LayerVersion, add_layer_version};
 use crate::control::registry::{self, Registry, VersionMeta};
 use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
@@ -147,7 +148,8 @@ struct Builder<'a> {
     spec: &'a LabSpec,
     options: &'a ServeOptions,
     store: CodeStore,
-    layers: BTreeMap<String, PathBuf>,
+    /// The spec's layers, each registered as its layer's version 1.
+    layers: BTreeMap<String, Arc<LayerVersion>>,
     unreserved: Arc<ConcurrencyLimit>,
     published: SystemTime,
     seed: u64,
@@ -213,11 +215,12 @@ impl Builder<'_> {
             Some(n) => ConcurrencyLimit::new(n as usize),
             None => Arc::clone(&self.unreserved),
         };
-        // F2: the layer registry takes over here (the spec's layers as layer version 1 each).
-        let layer_dirs: Vec<PathBuf> = f
-            .layers
+        let layers: Vec<&Arc<LayerVersion>> =
+            f.layers.iter().map(|l| &self.layers[l.as_str()]).collect();
+        let layer_dirs: Vec<PathBuf> = layers.iter().map(|l| l.dir.clone()).collect();
+        let layer_refs: Vec<(String, u64)> = layers
             .iter()
-            .map(|l| self.layers[l.as_str()].clone())
+            .map(|l| (l.arn.to_string(), l.code_size))
             .collect();
         let mut pools: BTreeMap<String, Arc<VersionPool>> = BTreeMap::new();
         let mut configs: BTreeMap<String, (FunctionConfig, code::Code)> = BTreeMap::new();
@@ -274,7 +277,7 @@ impl Builder<'_> {
                 runtime: f.runtime.clone(),
                 code_sha256: code.sha256.clone(),
                 code_size: code.size,
-                // F2: the layers' ARNs and sizes once the spec's layers are in the layer registry.
+                layers: layer_refs.clone(),
                 ..VersionMeta::default()
             };
             version
@@ -380,14 +383,19 @@ impl Lab {
             sdk_endpoint,
             cloudwatch: Arc::clone(&cloudwatch),
         };
+        let mut snapshot = registry::Snapshot::default();
         for (name, layer) in &spec.layers {
             let key = builder.key(|| "--layer".into(), || format!("layers.{name}.content"));
             let layer_code = builder.code(&layer.content, key).await?;
-            builder
-                .layers
-                .insert(name.as_str().to_owned(), layer_code.dir);
+            let version = add_layer_version(
+                &mut snapshot,
+                &spec.scope,
+                name,
+                &layer_code,
+                LayerDetails::default(),
+            );
+            builder.layers.insert(name.as_str().to_owned(), version);
         }
-        let mut snapshot = registry::Snapshot::default();
         let mut functions = BTreeMap::new();
         for (name, f) in &spec.functions {
             let built = builder.function(name, f).await?;

@@ -129,6 +129,30 @@ async fn the_readme_spec_serves_every_function_and_qualifier() {
         );
     }
 
+    // The spec's layer is version 1 of its layer: hello's configuration names it.
+    let layer = "arn:aws:lambda:eu-west-1:210987654321:layer:rollcall:1";
+    for qualifier in ["", "?Qualifier=1"] {
+        let path = format!("/2015-03-31/functions/hello/configuration{qualifier}");
+        let r = send(lambda, "GET", &path, &[], "").await;
+        let size = "rollcall layer\n".len();
+        assert_eq!(
+            r.json()["Layers"],
+            serde_json::json!([{ "Arn": layer, "CodeSize": size }]),
+            "{path}: {}",
+            text(&r.body)
+        );
+    }
+    let r = send(
+        lambda,
+        "GET",
+        "/2018-10-31/layers/rollcall/versions/1",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", text(&r.body));
+    assert_eq!(r.json()["LayerVersionArn"], layer);
+
     let list = send(lambda, "GET", "/2015-03-31/functions/", &[], "").await;
     assert_eq!(list.status, 200, "{}", text(&list.body));
     let mut listed: Vec<String> = list.json()["Functions"]

@@ -9,7 +9,7 @@ use protocol::lambda_api::{
     AliasConfiguration, Architecture, CreateAliasRequest, CreateFunctionRequest,
     FunctionConfiguration, GetFunctionResponse, GetLayerVersionResponse, LambdaError,
     LambdaErrorType, LastUpdateStatus, ListAliasesResponse, ListFunctionsResponse,
-    ListLayerVersionsResponse, ListVersionsByFunctionResponse, PackageType,
+    ListLayerVersionsResponse, ListLayersResponse, ListVersionsByFunctionResponse, PackageType,
     PublishLayerVersionRequest, PublishLayerVersionResponse, PublishVersionRequest, State,
     ThrottleReason, UpdateAliasRequest, UpdateFunctionCodeRequest,
     UpdateFunctionConfigurationRequest, format_last_modified,
@@ -208,6 +208,19 @@ fn layers_round_trip() {
     let l: ListLayerVersionsResponse = round_trip("lambda_api/list_layer_versions.json");
     let versions: Vec<_> = l.layer_versions.iter().filter_map(|v| v.version).collect();
     assert_eq!(versions, [7, 6]);
+    let l: ListLayersResponse = round_trip("lambda_api/list_layers.json");
+    let latest = l.layers[0]
+        .latest_matching_version
+        .as_ref()
+        .expect("latest");
+    assert_eq!(l.layers[0].layer_name.as_deref(), Some("my-layer"));
+    assert_eq!(
+        format!("{}:2", l.layers[0].layer_arn.as_deref().expect("LayerArn")),
+        latest
+            .layer_version_arn
+            .as_deref()
+            .expect("LayerVersionArn")
+    );
 }
 
 #[test]

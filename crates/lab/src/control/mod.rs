@@ -1,6 +1,6 @@
-//! The lab's control plane: the [`registry`] of functions, versions and aliases, and how an
-//! alias routes ([`alias`]). Registry operations are split by resource ([`functions`],
-//! [`versions`], [`aliases`]); layers come next in `layers.rs`.
+//! The lab's control plane: the [`registry`] of functions, versions, aliases and layers, and how
+//! an alias routes ([`alias`]). Registry operations are split by resource ([`functions`],
+//! [`versions`], [`aliases`], [`layers`]).
 
 pub mod alarms;
 pub mod alias;

@@ -183,6 +183,8 @@ pub enum Target {
 pub struct Snapshot {
     /// Functions by name.
     pub functions: BTreeMap<String, Function>,
+    /// Layers by name (see [`layers`](super::layers)).
+    pub layers: BTreeMap<String, super::layers::Layer>,
 }
 
 impl Snapshot {

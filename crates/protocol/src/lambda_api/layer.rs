@@ -148,3 +148,31 @@ pub struct LayerVersionsListItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license_info: Option<String>,
 }
+
+/// `ListLayers` (`GET /2018-10-31/layers`): "Lists Lambda layers and shows information about
+/// the latest version of each."
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListLayersResponse {
+    /// "A pagination token returned when the response doesn't contain all layers."
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    /// "A list of function layers."
+    #[serde(default)]
+    pub layers: Vec<LayersListItem>,
+}
+
+/// "Details about an Lambda layer." (`LayersListItem`)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LayersListItem {
+    /// "The name of the layer."
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_name: Option<String>,
+    /// "The Amazon Resource Name (ARN) of the function layer."
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_arn: Option<String>,
+    /// "The newest version of the layer."
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_matching_version: Option<LayerVersionsListItem>,
+}

@@ -52,8 +52,8 @@ pub use function_requests::{
 };
 pub use layer::{
     GetLayerVersionResponse, LayerVersion, LayerVersionContentInput, LayerVersionContentOutput,
-    LayerVersionsListItem, ListLayerVersionsResponse, PublishLayerVersionRequest,
-    PublishLayerVersionResponse,
+    LayerVersionsListItem, LayersListItem, ListLayerVersionsResponse, ListLayersResponse,
+    PublishLayerVersionRequest, PublishLayerVersionResponse,
 };
 pub use limits::LATEST;
 pub use names::{

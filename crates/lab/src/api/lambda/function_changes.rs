@@ -44,7 +44,7 @@ pub struct FunctionControl {
 
 impl InvokeApi {
     /// The control this API creates and changes functions with, or `ServiceException`.
-    fn control(&self) -> Result<&FunctionControl, ApiError> {
+    pub(super) fn control(&self) -> Result<&FunctionControl, ApiError> {
         self.control.as_deref().ok_or_else(|| {
             ApiError::new(
                 Kind::Service,
@@ -108,7 +108,7 @@ impl InvokeApi {
     }
 
     /// Unpacks a `ZipFile` into the store (off the async threads).
-    async fn unpack(&self, zip: Vec<u8>, operation: &str) -> Result<Code, ApiError> {
+    pub(super) async fn unpack(&self, zip: Vec<u8>, operation: &str) -> Result<Code, ApiError> {
         let store = self.control()?.store.clone();
         tokio::task::spawn_blocking(move || store.unpack_zip(&zip))
             .await

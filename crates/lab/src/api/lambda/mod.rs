@@ -1,6 +1,6 @@
 //! A subset of the Lambda REST API (`2015-03-31`), as `sam local start-lambda` offers it and
 //! more, on one listener: [`routes()`] names the [`Operation`]; each resource has its file
-//! ([`invoke`], `functions.rs`, [`versions`], [`aliases`]); Lambda's own errors come with their
+//! ([`invoke`], `functions.rs`, [`versions`], [`aliases`], `layers.rs`); Lambda's own errors come with their
 //! status, `x-amzn-ErrorType` header and JSON body ([`ApiError`]).
 
 use std::net::SocketAddr;
@@ -26,6 +26,7 @@ mod function_changes;
 mod function_name;
 mod functions;
 pub mod invoke;
+mod layers;
 pub mod routes;
 pub mod versions;
 
@@ -181,6 +182,19 @@ impl InvokeApi {
             Operation::ListAliases { function } => return self.list_aliases(&function, query),
             Operation::DeleteAlias { function, alias } => {
                 return self.delete_alias(&function, &alias);
+            }
+            Operation::ListLayers => return self.layers_root(query),
+            Operation::PublishLayerVersion { layer } => {
+                return self.publish_layer_version(&layer, body).await;
+            }
+            Operation::ListLayerVersions { layer } => {
+                return self.list_layer_versions(&layer, query);
+            }
+            Operation::GetLayerVersion { layer, version } => {
+                return self.get_layer_version(&layer, &version);
+            }
+            Operation::DeleteLayerVersion { layer, version } => {
+                return self.delete_layer_version(&layer, &version);
             }
         };
         self.invoke(function, query, &parts.headers, body, request_id)

@@ -6,6 +6,7 @@ use http::Method;
 
 use super::error::{ApiError, Kind};
 use crate::api::http::percent_decode;
+use protocol::lambda_api::limits::LAYERS_PATH;
 
 /// The prefix of every function operation's path.
 const FUNCTIONS: &str = "/2015-03-31/functions/";
@@ -44,6 +45,17 @@ pub enum Operation {
     ListAliases { function: String },
     /// `DELETE /functions/{FunctionName}/aliases/{Name}`.
     DeleteAlias { function: String, alias: String },
+    /// `GET /2018-10-31/layers` (`ListLayers`, or with `?find=LayerVersion&Arn=`
+    /// `GetLayerVersionByArn`: the handler looks at the query).
+    ListLayers,
+    /// `POST /2018-10-31/layers/{LayerName}/versions`.
+    PublishLayerVersion { layer: String },
+    /// `GET /2018-10-31/layers/{LayerName}/versions`.
+    ListLayerVersions { layer: String },
+    /// `GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}`.
+    GetLayerVersion { layer: String, version: String },
+    /// `DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}`.
+    DeleteLayerVersion { layer: String, version: String },
 }
 
 /// The operation `method` and `path` name: `UnknownOperationException` 404 for a path no
@@ -61,6 +73,9 @@ pub fn routes(method: &Method, path: &str) -> Result<Operation, ApiError> {
             format!("{operation} is {allowed}, not {method}"),
         )
     };
+    if let Some(rest) = path.strip_prefix(LAYERS_PATH) {
+        return layer_routes(method, rest).ok_or_else(unknown)?;
+    }
     if path == FUNCTIONS || path == FUNCTIONS.trim_end_matches('/') {
         return match *method {
             Method::POST => Ok(Operation::CreateFunction),
@@ -112,6 +127,46 @@ pub fn routes(method: &Method, path: &str) -> Result<Operation, ApiError> {
         )),
         _ => Err(unknown()),
     }
+}
+
+/// The layer operations, `rest` being the path after [`LAYERS_PATH`] (`None`: no such path).
+fn layer_routes(method: &Method, rest: &str) -> Option<Result<Operation, ApiError>> {
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Some(match *method {
+            Method::GET => Ok(Operation::ListLayers),
+            _ => Err(ApiError::new(
+                Kind::UnknownOperationMethod,
+                format!("ListLayers is GET, not {method}"),
+            )),
+        });
+    }
+    let segments: Vec<&str> = rest.strip_prefix('/')?.split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let layer = percent_decode(segments[0]);
+    let wrong = |operation: &str, allowed: &str| {
+        Err(ApiError::new(
+            Kind::UnknownOperationMethod,
+            format!("{operation} is {allowed}, not {method}"),
+        ))
+    };
+    Some(match (&segments[1..], method) {
+        (["versions"], &Method::GET) => Ok(Operation::ListLayerVersions { layer }),
+        (["versions"], &Method::POST) => Ok(Operation::PublishLayerVersion { layer }),
+        (["versions"], _) => wrong("ListLayerVersions/PublishLayerVersion", "GET/POST"),
+        (["versions", v], &Method::GET) => Ok(Operation::GetLayerVersion {
+            layer,
+            version: percent_decode(v),
+        }),
+        (["versions", v], &Method::DELETE) => Ok(Operation::DeleteLayerVersion {
+            layer,
+            version: percent_decode(v),
+        }),
+        (["versions", _], _) => wrong("GetLayerVersion/DeleteLayerVersion", "GET/DELETE"),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -214,6 +269,78 @@ mod tests {
         ];
         for (method, path, expected) in cases {
             assert_eq!(op(method.clone(), &path), Err(expected), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn layer_operations_have_their_routes() {
+        let l = || "tools".to_owned();
+        let base = "/2018-10-31/layers/tools/versions";
+        let cases = [
+            (
+                Method::GET,
+                "/2018-10-31/layers".to_owned(),
+                Ok(Operation::ListLayers),
+            ),
+            (
+                Method::GET,
+                "/2018-10-31/layers/".to_owned(),
+                Ok(Operation::ListLayers),
+            ),
+            (
+                Method::POST,
+                base.to_owned(),
+                Ok(Operation::PublishLayerVersion { layer: l() }),
+            ),
+            (
+                Method::GET,
+                format!("{base}/"),
+                Ok(Operation::ListLayerVersions { layer: l() }),
+            ),
+            (
+                Method::GET,
+                format!("{base}/3"),
+                Ok(Operation::GetLayerVersion {
+                    layer: l(),
+                    version: "3".into(),
+                }),
+            ),
+            (
+                Method::DELETE,
+                format!("{base}/3"),
+                Ok(Operation::DeleteLayerVersion {
+                    layer: l(),
+                    version: "3".into(),
+                }),
+            ),
+            (
+                Method::POST,
+                "/2018-10-31/layers".to_owned(),
+                Err((405, "UnknownOperationException".into())),
+            ),
+            (
+                Method::PUT,
+                format!("{base}/3"),
+                Err((405, "UnknownOperationException".into())),
+            ),
+            (
+                Method::GET,
+                "/2018-10-31/layers/tools".to_owned(),
+                Err((404, "UnknownOperationException".into())),
+            ),
+            (
+                Method::GET,
+                "/2018-10-31/layersx".to_owned(),
+                Err((404, "UnknownOperationException".into())),
+            ),
+            (
+                Method::GET,
+                "/2018-10-31/layers//versions".to_owned(),
+                Err((404, "UnknownOperationException".into())),
+            ),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(op(method.clone(), &path), expected, "{method} {path}");
         }
     }
 }
