@@ -10,6 +10,7 @@
 # Every flag goes to `rollcall-lab rehearse` (`--help` lists them), e.g.
 #   ./scripts/demo.sh --bad-release                      # version 2 fails 25 %: alarm, rollback, exit 2
 #   ./scripts/demo.sh --deployment-config Canary10Percent5Minutes --time-scale 30
+#   ./scripts/demo.sh --post-traffic-hook fail           # the Rust hook fails: rollback from 100 %
 # OUT (out/rehearsal) is the output directory. Exit code: the prober's (0 followed, 2 rollback,
 # ...) when both sides agree, 5 when they do not.
 set -euo pipefail
@@ -20,6 +21,10 @@ OUT="${OUT:-out/rehearsal}"
 echo "== building the lab, the demo function, the extension and the prober" >&2
 cargo build --locked --quiet -p lab -p hello -p rollcall-extension -p prober --bins
 BIN=target/debug
+# The Rust post-traffic hook (the AWS SDK for Rust: a longer first build) only when asked for.
+case " $* " in
+*" --post-traffic-hook"*) cargo build --locked --quiet -p rollcall-hook --bins ;;
+esac
 
 INPUTS="$OUT/inputs"
 rm -rf "$INPUTS" && mkdir -p "$INPUTS/layer/extensions" "$INPUTS/code"

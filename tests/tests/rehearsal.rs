@@ -1,7 +1,7 @@
 //! The rehearsal end to end (issue 10, item 8): `rollcall-lab rehearse` runs the lab, the real
 //! prober, `hello` behind the rollcall layer, and a CodeDeploy deployment through the lab's
-//! APIs. For a linear, a canary and an all-at-once deployment, a rollback by alarm and a stop
-//! on request, the prober's report (start, per-step shares, rollback and completion times)
+//! APIs. For a linear, a canary and an all-at-once deployment, a rollback by alarm, a rollback
+//! by a failed hook (the Rust hook) and a stop on request, the prober's report (start, per-step shares, rollback and completion times)
 //! agrees with the lab's event log within bounds derived from the sample sizes, and the
 //! extension's EMF counts per version agree with the prober's.
 
@@ -283,6 +283,58 @@ fn a_deployment_stopped_on_request_rolls_back_and_the_prober_sees_it() {
     );
     assert!(steps_agree_with_the_lab(&report, &truth.changes) >= 1);
     emf_counts_agree(&rehearsal, &report, 50.0);
+}
+
+#[test]
+fn a_failed_post_traffic_hook_rolls_back_from_all_traffic_and_the_prober_sees_it() {
+    let rehearsal = Rehearsal::new();
+    // Canary 10 % for 5 minutes at 60: 5 s, then 100 %; the Rust hook's check then fails.
+    let hook = exe("rollcall-hook");
+    let output = rehearsal.run(&[
+        "--deployment-config",
+        "Canary10Percent5Minutes",
+        "--time-scale",
+        "60",
+        "--rps",
+        "50",
+        "--baseline",
+        "3s",
+        "--post-traffic-hook",
+        "fail",
+        "--hook",
+        hook.to_str().unwrap(),
+    ]);
+    assert_eq!(exit_code(&output), 2, "{}", explain(&output));
+    let report = rehearsal.report();
+    assert_eq!(report["verdict"], "rollback");
+    let truth = GroundTruth::of(&rehearsal, &report);
+    assert_eq!(truth.status, "Failed");
+    let weights: Vec<f64> = truth.changes.iter().map(|c| c.1).collect();
+    assert_eq!(weights, [0.1, 1.0, 0.0], "all traffic, then back");
+    let events = rehearsal.events();
+    let result = events
+        .iter()
+        .find(|e| e["type"] == "hookResult")
+        .expect("the hook's result");
+    assert_eq!(result["lifecycleEvent"], "AfterAllowTraffic");
+    assert_eq!(result["status"], "Failed");
+    assert_close(
+        "completion",
+        report["completed_at"]
+            .as_f64()
+            .unwrap_or(truth.full_shift().unwrap()),
+        truth.full_shift().unwrap(),
+        BIN_SLACK,
+    );
+    assert_close(
+        "rollback",
+        report["rollback_at"].as_f64().unwrap(),
+        truth.rollback().unwrap(),
+        BIN_SLACK,
+    );
+    assert!(steps_agree_with_the_lab(&report, &truth.changes) >= 1);
+    emf_counts_agree(&rehearsal, &report, 50.0);
+    assert_eq!(rehearsal.result()["agreement"], "agree");
 }
 
 #[test]

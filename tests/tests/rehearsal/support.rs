@@ -8,7 +8,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const PACKAGES: &[&str] = &["lab", "prober", "hello", "rollcall-extension"];
+const PACKAGES: &[&str] = &[
+    "lab",
+    "prober",
+    "hello",
+    "rollcall-extension",
+    "rollcall-hook",
+];
 
 /// A rehearsal's output directory and inputs.
 pub struct Rehearsal {

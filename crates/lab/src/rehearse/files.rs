@@ -23,8 +23,29 @@ pub const FLUSH_INTERVAL: &str = "100ms";
 /// The error-rate alarm's threshold, percent of version 2's invocations in one period.
 pub const ERROR_RATE_THRESHOLD: f64 = 5.0;
 
-/// The lab's spec: `hello` version 1 behind `live` with the rollcall layer, one route.
-pub fn lab_spec_yaml(plan: &Plan) -> String {
+/// The post-traffic hook function's name.
+pub const HOOK_FUNCTION: &str = "hello-post-traffic";
+
+/// The event the hook's check sends version 2: a `GET /hello` request as API Gateway's HTTP
+/// API (payload 2.0) sends it, or, to fail, something `hello` cannot handle.
+pub fn hook_check_event(check: super::HookCheck) -> Value {
+    match check {
+        super::HookCheck::Pass => json!({
+            "version": "2.0", "routeKey": ROUTE, "rawPath": "/hello", "rawQueryString": "",
+            "headers": {"user-agent": "rollcall-hook"}, "isBase64Encoded": false,
+            "requestContext": {"accountId": "123456789012", "apiId": "rehearsal",
+                "domainName": "localhost", "domainPrefix": "localhost", "requestId": "hook-check",
+                "routeKey": ROUTE, "stage": "$default", "time": "04/Dec/2026:00:00:00 +0000",
+                "timeEpoch": 0, "http": {"method": "GET", "path": "/hello",
+                    "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "rollcall-hook"}}
+        }),
+        super::HookCheck::Fail => json!({"rollcall": "not an HTTP request: version 2 rejects it"}),
+    }
+}
+
+/// The lab's spec: `hello` version 1 behind `live` with the rollcall layer, one route, and
+/// the post-traffic hook's function (its code dir `hook_code`) when there is one.
+pub fn lab_spec_yaml(plan: &Plan, hook_code: Option<&std::path::Path>) -> String {
     // JSON strings are YAML strings: any path is quoted safely.
     let quoted = |p: &std::path::Path| Value::String(p.display().to_string()).to_string();
     format!(
@@ -38,7 +59,16 @@ pub fn lab_spec_yaml(plan: &Plan) -> String {
          \x20   layers: [{LAYER}]\n\
          \x20   versions:\n      - {{}}\n\
          \x20   aliases:\n      {ALIAS}:\n        version: {CURRENT_VERSION}\n\
+         {hook}\
          routes:\n  - route: {ROUTE}\n    target: {FUNCTION}:{ALIAS}\n",
+        hook = match (hook_code, &plan.post_traffic_hook) {
+            (Some(code), Some((_, check))) => format!(
+                "  {HOOK_FUNCTION}:\n    code: {}\n    timeout: 30s\n    environment:\n      ROLLCALL_HOOK_EVENT: {}\n",
+                quoted(code),
+                Value::String(hook_check_event(*check).to_string())
+            ),
+            _ => String::new(),
+        },
         seed = plan.seed,
         layer = quoted(&plan.layer),
         code = quoted(&plan.code),

@@ -19,14 +19,23 @@ use clap::Args;
 
 pub use client::{CallError, LabClient};
 pub use files::{
-    ALIAS, CURRENT_VERSION, ERROR_RATE_THRESHOLD, FUNCTION, alarm_name, error_rate_alarm,
-    lab_spec_yaml, release_environment,
+    ALIAS, CURRENT_VERSION, ERROR_RATE_THRESHOLD, FUNCTION, HOOK_FUNCTION, alarm_name,
+    error_rate_alarm, hook_check_event, lab_spec_yaml, release_environment,
 };
 pub use outcome::{Agreement, EXIT_DISAGREE, LabResult, Outcome, ProberResult};
 pub use plan::{
     DEFAULT_BAD_RELEASE_RATE, DeploymentConfig, Plan, PlanError, TARGET_SHIFT, default_time_scale,
 };
 pub use run::{APPLICATION, DEPLOYMENT_GROUP, OutLayout, RehearseError, rehearse, write_inputs};
+
+/// What the post-traffic hook's check sends version 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HookCheck {
+    /// A `GET /hello` request (API Gateway payload 2.0): passes unless version 2 errs.
+    Pass,
+    /// A request version 2 cannot handle: the hook reports Failed.
+    Fail,
+}
 
 /// Flags of `rollcall-lab rehearse`.
 #[derive(Debug, Clone, Args)]
@@ -63,6 +72,15 @@ pub struct RehearseArgs {
     /// value]: the error-rate alarm fires and the deployment rolls back.
     #[arg(long, value_name = "SHARE", num_args = 0..=1, default_missing_value = "0.25")]
     pub bad_release: Option<f64>,
+    /// An AfterAllowTraffic hook (the Rust hook, `rollcall-hook`, as function
+    /// `hello-post-traffic`) that invokes version 2 once all traffic is on it: `pass` sends it
+    /// a `GET /hello` request, `fail` a request it cannot handle, so the hook reports Failed
+    /// and the deployment rolls back from 100 %.
+    #[arg(long, value_enum, value_name = "CHECK")]
+    pub post_traffic_hook: Option<HookCheck>,
+    /// The hook's executable [default: `rollcall-hook` next to rollcall-lab].
+    #[arg(long, value_name = "PATH")]
+    pub hook: Option<PathBuf>,
     /// Version 2's added latency in ms (`HELLO_LATENCY_MS`): `3`, or a range `2..6`; empty
     /// for none.
     #[arg(long, default_value = "2..6", value_name = "MS")]

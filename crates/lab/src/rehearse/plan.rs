@@ -96,6 +96,8 @@ pub struct Plan {
     pub added_latency_ms: Option<String>,
     /// Traffic on version 1 alone before the deployment starts (wall clock).
     pub baseline: Duration,
+    /// The post-traffic hook, if any: its executable and what its check sends.
+    pub post_traffic_hook: Option<(PathBuf, super::HookCheck)>,
     /// Whether the prober is told when the deployment starts (else it estimates it).
     pub prober_knows_start: bool,
     /// The output directory.
@@ -163,7 +165,24 @@ impl Plan {
                 )
             })?,
         };
+        let post_traffic_hook = match args.post_traffic_hook {
+            None => None,
+            Some(check) => {
+                let binary = match &args.hook {
+                    Some(p) => p.clone(),
+                    None => sibling_executable("rollcall-hook").ok_or_else(|| {
+                        PlanError::new(
+                            "--hook",
+                            "(not given)",
+                            "no `rollcall-hook` next to rollcall-lab: build it (`cargo build -p rollcall-hook`) or give its path",
+                        )
+                    })?,
+                };
+                Some((binary, check))
+            }
+        };
         Ok(Self {
+            post_traffic_hook,
             code: args.code.clone(),
             layer: args.layer.clone(),
             prober,

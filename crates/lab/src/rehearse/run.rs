@@ -266,7 +266,7 @@ fn prepare_out(dir: &Path) -> Result<OutLayout, RehearseError> {
     std::fs::create_dir_all(dir).map_err(fail)?;
     let dir = std::path::absolute(dir).map_err(fail)?;
     let out = OutLayout { dir };
-    for stale in [out.prober(), out.logs()] {
+    for stale in [out.prober(), out.logs(), out.dir.join("hook")] {
         if stale.exists() {
             std::fs::remove_dir_all(&stale).map_err(fail)?;
         }
@@ -286,7 +286,20 @@ pub fn write_inputs(plan: &Plan, out: &OutLayout) -> std::io::Result<()> {
     let mut plan = plan.clone();
     plan.code = absolute(&plan.code);
     plan.layer = absolute(&plan.layer);
-    std::fs::write(out.spec(), files::lab_spec_yaml(&plan))?;
+    let hook_code = match &plan.post_traffic_hook {
+        None => None,
+        Some((binary, _)) => {
+            // The hook runs on provided.al2023: its executable is the code's `bootstrap`.
+            let dir = out.dir.join("hook");
+            std::fs::create_dir_all(&dir)?;
+            std::fs::copy(binary, dir.join("bootstrap"))?;
+            Some(dir)
+        }
+    };
+    std::fs::write(
+        out.spec(),
+        files::lab_spec_yaml(&plan, hook_code.as_deref()),
+    )?;
     let alarm = files::error_rate_alarm(&next_version());
     std::fs::write(out.alarm(), serde_json::to_string_pretty(&alarm)? + "\n")
 }
@@ -390,10 +403,13 @@ async fn create_deployment(
     plan: &Plan,
     target_version: &str,
 ) -> Result<String, RehearseError> {
-    let appspec = json!({"version": 0.0, "Resources": [{FUNCTION: {
+    let mut appspec = json!({"version": 0.0, "Resources": [{FUNCTION: {
         "Type": "AWS::Lambda::Function",
         "Properties": {"Name": FUNCTION, "Alias": ALIAS,
                        "CurrentVersion": CURRENT_VERSION, "TargetVersion": target_version}}}]});
+    if plan.post_traffic_hook.is_some() {
+        appspec["Hooks"] = json!([{"AfterAllowTraffic": files::HOOK_FUNCTION}]);
+    }
     let created = client
         .codedeploy(
             "CreateDeployment",

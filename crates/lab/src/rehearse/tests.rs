@@ -136,7 +136,7 @@ fn the_spec_is_a_lab_the_spec_parser_accepts_with_quoted_paths() {
     let mut p = plan(&[]).unwrap();
     p.code = odd.join("code");
     p.layer = odd.join("layer");
-    let yaml = lab_spec_yaml(&p);
+    let yaml = lab_spec_yaml(&p, None);
     let spec = crate::spec::LabSpec::from_yaml(&yaml, dir.path())
         .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let hello = &spec.functions[&FUNCTION.parse().unwrap()];
@@ -235,4 +235,33 @@ fn no_verdict_on_the_split_is_not_judged_and_keeps_the_prober_s_code() {
     assert!(matches!(o.agreement(), Agreement::NotJudged(_)));
     o.interrupted = Some(2);
     assert_eq!(o.exit_code(), 130);
+}
+
+#[test]
+fn the_post_traffic_hook_is_a_function_of_the_spec_with_its_check_event() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["code", "layer", "hook"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    let mut p = plan(&[
+        "--post-traffic-hook",
+        "pass",
+        "--hook",
+        "/bin/rollcall-hook",
+    ])
+    .unwrap();
+    assert_eq!(
+        p.post_traffic_hook,
+        Some((PathBuf::from("/bin/rollcall-hook"), HookCheck::Pass))
+    );
+    p.code = dir.path().join("code");
+    p.layer = dir.path().join("layer");
+    let yaml = lab_spec_yaml(&p, Some(&dir.path().join("hook")));
+    let spec = crate::spec::LabSpec::from_yaml(&yaml, dir.path())
+        .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let hook = &spec.functions[&HOOK_FUNCTION.parse().unwrap()];
+    let event: serde_json::Value =
+        serde_json::from_str(&hook.environment["ROLLCALL_HOOK_EVENT"]).unwrap();
+    assert_eq!(event["routeKey"], "GET /hello");
+    assert_ne!(hook_check_event(HookCheck::Fail)["routeKey"], "GET /hello");
 }
