@@ -37,7 +37,7 @@ pub enum Command {
     /// Rehearse a release from both ends: `hello` version 2 is published and deployed with
     /// CodeDeploy traffic shifting (time-scaled) while the prober watches; prints the prober's
     /// verdict, the lab's deployment status, and whether they agree.
-    Rehearse(crate::rehearse::RehearseArgs),
+    Rehearse(Box<crate::rehearse::RehearseArgs>),
 }
 
 /// Flags of `rollcall-lab serve`.
