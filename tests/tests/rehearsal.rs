@@ -40,6 +40,20 @@ impl GroundTruth {
         self.changes.first().expect("a weight change").0
     }
 
+    /// Version 2's weight after each change.
+    fn weights(&self) -> Vec<f64> {
+        self.changes.iter().map(|c| c.1).collect()
+    }
+
+    /// The prober's `field` (`completed_at`, `rollback_at`) against the lab's instant.
+    fn instant_agrees(&self, report: &Value, field: &str, lab: Option<f64>) {
+        let lab = lab.unwrap_or_else(|| panic!("the lab has no {field}: {:?}", self.changes));
+        let prober = report[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("the prober has no {field}: {report}"));
+        assert_close(field, prober, lab, BIN_SLACK);
+    }
+
     /// When version 2 took all traffic.
     fn full_shift(&self) -> Option<f64> {
         self.changes.iter().find(|(_, w)| *w == 1.0).map(|c| c.0)
@@ -61,6 +75,43 @@ fn assert_close(what: &str, prober: f64, lab: f64, slack: f64) {
     );
 }
 
+/// The flags of a rehearsal of `config` at `time_scale`, 50 rps after a 3 s baseline, then
+/// `more`.
+fn flags<'a>(config: &'a str, time_scale: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut flags = vec![
+        "--deployment-config",
+        config,
+        "--time-scale",
+        time_scale,
+        "--rps",
+        "50",
+        "--baseline",
+        "3s",
+    ];
+    flags.extend_from_slice(more);
+    flags
+}
+
+/// The prober's report and the lab's ground truth of a rehearsal that exited with `code`.
+fn finished(
+    rehearsal: &Rehearsal,
+    output: &std::process::Output,
+    code: i32,
+) -> (Value, GroundTruth) {
+    assert_eq!(exit_code(output), code, "{}", explain(output));
+    let report = rehearsal.report();
+    let truth = GroundTruth::of(rehearsal, &report);
+    (report, truth)
+}
+
+/// Every judged step and the extension's counts agree with the lab; how many steps were
+/// checked.
+fn both_sides_agree(rehearsal: &Rehearsal, report: &Value, truth: &GroundTruth) -> usize {
+    let checked = steps_agree_with_the_lab(report, &truth.changes);
+    emf_counts_agree(rehearsal, report, 50.0);
+    checked
+}
+
 fn exit_code(output: &std::process::Output) -> i32 {
     output.status.code().unwrap_or(-1)
 }
@@ -78,21 +129,9 @@ fn explain(output: &std::process::Output) -> String {
 fn a_linear_deployment_seen_by_a_prober_that_estimates_its_start() {
     let rehearsal = Rehearsal::new();
     // Four 25 % steps of one minute at a time scale of 20: 3 s each.
-    let output = rehearsal.run(&[
-        "--deployment-config",
-        "linear:25%:1m",
-        "--time-scale",
-        "20",
-        "--rps",
-        "50",
-        "--baseline",
-        "3s",
-        "--estimate-start",
-    ]);
-    assert_eq!(exit_code(&output), 0, "{}", explain(&output));
-    let report = rehearsal.report();
+    let output = rehearsal.run(&flags("linear:25%:1m", "20", &["--estimate-start"]));
+    let (report, truth) = finished(&rehearsal, &output, 0);
     assert_eq!(report["verdict"], "followed");
-    let truth = GroundTruth::of(&rehearsal, &report);
     assert_eq!(truth.status, "Succeeded");
     assert_eq!(truth.changes.len(), 4, "{:?}", truth.changes);
     // The prober was not told the start: its estimate holds the lab's first shift.
@@ -103,16 +142,10 @@ fn a_linear_deployment_seen_by_a_prober_that_estimates_its_start() {
         truth.first_shift(),
         BIN_SLACK,
     );
-    assert_close(
-        "completion",
-        report["completed_at"].as_f64().unwrap(),
-        truth.full_shift().unwrap(),
-        BIN_SLACK,
-    );
+    truth.instant_agrees(&report, "completed_at", truth.full_shift());
     assert!(report["rollback_at"].is_null());
-    let checked = steps_agree_with_the_lab(&report, &truth.changes);
+    let checked = both_sides_agree(&rehearsal, &report, &truth);
     assert!(checked >= 3, "{checked} steps checked: {report}");
-    emf_counts_agree(&rehearsal, &report, 50.0);
     assert_eq!(rehearsal.result()["agreement"], "agree");
 }
 
@@ -120,85 +153,38 @@ fn a_linear_deployment_seen_by_a_prober_that_estimates_its_start() {
 fn a_canary_deployment() {
     let rehearsal = Rehearsal::new();
     // 10 % for five minutes at a time scale of 60: 5 s, then all.
-    let output = rehearsal.run(&[
-        "--deployment-config",
-        "Canary10Percent5Minutes",
-        "--time-scale",
-        "60",
-        "--rps",
-        "50",
-        "--baseline",
-        "3s",
-    ]);
-    assert_eq!(exit_code(&output), 0, "{}", explain(&output));
-    let report = rehearsal.report();
-    let truth = GroundTruth::of(&rehearsal, &report);
+    let output = rehearsal.run(&flags("Canary10Percent5Minutes", "60", &[]));
+    let (report, truth) = finished(&rehearsal, &output, 0);
     assert_eq!(truth.status, "Succeeded");
-    let weights: Vec<f64> = truth.changes.iter().map(|c| c.1).collect();
-    assert_eq!(weights, [0.1, 1.0]);
+    assert_eq!(truth.weights(), [0.1, 1.0]);
     assert_close(
         "deployment start",
         report["deployment_start"].as_f64().unwrap(),
         truth.first_shift(),
         0.1,
     );
-    assert_close(
-        "completion",
-        report["completed_at"].as_f64().unwrap(),
-        truth.full_shift().unwrap(),
-        BIN_SLACK,
-    );
-    assert!(steps_agree_with_the_lab(&report, &truth.changes) >= 1);
-    emf_counts_agree(&rehearsal, &report, 50.0);
+    truth.instant_agrees(&report, "completed_at", truth.full_shift());
+    assert!(both_sides_agree(&rehearsal, &report, &truth) >= 1);
 }
 
 #[test]
 fn an_all_at_once_deployment() {
     let rehearsal = Rehearsal::new();
-    let output = rehearsal.run(&[
-        "--deployment-config",
-        "AllAtOnce",
-        "--rps",
-        "50",
-        "--baseline",
-        "3s",
-    ]);
-    assert_eq!(exit_code(&output), 0, "{}", explain(&output));
-    let report = rehearsal.report();
-    let truth = GroundTruth::of(&rehearsal, &report);
+    let output = rehearsal.run(&flags("AllAtOnce", "1", &[]));
+    let (report, truth) = finished(&rehearsal, &output, 0);
     assert_eq!(truth.status, "Succeeded");
-    let weights: Vec<f64> = truth.changes.iter().map(|c| c.1).collect();
-    assert_eq!(weights, [1.0]);
-    assert_close(
-        "completion",
-        report["completed_at"].as_f64().unwrap(),
-        truth.full_shift().unwrap(),
-        BIN_SLACK,
-    );
-    steps_agree_with_the_lab(&report, &truth.changes);
-    emf_counts_agree(&rehearsal, &report, 50.0);
+    assert_eq!(truth.weights(), [1.0]);
+    truth.instant_agrees(&report, "completed_at", truth.full_shift());
+    both_sides_agree(&rehearsal, &report, &truth);
 }
 
 #[test]
 fn a_bad_release_is_rolled_back_by_the_alarm_on_the_extension_s_metrics() {
     let rehearsal = Rehearsal::new();
     // A 3 s alarm period (60 s at 20); version 2 fails half of its requests.
-    let output = rehearsal.run(&[
-        "--deployment-config",
-        "linear:25%:1m",
-        "--time-scale",
-        "20",
-        "--rps",
-        "50",
-        "--baseline",
-        "3s",
-        "--bad-release",
-        "0.5",
-    ]);
-    assert_eq!(exit_code(&output), 2, "{}", explain(&output));
-    let report = rehearsal.report();
+    let output = rehearsal.run(&flags("linear:25%:1m", "20", &["--bad-release", "0.5"]));
+    let (report, truth) = finished(&rehearsal, &output, 2);
     assert_eq!(report["verdict"], "rollback");
-    let truth = GroundTruth::of(&rehearsal, &report);
     assert_eq!(truth.status, "Stopped");
     let events = rehearsal.events();
     let alarm = events
@@ -212,15 +198,8 @@ fn a_bad_release_is_rolled_back_by_the_alarm_on_the_extension_s_metrics() {
             .iter()
             .any(|d| d["breaching"] == true)
     );
-    let rollback = truth.rollback().expect("the lab rolled back");
-    assert_close(
-        "rollback",
-        report["rollback_at"].as_f64().unwrap(),
-        rollback,
-        BIN_SLACK,
-    );
-    steps_agree_with_the_lab(&report, &truth.changes);
-    emf_counts_agree(&rehearsal, &report, 50.0);
+    truth.instant_agrees(&report, "rollback_at", truth.rollback());
+    both_sides_agree(&rehearsal, &report, &truth);
     let result = rehearsal.result();
     assert_eq!(result["agreement"], "agree");
     assert_eq!(result["lab"]["rolled_back"], true);
@@ -232,16 +211,7 @@ fn a_deployment_stopped_on_request_rolls_back_and_the_prober_sees_it() {
         .locate()
         .unwrap_or_else(|e| panic!("{e}"));
     let rehearsal = Rehearsal::new();
-    let child = rehearsal.spawn(&[
-        "--deployment-config",
-        "linear:10%:1m",
-        "--time-scale",
-        "12",
-        "--rps",
-        "50",
-        "--baseline",
-        "3s",
-    ]);
+    let child = rehearsal.spawn(&flags("linear:10%:1m", "12", &[]));
     // Once the second step is applied, a user stops the deployment with the AWS CLI.
     rehearsal.wait_for_event("second step", |e| {
         e["type"] == "deploymentProgress" && e["step"].as_u64() >= Some(2)
@@ -271,18 +241,10 @@ fn a_deployment_stopped_on_request_rolls_back_and_the_prober_sees_it() {
         String::from_utf8_lossy(&stop.stderr)
     );
     let output = child.wait();
-    assert_eq!(exit_code(&output), 2, "{}", explain(&output));
-    let report = rehearsal.report();
-    let truth = GroundTruth::of(&rehearsal, &report);
+    let (report, truth) = finished(&rehearsal, &output, 2);
     assert_eq!(truth.status, "Stopped");
-    assert_close(
-        "rollback",
-        report["rollback_at"].as_f64().unwrap(),
-        truth.rollback().unwrap(),
-        BIN_SLACK,
-    );
-    assert!(steps_agree_with_the_lab(&report, &truth.changes) >= 1);
-    emf_counts_agree(&rehearsal, &report, 50.0);
+    truth.instant_agrees(&report, "rollback_at", truth.rollback());
+    assert!(both_sides_agree(&rehearsal, &report, &truth) >= 1);
 }
 
 #[test]
@@ -290,27 +252,20 @@ fn a_failed_post_traffic_hook_rolls_back_from_all_traffic_and_the_prober_sees_it
     let rehearsal = Rehearsal::new();
     // Canary 10 % for 5 minutes at 60: 5 s, then 100 %; the Rust hook's check then fails.
     let hook = exe("rollcall-hook");
-    let output = rehearsal.run(&[
-        "--deployment-config",
+    let output = rehearsal.run(&flags(
         "Canary10Percent5Minutes",
-        "--time-scale",
         "60",
-        "--rps",
-        "50",
-        "--baseline",
-        "3s",
-        "--post-traffic-hook",
-        "fail",
-        "--hook",
-        hook.to_str().unwrap(),
-    ]);
-    assert_eq!(exit_code(&output), 2, "{}", explain(&output));
-    let report = rehearsal.report();
+        &[
+            "--post-traffic-hook",
+            "fail",
+            "--hook",
+            hook.to_str().unwrap(),
+        ],
+    ));
+    let (report, truth) = finished(&rehearsal, &output, 2);
     assert_eq!(report["verdict"], "rollback");
-    let truth = GroundTruth::of(&rehearsal, &report);
     assert_eq!(truth.status, "Failed");
-    let weights: Vec<f64> = truth.changes.iter().map(|c| c.1).collect();
-    assert_eq!(weights, [0.1, 1.0, 0.0], "all traffic, then back");
+    assert_eq!(truth.weights(), [0.1, 1.0, 0.0], "all traffic, then back");
     let events = rehearsal.events();
     let result = events
         .iter()
@@ -318,22 +273,8 @@ fn a_failed_post_traffic_hook_rolls_back_from_all_traffic_and_the_prober_sees_it
         .expect("the hook's result");
     assert_eq!(result["lifecycleEvent"], "AfterAllowTraffic");
     assert_eq!(result["status"], "Failed");
-    assert_close(
-        "completion",
-        report["completed_at"]
-            .as_f64()
-            .unwrap_or(truth.full_shift().unwrap()),
-        truth.full_shift().unwrap(),
-        BIN_SLACK,
-    );
-    assert_close(
-        "rollback",
-        report["rollback_at"].as_f64().unwrap(),
-        truth.rollback().unwrap(),
-        BIN_SLACK,
-    );
-    assert!(steps_agree_with_the_lab(&report, &truth.changes) >= 1);
-    emf_counts_agree(&rehearsal, &report, 50.0);
+    truth.instant_agrees(&report, "rollback_at", truth.rollback());
+    assert!(both_sides_agree(&rehearsal, &report, &truth) >= 1);
     assert_eq!(rehearsal.result()["agreement"], "agree");
 }
 
