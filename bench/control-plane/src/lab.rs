@@ -32,6 +32,18 @@ impl LabProcess {
     /// Starts `lab` with `hello` (copied as `bootstrap`) as version 1 behind alias [`ALIAS`];
     /// returns once the banner names both URLs.
     pub async fn start(lab: &Path, hello: &Path) -> anyhow::Result<Self> {
+        Self::start_with(lab, hello, &["1"], &[]).await
+    }
+
+    /// Starts `lab` with `hello` (copied as `bootstrap`) as each of `versions` (the alias
+    /// [`ALIAS`] on the first one unless `extra_args`, more `serve` flags, say otherwise);
+    /// returns once the banner names both URLs.
+    pub async fn start_with(
+        lab: &Path,
+        hello: &Path,
+        versions: &[&str],
+        extra_args: &[String],
+    ) -> anyhow::Result<Self> {
         let work = tempfile::tempdir().context("cannot create a temporary directory")?;
         let code = work.path().join("v1");
         std::fs::create_dir(&code)?;
@@ -41,8 +53,12 @@ impl LabProcess {
         let mut child = Command::new(lab)
             .arg("serve")
             .args(["--function", FUNCTION, "--alias", ALIAS])
-            .arg("--version")
-            .arg(format!("1={}", code.display()))
+            .args(
+                versions
+                    .iter()
+                    .flat_map(|v| ["--version".to_owned(), format!("{v}={}", code.display())]),
+            )
+            .args(extra_args)
             .args(["--route", &format!("GET {ROUTE}")])
             .args(["--api-port", "0", "--lambda-port", "0"])
             .stdout(Stdio::piped())

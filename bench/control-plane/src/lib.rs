@@ -6,11 +6,16 @@
 //!    the new version.
 //! 2. Front-door latency at a fixed open-loop rate without, then with, releases running.
 //! 3. Lambda API operation latency from the SDK.
+//!
+//! [`alias_split`] (the `alias-split` binary) measures issue 10's realised split against the
+//! configured weights, judged by [`split_verdict`].
 
+pub mod alias_split;
 pub mod figures;
 pub mod front_door;
 pub mod lab;
 pub mod release;
+pub mod split_verdict;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
