@@ -7,7 +7,8 @@
 #      version (requests back to back); p50/p99/max over RELEASES;
 #   2. front-door latency, open loop at RPS for DURATION s, without and then with LOAD_RELEASES
 #      releases spread over the run (each warms its version with one Invoke first); p50/p99
-#      and the p99 ratio (target <= 1.10);
+#      and the p99 ratio (target <= 1.10); WARM (1) concurrent Invokes warm each new version
+#      before the alias moves to it;
 #   3. Lambda API latency from the SDK, CALLS calls each of GetAlias, UpdateAlias,
 #      PublishVersion, GetFunctionConfiguration (and UpdateFunctionConfiguration).
 #
@@ -21,6 +22,7 @@ RPS="${RPS:-200}"
 DURATION="${DURATION:-30}"
 LOAD_RELEASES="${LOAD_RELEASES:-100}"
 CALLS="${CALLS:-200}"
+WARM="${WARM:-1}"
 
 echo "building release rollcall-lab and hello..." >&2
 (cd "$ROOT" && cargo build --release -p lab --bin rollcall-lab -p hello --bin hello) >&2
@@ -31,7 +33,7 @@ echo "building release control-plane (no LTO)..." >&2
 
 echo "control-plane: $RELEASES releases; $RPS rps x ${DURATION}s without and with $LOAD_RELEASES releases; $CALLS calls per operation ..." >&2
 "$TARGET_DIR/release/control-plane" --lab "$LAB" --hello "$HELLO" --releases "$RELEASES" \
-    --rps "$RPS" --duration "$DURATION" --load-releases "$LOAD_RELEASES" --calls "$CALLS" \
+    --rps "$RPS" --duration "$DURATION" --load-releases "$LOAD_RELEASES" --calls "$CALLS" --warm "$WARM" \
     >"$WORK/tables.txt"
 echo
 echo "Control plane, loopback, $(nproc) CPUs (shared by the client, the lab and the function), load $(cut -d' ' -f1-3 /proc/loadavg):"

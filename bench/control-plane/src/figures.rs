@@ -61,7 +61,7 @@ pub async fn publish_to_serve(
     let mut stale_answers = 0;
     for _ in 0..releases {
         *next_release += 1;
-        let (version, _) = release::release(lambda, *next_release, false).await?;
+        let (version, _) = release::release(lambda, *next_release, 0).await?;
         let start = Instant::now();
         loop {
             let answered = front_door.version().await?;
@@ -92,14 +92,15 @@ pub struct LoadRun {
 
 /// Figure 2: GETs of the front door at `rps` for `duration`, open loop (each request at its
 /// scheduled time whatever the others do; latency counted from that time, so a stall is not
-/// hidden). With `releases > 0`, that many releases (each warms its new version with one
-/// Invoke before the alias moves, as a canary would) run spread over the run.
+/// hidden). With `releases > 0`, that many releases (each warms its new version with `warm`
+/// concurrent Invokes before the alias moves, as a canary would) run spread over the run.
 pub async fn load(
     lambda: &Client,
     front_door: &FrontDoor,
     rps: u32,
     duration: Duration,
     releases: u64,
+    warm: u32,
     next_release: &mut u64,
 ) -> anyhow::Result<LoadRun> {
     let hist = Arc::new(Mutex::new(histogram()));
@@ -116,7 +117,7 @@ pub async fn load(
             let mut done = 0;
             for n in first_release..first_release + releases {
                 tokio::time::sleep_until(start + spacing.mul_f64((done + 1) as f64)).await;
-                release::release(&lambda, n, true).await?;
+                release::release(&lambda, n, warm).await?;
                 done += 1;
             }
             Ok::<u64, anyhow::Error>(done)

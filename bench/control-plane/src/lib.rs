@@ -38,6 +38,9 @@ pub struct Options {
     pub duration: Duration,
     /// Figure 2's releases during the second run.
     pub load_releases: u64,
+    /// Figure 2: concurrent invokes that warm each new version before the alias moves to it
+    /// (each may start an environment).
+    pub warm: u32,
     /// Figure 3's calls per operation.
     pub calls: u64,
 }
@@ -80,6 +83,7 @@ async fn measure(options: &Options, lab: &lab::LabProcess) -> anyhow::Result<Rep
         options.rps,
         options.duration,
         0,
+        options.warm,
         &mut n,
     )
     .await?;
@@ -89,6 +93,7 @@ async fn measure(options: &Options, lab: &lab::LabProcess) -> anyhow::Result<Rep
         options.rps,
         options.duration,
         options.load_releases,
+        options.warm,
         &mut n,
     )
     .await?;
@@ -126,9 +131,10 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "front door at {} rps for {} s, open loop",
+            "front door at {} rps for {} s, open loop; each release warmed by {} concurrent Invoke(s)",
             options.rps,
-            options.duration.as_secs_f64()
+            options.duration.as_secs_f64(),
+            options.warm
         );
         let _ = writeln!(
             out,

@@ -29,6 +29,10 @@ struct Args {
     /// Releases during the second front-door run.
     #[arg(long, default_value_t = 100)]
     load_releases: u64,
+    /// Concurrent invokes warming each new version before the alias moves to it (the
+    /// environments it may start are cold starts outside the request path).
+    #[arg(long, default_value_t = 1)]
+    warm: u32,
     /// Calls per Lambda API operation.
     #[arg(long, default_value_t = 200)]
     calls: u64,
@@ -50,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         rps: args.rps,
         duration: Duration::from_secs(args.duration),
         load_releases: args.load_releases,
+        warm: args.warm,
         calls: args.calls,
     };
     let report = run(&options).await?;

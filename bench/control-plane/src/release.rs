@@ -94,20 +94,26 @@ pub async fn warm(lambda: &Client, version: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One release: change the configuration, publish, (optionally warm the new version), alias
-/// it at 100 %. Returns the new version and the steps' times.
+/// One release: change the configuration, publish, warm the new version with `warm_invokes`
+/// concurrent Invokes (0: none), alias it at 100 %. Returns the new version and the steps'
+/// times.
 pub async fn release(
     lambda: &Client,
     n: u64,
-    warm_first: bool,
+    warm_invokes: u32,
 ) -> anyhow::Result<(String, ReleaseTimes)> {
     let t0 = Instant::now();
     change_configuration(lambda, n).await?;
     let t1 = Instant::now();
     let version = publish(lambda).await?;
     let t2 = Instant::now();
-    if warm_first {
-        warm(lambda, &version).await?;
+    let mut warming = tokio::task::JoinSet::new();
+    for _ in 0..warm_invokes {
+        let (lambda, version) = (lambda.clone(), version.clone());
+        warming.spawn(async move { warm(&lambda, &version).await });
+    }
+    while let Some(warmed) = warming.join_next().await {
+        warmed.context("a warming Invoke")??;
     }
     let t3 = Instant::now();
     point_alias(lambda, &version).await?;

@@ -14,6 +14,7 @@ async fn the_benchmark_runs_against_a_real_lab() {
         rps: 20,
         duration: Duration::from_secs(1),
         load_releases: 3,
+        warm: 2,
         calls: 3,
     };
     let started = std::time::Instant::now();
