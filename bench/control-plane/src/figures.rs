@@ -90,6 +90,34 @@ pub struct LoadRun {
     pub releases: u64,
 }
 
+/// What changes the alias during a load run.
+#[derive(Debug, Clone)]
+pub enum AliasChanges {
+    /// `count` releases, each warmed with `warm` concurrent Invokes before the alias moves.
+    Releases {
+        /// How many.
+        count: u64,
+        /// Warming Invokes per release.
+        warm: u32,
+    },
+    /// `count` UpdateAlias calls alternating between two warm versions: registry mutations
+    /// without a process start.
+    Flips {
+        /// How many.
+        count: u64,
+        /// The two versions.
+        between: (String, String),
+    },
+}
+
+impl AliasChanges {
+    fn count(&self) -> u64 {
+        match self {
+            Self::Releases { count, .. } | Self::Flips { count, .. } => *count,
+        }
+    }
+}
+
 /// Figure 2: GETs of the front door at `rps` for `duration`, open loop (each request at its
 /// scheduled time whatever the others do; latency counted from that time, so a stall is not
 /// hidden). With `releases > 0`, that many releases (each warms its new version with `warm`
@@ -99,17 +127,19 @@ pub async fn load(
     front_door: &FrontDoor,
     rps: u32,
     duration: Duration,
-    releases: u64,
-    warm: u32,
+    changes: AliasChanges,
     next_release: &mut u64,
 ) -> anyhow::Result<LoadRun> {
+    let releases = changes.count();
     let hist = Arc::new(Mutex::new(histogram()));
     let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let total = (f64::from(rps) * duration.as_secs_f64()).round() as u64;
     let gap = Duration::from_secs_f64(1.0 / f64::from(rps));
     let start = tokio::time::Instant::now();
     let first_release = *next_release + 1;
-    *next_release += releases;
+    if matches!(changes, AliasChanges::Releases { .. }) {
+        *next_release += releases;
+    }
     let releaser = {
         let lambda = lambda.clone();
         tokio::spawn(async move {
@@ -117,7 +147,19 @@ pub async fn load(
             let mut done = 0;
             for n in first_release..first_release + releases {
                 tokio::time::sleep_until(start + spacing.mul_f64((done + 1) as f64)).await;
-                release::release(&lambda, n, warm).await?;
+                match &changes {
+                    AliasChanges::Releases { warm, .. } => {
+                        release::release(&lambda, n, *warm).await?;
+                    }
+                    AliasChanges::Flips { between, .. } => {
+                        let to = if done % 2 == 0 {
+                            &between.0
+                        } else {
+                            &between.1
+                        };
+                        release::point_alias(&lambda, to).await?;
+                    }
+                }
                 done += 1;
             }
             Ok::<u64, anyhow::Error>(done)

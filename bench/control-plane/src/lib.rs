@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use figures::{LoadRun, OperationLatency, Percentiles};
+use figures::{AliasChanges, LoadRun, OperationLatency, Percentiles};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -56,6 +56,8 @@ pub struct Report {
     pub quiet: LoadRun,
     /// Figure 2 with releases.
     pub releasing: LoadRun,
+    /// Figure 2 with as many UpdateAlias calls between two warm versions (no process starts).
+    pub flipping: LoadRun,
     /// Figure 3.
     pub operations: OperationLatency,
 }
@@ -82,8 +84,7 @@ async fn measure(options: &Options, lab: &lab::LabProcess) -> anyhow::Result<Rep
         &front_door,
         options.rps,
         options.duration,
-        0,
-        options.warm,
+        AliasChanges::Releases { count: 0, warm: 0 },
         &mut n,
     )
     .await?;
@@ -92,8 +93,27 @@ async fn measure(options: &Options, lab: &lab::LabProcess) -> anyhow::Result<Rep
         &front_door,
         options.rps,
         options.duration,
-        options.load_releases,
-        options.warm,
+        AliasChanges::Releases {
+            count: options.load_releases,
+            warm: options.warm,
+        },
+        &mut n,
+    )
+    .await?;
+    // Two warm versions, then the alias flips between them as often as it moved above.
+    n += 1;
+    let (first, _) = release::release(&lambda, n, options.warm).await?;
+    n += 1;
+    let (second, _) = release::release(&lambda, n, options.warm).await?;
+    let flipping = figures::load(
+        &lambda,
+        &front_door,
+        options.rps,
+        options.duration,
+        AliasChanges::Flips {
+            count: options.load_releases,
+            between: (first, second),
+        },
         &mut n,
     )
     .await?;
@@ -103,6 +123,7 @@ async fn measure(options: &Options, lab: &lab::LabProcess) -> anyhow::Result<Rep
         stale_answers,
         quiet,
         releasing,
+        flipping,
         operations,
     })
 }
@@ -140,7 +161,11 @@ impl Report {
             out,
             "run\treleases\trequests\terrors\tp50_ms\tp99_ms\tmax_ms"
         );
-        for (name, run) in [("quiet", &self.quiet), ("releasing", &self.releasing)] {
+        for (name, run) in [
+            ("quiet", &self.quiet),
+            ("releasing", &self.releasing),
+            ("flipping", &self.flipping),
+        ] {
             let l = &run.latency;
             let _ = writeln!(
                 out,
@@ -153,7 +178,12 @@ impl Report {
                 ms(l.max_us)
             );
         }
-        let _ = writeln!(out, "p99 ratio releasing/quiet: {:.3}\n", self.p99_ratio());
+        let _ = writeln!(
+            out,
+            "p99 ratio releasing/quiet: {:.3}; flipping/quiet: {:.3} (alias changes between two warm versions, no process starts)\n",
+            self.p99_ratio(),
+            self.flipping.latency.p99_us as f64 / self.quiet.latency.p99_us.max(1) as f64
+        );
         let _ = writeln!(
             out,
             "Lambda API operation (AWS SDK for Rust)\tcalls\tp50_ms\tp99_ms\tmax_ms"

@@ -25,7 +25,7 @@ async fn the_benchmark_runs_against_a_real_lab() {
         started.elapsed()
     );
     assert_eq!(report.publish_to_serve.count, 3, "{report:?}");
-    for run in [&report.quiet, &report.releasing] {
+    for run in [&report.quiet, &report.releasing, &report.flipping] {
         assert_eq!(
             run.latency.count, 20,
             "every scheduled request answered: {run:?}"
@@ -34,6 +34,7 @@ async fn the_benchmark_runs_against_a_real_lab() {
     }
     assert_eq!(report.quiet.releases, 0);
     assert_eq!(report.releasing.releases, 3);
+    assert_eq!(report.flipping.releases, 3, "every flip done");
     let names: Vec<_> = report.operations.iter().map(|(name, _)| *name).collect();
     assert_eq!(
         names,
