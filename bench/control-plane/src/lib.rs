@@ -58,6 +58,8 @@ pub struct Report {
     pub releasing: LoadRun,
     /// Figure 2 with as many UpdateAlias calls between two warm versions (no process starts).
     pub flipping: LoadRun,
+    /// Figure 2 without changes again, after them: the lab now holds every version made.
+    pub quiet_after: LoadRun,
     /// Figure 3.
     pub operations: OperationLatency,
 }
@@ -117,6 +119,15 @@ async fn measure(options: &Options, lab: &lab::LabProcess) -> anyhow::Result<Rep
         &mut n,
     )
     .await?;
+    let quiet_after = figures::load(
+        &lambda,
+        &front_door,
+        options.rps,
+        options.duration,
+        AliasChanges::Releases { count: 0, warm: 0 },
+        &mut n,
+    )
+    .await?;
     let operations = figures::api_operations(&lambda, options.calls, &mut n).await?;
     Ok(Report {
         publish_to_serve,
@@ -124,6 +135,7 @@ async fn measure(options: &Options, lab: &lab::LabProcess) -> anyhow::Result<Rep
         quiet,
         releasing,
         flipping,
+        quiet_after,
         operations,
     })
 }
@@ -165,6 +177,7 @@ impl Report {
             ("quiet", &self.quiet),
             ("releasing", &self.releasing),
             ("flipping", &self.flipping),
+            ("quiet again", &self.quiet_after),
         ] {
             let l = &run.latency;
             let _ = writeln!(

@@ -25,7 +25,12 @@ async fn the_benchmark_runs_against_a_real_lab() {
         started.elapsed()
     );
     assert_eq!(report.publish_to_serve.count, 3, "{report:?}");
-    for run in [&report.quiet, &report.releasing, &report.flipping] {
+    for run in [
+        &report.quiet,
+        &report.releasing,
+        &report.flipping,
+        &report.quiet_after,
+    ] {
         assert_eq!(
             run.latency.count, 20,
             "every scheduled request answered: {run:?}"
