@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use harness::{Aws, appspec, events, finished, hello_lab, serves_only};
+use lab::lab::Lab;
 use rollout::deployment::RoutingCause;
 use serde_json::Value;
 use zip::ZipWriter;
@@ -57,6 +58,17 @@ async fn create_hook(aws: &Aws, dir: &Path) {
     assert_eq!(created["FunctionName"], HOOK, "{created}");
 }
 
+/// The lab (time scale 120) with the hook function and the group `hello-app`/`hello-live`
+/// deploying with `config`.
+async fn lab_with_hook(dir: &Path, config: &str) -> (Lab, Aws) {
+    let lab = hello_lab(dir).await;
+    lab.deployments.set_time_scale(120.0).unwrap();
+    let aws = Aws::new(&lab);
+    create_hook(&aws, dir).await;
+    aws.group("hello-app", "hello-live", config, &[]).await;
+    (lab, aws)
+}
+
 /// The deployment's `hookInvoked` and `hookResult` events, in order.
 fn hook_events(dir: &Path, id: &str) -> Vec<Value> {
     events(dir)
@@ -70,15 +82,9 @@ fn hook_events(dir: &Path, id: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_hook_passes_a_healthy_target_and_the_deployment_ends_on_it() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = hello_lab(dir.path()).await;
-    lab.deployments.set_time_scale(120.0).unwrap();
-    let aws = Aws::new(&lab);
-    create_hook(&aws, dir.path()).await;
-    aws.group(
-        "hello-app",
-        "hello-live",
+    let (lab, aws) = lab_with_hook(
+        dir.path(),
         "CodeDeployDefault.LambdaCanary10Percent5Minutes",
-        &[],
     )
     .await;
 
@@ -122,17 +128,7 @@ async fn the_rust_hook_passes_a_healthy_target_and_the_deployment_ends_on_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_hook_fails_a_broken_target_and_the_deployment_rolls_back() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = hello_lab(dir.path()).await;
-    lab.deployments.set_time_scale(120.0).unwrap();
-    let aws = Aws::new(&lab);
-    create_hook(&aws, dir.path()).await;
-    aws.group(
-        "hello-app",
-        "hello-live",
-        "CodeDeployDefault.LambdaAllAtOnce",
-        &[],
-    )
-    .await;
+    let (lab, aws) = lab_with_hook(dir.path(), "CodeDeployDefault.LambdaAllAtOnce").await;
     // A bad release: version 3 is `hello` with a configuration that kills it during init.
     aws.ok(
         "lambda",

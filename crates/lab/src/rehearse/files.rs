@@ -18,6 +18,8 @@ pub const ROUTE: &str = "GET /hello";
 pub const LAYER: &str = "rollcall";
 /// The version serving before the release.
 pub const CURRENT_VERSION: &str = "1";
+/// The version the release publishes (the spec publishes version 1 only) and its alarm watches.
+pub const TARGET_VERSION: &str = "2";
 /// How often the extension flushes its EMF documents: well under a time-scaled alarm period.
 pub const FLUSH_INTERVAL: &str = "100ms";
 /// The error-rate alarm's threshold, percent of version 2's invocations in one period.

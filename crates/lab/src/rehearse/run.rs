@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::client::{CallError, LabClient};
-use super::files::{self, ALIAS, CURRENT_VERSION, FUNCTION};
+use super::files::{self, ALIAS, CURRENT_VERSION, FUNCTION, TARGET_VERSION};
 use super::outcome::{LabResult, Outcome, ProberResult};
 use super::plan::{DeploymentConfig, Plan};
 use crate::api::gateway::PayloadFormat;
@@ -300,13 +300,8 @@ pub fn write_inputs(plan: &Plan, out: &OutLayout) -> std::io::Result<()> {
         out.spec(),
         files::lab_spec_yaml(&plan, hook_code.as_deref()),
     )?;
-    let alarm = files::error_rate_alarm(&next_version());
+    let alarm = files::error_rate_alarm(TARGET_VERSION);
     std::fs::write(out.alarm(), serde_json::to_string_pretty(&alarm)? + "\n")
-}
-
-/// The version the release publishes: the spec publishes version 1 only.
-fn next_version() -> String {
-    "2".to_owned()
 }
 
 /// Version 2: `$LATEST`'s configuration changed (slower, or failing with `--bad-release`),
@@ -316,7 +311,7 @@ async fn release(client: &LabClient, plan: &Plan) -> Result<String, RehearseErro
     let variables = files::release_environment(plan);
     eprintln!(
         "== releasing {FUNCTION} version {}: {}",
-        next_version(),
+        TARGET_VERSION,
         variables
             .iter()
             .filter(|(k, _)| k.starts_with("HELLO_") && *k != "HELLO_SEED")
@@ -480,7 +475,7 @@ fn spawn_prober(
         "== {} {}",
         plan.prober.display(),
         args.iter()
-            .map(|a| shell_quote(a))
+            .map(|a| shlex::try_quote(a).unwrap_or_else(|_| a.into()))
             .collect::<Vec<_>>()
             .join(" ")
     );
@@ -501,16 +496,5 @@ fn forward(prober: &tokio::process::Child, signal: i32) {
     use nix::unistd::Pid;
     if let (Some(pid), Ok(signal)) = (prober.id(), Signal::try_from(signal)) {
         let _ = kill(Pid::from_raw(pid as i32), signal);
-    }
-}
-
-fn shell_quote(arg: &str) -> String {
-    if arg
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./:=%+,".contains(c))
-    {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
     }
 }
