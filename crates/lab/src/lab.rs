@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use protocol::lambda_api::LATEST;
-use protocol::lambda_api::names::FunctionName;
+use protocol::lambda_api::names::{ArnScope, FunctionName};
 
 use crate::api::gateway::server::{ApiConfig, ApiGateway, Listener};
-use crate::api::gateway::{Route, RouteTable, RouteTarget};
+use crate::api::gateway::{LiveRoutes, Route, RouteTable, RouteTarget};
 use crate::api::lambda::{FunctionControl, InvokeApi, function_arn};
 use crate::cli::{ServeConfig, ServeOptions};
 use crate::control::Provisioner;
@@ -135,6 +135,12 @@ pub struct Lab {
     pub deployments: Arc<Deployments>,
     /// Alarm states set by hand (CloudWatch's SetAlarmState), over the lab's CloudWatch.
     pub alarms: Arc<AlarmBoard>,
+    /// The API front door's routes as served now (a stack's update replaces them).
+    pub live_routes: Arc<LiveRoutes>,
+    /// The code store and provisioner functions are created and changed with.
+    pub control: FunctionControl,
+    /// Partition, Region and account of the lab's ARNs.
+    pub scope: ArnScope,
 }
 
 /// One function built from its spec.
@@ -424,7 +430,7 @@ impl Lab {
                 route
             })
             .collect();
-        let api = Self::front_door(spec, options, &registry, &routes).await?;
+        let (api, live_routes) = Self::front_door(spec, options, &registry, &routes).await?;
         let provisioner = Provisioner {
             log_dir: options.log_dir.clone(),
             idle_timeout: None,
@@ -442,7 +448,12 @@ impl Lab {
         deployments
             .set_time_scale(options.time_scale)
             .expect("--time-scale is checked when parsed");
-        let lambda = Self::lambda_api(&registry, builder.store.clone(), provisioner)
+        let control = FunctionControl {
+            store: builder.store.clone(),
+            provisioner,
+        };
+        let lambda = InvokeApi::new(Arc::clone(&registry))
+            .with_control(control.clone())
             .with_codedeploy(Arc::clone(&deployments));
         let lambda = Listener::serve(
             lambda_socket,
@@ -465,6 +476,9 @@ impl Lab {
             evaluator,
             deployments,
             alarms,
+            live_routes,
+            control,
+            scope: spec.scope.clone(),
         })
     }
 
@@ -473,29 +487,23 @@ impl Lab {
         options: &ServeOptions,
         registry: &Arc<Registry>,
         routes: &[Route],
-    ) -> Result<Listener, LabError> {
+    ) -> Result<(Listener, Arc<LiveRoutes>), LabError> {
         // Every route has its target; the default only answers a route without one.
         let first = spec.functions.keys().next().map(FunctionName::as_str);
         let front: Arc<dyn Invoker> = Arc::new(registry.invoker(first.unwrap_or_default(), None));
         let mut config = ApiConfig::new(RouteTable::new(routes.to_vec()), options.default_format);
         config.account_id = spec.scope.account.clone();
-        ApiGateway::new(config, front)
-            .with_registry(Arc::clone(registry))
+        let gateway = ApiGateway::new(config, front).with_registry(Arc::clone(registry));
+        let live_routes = gateway.live_routes();
+        let listener = gateway
             .bind(options.api_addr)
             .await
             .map_err(|reason| LabError::Bind {
                 what: "API front door (--api-port)",
                 addr: options.api_addr,
                 reason,
-            })
-    }
-
-    fn lambda_api(
-        registry: &Arc<Registry>,
-        store: CodeStore,
-        provisioner: Provisioner,
-    ) -> InvokeApi {
-        InvokeApi::new(Arc::clone(registry)).with_control(FunctionControl { store, provisioner })
+            })?;
+        Ok((listener, live_routes))
     }
 
     /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`

@@ -91,10 +91,16 @@ impl ReadyFile {
             })
             .collect();
         let routes = lab
-            .routes
+            .live_routes
+            .current()
+            .routes()
             .iter()
             .map(|r| ReadyRoute {
-                route: r.route_key(),
+                // A REST route under its stage is reached at `/Prod/...`.
+                route: match &r.stage {
+                    Some(stage) => r.route_key().replacen(" /", &format!(" /{stage}/"), 1),
+                    None => r.route_key(),
+                },
                 target: r
                     .target
                     .as_ref()

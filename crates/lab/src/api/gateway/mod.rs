@@ -4,5 +4,5 @@ pub mod apigw;
 pub mod route;
 pub mod server;
 
-pub use route::{PayloadFormat, Route, RouteError, RouteTable, RouteTarget};
+pub use route::{LiveRoutes, PayloadFormat, Route, RouteError, RouteTable, RouteTarget};
 pub use server::{ApiConfig, ApiGateway, Handler, Listener};

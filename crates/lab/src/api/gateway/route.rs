@@ -80,6 +80,10 @@ pub struct Route {
     pub format: PayloadFormat,
     /// The function and qualifier the integration invokes; `None`: the front door's default.
     pub target: Option<RouteTarget>,
+    /// A REST API's stage as its URLs carry it (`Prod` for `/Prod/hello`): the request path
+    /// must start with `/{stage}` and the rest is matched (and is the event's `path`). `None`:
+    /// the path is matched as it is (the lab's own routes, and HTTP APIs' `$default` stage).
+    pub stage: Option<String>,
 }
 
 /// What a route's integration invokes: a function at a qualifier (`None`: `$LATEST`).
@@ -108,6 +112,7 @@ impl Route {
                 resource: "$default".into(),
                 format,
                 target: None,
+                stage: None,
             });
         }
         let (method, path) = spec_body
@@ -143,6 +148,7 @@ impl Route {
             resource: path.to_owned(),
             format,
             target: None,
+            stage: None,
         })
     }
 
@@ -160,11 +166,26 @@ impl Route {
         }
     }
 
+    /// The part of `path` this route matches: after its stage, if it has one (`None` when the
+    /// path is not under the stage).
+    fn staged<'p>(&self, path: &'p str) -> Option<&'p str> {
+        let Some(stage) = &self.stage else {
+            return Some(path);
+        };
+        let rest = path.strip_prefix('/')?.strip_prefix(stage.as_str())?;
+        match rest {
+            "" => Some("/"),
+            r if r.starts_with('/') => Some(r),
+            _ => None,
+        }
+    }
+
     /// Matches `method` and the raw `path`; returns the path parameters on a match.
     fn matches(&self, method: &str, path: &str) -> Option<BTreeMap<String, String>> {
         if self.method.as_deref().is_some_and(|m| m != method) {
             return None;
         }
+        let path = self.staged(path)?;
         let Some(segments) = &self.segments else {
             return Some(BTreeMap::new());
         };
@@ -227,6 +248,8 @@ pub struct RouteMatch<'a> {
     pub route: &'a Route,
     /// Path parameters by name (raw, as in the request path).
     pub path_parameters: BTreeMap<String, String>,
+    /// The request path after the route's stage (the whole path when it has none).
+    pub path: String,
 }
 
 /// The routes of one API.
@@ -264,9 +287,40 @@ impl RouteTable {
                     .map(|path_parameters| RouteMatch {
                         route,
                         path_parameters,
+                        path: route.staged(path).unwrap_or(path).to_owned(),
                     })
             })
             .max_by_key(|m| m.route.rank())
+    }
+}
+
+/// A route table replaced while the front door serves (a stack's update changes its APIs'
+/// routes): each request reads the table current when it arrives.
+#[derive(Debug, Default)]
+pub struct LiveRoutes(std::sync::RwLock<std::sync::Arc<RouteTable>>);
+
+impl LiveRoutes {
+    /// Serving `table`.
+    pub fn new(table: RouteTable) -> Self {
+        Self(std::sync::RwLock::new(std::sync::Arc::new(table)))
+    }
+
+    /// The table now.
+    pub fn current(&self) -> std::sync::Arc<RouteTable> {
+        std::sync::Arc::clone(
+            &self
+                .0
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Serves `table` from the next request on.
+    pub fn replace(&self, table: RouteTable) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(table);
     }
 }
 
@@ -301,6 +355,29 @@ mod tests {
                 .map(|s| Route::parse(s, PayloadFormat::V1).unwrap())
                 .collect(),
         )
+    }
+
+    #[test]
+    fn a_staged_route_matches_under_its_stage_only() {
+        let mut rest = Route::parse("GET /hello", PayloadFormat::V1).unwrap();
+        rest.stage = Some("Prod".into());
+        let http = Route::parse("GET /hello", PayloadFormat::V2).unwrap();
+        let proxy = Route::parse("ANY /{proxy+}", PayloadFormat::V2).unwrap();
+        let table = RouteTable::new(vec![rest, http, proxy]);
+        let m = table.find("GET", "/Prod/hello").unwrap();
+        assert_eq!(
+            (m.route.format, m.path.as_str()),
+            (PayloadFormat::V1, "/hello")
+        );
+        let m = table.find("GET", "/hello").unwrap();
+        assert_eq!(
+            (m.route.format, m.path.as_str()),
+            (PayloadFormat::V2, "/hello")
+        );
+        // Not under the stage (a longer first segment): the HTTP API's proxy takes it.
+        let m = table.find("GET", "/Production/hello").unwrap();
+        assert_eq!(m.route.resource(), "/{proxy+}");
+        assert_eq!(m.path, "/Production/hello");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 pub use crate::api::http::{Handler, Listener, ResponseFuture, json_response, new_request_id};
 
 use super::apigw::{self, GatewayFailure, HttpRequestParts, RequestMeta};
-use super::route::{PayloadFormat, RouteTable};
+use super::route::{LiveRoutes, PayloadFormat, RouteTable};
 use crate::control::Registry;
 use crate::invoke::{InvokeRequest, Invoker};
 
@@ -58,6 +58,8 @@ impl ApiConfig {
 /// The API-Gateway-like front door: routes, converts and forwards to one [`Invoker`].
 pub struct ApiGateway {
     config: ApiConfig,
+    /// The routes served now (`config.routes` at first).
+    routes: Arc<LiveRoutes>,
     invoker: Arc<dyn Invoker>,
     registry: Option<Arc<Registry>>,
 }
@@ -74,6 +76,7 @@ impl ApiGateway {
     /// A front door forwarding every route to `invoker` (usually an alias).
     pub fn new(config: ApiConfig, invoker: Arc<dyn Invoker>) -> Self {
         Self {
+            routes: Arc::new(LiveRoutes::new(config.routes.clone())),
             config,
             invoker,
             registry: None,
@@ -85,6 +88,11 @@ impl ApiGateway {
     pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
         self.registry = Some(registry);
         self
+    }
+
+    /// The handle that replaces this front door's routes while it serves.
+    pub fn live_routes(&self) -> Arc<LiveRoutes> {
+        Arc::clone(&self.routes)
     }
 
     /// Binds `addr` and serves this front door.
@@ -101,13 +109,20 @@ impl ApiGateway {
         let time = time::OffsetDateTime::now_utc();
         let request_id = new_request_id();
         let (parts, body) = request.into_parts();
-        let Some(matched) = self
-            .config
-            .routes
-            .find(parts.method.as_str(), parts.uri.path())
-        else {
+        let routes = self.routes.current();
+        let Some(matched) = routes.find(parts.method.as_str(), parts.uri.path()) else {
             return not_found(self.config.default_format);
         };
+        // A REST route under its stage (`/Prod/hello`): the event's path is the rest.
+        let staged_uri = (matched.path != parts.uri.path())
+            .then(|| {
+                let path_and_query = match parts.uri.query() {
+                    Some(q) => format!("{}?{q}", matched.path),
+                    None => matched.path.clone(),
+                };
+                path_and_query.parse::<http::Uri>().ok()
+            })
+            .flatten();
         let format = matched.route.format;
         let body = match Limited::new(body, API_PAYLOAD_LIMIT).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -131,7 +146,7 @@ impl ApiGateway {
         };
         let http_parts = HttpRequestParts {
             method: &parts.method,
-            uri: &parts.uri,
+            uri: staged_uri.as_ref().unwrap_or(&parts.uri),
             version: parts.version,
             headers: &parts.headers,
             body: &body,

@@ -58,6 +58,24 @@ impl Deployments {
         &self,
         input: &CreateDeploymentGroupInput,
     ) -> Result<CreateDeploymentGroupOutput, CodeDeployError> {
+        self.put_deployment_group(input, false)
+    }
+
+    /// Replaces deployment group `input.deployment_group_name` with `input` (created if it
+    /// does not exist): what a stack update of an `AWS::CodeDeploy::DeploymentGroup` does
+    /// (UpdateDeploymentGroup). Deployments already running keep the group they started with.
+    pub fn replace_deployment_group(
+        &self,
+        input: &CreateDeploymentGroupInput,
+    ) -> Result<CreateDeploymentGroupOutput, CodeDeployError> {
+        self.put_deployment_group(input, true)
+    }
+
+    fn put_deployment_group(
+        &self,
+        input: &CreateDeploymentGroupInput,
+        replace: bool,
+    ) -> Result<CreateDeploymentGroupOutput, CodeDeployError> {
         let name = input.deployment_group_name.trim();
         if name.is_empty() {
             return Err(error(
@@ -99,7 +117,7 @@ impl Deployments {
         let mut store = self.lock();
         store.schedule(&config_name)?;
         let application = store.application_mut(&input.application_name)?;
-        if application.groups.contains_key(name) {
+        if !replace && application.groups.contains_key(name) {
             return Err(error(
                 CodeDeployErrorType::DeploymentGroupAlreadyExists,
                 format!(
