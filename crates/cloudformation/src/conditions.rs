@@ -1,7 +1,7 @@
 //! The template's `Conditions`: `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition`
 //! (a condition may use another; a cycle is an error).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -71,7 +71,13 @@ impl<'a> Evaluator<'a> {
                 at,
                 format!(
                     "Condition {name} is not declared under Conditions (declared: {}): fix the name or declare it",
-                    declared.keys().cloned().collect::<Vec<_>>().join(", ")
+                    declared
+                        .keys()
+                        .cloned()
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         };

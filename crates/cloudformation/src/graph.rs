@@ -5,11 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::intrinsics::as_intrinsic;
 use crate::path::Path;
 use crate::pseudo::Pseudo;
-use crate::sub;
-use crate::template::{TemplateError, resources};
+use crate::references::{Kind, Reference, collect};
+use crate::template::{Resource, TemplateError, resources};
 
 /// A template whose resources cannot be ordered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +29,33 @@ pub enum GraphError {
         path: String,
         /// The unknown names.
         names: Vec<String>,
+    },
+    /// A reference in `Outputs` to a name that is neither a parameter nor a resource.
+    #[error(
+        "{path}: Unresolved resource dependencies [{}] in the Outputs block of the template: declare {} under Resources (or Parameters), or fix the name",
+        names.join(", "),
+        if names.len() == 1 { "it" } else { "them" }
+    )]
+    UnresolvedInOutputs {
+        /// The output holding the references.
+        output: String,
+        /// Where the first of them is (`Outputs.ApiUrl.Value.Fn::Sub`).
+        path: String,
+        /// The unknown names.
+        names: Vec<String>,
+    },
+    /// A resource's or output's `Condition`, or an `Fn::If`, naming a condition not declared.
+    #[error(
+        "{path}: condition {name} is not declared under Conditions (declared: {}): fix the name or declare it",
+        if declared.is_empty() { "none".to_owned() } else { declared.join(", ") }
+    )]
+    UndeclaredCondition {
+        /// Where the name is.
+        path: String,
+        /// The condition named.
+        name: String,
+        /// The conditions the template declares.
+        declared: Vec<String>,
     },
     /// `Fn::GetAtt` (or `${Name.Attribute}`) or `DependsOn` naming a parameter.
     #[error(
@@ -57,27 +83,103 @@ pub enum GraphError {
     },
 }
 
-/// A name referred to from a resource, as written.
-#[derive(Debug)]
-struct Reference {
-    name: String,
-    path: Path,
-    /// `Fn::GetAtt` / `${A.B}` / `DependsOn`: must be a resource.
-    resource_only: bool,
+/// The names a template declares: what a reference may name.
+struct Declared<'a> {
+    parameters: BTreeSet<&'a str>,
+    resources: BTreeSet<&'a str>,
+    conditions: BTreeSet<&'a str>,
+}
+
+impl<'a> Declared<'a> {
+    fn of(template: &'a Value, resources: &[Resource<'a>]) -> Declared<'a> {
+        let keys = |section: &str| -> BTreeSet<&'a str> {
+            template
+                .get(section)
+                .and_then(Value::as_object)
+                .map(|map| map.keys().map(String::as_str).collect())
+                .unwrap_or_default()
+        };
+        Declared {
+            parameters: keys("Parameters"),
+            resources: resources.iter().map(|r| r.logical_id).collect(),
+            conditions: keys("Conditions"),
+        }
+    }
+
+    /// The resources `references` name; an undeclared name, a parameter where a resource is
+    /// needed, or an undeclared condition is an error (`owner` in `block`).
+    fn resolve(
+        &self,
+        references: Vec<Reference>,
+        block: Block,
+        owner: &str,
+    ) -> Result<BTreeSet<String>, GraphError> {
+        let mut depends = BTreeSet::new();
+        let mut unresolved: Vec<(String, Path)> = Vec::new();
+        for reference in references {
+            let name = reference.name.as_str();
+            match reference.kind {
+                Kind::Condition => {
+                    if !self.conditions.contains(name) {
+                        return Err(GraphError::UndeclaredCondition {
+                            path: reference.path.to_string(),
+                            name: reference.name,
+                            declared: self.conditions.iter().map(|c| (*c).to_owned()).collect(),
+                        });
+                    }
+                }
+                _ if self.resources.contains(name) => {
+                    depends.insert(reference.name);
+                }
+                Kind::Resource if self.parameters.contains(name) => {
+                    return Err(GraphError::NotAResource {
+                        resource: owner.to_owned(),
+                        path: reference.path.to_string(),
+                        name: reference.name,
+                    });
+                }
+                Kind::Ref if self.parameters.contains(name) || Pseudo::is_pseudo(name) => {}
+                _ => {
+                    if !unresolved.iter().any(|(n, _)| n == name) {
+                        unresolved.push((reference.name, reference.path));
+                    }
+                }
+            }
+        }
+        let Some((_, path)) = unresolved.first() else {
+            return Ok(depends);
+        };
+        let path = path.to_string();
+        let names = unresolved.into_iter().map(|(n, _)| n).collect();
+        Err(match block {
+            Block::Resources => GraphError::Unresolved {
+                resource: owner.to_owned(),
+                path,
+                names,
+            },
+            Block::Outputs => GraphError::UnresolvedInOutputs {
+                output: owner.to_owned(),
+                path,
+                names,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Block {
+    Resources,
+    Outputs,
 }
 
 /// The logical ids each resource depends on: `Ref`, `Fn::GetAtt` and `Fn::Sub` references to
 /// other resources anywhere in its `Properties`, `Metadata`, `UpdatePolicy` and `CreationPolicy`
 /// (both branches of an `Fn::If`), plus `DependsOn`. Pseudo parameters and parameters are not
-/// dependencies; a name that is neither a parameter nor a resource is an error.
+/// dependencies; a name that is neither a parameter nor a resource is an error, and so is a
+/// condition (the resource's `Condition`, an `Fn::If`'s) not declared under `Conditions`.
 pub fn dependencies(template: &Value) -> Result<BTreeMap<String, BTreeSet<String>>, GraphError> {
-    let parameters: BTreeSet<&str> = template
-        .get("Parameters")
-        .and_then(Value::as_object)
-        .map(|map| map.keys().map(String::as_str).collect())
-        .unwrap_or_default();
     let resources = resources(template)?;
-    let declared: BTreeSet<&str> = resources.iter().map(|r| r.logical_id).collect();
+    let declared = Declared::of(template, &resources);
     let mut out = BTreeMap::new();
     for resource in &resources {
         let root = Path::root().key("Resources").key(resource.logical_id);
@@ -91,121 +193,54 @@ pub fn dependencies(template: &Value) -> Result<BTreeMap<String, BTreeSet<String
             references.push(Reference {
                 name: name.to_owned(),
                 path: root.key("DependsOn"),
-                resource_only: true,
+                kind: Kind::Resource,
             });
         }
-        let mut depends = BTreeSet::new();
-        let mut unresolved: Vec<(String, Path)> = Vec::new();
-        for reference in references {
-            let name = reference.name.as_str();
-            if declared.contains(name) {
-                depends.insert(reference.name);
-            } else if parameters.contains(name) {
-                if reference.resource_only {
-                    return Err(GraphError::NotAResource {
-                        resource: resource.logical_id.to_owned(),
-                        path: reference.path.to_string(),
-                        name: reference.name,
-                    });
-                }
-            } else if Pseudo::is_pseudo(name) && !reference.resource_only {
-                // A pseudo parameter: known before any resource.
-            } else if !unresolved.iter().any(|(n, _)| n == name) {
-                unresolved.push((reference.name, reference.path));
-            }
-        }
-        if let Some((_, path)) = unresolved.first() {
-            return Err(GraphError::Unresolved {
-                resource: resource.logical_id.to_owned(),
-                path: path.to_string(),
-                names: unresolved.iter().map(|(n, _)| n.clone()).collect(),
+        if let Some(name) = resource.condition {
+            references.push(Reference {
+                name: name.to_owned(),
+                path: root.key("Condition"),
+                kind: Kind::Condition,
             });
         }
+        let depends = declared.resolve(references, Block::Resources, resource.logical_id)?;
         out.insert(resource.logical_id.to_owned(), depends);
     }
     Ok(out)
 }
 
-/// Every name `value` refers to through `Ref`, `Fn::GetAtt` and `Fn::Sub`.
-fn collect(value: &Value, at: &Path, out: &mut Vec<Reference>) {
-    match value {
-        Value::Object(map) => {
-            if let Some((function, arg)) = as_intrinsic(map) {
-                let here = at.key(function);
-                match (function, arg) {
-                    ("Ref", Value::String(name)) => out.push(Reference {
-                        name: name.clone(),
-                        path: here,
-                        resource_only: false,
-                    }),
-                    ("Fn::GetAtt", Value::String(dotted)) => {
-                        let name = dotted.split_once('.').map_or(dotted.as_str(), |(r, _)| r);
-                        out.push(Reference {
-                            name: name.to_owned(),
-                            path: here,
-                            resource_only: true,
-                        });
-                    }
-                    ("Fn::GetAtt", Value::Array(items)) => {
-                        if let Some(name) = items.first().and_then(Value::as_str) {
-                            out.push(Reference {
-                                name: name.to_owned(),
-                                path: here.clone(),
-                                resource_only: true,
-                            });
-                        }
-                        // The attribute may be a Ref of a parameter.
-                        for (i, item) in items.iter().enumerate().skip(1) {
-                            collect(item, &here.index(i), out);
-                        }
-                    }
-                    ("Fn::Sub", Value::String(text)) => sub_references(text, &[], &here, out),
-                    ("Fn::Sub", Value::Array(items)) => {
-                        let map = items.get(1).and_then(Value::as_object);
-                        let local: Vec<&str> = map
-                            .map(|m| m.keys().map(String::as_str).collect())
-                            .unwrap_or_default();
-                        if let Some(text) = items.first().and_then(Value::as_str) {
-                            sub_references(text, &local, &here, out);
-                        }
-                        if let Some(map) = map {
-                            for (key, item) in map {
-                                collect(item, &here.index(1).key(key), out);
-                            }
-                        }
-                    }
-                    (_, arg) => collect(arg, &here, out),
-                }
-                return;
-            }
-            for (key, item) in map {
-                collect(item, &at.key(key), out);
+/// The resources each of the template's `Outputs` names (its `Value` and `Export`), checked as
+/// [`dependencies`] checks resources.
+pub fn output_dependencies(
+    template: &Value,
+) -> Result<BTreeMap<String, BTreeSet<String>>, GraphError> {
+    let resources = resources(template)?;
+    let declared = Declared::of(template, &resources);
+    let mut out = BTreeMap::new();
+    let Some(outputs) = template.get("Outputs").and_then(Value::as_object) else {
+        return Ok(out);
+    };
+    for (name, output) in outputs {
+        let root = Path::root().key("Outputs").key(name);
+        let mut references = Vec::new();
+        for key in ["Value", "Export"] {
+            if let Some(value) = output.get(key) {
+                collect(value, &root.key(key), &mut references);
             }
         }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                collect(item, &at.index(i), out);
-            }
+        if let Some(condition) = output.get("Condition").and_then(Value::as_str) {
+            references.push(Reference {
+                name: condition.to_owned(),
+                path: root.key("Condition"),
+                kind: Kind::Condition,
+            });
         }
-        _ => {}
+        out.insert(
+            name.clone(),
+            declared.resolve(references, Block::Outputs, name)?,
+        );
     }
-}
-
-fn sub_references(text: &str, local: &[&str], at: &Path, out: &mut Vec<Reference>) {
-    for variable in sub::variables(text) {
-        if local.contains(&variable) {
-            continue;
-        }
-        let (name, resource_only) = match variable.split_once('.') {
-            Some((resource, _)) if !variable.starts_with("AWS::") => (resource, true),
-            _ => (variable, false),
-        };
-        out.push(Reference {
-            name: name.to_owned(),
-            path: at.clone(),
-            resource_only,
-        });
-    }
+    Ok(out)
 }
 
 /// The order CloudFormation creates the resources in: each after every resource it depends on,

@@ -106,19 +106,16 @@ const FN_TAGS: &[&str] = &[
 /// callers treat them as strings where CloudFormation does. Text starting with `{` is read as JSON.
 pub fn parse_template(text: &str) -> Result<Value, LoadError> {
     let value = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<Value>(text).map_err(|e| LoadError::Syntax {
-            message: e.to_string(),
-            line: Some(e.line()),
-            column: Some(e.column()),
-        })?
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| syntax(&e.to_string(), Some(e.line()), Some(e.column())))?
     } else {
         let yaml: Yaml = serde_norway::from_str(text).map_err(|e| {
             let at = e.location();
-            LoadError::Syntax {
-                message: e.to_string(),
-                line: at.as_ref().map(|l| l.line()),
-                column: at.as_ref().map(|l| l.column()),
-            }
+            syntax(
+                &e.to_string(),
+                at.as_ref().map(|l| l.line()),
+                at.as_ref().map(|l| l.column()),
+            )
         })?;
         convert(yaml, &Path::root())?
     };
@@ -127,6 +124,19 @@ pub fn parse_template(text: &str) -> Result<Value, LoadError> {
         other => Err(LoadError::NotAMapping {
             found: kind(&other),
         }),
+    }
+}
+
+/// A parser's error, its own " at line L column C" dropped (the error shows the location first).
+fn syntax(message: &str, line: Option<usize>, column: Option<usize>) -> LoadError {
+    let message = match (line, column) {
+        (Some(l), Some(c)) => message.replacen(&format!(" at line {l} column {c}"), "", 1),
+        _ => message.to_owned(),
+    };
+    LoadError::Syntax {
+        message,
+        line,
+        column,
     }
 }
 
@@ -310,8 +320,20 @@ Resources:
             "{err}"
         );
 
+        assert_eq!(
+            err.to_string(),
+            "line 3, column 1: did not find expected ',' or ']', while parsing a flow sequence at line 2 column 6: fix the template's syntax"
+        );
+
         let err = parse_template("{\"Resources\": }").unwrap_err();
         assert_eq!((err.line(), err.column()), (Some(1), Some(15)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "line 1, column 15: expected value: fix the template's syntax"
+        );
+
+        let err = parse_template("A: 1\nA: 2\n").unwrap_err().to_string();
+        assert!(err.contains("duplicate entry with key \"A\""), "{err}");
     }
 
     #[test]

@@ -145,7 +145,11 @@ pub fn resolve_parameters(
     if !undeclared.is_empty() {
         return Err(ParameterError::Undeclared {
             names: undeclared,
-            declared: declared.keys().cloned().collect(),
+            declared: {
+                let mut names: Vec<String> = declared.keys().cloned().collect();
+                names.sort();
+                names
+            },
         });
     }
     let mut out = BTreeMap::new();

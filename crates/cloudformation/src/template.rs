@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::intrinsics::{Context, IntrinsicError};
 use crate::load::kind;
 
 /// A `Resources` section that cannot be read.
@@ -77,6 +78,19 @@ impl<'a> Resource<'a> {
                 kind(other)
             ))),
         }
+    }
+
+    /// Whether the resource exists under `ctx`'s conditions (without a `Condition`, always).
+    pub fn is_included(&self, ctx: &dyn Context) -> Result<bool, IntrinsicError> {
+        let Some(name) = self.condition else {
+            return Ok(true);
+        };
+        ctx.condition(name).ok_or_else(|| IntrinsicError {
+            path: format!("Resources.{}.Condition", self.logical_id),
+            message: format!(
+                "condition {name} is not declared: add it under Conditions or fix the name"
+            ),
+        })
     }
 
     /// `Metadata.SamResourceId`: the SAM resource this one was generated from, when the
@@ -158,5 +172,7 @@ pub fn resources(template: &Value) -> Result<Vec<Resource<'_>>, TemplateError> {
             definition,
         });
     }
+    // (serde_json's map keeps document order when its `preserve_order` feature is on.)
+    out.sort_by_key(|r| r.logical_id);
     Ok(out)
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use cloudformation::{
-    Context, Pseudo, StackValues, creation_order, dependencies, parse_overrides, parse_template,
-    resolve, resolve_parameters, resources,
+    Context, Pseudo, StackValues, creation_order, dependencies, output_dependencies,
+    parse_overrides, parse_template, resolve, resolve_outputs, resolve_parameters, resources,
 };
 use serde_json::{Value, json};
 
@@ -214,15 +214,27 @@ fn every_resource_resolves_to_concrete_values() {
     );
     // Outputs resolve once everything is created.
     let t = expanded();
-    let url = resolve(
-        &t["Outputs"]["ApiUrl"]["Value"],
-        &values,
-        "Outputs.ApiUrl.Value",
-    )
-    .unwrap();
+    let outputs = resolve_outputs(&t, &values).unwrap();
     assert_eq!(
-        url,
+        outputs["ApiUrl"].value_text(),
         format!("https://api0123.execute-api.{REGION}.amazonaws.com")
+    );
+    assert_eq!(
+        outputs["LiveAliasArn"].value,
+        format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:rollcall-HelloFunction-abc:live")
+    );
+    assert_eq!(
+        outputs["HelloFunctionName"].value,
+        "rollcall-HelloFunction-abc"
+    );
+    assert_eq!(
+        outputs["HelloFunctionName"].description.as_deref(),
+        t["Outputs"]["HelloFunctionName"]["Description"].as_str()
+    );
+    let deps = output_dependencies(&t).unwrap();
+    assert_eq!(
+        deps["ApiUrl"].iter().collect::<Vec<_>>(),
+        ["ServerlessHttpApi"]
     );
 }
 

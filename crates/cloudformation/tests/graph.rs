@@ -1,6 +1,8 @@
 //! Dependencies and creation order on small templates, and the errors' wording.
 
-use cloudformation::{GraphError, creation_order, dependencies, parse_template};
+use cloudformation::{
+    GraphError, creation_order, dependencies, output_dependencies, parse_template,
+};
 
 fn order(yaml: &str) -> Result<Vec<String>, GraphError> {
     creation_order(&parse_template(yaml).unwrap())
@@ -11,6 +13,8 @@ fn ready_resources_come_alphabetically_and_after_what_they_name() {
     let yaml = r#"
 Parameters:
   P: {Type: String}
+Conditions:
+  C: !Equals [!Ref P, x]
 Resources:
   Zed: {Type: T}
   Alpha:
@@ -150,4 +154,45 @@ fn malformed_resources_name_the_key() {
         err.starts_with("Resources: missing: a template declares its resources in a mapping"),
         "{err}"
     );
+}
+
+#[test]
+fn undeclared_conditions_are_named_with_the_declared_ones() {
+    let err = order(
+        "Conditions:\n  IsProd: !Equals [a, b]\nResources:\n  A: {Type: T, Condition: IsPrd}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "Resources.A.Condition: condition IsPrd is not declared under Conditions (declared: IsProd): fix the name or declare it"
+    );
+    let err = order("Resources:\n  A: {Type: T, Properties: {X: !If [Nope, a, b]}}\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "Resources.A.Properties.X.Fn::If[0]: condition Nope is not declared under Conditions (declared: none): fix the name or declare it"
+    );
+}
+
+#[test]
+fn outputs_name_resources_and_unknown_names_are_refused() {
+    let yaml = r#"
+Resources:
+  Api: {Type: T}
+Outputs:
+  Url: {Value: !Sub "https://${Api}.${AWS::URLSuffix}"}
+  Fixed: {Value: x}
+  Bad: {Value: !GetAtt Apii.Arn}
+"#;
+    let err = output_dependencies(&parse_template(yaml).unwrap()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Outputs.Bad.Value.Fn::GetAtt: Unresolved resource dependencies [Apii] in the Outputs block of the template: declare it under Resources (or Parameters), or fix the name"
+    );
+    let yaml = yaml.replace("Apii", "Api");
+    let deps = output_dependencies(&parse_template(&yaml).unwrap()).unwrap();
+    assert_eq!(deps["Url"].iter().collect::<Vec<_>>(), ["Api"]);
+    assert!(deps["Fixed"].is_empty());
 }

@@ -253,3 +253,39 @@ fn an_undeclared_condition_is_named_with_the_declared_ones() {
         "Conditions.A.Condition: Condition Bee is not declared under Conditions (declared: A, B): fix the name or declare it"
     );
 }
+
+#[test]
+fn conditional_outputs_and_resources_follow_their_conditions() {
+    let (_, values) = values();
+    let t = parse_template(
+        r#"
+Conditions:
+  IsWeb: !Equals [a, a]
+  Never: !Equals [a, b]
+Resources:
+  Always: {Type: T}
+  Sometimes: {Type: T, Condition: Never}
+Outputs:
+  Shown: {Value: !Ref Zones, Condition: IsWeb, Export: {Name: !Sub "${AWS::StackName}-zones"}}
+  Hidden: {Value: !Ref Nothing, Condition: Never}
+  Bad: {Value: !Ref Nothing}
+"#,
+    )
+    .unwrap();
+    let resources = cloudformation::resources(&t).unwrap();
+    assert!(resources[0].is_included(&values).unwrap());
+    // `values` knows its own template's conditions: Never is not among them.
+    let err = resources[1].is_included(&values).unwrap_err();
+    assert_eq!(err.path, "Resources.Sometimes.Condition");
+
+    let values = StackValues::new(&t, values.parameters.clone(), values.pseudo.clone()).unwrap();
+    assert!(!resources[1].is_included(&values).unwrap());
+    let err = cloudformation::resolve_outputs(&t, &values).unwrap_err();
+    assert_eq!(err.path, "Outputs.Bad.Value.Ref");
+    let mut t = t;
+    t["Outputs"].as_object_mut().unwrap().remove("Bad");
+    let outputs = cloudformation::resolve_outputs(&t, &values).unwrap();
+    assert_eq!(outputs.keys().collect::<Vec<_>>(), ["Shown"]);
+    assert_eq!(outputs["Shown"].value_text(), "a,b,c");
+    assert_eq!(outputs["Shown"].export_name.as_deref(), Some("demo-zones"));
+}

@@ -66,7 +66,8 @@ fn short_forms_are_in_long_form() {
 fn parameters_take_their_defaults() {
     let t = template();
     let values = resolve_parameters(&t, &BTreeMap::new()).unwrap();
-    let declared: Vec<&String> = t["Parameters"].as_object().unwrap().keys().collect();
+    let mut declared: Vec<&String> = t["Parameters"].as_object().unwrap().keys().collect();
+    declared.sort();
     assert_eq!(values.keys().collect::<Vec<_>>(), declared);
     assert_eq!(
         values["DeploymentType"],
