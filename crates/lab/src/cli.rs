@@ -38,6 +38,9 @@ pub enum Command {
     /// CodeDeploy traffic shifting (time-scaled) while the prober watches; prints the prober's
     /// verdict, the lab's deployment status, and whether they agree.
     Rehearse(Box<crate::rehearse::RehearseArgs>),
+    /// A local `sam deploy`: updates a stack of a running lab (`serve --template`) from the
+    /// template, as CloudFormation and CodeDeploy do, and prints its events until it ends.
+    Deploy(Box<crate::template::cli::DeployArgs>),
 }
 
 /// Flags of `rollcall-lab serve`.
@@ -45,8 +48,12 @@ pub enum Command {
 pub struct ServeArgs {
     /// A spec file (YAML) naming every function, layer, version, alias and route the lab runs;
     /// instead of the one-function flags (`--function` ... `--payload-format`).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["function", "versions", "version_env", "handler", "memory", "timeout", "env", "layers", "alias", "weights", "seed", "concurrency", "routes", "payload_format"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["function", "versions", "version_env", "handler", "memory", "timeout", "env", "layers", "alias", "weights", "seed", "concurrency", "routes", "payload_format", "template"])]
     pub spec: Option<PathBuf>,
+    /// `--template` and its parameters: the lab runs a SAM or CloudFormation template as a
+    /// stack instead of the one-function flags.
+    #[command(flatten)]
+    pub stack: crate::template::cli::TemplateArgs,
     /// Function name (`AWS_LAMBDA_FUNCTION_NAME`).
     #[arg(long = "function", default_value = "hello")]
     pub function: String,
@@ -55,7 +62,8 @@ pub struct ServeArgs {
     #[arg(
         long = "version",
         value_name = "N=DIR",
-        required_unless_present = "spec"
+        required_unless_present_any = ["spec", "template"],
+        conflicts_with = "template"
     )]
     pub versions: Vec<String>,
     /// An environment variable of one version only: `N:KEY=VALUE` (repeatable).
@@ -180,6 +188,9 @@ pub struct Serve {
     pub spec: LabSpec,
     /// Ports, logs, readiness.
     pub options: ServeOptions,
+    /// The template the lab creates a stack from once it serves (`--template`), and the
+    /// Python its SAM translator runs with.
+    pub template: Option<(crate::template::cli::StackSource, PathBuf)>,
 }
 
 /// The configuration `rollcall-lab serve <args>` would run, with both front doors on free
@@ -202,7 +213,9 @@ pub fn serve_config(args: &[&str]) -> Result<ServeConfig, CliError> {
         .command
     {
         Command::Serve(serve) => serve.into_config(),
-        Command::Rehearse(_) => unreachable!("the argv starts with `serve`"),
+        Command::Rehearse(_) | Command::Deploy(_) => {
+            unreachable!("the argv starts with `serve`")
+        }
     }
 }
 
@@ -384,11 +397,15 @@ impl ServeArgs {
     /// What `serve` runs: the `--spec` file (read here) with the ports and files of the flags,
     /// or the one-function flags as a spec.
     pub fn into_serve(self) -> Result<Serve, CliError> {
+        if let Some(template) = self.stack.template.clone() {
+            return self.template_serve(&template);
+        }
         let Some(path) = self.spec.clone() else {
             let config = self.into_config()?;
             return Ok(Serve {
                 spec: LabSpec::from_serve_config(&config)?,
                 options: config.options(),
+                template: None,
             });
         };
         let (api_addr, lambda_addr, log_dir, ready_file) = self.ports_and_files()?;
@@ -412,6 +429,36 @@ impl ServeArgs {
                 event_log,
                 time_scale,
             },
+            template: None,
+        })
+    }
+
+    /// What `serve --template` runs: a lab with no function of its own, whose stack the
+    /// template makes once it serves.
+    fn template_serve(&self, template: &std::path::Path) -> Result<Serve, CliError> {
+        let source = crate::template::cli::stack_source(
+            template,
+            self.stack.stack_name.as_deref(),
+            &self.stack.parameter_overrides,
+            "--parameter-overrides",
+        )
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+        let (api_addr, lambda_addr, log_dir, ready_file) = self.ports_and_files()?;
+        let (alarms, event_log, time_scale) = self.alarms_and_events(log_dir.as_deref())?;
+        Ok(Serve {
+            spec: LabSpec::new(),
+            options: ServeOptions {
+                api_addr,
+                lambda_addr,
+                log_dir,
+                default_format: PayloadFormat::V2,
+                ready_file,
+                spec_file: None,
+                alarms,
+                event_log,
+                time_scale,
+            },
+            template: Some((source, self.stack.sam_python.clone())),
         })
     }
 

@@ -141,6 +141,10 @@ pub struct Lab {
     pub control: FunctionControl,
     /// Partition, Region and account of the lab's ARNs.
     pub scope: ArnScope,
+    /// CloudFormation's stacks (a template's, `serve --template`).
+    pub stacks: Arc<crate::control::stacks::Stacks>,
+    /// What answers CreateStack and UpdateStack, once a template engine runs.
+    pub stack_engine: Arc<std::sync::OnceLock<Arc<dyn crate::api::cloudformation::StackEngine>>>,
 }
 
 /// One function built from its spec.
@@ -479,6 +483,8 @@ impl Lab {
             live_routes,
             control,
             scope: spec.scope.clone(),
+            stacks: Arc::default(),
+            stack_engine: Arc::default(),
         })
     }
 
@@ -504,6 +510,12 @@ impl Lab {
                 reason,
             })?;
         Ok((listener, live_routes))
+    }
+
+    /// Plugs the engine that answers CreateStack and UpdateStack (once; later calls are
+    /// ignored).
+    pub fn set_stack_engine(&self, engine: Arc<dyn crate::api::cloudformation::StackEngine>) {
+        let _ = self.stack_engine.set(engine);
     }
 
     /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`

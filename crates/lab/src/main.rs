@@ -22,7 +22,7 @@ fn main() {
     };
     // A rehearsal's console shows the deployment's progress lines between the prober's.
     let default_filter = match cli.command {
-        Command::Serve(_) => "info".to_owned(),
+        Command::Serve(_) | Command::Deploy(_) => "info".to_owned(),
         Command::Rehearse(_) => format!("warn,{}=info", lab::control::events::PROGRESS_TARGET),
     };
     tracing_subscriber::fmt()
@@ -36,6 +36,7 @@ fn main() {
     let args = match cli.command {
         Command::Serve(args) => args,
         Command::Rehearse(args) => std::process::exit(rehearse(&args)),
+        Command::Deploy(args) => std::process::exit(deploy(&args)),
     };
     let serve_what = match args.into_serve() {
         Ok(serve) => serve,
@@ -54,6 +55,17 @@ fn main() {
     let code = runtime.block_on(serve(serve_what));
     drop(runtime);
     std::process::exit(code);
+}
+
+/// `rollcall-lab deploy`: the exit code.
+fn deploy(args: &lab::template::cli::DeployArgs) -> i32 {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(lab::template::deploy::deploy(args)),
+        Err(e) => {
+            eprintln!("rollcall-lab: cannot start the async runtime: {e}");
+            EXIT_SOFTWARE
+        }
+    }
 }
 
 /// `rollcall-lab rehearse`: the exit code (the prober's when both sides agree).
@@ -122,7 +134,13 @@ fn rehearse(args: &lab::rehearse::RehearseArgs) -> i32 {
 }
 
 /// Runs the lab until Ctrl-C or SIGTERM; the exit code.
-async fn serve(Serve { spec, options }: Serve) -> i32 {
+async fn serve(
+    Serve {
+        spec,
+        options,
+        template,
+    }: Serve,
+) -> i32 {
     let lab = match Lab::start_spec(&spec, &options).await {
         Ok(lab) => lab,
         Err(e) => {
@@ -130,6 +148,17 @@ async fn serve(Serve { spec, options }: Serve) -> i32 {
             return e.exit_code();
         }
     };
+    let mut stack_banner = String::new();
+    if let Some((source, python)) = template {
+        match lab::template::lab_engine::create_stack_on_start(&lab, &source, python).await {
+            Ok(text) => stack_banner = text,
+            Err((code, message)) => {
+                eprintln!("rollcall-lab serve: {message}");
+                lab.shutdown().await;
+                return code;
+            }
+        }
+    }
     // Before the banner: whoever reads it may stop the lab at once.
     use tokio::signal::unix::{SignalKind, signal};
     let signals =
@@ -155,7 +184,7 @@ async fn serve(Serve { spec, options }: Serve) -> i32 {
     // After the ready file: whoever saw the banner finds it there.
     // Written, not `println!`ed: a reader that closes stdout after the first line (`| head -1`)
     // must not take the lab down with a broken pipe.
-    print_to_stdout(&banner(&lab));
+    print_to_stdout(&(banner(&lab) + &stack_banner));
     tokio::select! {
         _ = interrupt.recv() => {}
         _ = term.recv() => {}

@@ -225,6 +225,11 @@ impl Deployments {
         Ok(DeploymentInfo::of(&running.deployment(), &running.context))
     }
 
+    /// Every deployment's id, in creation order.
+    pub fn deployment_ids(&self) -> Vec<String> {
+        self.lock().order.clone()
+    }
+
     /// ListDeployments, oldest first (the lab answers in one page).
     pub fn list_deployments(
         &self,

@@ -9,6 +9,7 @@
 
 mod client;
 mod files;
+mod from_template;
 mod outcome;
 mod plan;
 mod run;
@@ -92,6 +93,21 @@ pub struct RehearseArgs {
     /// it sees, as when it watches a deployment somebody else started.
     #[arg(long)]
     pub estimate_start: bool,
+    /// Rehearse from this SAM template (the repository's `template.yaml`): the lab runs it as a
+    /// stack with `--code` and `--layer` as its built code, and version 2 is deployed as
+    /// `rollcall-lab deploy` deploys it (the template's deployment preference and alarms,
+    /// `--deployment-config` as its `DeploymentType`). Predefined configurations only, no
+    /// `--post-traffic-hook`.
+    #[arg(long, value_name = "FILE", conflicts_with = "post_traffic_hook")]
+    pub template: Option<PathBuf>,
+    /// The Python that runs the SAM translator (with `--template`).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "ROLLCALL_SAM_PYTHON",
+        default_value = "python3"
+    )]
+    pub sam_python: PathBuf,
     /// The output directory: the prober's artifacts, the event log, the lab's spec and logs.
     #[arg(long, default_value = "out/rehearsal", value_name = "DIR")]
     pub out: PathBuf,

@@ -250,9 +250,19 @@ impl Outcome {
         let _ = writeln!(
             s,
             "artifacts: {out}/prober (report.json, split.svg, junit.xml, ...)\n\
-             event log: {out}/events.jsonl (the lab's ground truth, JSON lines)\n\
-             lab: {out}/lab.yaml (rollcall-lab serve --spec {out}/lab.yaml), logs in {out}/logs"
+             event log: {out}/events.jsonl (the lab's ground truth, JSON lines)"
         );
+        let _ = if self.out.join("build").is_dir() {
+            writeln!(
+                s,
+                "lab: {out}/build/template-v1.json and template-v2.json (the template as built; `rollcall-lab serve --template {out}/build/template-v1.json`), logs in {out}/logs"
+            )
+        } else {
+            writeln!(
+                s,
+                "lab: {out}/lab.yaml (rollcall-lab serve --spec {out}/lab.yaml), logs in {out}/logs"
+            )
+        };
         s
     }
 

@@ -102,6 +102,8 @@ pub struct Plan {
     pub prober_knows_start: bool,
     /// The output directory.
     pub out: PathBuf,
+    /// The SAM template rehearsed from, and the Python of its translator.
+    pub template: Option<(PathBuf, PathBuf)>,
 }
 
 impl Plan {
@@ -181,7 +183,29 @@ impl Plan {
                 Some((binary, check))
             }
         };
+        let template = match &args.template {
+            None => None,
+            Some(_) if matches!(config, DeploymentConfig::Custom { .. }) => {
+                return Err(PlanError::new(
+                    "--deployment-config",
+                    &args.deployment_config,
+                    "a template's DeploymentPreference takes CodeDeploy's predefined configurations: give one (Linear10PercentEvery1Minute, ...) or rehearse without --template",
+                ));
+            }
+            Some(t) if !t.is_file() => {
+                return Err(PlanError::new(
+                    "--template",
+                    t.display(),
+                    "no such file: give the SAM template (template.yaml)",
+                ));
+            }
+            Some(t) => Some((
+                std::path::absolute(t).unwrap_or_else(|_| t.clone()),
+                args.sam_python.clone(),
+            )),
+        };
         Ok(Self {
+            template,
             post_traffic_hook,
             code: args.code.clone(),
             layer: args.layer.clone(),

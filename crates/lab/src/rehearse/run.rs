@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::client::{CallError, LabClient};
 use super::files::{self, ALIAS, CURRENT_VERSION, FUNCTION, TARGET_VERSION};
+use super::from_template;
 use super::outcome::{LabResult, Outcome, ProberResult};
 use super::plan::{DeploymentConfig, Plan};
 use crate::api::gateway::PayloadFormat;
@@ -48,6 +49,9 @@ pub enum RehearseError {
     /// A call to the lab's APIs failed.
     #[error("the lab refused {0}")]
     Call(#[from] CallError),
+    /// The template (`--template`) is refused or its stack could not be created or updated.
+    #[error("--template: {0}")]
+    Template(String),
     /// The prober could not be started.
     #[error(
         "--prober {path}: cannot start it ({reason}); build it with `cargo build -p prober` or give its path"
@@ -76,7 +80,7 @@ impl RehearseError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Out { .. } => crate::exit::EXIT_CANTCREAT,
-            Self::Spec(_) | Self::Prober { .. } => crate::exit::EXIT_USAGE,
+            Self::Spec(_) | Self::Prober { .. } | Self::Template(_) => crate::exit::EXIT_USAGE,
             Self::Lab(e) => e.exit_code(),
             Self::Call(_) | Self::ProberEndedEarly { .. } => crate::exit::EXIT_SOFTWARE,
             Self::Interrupted(signal) => 128 + signal,
@@ -131,19 +135,29 @@ pub async fn rehearse(
 ) -> Result<Outcome, RehearseError> {
     tokio::pin!(interrupt);
     let out = prepare_out(&plan.out)?;
-    write_inputs(plan, &out).map_err(|reason| RehearseError::Out {
-        dir: out.dir.clone(),
-        reason,
-    })?;
-    let spec = LabSpec::load(&out.spec())?;
+    if plan.template.is_none() {
+        write_inputs(plan, &out).map_err(|reason| RehearseError::Out {
+            dir: out.dir.clone(),
+            reason,
+        })?;
+    }
+    // From a template, the lab starts empty and the template's stack makes everything.
+    let (spec, spec_file, alarms) = match &plan.template {
+        Some(_) => (LabSpec::new(), None, Vec::new()),
+        None => (
+            LabSpec::load(&out.spec())?,
+            Some(out.spec()),
+            vec![out.alarm()],
+        ),
+    };
     let options = ServeOptions {
         api_addr: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
         lambda_addr: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
         log_dir: Some(out.logs()),
         default_format: PayloadFormat::V2,
         ready_file: Some(out.ready()),
-        spec_file: Some(out.spec()),
-        alarms: vec![out.alarm()],
+        spec_file,
+        alarms,
         event_log: Some(out.events()),
         time_scale: plan.time_scale,
     };
@@ -182,8 +196,26 @@ async fn with_lab(
             reason,
         })?;
     let client = LabClient::new(&lab.lambda_url());
-    let target_version = release(&client, plan).await?;
-    set_up_codedeploy(&client, plan, &target_version).await?;
+    let template_release = match &plan.template {
+        Some((template, python)) => {
+            let engine =
+                from_template::create_stack(lab, plan, template, out, python.clone()).await?;
+            let release = from_template::prepare_release(&engine, plan, template, out).await?;
+            eprintln!(
+                "== releasing version 2: the stack update publishes it now; its deployment waits for the schedule"
+            );
+            Some(from_template::start_release(&engine, release))
+        }
+        None => None,
+    };
+    let target_version = match &template_release {
+        Some(_) => TARGET_VERSION.to_owned(),
+        None => {
+            let target_version = release(&client, plan).await?;
+            set_up_codedeploy(&client, plan, &target_version).await?;
+            target_version
+        }
+    };
 
     let start_at = SystemTime::now() + plan.baseline;
     let mut prober = spawn_prober(plan, out, &lab.api_url(), &target_version, start_at)?;
@@ -214,7 +246,10 @@ async fn with_lab(
         plan.time_scale,
         plan.shift_duration()
     );
-    let deployment_id = create_deployment(&client, plan, &target_version).await?;
+    let deployment_id = match template_release {
+        Some((open, update)) => from_template::deploy(lab, open, update).await?,
+        None => create_deployment(&client, plan, &target_version).await?,
+    };
     let running = lab
         .deployments
         .deployment(&deployment_id)
@@ -266,7 +301,12 @@ fn prepare_out(dir: &Path) -> Result<OutLayout, RehearseError> {
     std::fs::create_dir_all(dir).map_err(fail)?;
     let dir = std::path::absolute(dir).map_err(fail)?;
     let out = OutLayout { dir };
-    for stale in [out.prober(), out.logs(), out.dir.join("hook")] {
+    for stale in [
+        out.prober(),
+        out.logs(),
+        out.dir.join("hook"),
+        out.dir.join("build"),
+    ] {
         if stale.exists() {
             std::fs::remove_dir_all(&stale).map_err(fail)?;
         }

@@ -1,0 +1,301 @@
+//! The template engine plugged into a running lab: `serve --template` creates the stack when
+//! the lab starts; CloudFormation's UpdateStack on the lab's API port (what `rollcall-lab
+//! deploy` sends) checks and translates the template at once (a refused template is a
+//! ValidationError, nothing changed), then applies it while the caller follows the events.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::Value;
+
+use super::apply::{Prepared, Recorder};
+use super::cli::StackSource;
+use super::engine::{StackOutcome, TemplateEngine, TemplateError};
+use super::resources::LabParts;
+use crate::api::cloudformation::{CloudFormationError, StackEngine, StackRequest};
+use crate::control::stacks::Stacks;
+use crate::exit::EXIT_USAGE;
+use crate::lab::Lab;
+
+/// Progress of one stack into the lab's CloudFormation store.
+struct StackRecorder {
+    stacks: Arc<Stacks>,
+    stack: String,
+}
+
+impl Recorder for StackRecorder {
+    fn resource(
+        &self,
+        logical_id: &str,
+        physical_id: &str,
+        resource_type: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) {
+        self.stacks.resource_status(
+            &self.stack,
+            logical_id,
+            physical_id,
+            resource_type,
+            status,
+            reason,
+        );
+        tracing::info!(
+            target: crate::control::events::PROGRESS_TARGET,
+            stack = %self.stack, %logical_id, %resource_type, %status,
+            reason = reason.unwrap_or_default(),
+            "stack resource"
+        );
+    }
+
+    fn stack(&self, status: &str, reason: Option<&str>) {
+        self.stacks.stack_status(&self.stack, status, reason);
+        tracing::info!(
+            target: crate::control::events::PROGRESS_TARGET,
+            stack = %self.stack, %status, reason = reason.unwrap_or_default(),
+            "stack"
+        );
+    }
+}
+
+/// The engine of a running lab: it answers CloudFormation's CreateStack and UpdateStack on the
+/// lab's API port.
+#[derive(Debug)]
+pub struct LabStackEngine {
+    engine: Arc<TemplateEngine>,
+    stacks: Arc<Stacks>,
+    /// Templates (text and parameters) of each stack's last deploy, to answer "No updates are
+    /// to be performed."
+    last: Mutex<BTreeMap<String, LastDeploy>>,
+    /// Itself, for the updates it spawns.
+    this: std::sync::Weak<LabStackEngine>,
+}
+
+/// What a stack's last deploy applied: the processed template, the parameters, the code.
+type LastDeploy = (Value, BTreeMap<String, Value>, BTreeMap<String, PathBuf>);
+
+impl LabStackEngine {
+    /// The engine of `lab`, translating with `python`; plugged into its CloudFormation API.
+    pub fn for_lab(lab: &Lab, python: PathBuf) -> Arc<Self> {
+        let parts = LabParts {
+            registry: Arc::clone(&lab.registry),
+            control: lab.control.clone(),
+            deployments: Arc::clone(&lab.deployments),
+            cloudwatch: Arc::clone(&lab.cloudwatch),
+            live_routes: Arc::clone(&lab.live_routes),
+            scope: lab.scope.clone(),
+        };
+        let engine = Arc::new_cyclic(|this| Self {
+            engine: TemplateEngine::new(parts, python),
+            stacks: Arc::clone(&lab.stacks),
+            last: Mutex::new(BTreeMap::new()),
+            this: this.clone(),
+        });
+        lab.set_stack_engine(Arc::clone(&engine) as Arc<dyn StackEngine>);
+        engine
+    }
+
+    /// Creates stack `source.stack_name` and waits for the end; its outcome.
+    pub async fn create(&self, source: &StackSource) -> Result<StackOutcome, TemplateError> {
+        let prepared = self.prepare_blocking(source).await?;
+        let stack_id = self
+            .stacks
+            .create(
+                &source.stack_name,
+                &self.engine.parts.scope.region,
+                &self.engine.parts.scope.account,
+            )
+            .map_err(|e| TemplateError {
+                path: source.template_path.display().to_string(),
+                message: e.message,
+            })?;
+        Ok(self.run(source, &stack_id, prepared).await)
+    }
+
+    /// Reads, checks and translates `source` (blocking: it runs Python).
+    pub fn prepare(&self, source: &StackSource) -> Result<Prepared, TemplateError> {
+        self.engine.prepare(source)
+    }
+
+    /// Updates the stack to `prepared` (from [`Self::prepare`]) and waits for the end, as
+    /// UpdateStack does in the background.
+    pub async fn update(
+        &self,
+        source: &StackSource,
+        prepared: Prepared,
+    ) -> Result<StackOutcome, CloudFormationError> {
+        let stack_id = self.stacks.begin_update(&source.stack_name)?;
+        Ok(self.run(source, &stack_id, prepared).await)
+    }
+
+    async fn prepare_blocking(&self, source: &StackSource) -> Result<Prepared, TemplateError> {
+        let engine = Arc::clone(&self.engine);
+        let source = source.clone();
+        tokio::task::spawn_blocking(move || engine.prepare(&source))
+            .await
+            .unwrap_or_else(|e| {
+                Err(TemplateError {
+                    path: String::new(),
+                    message: format!("the template's preparation failed: {e}"),
+                })
+            })
+    }
+
+    async fn run(&self, source: &StackSource, stack_id: &str, prepared: Prepared) -> StackOutcome {
+        let name = &source.stack_name;
+        let original = std::fs::read_to_string(&source.template_path).unwrap_or_default();
+        self.stacks.set_templates(
+            name,
+            original,
+            serde_json::to_string_pretty(&prepared.template).unwrap_or_default(),
+        );
+        self.stacks.set_parameters(
+            name,
+            prepared
+                .parameters
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect(),
+        );
+        let key = (
+            prepared.template.clone(),
+            prepared.parameters.clone(),
+            prepared.artifacts.clone(),
+        );
+        let recorder = StackRecorder {
+            stacks: Arc::clone(&self.stacks),
+            stack: name.clone(),
+        };
+        let outcome = self.engine.run(name, stack_id, prepared, &recorder).await;
+        if outcome.complete {
+            self.last
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(name.clone(), key);
+        }
+        self.stacks.set_outputs(name, outcome.outputs.clone());
+        outcome
+    }
+
+    fn source(request: &StackRequest) -> Result<StackSource, CloudFormationError> {
+        let url = request.template_url.as_deref().ok_or_else(|| {
+            CloudFormationError::validation(
+                "the lab reads templates from files: give --template-url file:///absolute/path/template.yaml (local CodeUri paths resolve against it)",
+            )
+        })?;
+        let path = url.strip_prefix("file://").ok_or_else(|| {
+            CloudFormationError::validation(format!(
+                "TemplateURL {url} is not a file:// URL: the lab reads local templates (file:///absolute/path/template.yaml)"
+            ))
+        })?;
+        Ok(StackSource {
+            stack_name: request.stack_name.clone(),
+            template_path: PathBuf::from(path),
+            overrides: request.parameters.iter().cloned().collect(),
+        })
+    }
+
+    fn blocking<T>(f: impl FnOnce() -> T) -> T {
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(f)
+            }
+            _ => f(),
+        }
+    }
+}
+
+impl StackEngine for LabStackEngine {
+    fn create_stack(&self, request: StackRequest) -> Result<String, CloudFormationError> {
+        let _ = request;
+        Err(CloudFormationError::validation(
+            "the lab creates its stack when it starts (`rollcall-lab serve --template template.yaml`); update it with UpdateStack (`rollcall-lab deploy`)",
+        ))
+    }
+
+    fn update_stack(&self, request: StackRequest) -> Result<String, CloudFormationError> {
+        let source = Self::source(&request)?;
+        if self.engine.stack(&source.stack_name).is_none() {
+            return Err(CloudFormationError::validation(format!(
+                "Stack [{}] does not exist",
+                source.stack_name
+            )));
+        }
+        let prepared = Self::blocking(|| self.engine.prepare(&source))
+            .map_err(|e| CloudFormationError::validation(e.to_string()))?;
+        let unchanged = self
+            .last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&source.stack_name)
+            .is_some_and(|(t, p, a)| {
+                *t == prepared.template && *p == prepared.parameters && *a == prepared.artifacts
+            });
+        if unchanged {
+            return Err(CloudFormationError::validation(
+                "No updates are to be performed.",
+            ));
+        }
+        let stack_id = self.stacks.begin_update(&source.stack_name)?;
+        let this = self
+            .this
+            .upgrade()
+            .expect("the engine is alive while it answers");
+        let id = stack_id.clone();
+        tokio::spawn(async move {
+            this.run(&source, &id, prepared).await;
+        });
+        Ok(stack_id)
+    }
+}
+
+/// `serve --template`: creates the stack once the lab serves; the banner's lines about it, or
+/// the exit code and message when the template is refused or a resource fails.
+pub async fn create_stack_on_start(
+    lab: &Lab,
+    source: &StackSource,
+    python: PathBuf,
+) -> Result<String, (i32, String)> {
+    let engine = LabStackEngine::for_lab(lab, python);
+    let outcome = engine
+        .create(source)
+        .await
+        .map_err(|e| (EXIT_USAGE, e.to_string()))?;
+    let path = source.template_path.display();
+    if !outcome.complete {
+        return Err((
+            EXIT_USAGE,
+            format!(
+                "{path}: stack {} was not created (ROLLBACK_COMPLETE): {}",
+                source.stack_name,
+                outcome.reason.unwrap_or_default()
+            ),
+        ));
+    }
+    let mut text = format!(
+        "stack {} from {path}: CREATE_COMPLETE  (rollcall-lab deploy --template {path} updates it; aws cloudformation describe-stacks --endpoint-url {} reads it)\n",
+        source.stack_name,
+        lab.lambda_url()
+    );
+    if !outcome.not_emulated.is_empty() {
+        let listed: Vec<String> = outcome
+            .not_emulated
+            .iter()
+            .map(|(id, t)| format!("{id} ({t})"))
+            .collect();
+        text.push_str(&format!(
+            "  not emulated (recorded in the stack only): {}\n",
+            listed.join(", ")
+        ));
+    }
+    for (key, value, _) in &outcome.outputs {
+        text.push_str(&format!("  output {key}: {value}\n"));
+    }
+    Ok(text)
+}

@@ -1,0 +1,263 @@
+//! A plain CloudFormation template (the shapes the SAM translator writes) applied to a lab in
+//! process: the stack's resources become functions, versions, an alias, CodeDeploy's
+//! application and group and the front door's routes; an update publishes the new version
+//! and shifts the alias through a CodeDeploy deployment; a failing resource rolls the update
+//! back. No Python: the template has no Transform.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use cloudformation::Pseudo;
+use lab::api::gateway::PayloadFormat;
+use lab::cli::ServeOptions;
+use lab::lab::Lab;
+use lab::spec::LabSpec;
+use lab::template::apply::{Applied, Prepared, Recorder, apply};
+use lab::template::live::LiveStack;
+use lab::template::resources::LabParts;
+use serde_json::{Value, json};
+
+fn options() -> ServeOptions {
+    ServeOptions {
+        api_addr: "127.0.0.1:0".parse().unwrap(),
+        lambda_addr: "127.0.0.1:0".parse().unwrap(),
+        log_dir: None,
+        default_format: PayloadFormat::V2,
+        ready_file: None,
+        spec_file: None,
+        alarms: Vec::new(),
+        event_log: None,
+        time_scale: 600.0,
+    }
+}
+
+/// Every status the engine reported: (logical id, status, reason).
+#[derive(Default)]
+struct Statuses(Mutex<Vec<(String, String, String)>>);
+
+impl Recorder for Statuses {
+    fn resource(&self, logical_id: &str, _: &str, _: &str, status: &str, reason: Option<&str>) {
+        self.0.lock().unwrap().push((
+            logical_id.into(),
+            status.into(),
+            reason.unwrap_or_default().into(),
+        ));
+    }
+    fn stack(&self, status: &str, reason: Option<&str>) {
+        self.0.lock().unwrap().push((
+            "stack".into(),
+            status.into(),
+            reason.unwrap_or_default().into(),
+        ));
+    }
+}
+
+impl Statuses {
+    fn of(&self, id: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(i, _, _)| i == id)
+            .map(|(_, s, _)| s.clone())
+            .collect()
+    }
+}
+
+fn parts(lab: &Lab) -> LabParts {
+    LabParts {
+        registry: Arc::clone(&lab.registry),
+        control: lab.control.clone(),
+        deployments: Arc::clone(&lab.deployments),
+        cloudwatch: Arc::clone(&lab.cloudwatch),
+        live_routes: Arc::clone(&lab.live_routes),
+        scope: lab.scope.clone(),
+    }
+}
+
+/// A code dir running `hello` as `bootstrap`.
+fn code(dir: &Path, name: &str) -> PathBuf {
+    let code = dir.join(name);
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(
+        test_support::executable(&["hello"], "hello"),
+        code.join("bootstrap"),
+    )
+    .unwrap();
+    code
+}
+
+/// The template: function, its version `version_id`, CodeDeploy, the alias shifted by it, an
+/// HTTP API to the alias.
+fn template(version_id: &str, mark: &str, deployment_config: &str) -> Value {
+    json!({
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+                "Code": {"S3Bucket": "rollcall-lab", "S3Key": "code"},
+                "Handler": "bootstrap", "Runtime": "provided.al2023", "Timeout": 5,
+                "Environment": {"Variables": {"MARK": mark}}}},
+            version_id: {"Type": "AWS::Lambda::Version", "DeletionPolicy": "Retain",
+                "Properties": {"FunctionName": {"Ref": "Fn"}}},
+            "App": {"Type": "AWS::CodeDeploy::Application", "Properties": {"ComputePlatform": "Lambda"}},
+            "Group": {"Type": "AWS::CodeDeploy::DeploymentGroup", "Properties": {
+                "ApplicationName": {"Ref": "App"},
+                "DeploymentConfigName": deployment_config,
+                "DeploymentStyle": {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"},
+                "AutoRollbackConfiguration": {"Enabled": true, "Events": ["DEPLOYMENT_FAILURE"]},
+                "ServiceRoleArn": "arn:aws:iam::123456789012:role/cd"}},
+            "Alias": {"Type": "AWS::Lambda::Alias",
+                "UpdatePolicy": {"CodeDeployLambdaAliasUpdate": {
+                    "ApplicationName": {"Ref": "App"}, "DeploymentGroupName": {"Ref": "Group"}}},
+                "Properties": {"FunctionName": {"Ref": "Fn"}, "Name": "live",
+                    "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]}}},
+            "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {"paths": {"/hello": {"get": {
+                "x-amazon-apigateway-integration": {"type": "aws_proxy", "payloadFormatVersion": "2.0",
+                    "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Alias}/invocations"}}}}}}}}
+        }
+    })
+}
+
+fn prepared(template: Value, code: &Path) -> Prepared {
+    Prepared {
+        template_path: PathBuf::from("template.json"),
+        template,
+        artifacts: BTreeMap::from([("code".to_owned(), code.to_path_buf())]),
+        parameters: BTreeMap::new(),
+        shift_gate: None,
+    }
+}
+
+async fn version_behind_route(lab: &Lab) -> String {
+    let addr = lab.api_url().trim_start_matches("http://").parse().unwrap();
+    let reply = test_support::http::send(addr, "GET", "/hello", &[], bytes::Bytes::new()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.json()["version"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_is_created_then_updated_through_codedeploy() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let pseudo = Pseudo::for_stack("us-east-1", "123456789012", "demo", "1");
+    let empty = LiveStack::new(pseudo, PathBuf::from("template.json"));
+    let statuses = Statuses::default();
+    let first = template(
+        "FnVersionA",
+        "a",
+        "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    );
+    let Applied::Complete(stack) = apply(
+        &parts,
+        empty,
+        prepared(first, &code(dir.path(), "a")),
+        &statuses,
+    )
+    .await
+    else {
+        panic!("the create failed: {:?}", statuses.0.lock().unwrap());
+    };
+    let function = stack.resources["Fn"].physical_id.clone();
+    assert!(function.starts_with("demo-Fn-"), "{function}");
+    assert_eq!(stack.resources["FnVersionA"].attributes["Version"], "1");
+    assert_eq!(
+        statuses.of("stack"),
+        ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+    );
+    assert_eq!(version_behind_route(&lab).await, "1");
+
+    // Unchanged resources are left alone; the new version is published and shifted.
+    let statuses = Statuses::default();
+    let second = template(
+        "FnVersionB",
+        "b",
+        "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    );
+    let Applied::Complete(stack) = apply(
+        &parts,
+        stack,
+        prepared(second, &code(dir.path(), "b")),
+        &statuses,
+    )
+    .await
+    else {
+        panic!("the update failed: {:?}", statuses.0.lock().unwrap());
+    };
+    assert!(
+        statuses.of("App").is_empty(),
+        "the application is unchanged"
+    );
+    assert_eq!(statuses.of("Fn"), ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"]);
+    assert_eq!(
+        statuses.of("FnVersionB"),
+        ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+    );
+    let alias = statuses.0.lock().unwrap().clone();
+    assert!(
+        alias
+            .iter()
+            .any(|(id, _, reason)| id == "Alias" && reason.contains("CodeDeploy deployment")),
+        "{alias:?}"
+    );
+    assert_eq!(stack.resources["FnVersionB"].attributes["Version"], "2");
+    // The old version left the stack but is retained (DeletionPolicy).
+    assert!(
+        lab.registry.snapshot().functions[&function]
+            .versions
+            .contains_key(&1)
+    );
+    assert_eq!(version_behind_route(&lab).await, "2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_resource_rolls_the_update_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let pseudo = Pseudo::for_stack("us-east-1", "123456789012", "demo", "1");
+    let empty = LiveStack::new(pseudo, PathBuf::from("template.json"));
+    let first = template("FnVersionA", "a", "CodeDeployDefault.LambdaAllAtOnce");
+    let Applied::Complete(stack) = apply(
+        &parts,
+        empty,
+        prepared(first, &code(dir.path(), "a")),
+        &Statuses::default(),
+    )
+    .await
+    else {
+        panic!("the create failed");
+    };
+    let function = stack.resources["Fn"].physical_id.clone();
+    // The group names a configuration CodeDeploy does not have: its update fails after the
+    // function changed, so the function is put back.
+    let statuses = Statuses::default();
+    let bad = template("FnVersionB", "b", "CodeDeployDefault.LambdaNoSuchConfig");
+    let Applied::RolledBack(stack, reason) = apply(
+        &parts,
+        stack,
+        prepared(bad, &code(dir.path(), "b")),
+        &statuses,
+    )
+    .await
+    else {
+        panic!("the update should fail: {:?}", statuses.0.lock().unwrap());
+    };
+    assert!(reason.contains("Group"), "{reason}");
+    assert_eq!(
+        statuses.of("stack"),
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE"
+        ]
+    );
+    let snapshot = lab.registry.snapshot();
+    let latest = &snapshot.functions[&function].latest;
+    assert_eq!(latest.config.env_vars["MARK"], "a", "$LATEST put back");
+    assert_eq!(
+        stack.resources["Fn"].properties["Environment"]["Variables"]["MARK"],
+        "a"
+    );
+    assert_eq!(version_behind_route(&lab).await, "1");
+}
