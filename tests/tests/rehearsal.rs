@@ -205,6 +205,75 @@ fn a_bad_release_is_rolled_back_by_the_alarm_on_the_extension_s_metrics() {
     assert_eq!(result["lab"]["rolled_back"], true);
 }
 
+/// `--template` and the repository's template.yaml.
+fn from_template<'a>(template: &'a str, mut flags: Vec<&'a str>) -> Vec<&'a str> {
+    flags.extend(["--template", template]);
+    flags
+}
+
+#[test]
+fn from_the_template_a_linear_release_is_seen_alike_by_both_sides() {
+    let template = rollcall_e2e::workspace_root().join("template.yaml");
+    let template = template.to_str().unwrap();
+    let rehearsal = Rehearsal::new();
+    // The template's DeploymentType, ten 1-minute steps at a time scale of 60: 1 s each.
+    let output = rehearsal.run(&from_template(
+        template,
+        flags("Linear10PercentEvery1Minute", "60", &[]),
+    ));
+    let (report, truth) = finished(&rehearsal, &output, 0);
+    assert_eq!(truth.status, "Succeeded");
+    assert_eq!(truth.changes.len(), 10, "{:?}", truth.changes);
+    // CloudFormation published version 2 before the shift: the deployment starts on time.
+    assert_close(
+        "deployment start",
+        report["deployment_start"].as_f64().unwrap(),
+        truth.first_shift(),
+        0.1,
+    );
+    both_sides_agree(&rehearsal, &report, &truth);
+    assert_eq!(rehearsal.result()["agreement"], "agree");
+    let build = rehearsal.out().join("build/template-v2.json");
+    let built: Value = serde_json::from_str(&std::fs::read_to_string(build).unwrap()).unwrap();
+    assert_eq!(
+        built["Resources"]["HelloFunction"]["Properties"]["Environment"]["Variables"]["HELLO_LATENCY_MS"],
+        "2..6",
+        "version 2 is the template with hello's literal values changed"
+    );
+}
+
+#[test]
+fn from_the_template_a_bad_release_is_rolled_back_by_the_template_s_alarm() {
+    let template = rollcall_e2e::workspace_root().join("template.yaml");
+    let template = template.to_str().unwrap();
+    let rehearsal = Rehearsal::new();
+    let output = rehearsal.run(&from_template(
+        template,
+        flags(
+            "Linear10PercentEvery1Minute",
+            "20",
+            &["--bad-release", "0.5"],
+        ),
+    ));
+    let (report, truth) = finished(&rehearsal, &output, 2);
+    assert_eq!(report["verdict"], "rollback");
+    assert_eq!(truth.status, "Stopped");
+    let alarm = rehearsal
+        .events()
+        .into_iter()
+        .find(|e| e["type"] == "alarmTransition" && e["to"] == "ALARM")
+        .expect("an alarm went to ALARM");
+    assert!(
+        alarm["alarm"]
+            .as_str()
+            .unwrap()
+            .contains("NewVersionErrorRateAlarm"),
+        "the template's own alarm: {alarm}"
+    );
+    truth.instant_agrees(&report, "rollback_at", truth.rollback());
+    assert_eq!(rehearsal.result()["agreement"], "agree");
+}
+
 #[test]
 fn a_deployment_stopped_on_request_rolls_back_and_the_prober_sees_it() {
     let aws = rollcall_e2e::tool::AWS_CLI

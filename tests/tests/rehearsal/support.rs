@@ -108,7 +108,15 @@ impl Rehearsal {
     /// log.
     pub fn emf_sum(&self, metric: &str) -> std::collections::BTreeMap<String, u64> {
         let mut sums = std::collections::BTreeMap::new();
-        let logs = self.out().join("logs/hello");
+        // `hello` from a spec; the template's physical name (`<stack>-HelloFunction-...`).
+        let logs = std::fs::read_dir(self.out().join("logs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name == "hello" || name.contains("-HelloFunction-")
+            })
+            .expect("hello's logs");
         for version in std::fs::read_dir(&logs).unwrap() {
             let version = version.unwrap().path();
             for log in std::fs::read_dir(&version).unwrap() {
