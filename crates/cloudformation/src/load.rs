@@ -104,6 +104,11 @@ const FN_TAGS: &[&str] = &[
 ///
 /// YAML scalars keep their YAML type (numbers and booleans stay JSON numbers and booleans);
 /// callers treat them as strings where CloudFormation does. Text starting with `{` is read as JSON.
+///
+/// Plain scalars follow YAML 1.2's core schema: unquoted `yes`, `no`, `on`, `off` stay strings,
+/// `010` stays a string and `1e3` is a number, where SAM CLI's PyYAML (YAML 1.1) reads `true`,
+/// `false`, `8` and the string `"1e3"`. Every template of this repository parses alike in both
+/// (checked against `samcli.yamlhelper.yaml_parse`); quote such values to be safe everywhere.
 pub fn parse_template(text: &str) -> Result<Value, LoadError> {
     let value = if text.trim_start().starts_with('{') {
         serde_json::from_str::<Value>(text)
@@ -301,6 +306,15 @@ Resources:
                 "B": true,
                 "Q": "5",
             })
+        );
+    }
+
+    #[test]
+    fn plain_scalars_follow_yaml_1_2() {
+        let v = parse_template("A: on\nB: yes\nC: 010\nD: 1e3\nE: 2010-09-09\nF: .inf\n").unwrap();
+        assert_eq!(
+            v,
+            json!({"A": "on", "B": "yes", "C": "010", "D": 1000.0, "E": "2010-09-09", "F": ".inf"})
         );
     }
 

@@ -163,6 +163,51 @@ pub fn resolve_parameters(
     Ok(out)
 }
 
+/// One declared parameter as `DescribeStacks` and `GetTemplateSummary` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterDeclaration {
+    /// The parameter's name.
+    pub name: String,
+    /// `Type` (`String`, `Number`, `CommaDelimitedList`, ...).
+    pub parameter_type: String,
+    /// `Default`, as a string (a list default joined with commas).
+    pub default: Option<String>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `NoEcho`: the value is shown as `****`.
+    pub no_echo: bool,
+}
+
+/// The template's parameter declarations, by name.
+pub fn declared_parameters(template: &Value) -> Result<Vec<ParameterDeclaration>, ParameterError> {
+    let Some(declared) = template.get("Parameters").and_then(Value::as_object) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(declared.len());
+    for (name, declaration) in declared {
+        parameter_type(name, declaration)?;
+        out.push(ParameterDeclaration {
+            name: name.clone(),
+            parameter_type: declaration["Type"].as_str().unwrap_or_default().to_owned(),
+            default: match default(name, declaration) {
+                Ok(value) => Some(value),
+                Err(ParameterError::Missing { .. }) => None,
+                Err(other) => return Err(other),
+            },
+            description: declaration
+                .get("Description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            no_echo: declaration
+                .get("NoEcho")
+                .and_then(scalar_string)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 fn declaration_error(name: &str, message: impl Into<String>) -> ParameterError {
     ParameterError::Declaration {
         name: name.to_owned(),

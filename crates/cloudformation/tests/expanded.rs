@@ -1,6 +1,7 @@
-//! The repository's template as the real SAM translator expands it
-//! (fixtures/template.expanded.json: aws-sam-translator 1.110.0 on template.yaml, 2026-12-03,
-//! CodeUri/ContentUri staged as s3://rollcall-lab/...): creation order and every resource resolved.
+//! The repository's template as the real SAM translator expands it: creation order and every
+//! resource resolved. Fixture fixtures/template.expanded.json: template.yaml of 2026-12-04 read by
+//! samcli's yaml_parse and expanded by aws-sam-translator 1.115.0 (SAM CLI 1.170.0's virtualenv),
+//! CodeUri/ContentUri staged as s3://rollcall-lab/<digest> (session 5's research script).
 
 use std::collections::BTreeMap;
 

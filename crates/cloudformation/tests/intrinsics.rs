@@ -289,3 +289,50 @@ Outputs:
     assert_eq!(outputs["Shown"].value_text(), "a,b,c");
     assert_eq!(outputs["Shown"].export_name.as_deref(), Some("demo-zones"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(11),
+            ..ProptestConfig::default()
+        })]
+
+        /// Fn::Join of Fn::Split gives the text back, and Fn::Select picks what `str::split` does.
+        #[test]
+        fn join_of_split_is_the_text(text in "[a-c,;${}! ]{0,24}", delimiter in "[,;]{1,2}", index in 0usize..6) {
+            let (_, values) = values();
+            let split = json!({"Fn::Split": [delimiter, text]});
+            let joined = resolve(&json!({"Fn::Join": [delimiter, split]}), &values, "V").unwrap();
+            prop_assert_eq!(joined, Value::String(text.clone()));
+            let parts: Vec<&str> = text.split(delimiter.as_str()).collect();
+            let selected = resolve(&json!({"Fn::Select": [index, split]}), &values, "V");
+            match parts.get(index) {
+                Some(part) => prop_assert_eq!(selected.unwrap(), Value::String((*part).to_owned())),
+                None => prop_assert!(selected.unwrap_err().message.contains("out of range")),
+            }
+        }
+
+        /// A Sub string whose `${` are all escaped (`${!`) resolves to the text itself.
+        #[test]
+        fn escaped_sub_text_is_literal(text in "[a-z${}!:/ ]{0,32}") {
+            let (_, values) = values();
+            let escaped = text.replace("${", "${!");
+            let out = resolve(&json!({"Fn::Sub": escaped}), &values, "V").unwrap();
+            prop_assert_eq!(out, Value::String(text));
+        }
+
+        /// Any value given in either override form comes back as given.
+        #[test]
+        fn overrides_keep_their_values(key in "[A-Za-z][A-Za-z0-9]{0,12}", value in "\\PC{0,24}") {
+            for arg in [format!("{key}={value}"), format!("ParameterKey={key},ParameterValue={value}")] {
+                let parsed = cloudformation::parse_overrides(&[arg]).unwrap();
+                prop_assert_eq!(parsed.get(&key), Some(&value));
+                prop_assert_eq!(parsed.len(), 1);
+            }
+        }
+    }
+}

@@ -188,3 +188,32 @@ fn a_template_without_parameters_refuses_any_override() {
     );
     assert!(resolve("Description: x", &[]).unwrap().is_empty());
 }
+
+#[test]
+fn declarations_show_type_default_and_no_echo() {
+    let t = parse_template(
+        "Parameters:\n  Secret: {Type: String, NoEcho: true, Description: a token}\n  N: {Type: Number, Default: 5}\n  L: {Type: CommaDelimitedList, Default: [a, b]}\nResources: {}\n",
+    )
+    .unwrap();
+    let declared = cloudformation::declared_parameters(&t).unwrap();
+    let summary: Vec<(&str, &str, Option<&str>, bool)> = declared
+        .iter()
+        .map(|d| {
+            (
+                d.name.as_str(),
+                d.parameter_type.as_str(),
+                d.default.as_deref(),
+                d.no_echo,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("L", "CommaDelimitedList", Some("a,b"), false),
+            ("N", "Number", Some("5"), false),
+            ("Secret", "String", None, true)
+        ]
+    );
+    assert_eq!(declared[2].description.as_deref(), Some("a token"));
+}
