@@ -73,6 +73,7 @@ fn parts(lab: &Lab) -> LabParts {
         cloudwatch: Arc::clone(&lab.cloudwatch),
         live_routes: Arc::clone(&lab.live_routes),
         scope: lab.scope.clone(),
+        url_listeners: Arc::default(),
     }
 }
 
@@ -111,6 +112,8 @@ fn template(version_id: &str, mark: &str, deployment_config: &str) -> Value {
                     "ApplicationName": {"Ref": "App"}, "DeploymentGroupName": {"Ref": "Group"}}},
                 "Properties": {"FunctionName": {"Ref": "Fn"}, "Name": "live",
                     "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]}}},
+            "Url": {"Type": "AWS::Lambda::Url", "Properties": {"AuthType": "NONE",
+                "TargetFunctionArn": {"Ref": "Alias"}}},
             "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {"paths": {"/hello": {"get": {
                 "x-amazon-apigateway-integration": {"type": "aws_proxy", "payloadFormatVersion": "2.0",
                     "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Alias}/invocations"}}}}}}}}
@@ -208,6 +211,19 @@ async fn a_stack_is_created_then_updated_through_codedeploy() {
             .contains_key(&1)
     );
     assert_eq!(version_behind_route(&lab).await, "2");
+    // The function URL (a listener of its own) reaches the alias too, on any path.
+    let url = stack.resources["Url"].attributes["FunctionUrl"]
+        .as_str()
+        .unwrap();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let reply =
+        test_support::http::send(addr, "POST", "/any/path?x=1", &[], bytes::Bytes::new()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.json()["version"], "2");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -85,6 +85,7 @@ impl LabStackEngine {
             cloudwatch: Arc::clone(&lab.cloudwatch),
             live_routes: Arc::clone(&lab.live_routes),
             scope: lab.scope.clone(),
+            url_listeners: Arc::default(),
         };
         let engine = Arc::new_cyclic(|this| Self {
             engine: TemplateEngine::new(parts, python),

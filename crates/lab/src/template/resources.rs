@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use protocol::codedeploy::{CreateApplicationInput, CreateDeploymentGroupInput};
 use protocol::lambda_api::LambdaError;
@@ -37,6 +38,8 @@ pub struct LabParts {
     pub live_routes: Arc<LiveRoutes>,
     /// Partition, Region and account.
     pub scope: ArnScope,
+    /// The function URLs' own listeners, by the URL's physical id.
+    pub url_listeners: Arc<std::sync::Mutex<BTreeMap<String, crate::api::gateway::Listener>>>,
 }
 
 /// Why a resource could not be created, updated or deleted (the stack event's reason).
@@ -53,6 +56,7 @@ impl From<LambdaError> for ResourceError {
 /// The types the lab runs; any other type is recorded only.
 pub const EMULATED: &[&str] = &[
     "AWS::Lambda::Function",
+    "AWS::Lambda::Url",
     "AWS::Lambda::Version",
     "AWS::Lambda::Alias",
     "AWS::Lambda::LayerVersion",
@@ -247,6 +251,19 @@ pub async fn create(
                 .insert("RootResourceId".into(), json!(short_id(&id, "root", 10)));
             live.attributes.insert("ApiId".into(), json!(id));
         }
+        "AWS::Lambda::Url" => {
+            let id = short_id(&stack_name, logical_id, 32);
+            let target = required(&properties, "TargetFunctionArn")?;
+            let (function, qualifier) = split_qualified(&target);
+            let url = function_url(parts, &id, &function, qualifier.as_deref()).await?;
+            live.physical_id = format!(
+                "arn:{}:lambda:{}:{}:url/{id}",
+                scope.partition, scope.region, scope.account
+            );
+            live.ref_value = json!(live.physical_id);
+            live.attributes.insert("FunctionUrl".into(), json!(url));
+            live.attributes.insert("FunctionArn".into(), json!(target));
+        }
         other => recorded_only(
             &mut live,
             scope,
@@ -257,6 +274,43 @@ pub async fn create(
         ),
     }
     Ok(live)
+}
+
+/// A function URL (`AuthType: NONE`, buffered): a listener of its own on loopback serving
+/// every path to `function[:qualifier]` with payload 2.0, as Lambda's URLs do; its URL.
+async fn function_url(
+    parts: &LabParts,
+    id: &str,
+    function: &str,
+    qualifier: Option<&str>,
+) -> Result<String, ResourceError> {
+    use crate::api::gateway::{
+        ApiConfig, ApiGateway, PayloadFormat, Route, RouteTable, RouteTarget,
+    };
+    let mut route =
+        Route::parse("$default", PayloadFormat::V2).map_err(|e| ResourceError(e.to_string()))?;
+    route.target = Some(RouteTarget {
+        function: function.to_owned(),
+        qualifier: qualifier.map(str::to_owned),
+    });
+    let mut config = ApiConfig::new(RouteTable::new(vec![route]), PayloadFormat::V2);
+    config.api_id = id.to_owned();
+    config.account_id.clone_from(&parts.scope.account);
+    // Lambda's URLs answer within the function's timeout (up to 15 minutes).
+    config.integration_timeout = Duration::from_secs(900);
+    let invoker = Arc::new(parts.registry.invoker(function, qualifier));
+    let listener = ApiGateway::new(config, invoker)
+        .with_registry(Arc::clone(&parts.registry))
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .map_err(|e| ResourceError(format!("the function URL's listener: {e}")))?;
+    let url = format!("http://{}/", listener.local_addr());
+    parts
+        .url_listeners
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(format!("url/{id}"), listener);
+    Ok(url)
 }
 
 /// Updates a resource in place to `properties`; the new `LiveResource`.
@@ -346,6 +400,15 @@ pub fn delete(parts: &LabParts, live: &LiveResource) {
         }
         "AWS::CloudWatch::Alarm" => {
             parts.cloudwatch.delete_alarm(&live.physical_id);
+            Ok(())
+        }
+        "AWS::Lambda::Url" => {
+            let key = live.physical_id.rsplit(':').next().unwrap_or_default();
+            parts
+                .url_listeners
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(key);
             Ok(())
         }
         _ => Ok(()),
@@ -509,7 +572,7 @@ fn recorded_only(
     properties: &Value,
 ) {
     let name = physical_name(stack, logical_id, 64);
-    let (partition, region, account) = (&scope.partition, &scope.region, &scope.account);
+    let (partition, account) = (&scope.partition, &scope.account);
     match resource_type {
         "AWS::IAM::Role" => {
             let name = text(properties, "RoleName").unwrap_or(name);
@@ -522,21 +585,6 @@ fn recorded_only(
                 json!(short_id(stack, logical_id, 21).to_uppercase()),
             );
             live.physical_id = name;
-        }
-        "AWS::Lambda::Url" => {
-            let id = short_id(stack, logical_id, 32);
-            live.attributes.insert(
-                "FunctionUrl".into(),
-                json!(format!("https://{id}.lambda-url.{region}.on.aws/")),
-            );
-            live.attributes.insert(
-                "FunctionArn".into(),
-                properties
-                    .get("TargetFunctionArn")
-                    .cloned()
-                    .unwrap_or_default(),
-            );
-            live.physical_id = format!("arn:{partition}:lambda:{region}:{account}:url/{id}");
         }
         _ => live.physical_id = name,
     }
