@@ -125,7 +125,16 @@ pub(super) async fn function_config(
         .first()
         .map(String::as_str)
     {
-        Some("arm64") => protocol::lambda_api::Architecture::Arm64,
+        Some("arm64") => {
+            if std::env::consts::ARCH != "aarch64" {
+                tracing::warn!(
+                    function = %name,
+                    "Architectures arm64: the lab runs the code on this {} host as it is (an arm64 binary needs binfmt_misc with qemu-user-static registered)",
+                    std::env::consts::ARCH
+                );
+            }
+            protocol::lambda_api::Architecture::Arm64
+        }
         _ => protocol::lambda_api::Architecture::X86_64,
     };
     let meta = VersionMeta {
