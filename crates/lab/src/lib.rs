@@ -15,3 +15,4 @@ pub mod pool;
 pub mod ready;
 pub mod rehearse;
 pub mod spec;
+pub mod template;
