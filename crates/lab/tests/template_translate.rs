@@ -14,7 +14,7 @@ use lab::template::translate::{
     ARTIFACT_BUCKET, TranslateError, TranslateOptions, Translation, translate,
 };
 use serde_json::{Value, json};
-use template_support::translator_version;
+use template_support::{diff, normalized, translator_version};
 
 const SAM: &str = "AWS::Serverless-2016-10-31";
 
@@ -567,78 +567,4 @@ fn expanded_fixture_matches_the_repository_template() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-}
-
-/// The template with what depends on code content written as placeholders: the hashed logical
-/// ids of versions, layer versions and REST deployments, and code digests in S3 keys.
-fn normalized(template: &Value) -> Value {
-    let hashed = [
-        "AWS::Lambda::Version",
-        "AWS::Lambda::LayerVersion",
-        "AWS::ApiGateway::Deployment",
-    ];
-    let mut renames: Vec<(String, String)> = template["Resources"]
-        .as_object()
-        .map(|resources| {
-            resources
-                .iter()
-                .filter(|(_, r)| hashed.iter().any(|t| r["Type"] == *t))
-                .filter_map(|(id, _)| {
-                    let (stem, hash) = id.split_at(id.len().checked_sub(10)?);
-                    let is_hash = hash
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-                    (is_hash && !stem.is_empty()).then(|| (id.clone(), format!("{stem}<hash>")))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    renames.sort_by_key(|(id, _)| std::cmp::Reverse(id.len()));
-    rename(template, &renames)
-}
-
-fn rename(value: &Value, renames: &[(String, String)]) -> Value {
-    let text = |s: &str| {
-        let mut s = s.to_owned();
-        for (from, to) in renames {
-            s = s.replace(from, to);
-        }
-        match s.rsplit_once('-') {
-            Some((stem, digest))
-                if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
-                format!("{stem}-<sha256>")
-            }
-            _ => s,
-        }
-    };
-    match value {
-        Value::String(s) => Value::String(text(s)),
-        Value::Array(items) => Value::Array(items.iter().map(|v| rename(v, renames)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (text(k), rename(v, renames)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// JSON paths where `want` and `got` differ.
-fn diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
-    match (want, got) {
-        (Value::Object(w), Value::Object(g)) => {
-            for key in w.keys().chain(g.keys().filter(|k| !w.contains_key(*k))) {
-                let at = format!("{path}/{key}");
-                match (w.get(key), g.get(key)) {
-                    (Some(a), Some(b)) => diff(&at, a, b, out),
-                    (Some(_), None) => out.push(format!("{at}: gone")),
-                    (None, Some(_)) => out.push(format!("{at}: new")),
-                    (None, None) => {}
-                }
-            }
-        }
-        (a, b) if a != b => out.push(format!("{path}: {a} -> {b}")),
-        _ => {}
-    }
 }
