@@ -2,7 +2,7 @@
 //! (`aws-sam-translator`, what `sam validate` and CloudFormation's `AWS::Serverless-2016-10-31`
 //! transform run), offline.
 //!
-//! [`translate`] stages the template's local code (module [`stage`](super::stage): each path
+//! [`translate`] stages the template's local code (`template/stage.rs`: each path
 //! becomes `s3://rollcall-lab/<LogicalId>-<sha256>`, as `sam package` uploads it), then, when
 //! the template has the SAM transform, pipes it as JSON to `python -c <translate.py>` and reads
 //! the CloudFormation back. The translator needs no credentials and no network: it is given the
