@@ -85,6 +85,12 @@ impl Project {
                 _ => {}
             }
         }
+        // `sam build` writes it beside build/: the lab takes the template as built.
+        std::fs::write(
+            dir.path().join(".aws-sam/build.toml"),
+            "# written by the test as sam build would\n",
+        )
+        .unwrap();
         let project = Self { dir };
         project.write_build(&template);
         project

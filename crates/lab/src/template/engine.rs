@@ -21,12 +21,22 @@ use super::translate::{TranslateOptions, translate};
 
 /// A template the engine refuses, before anything changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
 pub struct TemplateError {
     /// The template file.
     pub path: String,
     /// What is wrong, naming the resource or parameter and the fix.
     pub message: String,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The translator's errors name the template already.
+        if self.message.starts_with(&self.path) {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
 }
 
 /// How a stack's create or update ended.
@@ -97,6 +107,13 @@ impl TemplateEngine {
                 path: path.display().to_string(),
                 message: e.to_string(),
             })?;
+        translation.require_built(path).map_err(|e| TemplateError {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        for warning in &translation.warnings {
+            tracing::warn!(template = %path.display(), "SAM translator: {warning}");
+        }
         if let Some(v) = &translation.translator_version {
             tracing::info!(translator = %v, template = %path.display(), "SAM template translated");
         }

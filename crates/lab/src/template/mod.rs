@@ -1,5 +1,6 @@
 //! A SAM or CloudFormation template run as a stack in the lab (`rollcall-lab serve
-//! --template`, `rollcall-lab deploy`).
+//! --template`, `rollcall-lab deploy`): the real SAM translator expands it ([`translate`]),
+//! the lab applies the CloudFormation it gives ([`apply`]) on its own control plane.
 
 pub mod apply;
 pub mod cli;
@@ -10,4 +11,5 @@ pub mod lab_engine;
 pub mod live;
 pub mod resources;
 pub mod routes;
+mod stage;
 pub mod translate;
