@@ -25,6 +25,7 @@ use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
 use crate::control::events::{EventLog, EventLogError};
 use crate::control::layers::{LayerDetails, LayerVersion, add_layer_version};
 use crate::control::registry::{self, Registry, VersionMeta};
+use crate::control::stacks::Stacks;
 use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
@@ -135,6 +136,8 @@ pub struct Lab {
     pub deployments: Arc<Deployments>,
     /// Alarm states set by hand (CloudWatch's SetAlarmState), over the lab's CloudWatch.
     pub alarms: Arc<AlarmBoard>,
+    /// The CloudFormation stacks (their API is on the Lambda API's port).
+    pub stacks: Arc<Stacks>,
 }
 
 /// One function built from its spec.
@@ -442,8 +445,13 @@ impl Lab {
         deployments
             .set_time_scale(options.time_scale)
             .expect("--time-scale is checked when parsed");
+        let stacks = Arc::new(Stacks::new(
+            spec.scope.region.as_str(),
+            spec.scope.account.as_str(),
+        ));
         let lambda = Self::lambda_api(&registry, builder.store.clone(), provisioner)
-            .with_codedeploy(Arc::clone(&deployments));
+            .with_codedeploy(Arc::clone(&deployments))
+            .with_cloudformation(Arc::clone(&stacks), None);
         let lambda = Listener::serve(
             lambda_socket,
             Arc::new(lambda),
@@ -465,6 +473,7 @@ impl Lab {
             evaluator,
             deployments,
             alarms,
+            stacks,
         })
     }
 

@@ -2,6 +2,7 @@
 //! the Lambda API ([`lambda`]). Both forward invocations to an
 //! [`Invoker`](crate::invoke::Invoker).
 
+pub mod cloudformation;
 pub mod codedeploy;
 pub mod gateway;
 pub mod http;

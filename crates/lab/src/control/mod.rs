@@ -12,6 +12,7 @@ pub mod functions;
 pub mod layers;
 mod log_tail;
 pub mod registry;
+pub mod stacks;
 pub mod versions;
 
 pub use functions::{Provisioner, RegistryInvoker};
