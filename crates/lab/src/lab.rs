@@ -25,6 +25,7 @@ use crate::control::deployments::{AlarmBoard, AlarmSource, Deployments};
 use crate::control::events::{EventLog, EventLogError};
 use crate::control::layers::{LayerDetails, LayerVersion, add_layer_version};
 use crate::control::registry::{self, Registry, VersionMeta};
+use crate::control::stacks::Stacks;
 use crate::env::FunctionConfig;
 use crate::invoke::Invoker;
 use crate::pool::{ConcurrencyLimit, PoolConfig, PoolError, VersionPool};
@@ -142,9 +143,50 @@ pub struct Lab {
     /// Partition, Region and account of the lab's ARNs.
     pub scope: ArnScope,
     /// CloudFormation's stacks (a template's, `serve --template`).
-    pub stacks: Arc<crate::control::stacks::Stacks>,
+    pub stacks: Arc<Stacks>,
     /// What answers CreateStack and UpdateStack, once a template engine runs.
-    pub stack_engine: Arc<std::sync::OnceLock<Arc<dyn crate::api::cloudformation::StackEngine>>>,
+    pub stack_engine: Arc<EngineSlot>,
+}
+
+/// The engine CreateStack and UpdateStack go to, plugged in once the lab serves (a template's
+/// engine needs the running lab); until then they are refused.
+#[derive(Default)]
+pub struct EngineSlot(std::sync::OnceLock<Arc<dyn crate::api::cloudformation::StackEngine>>);
+
+impl std::fmt::Debug for EngineSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSlot")
+            .field("plugged", &self.0.get().is_some())
+            .finish()
+    }
+}
+
+impl crate::api::cloudformation::StackEngine for EngineSlot {
+    fn create_stack(
+        &self,
+        request: crate::api::cloudformation::StackRequest,
+    ) -> Result<String, crate::api::cloudformation::CloudFormationError> {
+        match self.0.get() {
+            Some(engine) => engine.create_stack(request),
+            None => Err(no_template()),
+        }
+    }
+
+    fn update_stack(
+        &self,
+        request: crate::api::cloudformation::StackRequest,
+    ) -> Result<String, crate::api::cloudformation::CloudFormationError> {
+        match self.0.get() {
+            Some(engine) => engine.update_stack(request),
+            None => Err(no_template()),
+        }
+    }
+}
+
+fn no_template() -> crate::api::cloudformation::CloudFormationError {
+    crate::api::cloudformation::CloudFormationError::validation(
+        "this lab runs no template: start it with `rollcall-lab serve --template template.yaml`",
+    )
 }
 
 /// One function built from its spec.
@@ -456,9 +498,18 @@ impl Lab {
             store: builder.store.clone(),
             provisioner,
         };
+        let stacks = Arc::new(Stacks::new(
+            spec.scope.region.as_str(),
+            spec.scope.account.as_str(),
+        ));
+        let stack_engine = Arc::new(EngineSlot::default());
         let lambda = InvokeApi::new(Arc::clone(&registry))
             .with_control(control.clone())
-            .with_codedeploy(Arc::clone(&deployments));
+            .with_codedeploy(Arc::clone(&deployments))
+            .with_cloudformation(
+                Arc::clone(&stacks),
+                Some(Arc::clone(&stack_engine) as Arc<dyn crate::api::cloudformation::StackEngine>),
+            );
         let lambda = Listener::serve(
             lambda_socket,
             Arc::new(lambda),
@@ -483,8 +534,8 @@ impl Lab {
             live_routes,
             control,
             scope: spec.scope.clone(),
-            stacks: Arc::default(),
-            stack_engine: Arc::default(),
+            stacks,
+            stack_engine,
         })
     }
 
@@ -515,7 +566,7 @@ impl Lab {
     /// Plugs the engine that answers CreateStack and UpdateStack (once; later calls are
     /// ignored).
     pub fn set_stack_engine(&self, engine: Arc<dyn crate::api::cloudformation::StackEngine>) {
-        let _ = self.stack_engine.set(engine);
+        let _ = self.stack_engine.0.set(engine);
     }
 
     /// Defines (or replaces) a metric alarm from PutMetricAlarm's JSON, as `--alarm FILE`

@@ -13,8 +13,10 @@ use super::apply::{Prepared, Recorder};
 use super::cli::StackSource;
 use super::engine::{StackOutcome, TemplateEngine, TemplateError};
 use super::resources::LabParts;
-use crate::api::cloudformation::{CloudFormationError, StackEngine, StackRequest};
-use crate::control::stacks::Stacks;
+use crate::api::cloudformation::{CloudFormationError, StackEngine, StackRequest, TemplateSource};
+use crate::control::stacks::{
+    NewStack, ResourceStatus, StackOutput, StackParameter, StackStatus, Stacks,
+};
 use crate::exit::EXIT_USAGE;
 use crate::lab::Lab;
 
@@ -33,14 +35,20 @@ impl Recorder for StackRecorder {
         status: &str,
         reason: Option<&str>,
     ) {
-        self.stacks.resource_status(
-            &self.stack,
-            logical_id,
-            physical_id,
-            resource_type,
-            status,
-            reason,
-        );
+        match status.parse::<ResourceStatus>() {
+            Ok(status) => {
+                let physical = (!physical_id.is_empty()).then_some(physical_id);
+                let _ = self.stacks.set_resource_status(
+                    &self.stack,
+                    logical_id,
+                    physical,
+                    resource_type,
+                    status,
+                    reason,
+                );
+            }
+            Err(_) => tracing::error!(%status, "not a CloudFormation resource status"),
+        }
         tracing::info!(
             target: crate::control::events::PROGRESS_TARGET,
             stack = %self.stack, %logical_id, %resource_type, %status,
@@ -50,7 +58,19 @@ impl Recorder for StackRecorder {
     }
 
     fn stack(&self, status: &str, reason: Option<&str>) {
-        self.stacks.stack_status(&self.stack, status, reason);
+        // `create` and `begin_update` set the stack in progress already.
+        let current = self
+            .stacks
+            .get(&self.stack)
+            .map(|s| s.status.as_str().to_owned());
+        if current.as_deref() != Some(status) {
+            match status.parse::<StackStatus>() {
+                Ok(status) => {
+                    let _ = self.stacks.set_stack_status(&self.stack, status, reason);
+                }
+                Err(_) => tracing::error!(%status, "not a CloudFormation stack status"),
+            }
+        }
         tracing::info!(
             target: crate::control::events::PROGRESS_TARGET,
             stack = %self.stack, %status, reason = reason.unwrap_or_default(),
@@ -102,11 +122,11 @@ impl LabStackEngine {
         let prepared = self.prepare_blocking(source).await?;
         let stack_id = self
             .stacks
-            .create(
-                &source.stack_name,
-                &self.engine.parts.scope.region,
-                &self.engine.parts.scope.account,
-            )
+            .create(NewStack {
+                name: source.stack_name.clone(),
+                capabilities: vec!["CAPABILITY_IAM".into(), "CAPABILITY_AUTO_EXPAND".into()],
+                ..NewStack::default()
+            })
             .map_err(|e| TemplateError {
                 path: source.template_path.display().to_string(),
                 message: e.message,
@@ -146,21 +166,33 @@ impl LabStackEngine {
     async fn run(&self, source: &StackSource, stack_id: &str, prepared: Prepared) -> StackOutcome {
         let name = &source.stack_name;
         let original = std::fs::read_to_string(&source.template_path).unwrap_or_default();
-        self.stacks.set_templates(
+        let description = prepared
+            .template
+            .get("Description")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let _ = self.stacks.set_templates(
             name,
             original,
             serde_json::to_string_pretty(&prepared.template).unwrap_or_default(),
+            description,
         );
-        self.stacks.set_parameters(
+        let _ = self.stacks.set_parameters(
             name,
             prepared
                 .parameters
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                    )
+                .map(|(k, v)| StackParameter {
+                    key: k.clone(),
+                    value: match v {
+                        Value::String(s) => s.clone(),
+                        Value::Array(items) => items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        other => other.to_string(),
+                    },
                 })
                 .collect(),
         );
@@ -180,25 +212,60 @@ impl LabStackEngine {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(name.clone(), key);
         }
-        self.stacks.set_outputs(name, outcome.outputs.clone());
+        let _ = self.stacks.set_outputs(
+            name,
+            outcome
+                .outputs
+                .iter()
+                .map(|(key, value, description)| StackOutput {
+                    key: key.clone(),
+                    value: value.clone(),
+                    description: (!description.is_empty()).then(|| description.clone()),
+                    ..StackOutput::default()
+                })
+                .collect(),
+        );
         outcome
     }
 
-    fn source(request: &StackRequest) -> Result<StackSource, CloudFormationError> {
-        let url = request.template_url.as_deref().ok_or_else(|| {
-            CloudFormationError::validation(
-                "the lab reads templates from files: give --template-url file:///absolute/path/template.yaml (local CodeUri paths resolve against it)",
-            )
-        })?;
+    fn source(&self, request: &StackRequest) -> Result<StackSource, CloudFormationError> {
+        let url = match &request.template {
+            TemplateSource::Url(url) => url.clone(),
+            TemplateSource::Body(_) => {
+                return Err(CloudFormationError::validation(
+                    "the lab reads templates from files, so that local CodeUri paths resolve: give --template-url file:///absolute/path/template.yaml instead of a TemplateBody",
+                ));
+            }
+            TemplateSource::UsePrevious => self
+                .engine
+                .stack(&request.stack_name)
+                .map(|s| format!("file://{}", s.template_path.display()))
+                .ok_or_else(|| CloudFormationError::no_such_stack(&request.stack_name))?,
+        };
         let path = url.strip_prefix("file://").ok_or_else(|| {
             CloudFormationError::validation(format!(
                 "TemplateURL {url} is not a file:// URL: the lab reads local templates (file:///absolute/path/template.yaml)"
             ))
         })?;
+        let previous = self.stacks.get(&request.stack_name);
+        let mut overrides = std::collections::BTreeMap::new();
+        for p in &request.parameters {
+            let value = if p.use_previous_value {
+                previous
+                    .as_ref()
+                    .and_then(|s| s.parameters.iter().find(|q| q.key == p.key))
+                    .map(|q| q.value.clone())
+            } else {
+                p.value.clone()
+            };
+            if let Some(v) = value {
+                overrides.insert(p.key.clone(), v);
+            }
+        }
         Ok(StackSource {
             stack_name: request.stack_name.clone(),
             template_path: PathBuf::from(path),
-            overrides: request.parameters.iter().cloned().collect(),
+            overrides,
         })
     }
 
@@ -221,7 +288,7 @@ impl StackEngine for LabStackEngine {
     }
 
     fn update_stack(&self, request: StackRequest) -> Result<String, CloudFormationError> {
-        let source = Self::source(&request)?;
+        let source = self.source(&request)?;
         if self.engine.stack(&source.stack_name).is_none() {
             return Err(CloudFormationError::validation(format!(
                 "Stack [{}] does not exist",

@@ -30,9 +30,11 @@ mod layers;
 pub mod routes;
 pub mod versions;
 
+use crate::api::cloudformation::{CloudFormationApi, StackEngine};
 use crate::api::http::{Handler, Listener, ResponseFuture};
 use crate::control::Registry;
 use crate::control::deployments::Deployments;
+use crate::control::stacks::Stacks;
 use function_name::check_home;
 use versions::FunctionRead;
 
@@ -58,6 +60,7 @@ pub struct InvokeApi {
     account_id: String,
     control: Option<Arc<FunctionControl>>,
     codedeploy: Option<Arc<Deployments>>,
+    cloudformation: Option<Arc<CloudFormationApi>>,
 }
 
 impl InvokeApi {
@@ -104,6 +107,7 @@ impl InvokeApi {
             account_id,
             control: None,
             codedeploy: None,
+            cloudformation: None,
         }
     }
 
@@ -118,6 +122,17 @@ impl InvokeApi {
     /// `engine`.
     pub fn with_codedeploy(mut self, engine: Arc<Deployments>) -> Self {
         self.codedeploy = Some(engine);
+        self
+    }
+
+    /// Answers CloudFormation's Query requests (`POST /` with a form body) over `stacks`;
+    /// CreateStack and UpdateStack go to `engine`.
+    pub fn with_cloudformation(
+        mut self,
+        stacks: Arc<Stacks>,
+        engine: Option<Arc<dyn StackEngine>>,
+    ) -> Self {
+        self.cloudformation = Some(Arc::new(CloudFormationApi::new(stacks, engine)));
         self
     }
 
@@ -144,6 +159,23 @@ impl InvokeApi {
             return Ok(match Limited::new(body, limit).collect().await {
                 Ok(body) => crate::api::codedeploy::answer(engine, target, &body.to_bytes()),
                 Err(_) => crate::api::codedeploy::too_large(),
+            });
+        }
+        if let Some(api) = &self.cloudformation
+            && parts.method == http::Method::POST
+            && parts.uri.path() == "/"
+            && crate::api::cloudformation::is_query(
+                parts
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        {
+            use http_body_util::{BodyExt, Limited};
+            let limit = crate::api::cloudformation::BODY_LIMIT;
+            return Ok(match Limited::new(body, limit).collect().await {
+                Ok(body) => api.answer(&body.to_bytes(), request_id),
+                Err(_) => crate::api::cloudformation::too_large(request_id),
             });
         }
         let query = parts.uri.query();
