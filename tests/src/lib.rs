@@ -4,11 +4,13 @@
 //!   versions, and says how to install them when they are missing.
 //! - [`cfn`]: reads CloudFormation/SAM YAML, short-form tags (`!Ref`, `!GetAtt`) included.
 //! - [`makefile`]: reads the targets and recipes of the root Makefile.
+//! - [`sam`]: expands a template with the real SAM translator, offline.
 
 use std::path::PathBuf;
 
 pub mod cfn;
 pub mod makefile;
+pub mod sam;
 pub mod tool;
 
 /// The workspace root (the directory holding `template.yaml` and the root `Cargo.toml`).

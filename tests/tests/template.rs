@@ -350,12 +350,20 @@ fn the_rollcall_variables_are_ones_the_extension_reads() {
     assert_eq!(config, rollcall_extension::Config::default());
 }
 
-/// The demo function starts with the defaults: no injected failure, no added latency.
+/// The demo function starts healthy: no injected failure, no added latency. The values are
+/// literals, which a user edits to rehearse a bad release: a parameter would publish no new
+/// version when overridden (aws/serverless-application-model#3820).
 #[test]
 fn the_hello_variables_start_a_healthy_function() {
-    let env = environment(&template());
+    let t = template();
+    let env = environment(&t);
+    let vars = &resource(&t, FUNCTION)["Properties"]["Environment"]["Variables"];
     for name in ["HELLO_FAIL_RATE", "HELLO_LATENCY_MS", "HELLO_ERROR_MODE"] {
         assert!(env.contains_key(name), "template sets {name}");
+        assert!(
+            plain_str(&vars[name]).is_some(),
+            "{name} must be a literal, not a parameter (a parameter-only change publishes no version)"
+        );
     }
     let config = hello::HelloConfig::from_env(|k| env.get(k).cloned())
         .unwrap_or_else(|e| panic!("hello refuses the template's defaults: {e}"));
