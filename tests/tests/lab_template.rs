@@ -100,6 +100,25 @@ async fn the_template_runs_as_a_stack_behind_both_apis() {
     let reply = get(&lab, "/hello").await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.header("x-rollcall-version"), Some("1"));
+    // The REST API's route (payload 1.0) under its stage, tagged too.
+    let reply = get(&lab, "/Prod/hello").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.header("x-rollcall-version"), Some("1"));
+    // The Python function behind the layer's exec wrapper (awslambdaric), tagged by the same
+    // extension.
+    let reply = get(&lab, "/hello-python").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.header("x-rollcall-version"), Some("1"));
+    // The function URL the stack's output names answers on any path.
+    let url = output(&stack, "FunctionUrl");
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let reply = test_support::http::send(addr, "GET", "/anything", &[], bytes::Bytes::new()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.header("x-rollcall-version"), Some("1"));
     let config = aws(
         &lab,
         "lambda",
