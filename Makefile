@@ -15,7 +15,9 @@
 # Needs: cargo-lambda (`pip install cargo-lambda==1.9.2`), Zig (`pip install ziglang==0.17.1`)
 # and the musl target (`rustup target add x86_64-unknown-linux-musl`). The extension links
 # mimalloc (C) statically against musl; Zig is the C cross-compiler (COMPILER=zig). The demo
-# function has no C code and builds with plain cargo.
+# function has no C code but builds with Zig too (FUNCTION_COMPILER=zig): with `--compiler cargo`
+# the two builds share target/ under different flags and each rebuilt the other's dependencies,
+# so a second `sam build` recompiled everything (tests/tests/sam_build.rs checks it does not).
 
 CARGO_LAMBDA ?= cargo lambda
 # The layer's architecture, as Lambda names it: x86_64 (default) or arm64 (Graviton). The arm64
@@ -31,7 +33,7 @@ else
 $(error LAYER_ARCH=$(LAYER_ARCH) is not a Lambda architecture: use x86_64 or arm64)
 endif
 COMPILER ?= zig
-FUNCTION_COMPILER ?= cargo
+FUNCTION_COMPILER ?= zig
 CARGO_TARGET_DIR ?= target
 OUT ?= out
 LAYER_DIR ?= $(OUT)/layer$(ARCH_SUFFIX)

@@ -14,3 +14,6 @@ cargo test --workspace --doc --locked
 make layer-zip
 make layer-zip LAYER_ARCH=arm64
 cargo nextest run -p rollcall-extension --test layer --test in_lab_arm64 --locked --run-ignored only
+# `sam build` (offline, real SAM CLI) into a scratch directory: the layout Lambda runs; the layer
+# step reuses the cargo build above.
+CARGO_NET_OFFLINE=true cargo nextest run -p rollcall-e2e --test sam_build --locked --run-ignored only

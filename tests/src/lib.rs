@@ -5,10 +5,12 @@
 //! - [`cfn`]: reads CloudFormation/SAM YAML, short-form tags (`!Ref`, `!GetAtt`) included.
 //! - [`makefile`]: reads the targets and recipes of the root Makefile.
 //! - [`sam`]: expands a template with the real SAM translator, offline.
+//! - [`elf`]: whether a built binary is static, and for which machine.
 
 use std::path::PathBuf;
 
 pub mod cfn;
+pub mod elf;
 pub mod makefile;
 pub mod sam;
 pub mod tool;

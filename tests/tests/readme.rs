@@ -341,3 +341,80 @@ fn the_readme_spec_example_is_the_fixture_the_lab_tests_run() {
         "README.md's spec example and {fixture} differ: change both"
     );
 }
+
+/// The text of the README section `## title`, up to the next `## ` heading.
+fn section<'a>(readme: &'a str, title: &str) -> &'a str {
+    let heading = format!("\n## {title}\n");
+    let start = readme
+        .find(&heading)
+        .unwrap_or_else(|| panic!("README.md has no `## {title}` section"))
+        + heading.len();
+    let rest = &readme[start..];
+    &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+/// The command starting on the line that contains `marker`, continuation lines joined.
+fn command_at(text: &str, marker: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| !l.contains(marker));
+    let mut command = String::new();
+    for line in lines.by_ref() {
+        let line = strip_comment(line.trim());
+        match line.strip_suffix('\\') {
+            Some(part) => command.push_str(part),
+            None => {
+                command.push_str(line);
+                break;
+            }
+        }
+    }
+    assert!(!command.is_empty(), "no command with {marker:?}");
+    command
+}
+
+/// "From a laptop to AWS" names what exists: the package `cargo install` takes has the `prober`
+/// binary, every output of the template is named, and the AWS CLI example against the lab gives
+/// the CLI credentials and a region it reads (AWS CLI v1 ignores `AWS_REGION`).
+#[test]
+fn the_laptop_guide_names_the_prober_package_the_outputs_and_a_region_the_cli_reads() {
+    let root = workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let guide = section(&readme, "From a laptop to AWS");
+
+    let (_, program, args) = split_command(&command_at(guide, "cargo install"));
+    assert_eq!(program, "cargo");
+    let path = args
+        .iter()
+        .position(|a| a == "--path")
+        .and_then(|i| args.get(i + 1))
+        .expect("cargo install --path DIR");
+    let manifest = std::fs::read_to_string(root.join(path).join("Cargo.toml"))
+        .unwrap_or_else(|e| panic!("{path}/Cargo.toml: {e}"));
+    let manifest: toml::Table = toml::from_str(&manifest).expect("Cargo.toml");
+    let bins = manifest["bin"].as_array().expect("[[bin]]");
+    assert!(
+        bins.iter().any(|b| b["name"].as_str() == Some("prober")),
+        "{path} has no `prober` binary"
+    );
+
+    let template = rollcall_e2e::cfn::load(&root.join("template.yaml")).expect("template.yaml");
+    let outputs = template["Outputs"].as_mapping().expect("Outputs");
+    for key in outputs.keys() {
+        let key = key.as_str().expect("output names are strings");
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "the README does not name the output `{key}`"
+        );
+    }
+
+    let (env, program, args) = split_command(&command_at(guide, "aws lambda update-alias"));
+    assert_eq!(program, "aws");
+    let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+    for needed in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        assert!(names.contains(&needed), "the example sets no {needed}");
+    }
+    assert!(
+        names.contains(&"AWS_DEFAULT_REGION") || args.iter().any(|a| a == "--region"),
+        "the AWS CLI v1 reads the region from AWS_DEFAULT_REGION or --region: {env:?} {args:?}"
+    );
+    assert!(args.iter().any(|a| a == "--endpoint-url"));
+}
