@@ -79,6 +79,12 @@ fn translate_mutated(from: &str, to: &str) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("template.yaml");
     std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    // The code the template names, where its relative paths find it.
+    std::os::unix::fs::symlink(
+        workspace_root().join("examples"),
+        dir.path().join("examples"),
+    )
+    .expect("symlink examples/");
     translate(&path)
 }
 
