@@ -320,3 +320,40 @@ fn templates_the_lab_refuses_name_the_resource_and_the_fix() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_while_the_stack_updates_is_refused_as_cloudformation_refuses_it() {
+    let project = Project::built();
+    let lab = project.serve(&["--time-scale", "60"]);
+    project.set_variable(HELLO, "HELLO_LATENCY_MS", "1");
+    // A canary that holds 10 % for 30 (time-scaled) minutes: the update runs for 30 s.
+    let mut slow = std::process::Command::new(support::exe("rollcall-lab"))
+        .arg("deploy")
+        .arg("--template")
+        .arg(project.template())
+        .arg("--endpoint-url")
+        .arg(lab.lambda_url())
+        .args([
+            "--parameter-overrides",
+            "DeploymentType=Canary10Percent30Minutes",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack(&lab)["StackStatus"] != "UPDATE_IN_PROGRESS" {
+        assert!(Instant::now() < deadline, "the first deploy never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    project.set_variable(HELLO, "HELLO_LATENCY_MS", "2");
+    let second = project.deploy(&lab, &[]);
+    let _ = slow.kill();
+    let _ = slow.wait();
+    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("is in UPDATE_IN_PROGRESS state and can not be updated"),
+        "{stderr}"
+    );
+}

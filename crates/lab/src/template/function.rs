@@ -75,6 +75,41 @@ pub fn runtime_command(runtime: &str, handler: &str) -> Result<Option<Vec<String
     )))
 }
 
+/// What to install when the runtime interface client `runtime` runs through is not there
+/// (checked once per process and runtime family).
+pub fn missing_runtime_client(runtime: &str) -> Option<String> {
+    use std::sync::OnceLock;
+    static PYTHON: OnceLock<bool> = OnceLock::new();
+    static NODE: OnceLock<bool> = OnceLock::new();
+    let (found, what) = if runtime.starts_with("python3") {
+        let found = *PYTHON.get_or_init(|| {
+            std::process::Command::new("python3")
+                .args(["-c", "import awslambdaric"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        (
+            found,
+            "python3 cannot import awslambdaric: `python3 -m pip install awslambdaric`",
+        )
+    } else if runtime.starts_with("nodejs") {
+        let found = *NODE.get_or_init(|| {
+            std::env::var_os("PATH").is_some_and(|path| {
+                std::env::split_paths(&path).any(|d| d.join("aws-lambda-ric").is_file())
+            })
+        });
+        (
+            found,
+            "no aws-lambda-ric on PATH: `npm install -g aws-lambda-ric`",
+        )
+    } else {
+        return None;
+    };
+    (!found).then(|| {
+        format!("Runtime {runtime} runs in the lab through its runtime interface client, and {what}; until then its invocations fail at init")
+    })
+}
+
 /// A function's configuration and metadata from its resolved properties.
 pub(super) async fn function_config(
     parts: &LabParts,
@@ -119,6 +154,9 @@ pub(super) async fn function_config(
         })
         .unwrap_or_default();
     config.command = runtime_command(&runtime, &handler)?;
+    if let Some(missing) = missing_runtime_client(&runtime) {
+        tracing::warn!(function = %name, "{missing}");
+    }
     config.honour_exec_wrapper = config.command.is_some();
     config.layer_dirs = layers.iter().map(|(_, dir, _)| dir.clone()).collect();
     let architecture = match strings(properties, "Architectures")
