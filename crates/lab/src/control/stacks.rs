@@ -134,7 +134,11 @@ impl Stacks {
     }
 
     /// Sets a resource's status (adding the resource the first time), and logs the event. A
-    /// `physical_id` of `None` keeps the one the resource has.
+    /// `physical_id` of `None` keeps the one the resource has. `DELETE_COMPLETE` (and
+    /// `DELETE_SKIPPED`, a retained resource) takes the resource out of the stack, as
+    /// CloudFormation's DescribeStackResources no longer lists it; when it names another
+    /// physical id than the resource's (the old one of a replaced resource, cleaned up after
+    /// an update), only the event is logged and the resource stays as it is.
     pub fn set_resource_status(
         &self,
         stack: &str,
@@ -146,6 +150,30 @@ impl Stacks {
     ) -> Result<(), CloudFormationError> {
         self.with_stack(stack, |s| {
             let now = OffsetDateTime::now_utc();
+            let event = |physical_id: Option<String>| StackEvent {
+                event_id: format!("{logical_id}-{status}-{}", uuid_like()),
+                logical_id: logical_id.to_owned(),
+                physical_id,
+                resource_type: resource_type.to_owned(),
+                status: status.as_str().to_owned(),
+                status_reason: reason.map(str::to_owned),
+                timestamp: now,
+            };
+            if status.removes_resource() {
+                let current = s.resources.get(logical_id);
+                let same = match (physical_id, current.and_then(|r| r.physical_id.as_deref())) {
+                    (Some(named), Some(held)) => named == held,
+                    _ => true,
+                };
+                let physical = physical_id
+                    .map(str::to_owned)
+                    .or_else(|| current.and_then(|r| r.physical_id.clone()));
+                if same {
+                    s.resources.remove(logical_id);
+                }
+                s.events.push(event(physical));
+                return;
+            }
             let resource =
                 s.resources
                     .entry(logical_id.to_owned())
@@ -164,16 +192,8 @@ impl Stacks {
             resource.status = status;
             resource.status_reason = reason.map(str::to_owned);
             resource.last_updated = now;
-            let event = StackEvent {
-                event_id: format!("{logical_id}-{status}-{}", uuid_like()),
-                logical_id: logical_id.to_owned(),
-                physical_id: resource.physical_id.clone(),
-                resource_type: resource_type.to_owned(),
-                status: status.as_str().to_owned(),
-                status_reason: resource.status_reason.clone(),
-                timestamp: now,
-            };
-            s.events.push(event);
+            let physical = resource.physical_id.clone();
+            s.events.push(event(physical));
         })
     }
 

@@ -124,6 +124,14 @@ cfn_status!(
     }
 );
 
+impl ResourceStatus {
+    /// True when the resource is gone from the stack: deleted, or retained
+    /// (`DeletionPolicy: Retain`) and so no longer the stack's.
+    pub fn removes_resource(self) -> bool {
+        matches!(self, Self::DeleteComplete | Self::DeleteSkipped)
+    }
+}
+
 /// A stack parameter's resolved value (`Parameter`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackParameter {

@@ -223,3 +223,100 @@ fn statuses_parse_their_cloudformation_spelling_and_refuse_others() {
     assert!(StackStatus::UpdateCompleteCleanupInProgress.in_progress());
     assert!(!StackStatus::UpdateRollbackComplete.in_progress());
 }
+
+fn set(stacks: &Stacks, logical_id: &str, physical_id: Option<&str>, status: ResourceStatus) {
+    stacks
+        .set_resource_status(
+            "demo",
+            logical_id,
+            physical_id,
+            "AWS::Lambda::Version",
+            status,
+            None,
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_deleted_or_retained_resource_leaves_the_stack_and_keeps_its_events() {
+    let (stacks, _) = store_with("demo");
+    set(
+        &stacks,
+        "OldVersion",
+        Some("arn:fn:1"),
+        ResourceStatus::CreateComplete,
+    );
+    set(
+        &stacks,
+        "Kept",
+        Some("arn:fn:2"),
+        ResourceStatus::CreateComplete,
+    );
+    set(
+        &stacks,
+        "Retained",
+        Some("arn:fn:3"),
+        ResourceStatus::CreateComplete,
+    );
+    // The engine names the physical id it deleted, or none.
+    set(&stacks, "OldVersion", None, ResourceStatus::DeleteComplete);
+    set(
+        &stacks,
+        "Retained",
+        Some("arn:fn:3"),
+        ResourceStatus::DeleteSkipped,
+    );
+    let stack = stacks.get("demo").unwrap();
+    assert_eq!(stack.resources.keys().collect::<Vec<_>>(), ["Kept"]);
+    let deletions: Vec<(&str, Option<&str>, &str)> = stack
+        .events_newest_first()
+        .take(2)
+        .map(|e| {
+            (
+                e.logical_id.as_str(),
+                e.physical_id.as_deref(),
+                e.status.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deletions,
+        [
+            ("Retained", Some("arn:fn:3"), "DELETE_SKIPPED"),
+            ("OldVersion", Some("arn:fn:1"), "DELETE_COMPLETE"),
+        ]
+    );
+}
+
+#[test]
+fn the_cleanup_of_a_replaced_resource_keeps_its_replacement() {
+    let (stacks, _) = store_with("demo");
+    set(
+        &stacks,
+        "Fn",
+        Some("demo-Fn-old"),
+        ResourceStatus::CreateComplete,
+    );
+    // An update replaces it: the new physical resource, then the old one cleaned up.
+    set(
+        &stacks,
+        "Fn",
+        Some("demo-Fn-new"),
+        ResourceStatus::UpdateComplete,
+    );
+    set(
+        &stacks,
+        "Fn",
+        Some("demo-Fn-old"),
+        ResourceStatus::DeleteComplete,
+    );
+    let stack = stacks.get("demo").unwrap();
+    let r = &stack.resources["Fn"];
+    assert_eq!(r.physical_id.as_deref(), Some("demo-Fn-new"));
+    assert_eq!(r.status, ResourceStatus::UpdateComplete);
+    let newest = stack.events_newest_first().next().unwrap();
+    assert_eq!(
+        (newest.physical_id.as_deref(), newest.status.as_str()),
+        (Some("demo-Fn-old"), "DELETE_COMPLETE")
+    );
+}
