@@ -138,6 +138,55 @@ pub struct Cli {
     #[arg(long, env = "PROBER_HTTP2", value_parser = BoolishValueParser::new())]
     pub http2: bool,
 
+    /// Poll this alias's configured weights during the run (Lambda GetAlias), e.g.
+    /// `hello:live` or an alias ARN: the expected share is then what the alias was set to.
+    #[arg(long, env = "PROBER_ALIAS")]
+    pub alias: Option<String>,
+
+    /// How often the control plane is polled (GetAlias, GetDeployment).
+    #[arg(long, env = "PROBER_POLL", default_value = "1s")]
+    pub poll: String,
+
+    /// Follow this CodeDeploy deployment (`d-XXXXXXXXX`), or `latest` for the newest of
+    /// --deployment-group (or the stack's group): schedule from its configuration, the run
+    /// ends when it ends.
+    #[arg(long, env = "PROBER_DEPLOYMENT")]
+    pub deployment: Option<String>,
+
+    /// The deployment group for `--deployment latest`, as APPLICATION/GROUP.
+    #[arg(long, env = "PROBER_DEPLOYMENT_GROUP")]
+    pub deployment_group: Option<String>,
+
+    /// Probe through Lambda's Invoke API instead of HTTP: a function name, `name:qualifier` or
+    /// ARN (the body is the event; the version is read from X-Amz-Executed-Version).
+    #[arg(long, env = "PROBER_INVOKE")]
+    pub invoke: Option<String>,
+
+    /// Sign every probe with AWS SigV4 for this service: `lambda` (function URLs with
+    /// AuthType AWS_IAM) or `execute-api` (IAM-authorised API Gateway routes).
+    #[arg(long, env = "PROBER_SIGV4")]
+    pub sigv4: Option<String>,
+
+    /// The region to sign for (default: from the URL's host, else the SDK's region chain).
+    #[arg(long, env = "PROBER_SIGV4_REGION")]
+    pub sigv4_region: Option<String>,
+
+    /// Take the URL, the alias and its deployment group from this CloudFormation stack (what
+    /// `sam deploy` created).
+    #[arg(long, env = "PROBER_STACK")]
+    pub stack: Option<String>,
+
+    /// The stack output holding the URL to probe (default: the ProberCommand output's --url,
+    /// else the only URL output).
+    #[arg(long, env = "PROBER_STACK_OUTPUT")]
+    pub stack_output: Option<String>,
+
+    /// Send requests for HOST to URL's address instead, keeping the Host header and the
+    /// signature (repeatable; comma-separated in PROBER_CONNECT_TO), e.g.
+    /// `abc.execute-api.us-east-1.amazonaws.com=http://127.0.0.1:3000`.
+    #[arg(long, env = "PROBER_CONNECT_TO", value_delimiter = ',')]
+    pub connect_to: Vec<String>,
+
     /// `(flag, variable)` of every value taken from a `PROBER_*` variable, so that an error
     /// names what the user wrote; filled by [`Cli::from_command_line`].
     #[arg(skip)]
@@ -252,6 +301,16 @@ impl std::fmt::Debug for Cli {
             .field("quiet", &self.quiet)
             .field("insecure", &self.insecure)
             .field("http2", &self.http2)
+            .field("alias", &self.alias)
+            .field("poll", &self.poll)
+            .field("deployment", &self.deployment)
+            .field("deployment_group", &self.deployment_group)
+            .field("invoke", &self.invoke)
+            .field("sigv4", &self.sigv4)
+            .field("sigv4_region", &self.sigv4_region)
+            .field("stack", &self.stack)
+            .field("stack_output", &self.stack_output)
+            .field("connect_to", &self.connect_to)
             .field("from_env", &self.from_env)
             .finish()
     }
@@ -262,6 +321,36 @@ impl std::fmt::Debug for Cli {
 pub enum Command {
     /// Combine the reports of several runs (histograms and timelines add exactly).
     Merge(MergeArgs),
+    /// Send no probes: print a CodeDeploy deployment's progress step by step until it ends.
+    Watch(WatchArgs),
+}
+
+/// Arguments of `prober watch`.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Follow the deployments of this CloudFormation stack's alias.
+    #[arg(long, env = "PROBER_STACK")]
+    pub stack: Option<String>,
+
+    /// Follow this deployment (`d-XXXXXXXXX`), or `latest` of --deployment-group.
+    #[arg(long, env = "PROBER_DEPLOYMENT")]
+    pub deployment: Option<String>,
+
+    /// The deployment group for `--deployment latest`, as APPLICATION/GROUP.
+    #[arg(long, env = "PROBER_DEPLOYMENT_GROUP")]
+    pub deployment_group: Option<String>,
+
+    /// How often CodeDeploy and the alias are polled.
+    #[arg(long, env = "PROBER_POLL", default_value = "1s")]
+    pub poll: String,
+
+    /// Give up after this long.
+    #[arg(long, env = "PROBER_MAX_DURATION", default_value = "2h")]
+    pub max_duration: String,
+
+    /// Write watch.json (the control plane's account) to this directory.
+    #[arg(long, env = "PROBER_OUT")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `prober merge`.

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cli::Cli;
+use crate::control::{ControlConfig, DeploymentSelector};
 use crate::error::ProberError;
 use crate::redact::{is_sensitive_header, redact_url};
 
@@ -125,6 +126,9 @@ pub struct Config {
     pub insecure: bool,
     /// Use HTTP/2.
     pub http2: bool,
+    /// The control-plane flags (`--alias`, `--deployment`, `--invoke`, `--sigv4`, `--stack`,
+    /// `--connect-to`).
+    pub control: ControlConfig,
 }
 
 impl Config {
@@ -141,10 +145,11 @@ impl Config {
         cli: &Cli,
         read_file: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
     ) -> Result<Config, ProberError> {
+        let control = ControlConfig::from_cli(cli)?;
         let url = cli.url.as_deref().ok_or_else(|| ProberError::MissingFlag {
             flag: "--url",
             reason: "give the target, e.g. --url https://abc.lambda-url.eu-west-1.on.aws/ \
-                     (or PROBER_URL)"
+                     (or PROBER_URL), or --invoke FUNCTION:ALIAS, or --stack NAME"
                 .into(),
         })?;
         let (target, basic_auth) = parse_target(url)?;
@@ -304,6 +309,7 @@ impl Config {
             quiet: cli.quiet,
             insecure: cli.insecure,
             http2: cli.http2,
+            control,
         })
     }
 
@@ -339,6 +345,16 @@ impl Config {
             from_version: self.from_version.clone(),
             to_version: self.to_version.clone(),
             max_error_rate: Some(self.max_error_rate.unwrap_or(DEFAULT_MAX_ERROR_RATE)),
+            alias: self.control.alias.as_ref().map(|a| a.text.clone()),
+            deployment: self.control.deployment.as_ref().map(|d| match d {
+                DeploymentSelector::Id(id) => id.clone(),
+                DeploymentSelector::Latest => "latest".to_owned(),
+            }),
+            invoke: self.control.invoke.as_ref().map(|f| f.text.clone()),
+            sigv4: self.control.sigv4.as_ref().map(|s| s.service.clone()),
+            stack: self.control.stack.clone(),
+            poll_secs: (self.control.alias.is_some() || self.control.deployment.is_some())
+                .then_some(self.control.poll.as_secs_f64()),
         }
     }
 }

@@ -63,6 +63,19 @@ pub enum ProberError {
         /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// A control-plane call made before the first probe failed (no credentials, no region, an
+    /// alias or deployment that does not exist, access denied): nothing was sent.
+    #[error("{call} on {resource} failed: {reason}; {fix}")]
+    ControlPlane {
+        /// The call, as IAM names its permission, e.g. `lambda:GetAlias`.
+        call: &'static str,
+        /// What it was called on (an ARN, a name).
+        resource: String,
+        /// What AWS (or the SDK) said.
+        reason: String,
+        /// What to do about it.
+        fix: String,
+    },
     /// An internal failure (a task panicked, a send lane could not start, ...).
     #[error("internal error: {0}")]
     Internal(String),
@@ -75,7 +88,8 @@ impl ProberError {
         match self {
             ProberError::InvalidFlag { .. }
             | ProberError::MissingFlag { .. }
-            | ProberError::BadMergeInput { .. } => EXIT_USAGE,
+            | ProberError::BadMergeInput { .. }
+            | ProberError::ControlPlane { .. } => EXIT_USAGE,
             ProberError::OutDir { .. } => EXIT_CANTCREAT,
             ProberError::Write { .. } => EXIT_IO,
             ProberError::Internal(_) => EXIT_SOFTWARE,

@@ -14,9 +14,11 @@
 
 pub mod aggregate;
 pub mod artifacts;
+pub mod aws;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod control;
 mod engine;
 pub mod error;
 pub mod merge;
@@ -34,7 +36,7 @@ pub mod worker;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use cli::{Cli, Command, MergeArgs};
+pub use cli::{Cli, Command, MergeArgs, WatchArgs};
 pub use config::Config;
 pub use error::ProberError;
 
@@ -128,8 +130,20 @@ pub async fn run_with_interrupt(
 ) -> Result<RunOutcome, ProberError> {
     match &cli.command {
         Some(Command::Merge(args)) => merge::merge(args),
+        Some(Command::Watch(_)) => Err(ProberError::invalid(
+            "watch",
+            "",
+            "`prober watch` is not built yet (issue 12)",
+        )),
         None => {
             let config = Config::from_cli(&cli, |p| std::fs::read(p))?;
+            if config.control.uses_aws() || !config.control.connect_to.is_empty() {
+                return Err(ProberError::invalid(
+                    "--alias/--deployment/--invoke/--sigv4/--stack/--connect-to",
+                    "",
+                    "the control plane is not built yet (issue 12)",
+                ));
+            }
             tracing::info!(url = %config.target.redacted, rps = config.rps, "probing");
             engine::probe(config, interrupt).await
         }

@@ -272,6 +272,8 @@ impl ReportParts {
             histograms: self.histograms,
             other_versions: self.other_versions,
             latency_files,
+            deployment_start_source: None,
+            control_plane: None,
         }
     }
 }

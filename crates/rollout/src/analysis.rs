@@ -25,6 +25,7 @@ use self::family::{BeforeStart, Judged};
 use self::series::Series;
 use self::steps::Judging;
 use self::versions::Versions;
+use crate::configured::ConfiguredRouting;
 use crate::report::{Sensitivity, StepReport, StepVerdict, Verdict};
 use crate::schedule::Schedule;
 use crate::timeline::Timeline;
@@ -72,6 +73,9 @@ pub struct AnalysisConfig {
     /// A run whose least sensitive judged step could not detect a deviation this large (a share;
     /// default [`DEFAULT_MAX_DETECTABLE_DEVIATION`]) is reported as insufficient.
     pub max_detectable_deviation: f64,
+    /// What the alias was configured to send over the run (`--alias`): when given, the expected
+    /// share per window is the configured weight, not the schedule's.
+    pub configured: Option<ConfiguredRouting>,
 }
 
 impl Default for AnalysisConfig {
@@ -86,6 +90,7 @@ impl Default for AnalysisConfig {
             min_step_requests: DEFAULT_MIN_STEP_REQUESTS,
             guard_secs: None,
             max_detectable_deviation: DEFAULT_MAX_DETECTABLE_DEVIATION,
+            configured: None,
         }
     }
 }

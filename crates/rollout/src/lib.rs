@@ -23,6 +23,8 @@
 //! ```
 
 pub mod analysis;
+pub mod configured;
+pub mod control_plane;
 pub mod deployment;
 pub mod power;
 pub mod report;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::control_plane::ControlPlaneReport;
 use crate::timeline::Timeline;
 
 /// Version of the `report.json` format.
@@ -250,6 +251,24 @@ pub struct RunConfig {
     pub to_version: Option<String>,
     /// `--max-error-rate`, when given.
     pub max_error_rate: Option<f64>,
+    /// `--alias` (the alias's ARN), when given or found through `--stack`.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// `--deployment`, when given (`latest` or a deployment id).
+    #[serde(default)]
+    pub deployment: Option<String>,
+    /// `--invoke` (the function and qualifier), when the run probed through Lambda's Invoke API.
+    #[serde(default)]
+    pub invoke: Option<String>,
+    /// `--sigv4` (the service requests were signed for), when given.
+    #[serde(default)]
+    pub sigv4: Option<String>,
+    /// `--stack`, when given.
+    #[serde(default)]
+    pub stack: Option<String>,
+    /// `--poll`, seconds, when the control plane was polled.
+    #[serde(default)]
+    pub poll_secs: Option<f64>,
 }
 
 /// Lossless histograms of one version, for `prober merge`: HdrHistogram V2 (deflate) encodings,
@@ -327,6 +346,14 @@ pub struct Report {
     /// whatever the label holds (a label changed to fit gets a hash of the original).
     #[serde(default)]
     pub latency_files: BTreeMap<String, String>,
+    /// Where `deployment_start` came from: `given` (`--deployment-start`), `alias` (the first
+    /// weight change GetAlias showed), `codedeploy` (the deployment's AllowTraffic start) or
+    /// `estimated` (aligned on the observed split); `null` when there is none.
+    #[serde(default)]
+    pub deployment_start_source: Option<String>,
+    /// The control plane's account (`--alias`, `--deployment`, `--stack`); `null` without.
+    #[serde(default)]
+    pub control_plane: Option<ControlPlaneReport>,
 }
 
 impl Report {

@@ -103,6 +103,7 @@ fn realistic_report() -> Report {
             from_version: None,
             to_version: None,
             max_error_rate: Some(0.01),
+            ..RunConfig::default()
         },
         merged_runs: 1,
         verdict,
@@ -136,6 +137,8 @@ fn realistic_report() -> Report {
         histograms,
         other_versions: Default::default(),
         latency_files: BTreeMap::new(),
+        deployment_start_source: None,
+        control_plane: None,
     }
 }
 

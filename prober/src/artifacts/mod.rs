@@ -432,6 +432,8 @@ pub(crate) mod tests_support {
             histograms: Default::default(),
             other_versions: Default::default(),
             latency_files: Default::default(),
+            deployment_start_source: None,
+            control_plane: None,
         }
     }
 }
