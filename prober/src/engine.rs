@@ -11,6 +11,7 @@ use rollout::schedule::Schedule;
 use time::OffsetDateTime;
 
 use crate::aggregate::Aggregate;
+use crate::aws::Preflight;
 use crate::client::Connector;
 use crate::config::Config;
 use crate::error::ProberError;
@@ -105,6 +106,8 @@ pub async fn probe(
         // Found now, not after the whole run.
         artifacts::check_writable(out)?;
     }
+    // Every first control-plane call is answered before anything is sent.
+    let preflight = Preflight::check(&config).await?;
     let connector = Connector::new(&config)?;
     let high_us = u64::try_from(config.timeout.as_micros())
         .unwrap_or(u64::MAX / 4)
@@ -119,6 +122,7 @@ pub async fn probe(
     let t0 = Instant::now() + START_DELAY;
     let origin = OffsetDateTime::now_utc() + START_DELAY;
     let stop = Arc::new(AtomicBool::new(false));
+    let control = preflight.map(|p| p.start(t0, origin));
     let plan = Plan::new(t0, config.rps, config.run_limit());
     let mut sender = Sender::start(&config, connector, recorder.clone(), plan, stop.clone())?;
     let mut pacer_done = tokio::spawn(sender.paced());
@@ -231,6 +235,10 @@ pub async fn probe(
     };
     agg.finish(duration_secs.ceil() as u32);
     let split = analyze(&agg.timeline, &analysis);
+    let control_plane = match control {
+        Some(control) => Some(control.finish().await),
+        None => None,
+    };
     let facts = RunFacts {
         started_at: origin,
         duration_secs,
@@ -239,7 +247,8 @@ pub async fn probe(
         stopped_early,
         planned,
     };
-    let report = build_report(&config, &agg, split, facts);
+    let mut report = build_report(&config, &agg, split, facts);
+    report.control_plane = control_plane;
     let (exit_code, artifact_errors) = match &config.out {
         Some(out) => artifacts::outcome_of(
             &report,

@@ -38,3 +38,7 @@ pub async fn sdk_config(region: Option<&str>) -> SdkConfig {
     }
     loader.load().await
 }
+
+pub mod follow;
+
+pub use follow::{ControlPlane, ControlSnapshot, Preflight};
