@@ -12,9 +12,17 @@
 //! 4. it looks for a rollback (the new version's share falling back to zero after rising) and
 //!    for completion (the new version serving all traffic for good).
 //!
+//! With the alias's configured routing ([`AnalysisConfig::configured`], `--alias`), steps 2 and
+//! 3 change: the start is the change that first gave the new version weight (known to its
+//! poll bracket, not estimated), and the observed share is judged per window of constant
+//! configured share against that share, not per schedule step (the schedule, if any, is then
+//! compared with the alias by [`crate::configured::conformance`]; [`overall_with_conformance`]
+//! combines both).
+//!
 //! All times are seconds since the timeline's origin.
 
 mod align;
+mod configured;
 mod events;
 mod family;
 mod series;
@@ -26,10 +34,12 @@ use self::series::Series;
 use self::steps::Judging;
 use self::versions::Versions;
 use crate::configured::ConfiguredRouting;
+use crate::control_plane::ScheduleConformance;
 use crate::report::{Sensitivity, StepReport, StepVerdict, Verdict};
 use crate::schedule::Schedule;
 use crate::timeline::Timeline;
 
+pub(crate) use self::configured::percent;
 pub use self::family::DETECTION_POWER;
 pub(crate) use self::steps::GUARD_FRACTION;
 
@@ -49,6 +59,11 @@ pub const DEFAULT_TOLERANCE: f64 = 0.0;
 pub const DEFAULT_MAX_DETECTABLE_DEVIATION: f64 = 0.05;
 /// Default minimum of requests (outside guard bands) for a step to be judged.
 pub const DEFAULT_MIN_STEP_REQUESTS: u64 = 20;
+/// Default propagation allowance, seconds: Lambda's data plane may apply an alias update a
+/// little after GetAlias shows it (or before, GetAlias reading a lagging replica), so each edge
+/// of a window of configured share gets this much more guard band (at most a tenth of the
+/// window: time-compressed deployments, like the lab's, apply weights within milliseconds).
+pub const DEFAULT_PROPAGATION_SECS: f64 = 1.0;
 
 /// What the analysis knows in advance; every field may be left to the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +91,9 @@ pub struct AnalysisConfig {
     /// What the alias was configured to send over the run (`--alias`): when given, the expected
     /// share per window is the configured weight, not the schedule's.
     pub configured: Option<ConfiguredRouting>,
+    /// Propagation allowance at each edge of a window of configured share, seconds (default
+    /// [`DEFAULT_PROPAGATION_SECS`]).
+    pub propagation_secs: f64,
 }
 
 impl Default for AnalysisConfig {
@@ -91,6 +109,7 @@ impl Default for AnalysisConfig {
             guard_secs: None,
             max_detectable_deviation: DEFAULT_MAX_DETECTABLE_DEVIATION,
             configured: None,
+            propagation_secs: DEFAULT_PROPAGATION_SECS,
         }
     }
 }
@@ -115,6 +134,9 @@ impl AnalysisConfig {
         if let Some(s) = self.deployment_start.filter(|s| !s.is_finite()) {
             return Err(AnalysisConfigError::Start(s));
         }
+        if !(self.propagation_secs.is_finite() && self.propagation_secs >= 0.0) {
+            return Err(AnalysisConfigError::Propagation(self.propagation_secs));
+        }
         Ok(())
     }
 }
@@ -137,6 +159,9 @@ pub enum AnalysisConfigError {
     /// A non-finite deployment start.
     #[error("deployment start {0} must be a finite number of seconds since the run's origin")]
     Start(f64),
+    /// A negative or non-finite propagation allowance.
+    #[error("propagation allowance {0} s must be a finite number of seconds >= 0, e.g. 1")]
+    Propagation(f64),
 }
 
 /// The result of [`analyze`]: the split part of `report.json`.
@@ -183,11 +208,12 @@ impl SplitAnalysis {
 /// rollback, alignment and steps use only the data before it. Without a schedule,
 /// `deployment_start` (unless given) is the first bin in which the new version answered.
 pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
-    let versions = versions::pick(
-        timeline,
-        cfg.old_version.as_deref(),
-        cfg.new_version.as_deref(),
-    );
+    let alias = cfg.configured.as_ref().filter(|c| !c.changes.is_empty());
+    let (old, new) = match alias {
+        Some(c) => c.old_and_new(cfg.old_version.as_deref(), cfg.new_version.as_deref()),
+        None => (cfg.old_version.clone(), cfg.new_version.clone()),
+    };
+    let versions = versions::pick(timeline, old.as_deref(), new.as_deref());
     let series = Series::new(timeline, versions.old_index(), versions.new_index());
     let mut out = SplitAnalysis {
         verdict: Verdict::Inconclusive,
@@ -209,7 +235,16 @@ pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
         );
         return out;
     }
-    if let Some(reason) = missing_versions(&versions, cfg.schedule.is_some()) {
+    // Against the alias, a version the alias sends traffic to but the clients never see is a
+    // deviation to judge, not a reason to stop.
+    let alias = alias.filter(|_| {
+        versions.old.is_some() && versions.new.is_some() && !series.is_empty()
+    });
+    if let Some(reason) = alias
+        .is_none()
+        .then(|| missing_versions(&versions, cfg.schedule.is_some()))
+        .flatten()
+    {
         out.verdict = if series.is_empty() || cfg.schedule.is_some() {
             Verdict::Inconclusive
         } else {
@@ -227,6 +262,9 @@ pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
         .then(|| events::completion_bin(&series))
         .flatten()
         .map(|b| b as f64 * w);
+    if let Some(routing) = alias {
+        return against_alias(out, &series, routing, cfg, completion, &note);
+    }
     let new_label = out.new_version.clone().unwrap_or_default();
     let Some(schedule) = &cfg.schedule else {
         out.deployment_start = cfg
@@ -293,6 +331,71 @@ pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
         cfg.min_step_requests,
     );
     out.reason += &note;
+    out
+}
+
+/// [`analyze`] against the alias's configured routing: the start is the change that first gave
+/// the new version weight, and windows of constant configured share are judged.
+fn against_alias(
+    mut out: SplitAnalysis,
+    series: &Series,
+    routing: &ConfiguredRouting,
+    cfg: &AnalysisConfig,
+    completion: Option<f64>,
+    note: &str,
+) -> SplitAnalysis {
+    let old = out.old_version.clone().unwrap_or_default();
+    let new = out.new_version.clone().unwrap_or_default();
+    let (start, half_width, sentence) = match routing.shift_start(&new) {
+        Some(c) => {
+            out.deployment_start_ci = Some([c.not_before, c.not_after]);
+            (
+                Some(c.at),
+                c.half_width(),
+                format!(
+                    "the alias started sending version {new} traffic at {:.1} s (±{:.1} s)",
+                    c.at,
+                    c.half_width()
+                ),
+            )
+        }
+        None => {
+            let first = &routing.changes[0];
+            let share = first.routing.share_of(&new);
+            let sentence = if share > 0.0 {
+                format!(
+                    "the alias already sent {} to version {new} at its first poll ({:.1} s): the deployment started before the run",
+                    percent(share),
+                    first.not_after
+                )
+            } else {
+                format!("the alias never gave version {new} weight")
+            };
+            (cfg.deployment_start, 0.0, sentence)
+        }
+    };
+    out.deployment_start = start;
+    let judging = Judging {
+        start: start.unwrap_or_default(),
+        start_half_width: half_width,
+        guard_secs: cfg.guard_secs,
+        confidence: cfg.confidence,
+        tolerance: cfg.tolerance,
+        min_requests: cfg.min_step_requests,
+        max_detectable_deviation: cfg.max_detectable_deviation,
+    };
+    let (judged, notes) =
+        configured::judge(series, routing, &old, &new, &judging, cfg.propagation_secs);
+    out.steps = judged.steps;
+    out.sensitivity = judged.sensitivity;
+    // Complete when the clients saw it and the alias sends everything to the new version.
+    let all_new = routing.changes.last().is_some_and(|c| {
+        configured::share_between(&c.routing, &old, &new).is_some_and(|s| s >= 1.0 - 1e-9)
+    });
+    out.completed_at = completion.filter(|_| all_new);
+    (out.verdict, out.reason) =
+        configured::verdict(&out, &notes, &sentence, cfg.min_step_requests);
+    out.reason += note;
     out
 }
 
@@ -427,6 +530,40 @@ fn insufficient_sensitivity(s: &Sensitivity, steps: &[StepReport]) -> String {
 /// Precedence: no tagged response at all → `Inconclusive`; then `Rollback` > `ErrorBudget` >
 /// `Deviated` > `Inconclusive` > `Followed`/`Completed`.
 pub fn overall(
+    split: &SplitAnalysis,
+    error_budget_exceeded: bool,
+    any_tagged: bool,
+) -> (Verdict, String) {
+    overall_with_conformance(split, None, error_budget_exceeded, any_tagged)
+}
+
+/// [`overall`] for a run that also compared the alias with a schedule
+/// ([`crate::configured::conformance`]): the two planes' findings in one verdict.
+///
+/// Precedence: `Rollback` > `ErrorBudget` > `Deviated` (the clients against the alias, or the
+/// schedule: `split`) > `Deviated` (the alias against the schedule: `conformance` not
+/// followed) > `Inconclusive` > `Followed`/`Completed`. The reason says which plane deviated;
+/// when both followed, it says so for both.
+pub fn overall_with_conformance(
+    split: &SplitAnalysis,
+    conformance: Option<&ScheduleConformance>,
+    error_budget_exceeded: bool,
+    any_tagged: bool,
+) -> (Verdict, String) {
+    let (verdict, reason) = overall_of_split(split, error_budget_exceeded, any_tagged);
+    match (verdict, conformance) {
+        (Verdict::Rollback | Verdict::ErrorBudget | Verdict::Deviated, _) | (_, None) => {
+            (verdict, reason)
+        }
+        (_, Some(c)) if !c.followed => (
+            Verdict::Deviated,
+            format!("{}. Clients: {reason}", c.reason),
+        ),
+        (_, Some(c)) => (verdict, format!("{reason} And {}.", c.reason)),
+    }
+}
+
+fn overall_of_split(
     split: &SplitAnalysis,
     error_budget_exceeded: bool,
     any_tagged: bool,

@@ -6,10 +6,14 @@
 //! little later; a change seen by poll *k* happened after poll *k − 1* was answered (it still
 //! showed the old routing) and before poll *k* was answered, so each change carries that bracket.
 
+mod conformance;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub use self::conformance::{MIN_TOLERANCE_SECS, TOLERANCE_FRACTION, conformance};
 
 /// An alias's routing: the primary version and the additional versions with their weights
 /// (`RoutingConfig.AdditionalVersionWeights`, fractions in `[0, 1]`).
@@ -64,6 +68,13 @@ pub struct ConfiguredRouting {
     pub gaps: Vec<[f64; 2]>,
 }
 
+impl RoutingChange {
+    /// Half the width of the bracket `[not_before, not_after]`: the uncertainty of `at`.
+    pub fn half_width(&self) -> f64 {
+        ((self.not_after - self.not_before) / 2.0).max(0.0)
+    }
+}
+
 impl ConfiguredRouting {
     /// The routing in effect at `t` by the best estimates (`None` before the first poll).
     pub fn routing_at(&self, t: f64) -> Option<&Routing> {
@@ -72,6 +83,45 @@ impl ConfiguredRouting {
             .take_while(|c| c.at <= t)
             .last()
             .map(|c| &c.routing)
+    }
+
+    /// The old and new versions as the alias shows them, given ones first: old is the primary
+    /// at the first poll; new is the first version other than old that gets weight (an
+    /// additional version at the first poll when the run started mid-deployment, else the first
+    /// version that gains weight later). `None` when the alias shows nothing to decide by.
+    pub fn old_and_new(
+        &self,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> (Option<String>, Option<String>) {
+        let old = old
+            .map(str::to_owned)
+            .or_else(|| self.changes.first().map(|c| c.routing.primary.clone()));
+        let new = new.map(str::to_owned).or_else(|| {
+            self.changes.iter().find_map(|c| {
+                let gaining = |v: &String| Some(v) != old.as_ref() && c.routing.share_of(v) > 0.0;
+                c.routing
+                    .additional
+                    .keys()
+                    .chain(std::iter::once(&c.routing.primary))
+                    .find(|v| gaining(v))
+                    .cloned()
+            })
+        });
+        (old, new)
+    }
+
+    /// The change that started the shift to `new`: the first change after the first poll that
+    /// gives `new` weight when the change before it gave none. `None` when the alias already
+    /// sent `new` traffic at the first poll (the deployment started before the run) or never.
+    pub fn shift_start(&self, new: &str) -> Option<&RoutingChange> {
+        if self.changes.first()?.routing.share_of(new) > 0.0 {
+            return None;
+        }
+        self.changes
+            .windows(2)
+            .find(|p| p[0].routing.share_of(new) <= 0.0 && p[1].routing.share_of(new) > 0.0)
+            .map(|p| &p[1])
     }
 }
 
