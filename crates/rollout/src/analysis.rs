@@ -237,9 +237,8 @@ pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
     }
     // Against the alias, a version the alias sends traffic to but the clients never see is a
     // deviation to judge, not a reason to stop.
-    let alias = alias.filter(|_| {
-        versions.old.is_some() && versions.new.is_some() && !series.is_empty()
-    });
+    let alias =
+        alias.filter(|_| versions.old.is_some() && versions.new.is_some() && !series.is_empty());
     if let Some(reason) = alias
         .is_none()
         .then(|| missing_versions(&versions, cfg.schedule.is_some()))
@@ -393,8 +392,7 @@ fn against_alias(
         configured::share_between(&c.routing, &old, &new).is_some_and(|s| s >= 1.0 - 1e-9)
     });
     out.completed_at = completion.filter(|_| all_new);
-    (out.verdict, out.reason) =
-        configured::verdict(&out, &notes, &sentence, cfg.min_step_requests);
+    (out.verdict, out.reason) = configured::verdict(&out, &notes, &sentence, cfg.min_step_requests);
     out.reason += note;
     out
 }

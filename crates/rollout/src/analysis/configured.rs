@@ -120,26 +120,40 @@ pub(crate) fn judge(
     let (obs_start, obs_end) = (series.observed_start(), series.observed_end());
     let mut notes = Vec::new();
     let mut timing = Vec::new();
-    let reports = windows(configured, old, new)
-        .into_iter()
+    let windows = windows(configured, old, new);
+    let end_of = |win: &Window| win.to.map_or(obs_end.max(win.from), |(at, _)| at);
+    let lengths: Vec<f64> = windows
+        .iter()
+        .map(|win| (end_of(win) - win.from).max(0.0))
+        .collect();
+    // The allowance at the change that opens window `k`: capped by the longer of the windows
+    // on either side (the deployment's pace; the last window is cut short by the run's end).
+    let allowance = |k: usize| {
+        let longer = lengths[k].max(if k > 0 { lengths[k - 1] } else { 0.0 });
+        propagation_secs.min(PROPAGATION_FRACTION * longer)
+    };
+    let reports = windows
+        .iter()
         .enumerate()
         .map(|(index, win)| {
-            let end = win.to.map_or(obs_end.max(win.from), |(at, _)| at);
-            let len = (end - win.from).max(0.0);
-            let propagation = propagation_secs.min(PROPAGATION_FRACTION * len);
+            let end = end_of(win);
+            let len = lengths[index];
             let proportional = j
                 .guard_secs
                 .unwrap_or_else(|| (len * GUARD_FRACTION).min(GUARD_CAP_SECS));
-            let lo = (win.from + win.from_half + proportional + propagation).max(obs_start);
+            let lo = (win.from + win.from_half + proportional + allowance(index)).max(obs_start);
             // The end of the last window is the end of the data, not a change.
             let hi = win
                 .to
-                .map_or(end, |(at, half)| at - half - proportional - propagation)
+                .map_or(end, |(at, half)| {
+                    at - half - proportional - allowance(index + 1)
+                })
                 .min(obs_end);
+            let inside = propagation_secs.min(PROPAGATION_FRACTION * len);
             let holes: Vec<(f64, f64)> = win
                 .holes
                 .iter()
-                .map(|(a, b)| (a - propagation, b + propagation))
+                .map(|(a, b)| (a - inside, b + inside))
                 .collect();
             let pieces = without(lo, hi, &holes);
             let (mut old_n, mut new_n) = (0, 0);
@@ -257,9 +271,8 @@ pub(crate) fn verdict(
             ),
         );
     }
-    let mut reason = format!(
-        "clients followed the alias's weights in all {judged} judged windows; {start}"
-    );
+    let mut reason =
+        format!("clients followed the alias's weights in all {judged} judged windows; {start}");
     let (insufficient, unobserved) = (
         count(StepVerdict::Insufficient),
         count(StepVerdict::NotObserved),
