@@ -62,7 +62,8 @@ pub const DEFAULT_MIN_STEP_REQUESTS: u64 = 20;
 /// Default propagation allowance, seconds: Lambda's data plane may apply an alias update a
 /// little after GetAlias shows it (or before, GetAlias reading a lagging replica), so each edge
 /// of a window of configured share gets this much more guard band (at most a tenth of the
-/// window: time-compressed deployments, like the lab's, apply weights within milliseconds).
+/// deployment's pace, the shorter window between changes next to the edge: time-compressed
+/// deployments, like the lab's, apply weights within milliseconds).
 pub const DEFAULT_PROPAGATION_SECS: f64 = 1.0;
 
 /// What the analysis knows in advance; every field may be left to the data.
@@ -555,10 +556,17 @@ pub fn overall_with_conformance(
         }
         (_, Some(c)) if !c.followed => (
             Verdict::Deviated,
-            format!("{}. Clients: {reason}", c.reason),
+            format!("{}. Against the alias: {reason}", c.reason),
         ),
-        (_, Some(c)) => (verdict, format!("{reason} And {}.", c.reason)),
+        (_, Some(c)) => (verdict, format!("{reason} {}.", capitalized(&c.reason))),
     }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 fn overall_of_split(

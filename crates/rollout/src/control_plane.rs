@@ -172,7 +172,7 @@ pub struct StepConformance {
     /// `applied_at - expected_at`, seconds.
     #[serde(default)]
     pub lateness_secs: Option<f64>,
-    /// The largest `|lateness_secs|` still on time: the change's half-bracket plus
+    /// The largest `|lateness_secs|` still on time: the change's bracket plus
     /// `max(1 s, 5% of the schedule's interval)`. Absent in reports written before it existed.
     #[serde(default)]
     pub tolerance_secs: Option<f64>,

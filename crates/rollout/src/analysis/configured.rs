@@ -6,7 +6,8 @@
 //! change (between the poll that first saw it and the one before), and the data plane may
 //! apply an alias update a little after GetAlias shows it (or, GetAlias reading a replica that
 //! lags, a little before): each edge gets a guard band of `min(2% of the window, 2 s)`, plus
-//! the edge's half-bracket, plus the propagation allowance. The counted span then holds the
+//! the edge's half-bracket, plus the propagation allowance (at most a tenth of the
+//! deployment's pace: the shorter of the windows between changes on either side). The counted span then holds the
 //! window's share for certain, so each window is tested against that one share (no range, as
 //! a schedule step with an uncertain start needs). Changes that keep the share (another
 //! version's weight; a new `RevisionId` with the same weights, i.e. updates between two polls)
@@ -126,11 +127,18 @@ pub(crate) fn judge(
         .iter()
         .map(|win| (end_of(win) - win.from).max(0.0))
         .collect();
-    // The allowance at the change that opens window `k`: capped by the longer of the windows
-    // on either side (the deployment's pace; the last window is cut short by the run's end).
+    // The deployment's pace: the length of a window between two changes (the first window
+    // starts at the first poll, the last one ends with the run: neither says anything of it).
+    let pace =
+        |k: usize| (k > 0 && k < windows.len() && windows[k].to.is_some()).then(|| lengths[k]);
+    // The allowance at the change that opens window `k`, capped by the pace on either side.
     let allowance = |k: usize| {
-        let longer = lengths[k].max(if k > 0 { lengths[k - 1] } else { 0.0 });
-        propagation_secs.min(PROPAGATION_FRACTION * longer)
+        let pace = match (k.checked_sub(1).and_then(pace), pace(k)) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => f64::INFINITY,
+        };
+        propagation_secs.min(PROPAGATION_FRACTION * pace)
     };
     let reports = windows
         .iter()
@@ -149,7 +157,7 @@ pub(crate) fn judge(
                     at - half - proportional - allowance(index + 1)
                 })
                 .min(obs_end);
-            let inside = propagation_secs.min(PROPAGATION_FRACTION * len);
+            let inside = propagation_secs.min(PROPAGATION_FRACTION * pace(index).unwrap_or(len));
             let holes: Vec<(f64, f64)> = win
                 .holes
                 .iter()
@@ -283,7 +291,9 @@ pub(crate) fn verdict(
     reason.push('.');
     reason += &notes;
     if let Some(s) = out.sensitivity.as_ref().filter(|s| s.insufficient) {
-        reason += &insufficient_sensitivity(s, &out.steps).replace(" in step ", " in window ");
+        reason += &insufficient_sensitivity(s, &out.steps)
+            .replace(" in step ", " in window ")
+            .replace("that step needed", "that window needed");
     }
     (Verdict::Followed, reason)
 }

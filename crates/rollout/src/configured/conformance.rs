@@ -7,7 +7,8 @@
 //! of the new version's share that holds the step's share; a change to a share no step has
 //! (before the one that does) makes the step `wrong_share`; a change back to a lower share (a
 //! rollback) or to a later step's share leaves the step `missing`. A matched step is on time
-//! when `|applied_at - expected_at|` is within the change's half-bracket plus
+//! when `|applied_at - expected_at|` is within the change's bracket (`not_after - not_before`:
+//! both its own instant and the start's are uncertain by about half a bracket) plus
 //! `max(`[`MIN_TOLERANCE_SECS`]`, `[`TOLERANCE_FRACTION`]` of the schedule's interval)`.
 
 use super::ConfiguredRouting;
@@ -154,7 +155,7 @@ pub fn conformance(
         if let Some(j) = found.or(stray) {
             let t = trans[j];
             let lateness = t.at - expected_at;
-            let tolerance = t.half + slack;
+            let tolerance = 2.0 * t.half + slack;
             report.applied_at = Some(t.at);
             report.applied_share = Some(t.share);
             report.lateness_secs = Some(lateness);
@@ -212,7 +213,7 @@ fn reason(
             .map(f64::abs)
             .fold(0.0, f64::max);
         return format!(
-            "the alias followed {text}: {on_time} steps applied with their share on time (at most {worst:.1} s off; tolerance {slack:.1} s plus each change's half-bracket){unobserved}"
+            "the alias followed {text}: {on_time} steps applied with their share on time (at most {worst:.1} s off; tolerance {slack:.1} s plus each change's bracket){unobserved}"
         );
     };
     let expected = percent(first.expected_share);
