@@ -133,23 +133,24 @@ fn a_10_point_deviation_from_the_alias_at_600_requests_per_window_is_flagged_in_
  {
     let run = Run::linear_60s();
     let alias = schedule_updates(&run.schedule, run.start);
-    // The clients get 10% where the alias sends 20% (window 2: step 1).
+    // The clients get 20% where the alias sends 30% (window 3: step 2), as in the schedule
+    // path's power study.
     let mut clients = alias.clone();
-    clients[1].1 = 0.1;
+    clients[2].1 = 0.2;
     let seeds = 600;
     let (mut flagged, mut window_flagged, mut counted) = (0, 0, 0);
     for seed in 10_000..10_000 + seeds {
         let (configured, timeline) = run.observe(&alias, &clients, seed);
         let split = analyze(&timeline, &with_alias(configured));
         flagged += u64::from(split.verdict == Verdict::Deviated);
-        window_flagged += u64::from(split.steps[2].verdict == StepVerdict::Deviated);
-        counted += split.steps[2].requests;
+        window_flagged += u64::from(split.steps[3].verdict == StepVerdict::Deviated);
+        counted += split.steps[3].requests;
         if seed == 10_000 {
             println!("{}", split.reason);
             assert!(
                 split.reason.starts_with("clients got ")
                     && split.reason.contains(&format!(
-                        "of version {NEW_VERSION} while the alias sent 20%"
+                        "of version {NEW_VERSION} while the alias sent 30%"
                     )),
                 "{}",
                 split.reason
@@ -158,7 +159,7 @@ fn a_10_point_deviation_from_the_alias_at_600_requests_per_window_is_flagged_in_
     }
     let (low, _) = wilson_interval(window_flagged, seeds, ONE_SIDED_95);
     println!(
-        "clients at 10% while the alias sent 20%, 600 requests per window ({} counted outside \
+        "clients at 20% while the alias sent 30%, 600 requests per window ({} counted outside \
          the guard bands on average): window flagged in {window_flagged} of {seeds} (at least \
          {:.1}% at 95% confidence), run deviated in {flagged}",
         counted / seeds,
