@@ -18,7 +18,7 @@
 use super::family::{self, Judged};
 use super::series::Series;
 use super::steps::{GUARD_CAP_SECS, GUARD_FRACTION, Judging};
-use super::{SplitAnalysis, insufficient_sensitivity, rollback_reason};
+use super::{AnalysisConfig, SplitAnalysis, insufficient_sensitivity, rollback_reason};
 use crate::configured::{ConfiguredRouting, Routing};
 use crate::report::{StepReport, StepVerdict, Verdict};
 
@@ -40,6 +40,70 @@ struct Window {
     share: Option<f64>,
     /// Brackets of changes inside the window that kept its share.
     holes: Vec<(f64, f64)>,
+}
+
+/// [`super::analyze`] against the alias's configured routing: the start is the change that first gave
+/// the new version weight, and windows of constant configured share are judged.
+pub(super) fn analyze(
+    mut out: SplitAnalysis,
+    series: &Series,
+    routing: &ConfiguredRouting,
+    cfg: &AnalysisConfig,
+    completion: Option<f64>,
+    note: &str,
+) -> SplitAnalysis {
+    let old = out.old_version.clone().unwrap_or_default();
+    let new = out.new_version.clone().unwrap_or_default();
+    let (start, half_width, sentence) = match routing.shift_start(&new) {
+        Some(c) => {
+            out.deployment_start_ci = Some([c.not_before, c.not_after]);
+            (
+                Some(c.at),
+                c.half_width(),
+                format!(
+                    "the alias started sending version {new} traffic at {:.1} s (±{:.1} s)",
+                    c.at,
+                    c.half_width()
+                ),
+            )
+        }
+        None => {
+            let first = &routing.changes[0];
+            let share = first.routing.share_of(&new);
+            let sentence = if share > 0.0 {
+                format!(
+                    "the alias already sent {} to version {new} at its first poll ({:.1} s): the deployment started before the run",
+                    percent(share),
+                    first.not_after
+                )
+            } else {
+                format!("the alias never gave version {new} weight")
+            };
+            (cfg.deployment_start, 0.0, sentence)
+        }
+    };
+    out.deployment_start = start;
+    let judging = Judging {
+        start: start.unwrap_or_default(),
+        start_half_width: half_width,
+        guard_secs: cfg.guard_secs,
+        confidence: cfg.confidence,
+        tolerance: cfg.tolerance,
+        min_requests: cfg.min_step_requests,
+        max_detectable_deviation: cfg.max_detectable_deviation,
+    };
+    let (judged, notes) = judge(series, routing, &old, &new, &judging, cfg.propagation_secs);
+    out.steps = judged.steps;
+    out.sensitivity = judged.sensitivity;
+    // Complete when the clients saw it and the alias sends everything to the new version.
+    let all_new = routing
+        .changes
+        .last()
+        .is_some_and(|c| share_between(&c.routing, &old, &new).is_some_and(|s| s >= 1.0 - 1e-9));
+    out.completed_at = completion.filter(|_| all_new);
+    (out.verdict, out.reason) = verdict(&out, &notes, &sentence, cfg.min_step_requests);
+    out.reason += note;
+    out
 }
 
 /// The new version's share among the old and new versions' responses under `routing` (the
