@@ -95,6 +95,11 @@ pub struct AnalysisConfig {
     /// Propagation allowance at each edge of a window of configured share, seconds (default
     /// [`DEFAULT_PROPAGATION_SECS`]).
     pub propagation_secs: f64,
+    /// When the last successful poll of the alias was sent, seconds since the origin: the last
+    /// window of configured share is judged up to it (less the propagation allowance), since a
+    /// change after it may already show in the responses. `None`: up to the end of the data
+    /// less the widest poll bracket seen. A live analysis should set it.
+    pub polled_until: Option<f64>,
 }
 
 impl Default for AnalysisConfig {
@@ -111,6 +116,7 @@ impl Default for AnalysisConfig {
             max_detectable_deviation: DEFAULT_MAX_DETECTABLE_DEVIATION,
             configured: None,
             propagation_secs: DEFAULT_PROPAGATION_SECS,
+            polled_until: None,
         }
     }
 }
@@ -138,6 +144,9 @@ impl AnalysisConfig {
         if !(self.propagation_secs.is_finite() && self.propagation_secs >= 0.0) {
             return Err(AnalysisConfigError::Propagation(self.propagation_secs));
         }
+        if let Some(t) = self.polled_until.filter(|t| !t.is_finite()) {
+            return Err(AnalysisConfigError::PolledUntil(t));
+        }
         Ok(())
     }
 }
@@ -163,6 +172,9 @@ pub enum AnalysisConfigError {
     /// A negative or non-finite propagation allowance.
     #[error("propagation allowance {0} s must be a finite number of seconds >= 0, e.g. 1")]
     Propagation(f64),
+    /// A non-finite time of the last poll.
+    #[error("the last poll's time {0} must be a finite number of seconds since the run's origin")]
+    PolledUntil(f64),
 }
 
 /// The result of [`analyze`]: the split part of `report.json`.

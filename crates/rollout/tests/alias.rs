@@ -325,3 +325,28 @@ fn completion_needs_the_alias_at_the_new_version_and_a_rollback_is_seen_from_res
     let split = analyze(&timeline, &with_alias(configured));
     assert_eq!(split.verdict, Verdict::Rollback, "{}", split.reason);
 }
+
+#[test]
+fn a_live_analysis_does_not_count_responses_after_the_last_poll_against_it() {
+    // The alias moves to 10% at 30 s; the clients see it at once, the poller (every second)
+    // has not yet: its last poll was sent at 29.9 s, and the data runs to 31.5 s.
+    let alias = [(30.0, 0.1)];
+    let configured = polled(&alias, 1.0, 0.05, 0.9, 29.95);
+    assert_eq!(configured.changes.len(), 1);
+    let timeline = Simulation::new(200.0, 31.5, 4).run(piecewise_share(&alias));
+    let live = |polled_until| {
+        analyze(
+            &timeline,
+            &AnalysisConfig {
+                polled_until,
+                ..with_alias(configured.clone())
+            },
+        )
+    };
+    let split = live(Some(29.9));
+    assert_eq!(split.verdict, Verdict::Followed, "{}", split.reason);
+    // Had a poll seen 0% beyond the data (and its propagation allowance), the new version's
+    // responses would contradict it.
+    let split = live(Some(32.5));
+    assert_eq!(split.verdict, Verdict::Deviated, "{}", split.reason);
+}

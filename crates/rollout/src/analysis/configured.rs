@@ -92,7 +92,7 @@ pub(super) fn analyze(
         min_requests: cfg.min_step_requests,
         max_detectable_deviation: cfg.max_detectable_deviation,
     };
-    let (judged, notes) = judge(series, routing, &old, &new, &judging, cfg.propagation_secs);
+    let (judged, notes) = judge(series, routing, &old, &new, &judging, cfg);
     out.steps = judged.steps;
     out.sensitivity = judged.sensitivity;
     // Complete when the clients saw it and the alias sends everything to the new version.
@@ -171,7 +171,7 @@ fn without(lo: f64, hi: f64, holes: &[(f64, f64)]) -> Vec<(f64, f64)> {
 }
 
 /// One [`StepReport`] per window of constant configured share (`index` = the window's
-/// position), tested as one family, and a note for each window left unjudged for a reason the
+/// position; the last one ends with the data), tested as one family, and a note for each window left unjudged for a reason the
 /// report's fields do not show (a gap in the polls, a routing to neither version).
 pub(crate) fn judge(
     series: &Series,
@@ -179,8 +179,14 @@ pub(crate) fn judge(
     old: &str,
     new: &str,
     j: &Judging,
-    propagation_secs: f64,
+    cfg: &AnalysisConfig,
 ) -> (Judged, Vec<String>) {
+    let propagation_secs = cfg.propagation_secs;
+    let widest = configured
+        .changes
+        .iter()
+        .map(|c| c.not_after - c.not_before)
+        .fold(0.0, f64::max);
     let w = series.bin_secs;
     let (obs_start, obs_end) = (series.observed_start(), series.observed_end());
     let mut notes = Vec::new();
@@ -214,13 +220,16 @@ pub(crate) fn judge(
                 .guard_secs
                 .unwrap_or_else(|| (len * GUARD_FRACTION).min(GUARD_CAP_SECS));
             let lo = (win.from + win.from_half + proportional + allowance(index)).max(obs_start);
-            // The end of the last window is the end of the data, not a change.
-            let hi = win
-                .to
-                .map_or(end, |(at, half)| {
-                    at - half - proportional - allowance(index + 1)
-                })
-                .min(obs_end);
+            let hi = match win.to {
+                Some((at, half)) => at - half - proportional - allowance(index + 1),
+                // The last window is known up to the last poll: a change after it may already
+                // show in the data (or, when that poll's time is not given, up to the widest
+                // bracket before the end of the data: a change is seen a poll later at most).
+                None => cfg
+                    .polled_until
+                    .map_or(end - widest, |until| until - allowance(index)),
+            }
+            .min(obs_end);
             let inside = propagation_secs.min(PROPAGATION_FRACTION * pace(index).unwrap_or(len));
             let holes: Vec<(f64, f64)> = win
                 .holes
