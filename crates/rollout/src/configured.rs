@@ -5,6 +5,50 @@
 //! Times are seconds since the timeline's origin. A poll is sent at some instant and answered a
 //! little later; a change seen by poll *k* happened after poll *k − 1* was answered (it still
 //! showed the old routing) and before poll *k* was answered, so each change carries that bracket.
+//!
+//! How the prober uses it: [`crate::analyze`] with [`crate::AnalysisConfig::configured`] judges
+//! the clients against the alias; [`conformance`] compares the alias with the schedule;
+//! [`crate::overall_with_conformance`] gives the run's verdict from both.
+//!
+//! ```
+//! use rollout::configured::{ConfiguredRouting, Routing, RoutingChange, conformance};
+//! use rollout::{AnalysisConfig, Schedule, Verdict, analyze, overall_with_conformance, sim};
+//!
+//! // `canary:10%:20s` from 5 s on; the alias polled at 0, 5.5 (10%) and 25.5 s (all new).
+//! let schedule: Schedule = "canary:10%:20s".parse()?;
+//! let routing = |share: f64| Routing {
+//!     primary: if share < 1.0 { "1" } else { "2" }.into(),
+//!     additional: (share > 0.0 && share < 1.0)
+//!         .then(|| ("2".to_owned(), share))
+//!         .into_iter()
+//!         .collect(),
+//! };
+//! let change = |not_before: f64, not_after: f64, share: f64| RoutingChange {
+//!     at: (not_before + not_after) / 2.0,
+//!     not_before,
+//!     not_after,
+//!     routing: routing(share),
+//!     revision_id: None,
+//! };
+//! let configured = ConfiguredRouting {
+//!     changes: vec![change(0.0, 0.0, 0.0), change(4.5, 5.5, 0.1), change(24.5, 25.5, 1.0)],
+//!     gaps: vec![],
+//! };
+//! let timeline = sim::simulate(&schedule, 5.0, 100.0, 40.0, 7, 0.1);
+//! let cfg = AnalysisConfig {
+//!     configured: Some(configured.clone()),
+//!     polled_until: Some(40.0),
+//!     ..AnalysisConfig::default()
+//! };
+//! let split = analyze(&timeline, &cfg);
+//! assert_eq!(split.deployment_start, Some(5.0)); // the bracket's middle
+//! assert_eq!(split.steps.len(), 3); // windows at 0%, 10% and 100%
+//! let alias = conformance(&schedule, "canary:10%:20s", &configured, "2", 40.0);
+//! assert!(alias.followed, "{}", alias.reason);
+//! let (verdict, reason) = overall_with_conformance(&split, Some(&alias), false, true);
+//! assert_eq!(verdict, Verdict::Followed, "{reason}");
+//! # Ok::<(), rollout::ScheduleError>(())
+//! ```
 
 mod conformance;
 
