@@ -193,6 +193,49 @@ mod tests {
     }
 
     #[test]
+    fn versions_and_the_shift_start_come_from_the_changes() {
+        let change = |at: f64, r: Routing| RoutingChange {
+            at,
+            not_before: at - 0.5,
+            not_after: at + 0.5,
+            routing: r,
+            revision_id: None,
+        };
+        let from_start = ConfiguredRouting {
+            changes: vec![
+                change(0.0, routing("1", &[])),
+                change(5.0, routing("1", &[("7", 0.1)])),
+                change(9.0, routing("7", &[])),
+            ],
+            gaps: vec![],
+        };
+        assert_eq!(
+            from_start.old_and_new(None, None),
+            (Some("1".into()), Some("7".into()))
+        );
+        assert_eq!(
+            from_start.old_and_new(Some("0"), Some("9")),
+            (Some("0".into()), Some("9".into()))
+        );
+        assert_eq!(from_start.shift_start("7").map(|c| c.at), Some(5.0));
+        // Started mid-deployment: the additional version is new, the start is not known.
+        let mid = ConfiguredRouting {
+            changes: from_start.changes[1..].to_vec(),
+            gaps: vec![],
+        };
+        assert_eq!(
+            mid.old_and_new(None, None),
+            (Some("1".into()), Some("7".into()))
+        );
+        assert_eq!(mid.shift_start("7"), None);
+        let never = ConfiguredRouting {
+            changes: from_start.changes[..1].to_vec(),
+            gaps: vec![],
+        };
+        assert_eq!(never.old_and_new(None, None), (Some("1".into()), None));
+    }
+
+    #[test]
     fn routing_at_takes_the_latest_change() {
         let change = |at: f64, r: Routing| RoutingChange {
             at,

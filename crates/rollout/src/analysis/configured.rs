@@ -7,7 +7,8 @@
 //! apply an alias update a little after GetAlias shows it (or, GetAlias reading a replica that
 //! lags, a little before): each edge gets a guard band of `min(2% of the window, 2 s)`, plus
 //! the edge's half-bracket, plus the propagation allowance (at most a tenth of the
-//! deployment's pace: the shorter of the windows between changes on either side). The counted span then holds the
+//! deployment's pace: the shorter of the windows between changes on either side). The last
+//! window is counted up to the last poll, less the allowance. The counted span then holds the
 //! window's share for certain, so each window is tested against that one share (no range, as
 //! a schedule step with an uncertain start needs). Changes that keep the share (another
 //! version's weight; a new `RevisionId` with the same weights, i.e. updates between two polls)
@@ -22,7 +23,7 @@ use super::{AnalysisConfig, SplitAnalysis, insufficient_sensitivity, rollback_re
 use crate::configured::{ConfiguredRouting, Routing};
 use crate::report::{StepReport, StepVerdict, Verdict};
 
-/// Fraction of a window's length that caps the propagation allowance: a time-compressed
+/// Fraction of the deployment's pace that caps the propagation allowance: a time-compressed
 /// deployment (the lab, 1 s steps) applies weights within milliseconds, and a full second at
 /// each edge would leave nothing of its windows to judge.
 pub(crate) const PROPAGATION_FRACTION: f64 = 0.1;
@@ -42,8 +43,8 @@ struct Window {
     holes: Vec<(f64, f64)>,
 }
 
-/// [`super::analyze`] against the alias's configured routing: the start is the change that first gave
-/// the new version weight, and windows of constant configured share are judged.
+/// [`super::analyze`] against the alias's configured routing: the start is the change that
+/// first gave the new version weight, and windows of constant configured share are judged.
 pub(super) fn analyze(
     mut out: SplitAnalysis,
     series: &Series,
