@@ -192,7 +192,8 @@ pub struct SplitAnalysis {
     pub deployment_start: Option<f64>,
     /// Likelihood-ratio interval of the estimated start, `[low, high]`; `None` when given.
     pub deployment_start_ci: Option<[f64; 2]>,
-    /// Steps as observed (empty without a schedule or without a second version).
+    /// Steps as observed, or the windows of constant configured share with
+    /// [`AnalysisConfig::configured`] (empty without either or without a second version).
     pub steps: Vec<StepReport>,
     /// The least sensitive judged step: what the run could have caught (`None` when no step
     /// was judged).
