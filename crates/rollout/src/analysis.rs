@@ -12,9 +12,17 @@
 //! 4. it looks for a rollback (the new version's share falling back to zero after rising) and
 //!    for completion (the new version serving all traffic for good).
 //!
+//! With the alias's configured routing ([`AnalysisConfig::configured`], `--alias`), steps 2 and
+//! 3 change: the start is the change that first gave the new version weight (known to its
+//! poll bracket, not estimated), and the observed share is judged per window of constant
+//! configured share against that share, not per schedule step (the schedule, if any, is then
+//! compared with the alias by [`crate::configured::conformance`]; [`overall_with_conformance`]
+//! combines both).
+//!
 //! All times are seconds since the timeline's origin.
 
 mod align;
+mod configured;
 mod events;
 mod family;
 mod series;
@@ -26,10 +34,12 @@ use self::series::Series;
 use self::steps::Judging;
 use self::versions::Versions;
 use crate::configured::ConfiguredRouting;
+use crate::control_plane::ScheduleConformance;
 use crate::report::{Sensitivity, StepReport, StepVerdict, Verdict};
 use crate::schedule::Schedule;
 use crate::timeline::Timeline;
 
+pub(crate) use self::configured::percent;
 pub use self::family::DETECTION_POWER;
 pub(crate) use self::steps::GUARD_FRACTION;
 
@@ -49,6 +59,12 @@ pub const DEFAULT_TOLERANCE: f64 = 0.0;
 pub const DEFAULT_MAX_DETECTABLE_DEVIATION: f64 = 0.05;
 /// Default minimum of requests (outside guard bands) for a step to be judged.
 pub const DEFAULT_MIN_STEP_REQUESTS: u64 = 20;
+/// Default propagation allowance, seconds: Lambda's data plane may apply an alias update a
+/// little after GetAlias shows it (or before, GetAlias reading a lagging replica), so each edge
+/// of a window of configured share gets this much more guard band (at most a tenth of the
+/// deployment's pace, the shorter window between changes next to the edge: time-compressed
+/// deployments, like the lab's, apply weights within milliseconds).
+pub const DEFAULT_PROPAGATION_SECS: f64 = 1.0;
 
 /// What the analysis knows in advance; every field may be left to the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +92,14 @@ pub struct AnalysisConfig {
     /// What the alias was configured to send over the run (`--alias`): when given, the expected
     /// share per window is the configured weight, not the schedule's.
     pub configured: Option<ConfiguredRouting>,
+    /// Propagation allowance at each edge of a window of configured share, seconds (default
+    /// [`DEFAULT_PROPAGATION_SECS`]).
+    pub propagation_secs: f64,
+    /// When the last successful poll of the alias was sent, seconds since the origin: the last
+    /// window of configured share is judged up to it (less the propagation allowance), since a
+    /// change after it may already show in the responses. `None`: up to the end of the data
+    /// less the widest poll bracket seen. A live analysis should set it.
+    pub polled_until: Option<f64>,
 }
 
 impl Default for AnalysisConfig {
@@ -91,6 +115,8 @@ impl Default for AnalysisConfig {
             guard_secs: None,
             max_detectable_deviation: DEFAULT_MAX_DETECTABLE_DEVIATION,
             configured: None,
+            propagation_secs: DEFAULT_PROPAGATION_SECS,
+            polled_until: None,
         }
     }
 }
@@ -115,6 +141,12 @@ impl AnalysisConfig {
         if let Some(s) = self.deployment_start.filter(|s| !s.is_finite()) {
             return Err(AnalysisConfigError::Start(s));
         }
+        if !(self.propagation_secs.is_finite() && self.propagation_secs >= 0.0) {
+            return Err(AnalysisConfigError::Propagation(self.propagation_secs));
+        }
+        if let Some(t) = self.polled_until.filter(|t| !t.is_finite()) {
+            return Err(AnalysisConfigError::PolledUntil(t));
+        }
         Ok(())
     }
 }
@@ -137,6 +169,12 @@ pub enum AnalysisConfigError {
     /// A non-finite deployment start.
     #[error("deployment start {0} must be a finite number of seconds since the run's origin")]
     Start(f64),
+    /// A negative or non-finite propagation allowance.
+    #[error("propagation allowance {0} s must be a finite number of seconds >= 0, e.g. 1")]
+    Propagation(f64),
+    /// A non-finite time of the last poll.
+    #[error("the last poll's time {0} must be a finite number of seconds since the run's origin")]
+    PolledUntil(f64),
 }
 
 /// The result of [`analyze`]: the split part of `report.json`.
@@ -154,7 +192,8 @@ pub struct SplitAnalysis {
     pub deployment_start: Option<f64>,
     /// Likelihood-ratio interval of the estimated start, `[low, high]`; `None` when given.
     pub deployment_start_ci: Option<[f64; 2]>,
-    /// Steps as observed (empty without a schedule or without a second version).
+    /// Steps as observed, or the windows of constant configured share with
+    /// [`AnalysisConfig::configured`] (empty without either or without a second version).
     pub steps: Vec<StepReport>,
     /// The least sensitive judged step: what the run could have caught (`None` when no step
     /// was judged).
@@ -183,11 +222,12 @@ impl SplitAnalysis {
 /// rollback, alignment and steps use only the data before it. Without a schedule,
 /// `deployment_start` (unless given) is the first bin in which the new version answered.
 pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
-    let versions = versions::pick(
-        timeline,
-        cfg.old_version.as_deref(),
-        cfg.new_version.as_deref(),
-    );
+    let alias = cfg.configured.as_ref().filter(|c| !c.changes.is_empty());
+    let (old, new) = match alias {
+        Some(c) => c.old_and_new(cfg.old_version.as_deref(), cfg.new_version.as_deref()),
+        None => (cfg.old_version.clone(), cfg.new_version.clone()),
+    };
+    let versions = versions::pick(timeline, old.as_deref(), new.as_deref());
     let series = Series::new(timeline, versions.old_index(), versions.new_index());
     let mut out = SplitAnalysis {
         verdict: Verdict::Inconclusive,
@@ -209,7 +249,15 @@ pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
         );
         return out;
     }
-    if let Some(reason) = missing_versions(&versions, cfg.schedule.is_some()) {
+    // Against the alias, a version the alias sends traffic to but the clients never see is a
+    // deviation to judge, not a reason to stop.
+    let alias =
+        alias.filter(|_| versions.old.is_some() && versions.new.is_some() && !series.is_empty());
+    if let Some(reason) = alias
+        .is_none()
+        .then(|| missing_versions(&versions, cfg.schedule.is_some()))
+        .flatten()
+    {
         out.verdict = if series.is_empty() || cfg.schedule.is_some() {
             Verdict::Inconclusive
         } else {
@@ -227,6 +275,9 @@ pub fn analyze(timeline: &Timeline, cfg: &AnalysisConfig) -> SplitAnalysis {
         .then(|| events::completion_bin(&series))
         .flatten()
         .map(|b| b as f64 * w);
+    if let Some(routing) = alias {
+        return configured::analyze(out, &series, routing, cfg, completion, &note);
+    }
     let new_label = out.new_version.clone().unwrap_or_default();
     let Some(schedule) = &cfg.schedule else {
         out.deployment_start = cfg
@@ -427,6 +478,47 @@ fn insufficient_sensitivity(s: &Sensitivity, steps: &[StepReport]) -> String {
 /// Precedence: no tagged response at all → `Inconclusive`; then `Rollback` > `ErrorBudget` >
 /// `Deviated` > `Inconclusive` > `Followed`/`Completed`.
 pub fn overall(
+    split: &SplitAnalysis,
+    error_budget_exceeded: bool,
+    any_tagged: bool,
+) -> (Verdict, String) {
+    overall_with_conformance(split, None, error_budget_exceeded, any_tagged)
+}
+
+/// [`overall`] for a run that also compared the alias with a schedule
+/// ([`crate::configured::conformance`]): the two planes' findings in one verdict.
+///
+/// Precedence: `Rollback` > `ErrorBudget` > `Deviated` (the clients against the alias, or the
+/// schedule: `split`) > `Deviated` (the alias against the schedule: `conformance` not
+/// followed) > `Inconclusive` > `Followed`/`Completed`. The reason says which plane deviated;
+/// when both followed, it says so for both.
+pub fn overall_with_conformance(
+    split: &SplitAnalysis,
+    conformance: Option<&ScheduleConformance>,
+    error_budget_exceeded: bool,
+    any_tagged: bool,
+) -> (Verdict, String) {
+    let (verdict, reason) = overall_of_split(split, error_budget_exceeded, any_tagged);
+    match (verdict, conformance) {
+        (Verdict::Rollback | Verdict::ErrorBudget | Verdict::Deviated, _) | (_, None) => {
+            (verdict, reason)
+        }
+        (_, Some(c)) if !c.followed => (
+            Verdict::Deviated,
+            format!("{}. Against the alias: {reason}", c.reason),
+        ),
+        (_, Some(c)) => (verdict, format!("{reason} {}.", capitalized(&c.reason))),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+fn overall_of_split(
     split: &SplitAnalysis,
     error_budget_exceeded: bool,
     any_tagged: bool,

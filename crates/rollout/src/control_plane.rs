@@ -145,7 +145,8 @@ pub struct StackReport {
 pub struct ScheduleConformance {
     /// The schedule compared with (as given).
     pub schedule: String,
-    /// True when every step was applied with its share, on time within the tolerance.
+    /// True when no step was late, early, applied with another share or missing (steps the
+    /// run could not see, `not_observed`, do not count against it).
     pub followed: bool,
     /// Why, in one sentence.
     pub reason: String,
@@ -171,7 +172,13 @@ pub struct StepConformance {
     /// `applied_at - expected_at`, seconds.
     #[serde(default)]
     pub lateness_secs: Option<f64>,
-    /// `on_time`, `late`, `early`, `wrong_share` or `missing`.
+    /// The largest `|lateness_secs|` still on time: the change's bracket plus
+    /// `max(1 s, 5% of the schedule's interval)`. Absent in reports written before it existed.
+    #[serde(default)]
+    pub tolerance_secs: Option<f64>,
+    /// `on_time`, `late`, `early`, `wrong_share` (the alias held another share where this step
+    /// was due), `missing` (never applied although the polls covered its time) or
+    /// `not_observed` (due before the first poll or after the last).
     pub verdict: String,
 }
 

@@ -33,7 +33,9 @@ pub mod sim;
 pub mod stats;
 pub mod timeline;
 
-pub use analysis::{AnalysisConfig, AnalysisConfigError, SplitAnalysis, analyze, overall};
+pub use analysis::{
+    AnalysisConfig, AnalysisConfigError, SplitAnalysis, analyze, overall, overall_with_conformance,
+};
 pub use report::{
     FORMAT_VERSION, LatencyComparison, LatencySummary, Report, Sensitivity, StepReport,
     StepVerdict, Verdict,

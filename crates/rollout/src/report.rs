@@ -89,16 +89,18 @@ pub struct LatencySummary {
     pub max: f64,
 }
 
-/// One schedule step as observed.
+/// One schedule step as observed; with the alias's configured routing (`--alias`), one window
+/// of constant configured share instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StepReport {
-    /// Position of the step in the schedule, from 0.
+    /// Position of the step in the schedule (of the window in the run), from 0.
     pub index: usize,
     /// Start of the step (aligned), seconds since the run's origin.
     pub start: f64,
     /// End of the step (aligned), seconds since the run's origin.
     pub end: f64,
-    /// Share of the new version the schedule prescribes during the step.
+    /// Share of the new version the schedule prescribes during the step (the alias's weight of
+    /// the new version among the old and new ones during the window).
     pub expected_share: f64,
     /// Observed share of the new version among tagged responses, outside the guard bands;
     /// `null` when no request fell in the step.
@@ -321,7 +323,8 @@ pub struct Report {
     pub rollback_at: Option<f64>,
     /// When the new version started serving all traffic for good, seconds since the origin.
     pub completed_at: Option<f64>,
-    /// Schedule steps as observed (empty without a schedule).
+    /// Schedule steps as observed, or with `--alias` the windows of constant configured share
+    /// (empty without either).
     pub steps: Vec<StepReport>,
     /// The least sensitive judged step: the smallest deviation the run could have caught there;
     /// `null` when no step was judged. Absent in reports written before it existed.

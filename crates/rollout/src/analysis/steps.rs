@@ -12,7 +12,7 @@ use crate::schedule::Schedule;
 /// bins inside the band are counted, so no further bin is needed.
 pub(crate) const GUARD_FRACTION: f64 = 0.02;
 /// Cap of the proportional part of the guard band, seconds.
-const GUARD_CAP_SECS: f64 = 2.0;
+pub(crate) const GUARD_CAP_SECS: f64 = 2.0;
 
 /// How steps are judged.
 #[derive(Debug, Clone, Copy)]
