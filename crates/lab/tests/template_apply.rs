@@ -277,3 +277,123 @@ async fn a_failing_resource_rolls_the_update_back() {
     );
     assert_eq!(version_behind_route(&lab).await, "1");
 }
+
+/// Two functions, `A` (its code under S3 key `a_key`) and, when `with_b`, `B`; `A` uses layer
+/// `L` (described `layer`) when given.
+fn two_functions(a_key: &str, with_b: bool, layer: Option<&str>) -> Value {
+    let mut a = json!({"Type": "AWS::Lambda::Function", "Properties": {
+        "Code": {"S3Bucket": "rollcall-lab", "S3Key": a_key},
+        "Handler": "bootstrap", "Runtime": "provided.al2023"}});
+    let mut resources = json!({"A": a.clone()});
+    if let Some(description) = layer {
+        a["Properties"]["Layers"] = json!([{"Ref": "L"}]);
+        resources["A"] = a;
+        resources["L"] = json!({"Type": "AWS::Lambda::LayerVersion", "Properties": {
+            "Content": {"S3Bucket": "rollcall-lab", "S3Key": "code"},
+            "Description": description}});
+    }
+    if with_b {
+        resources["B"] = json!({"Type": "AWS::Lambda::Function", "Properties": {
+            "Code": {"S3Bucket": "rollcall-lab", "S3Key": "code"},
+            "Handler": "bootstrap", "Runtime": "provided.al2023"}});
+    }
+    json!({ "Resources": resources })
+}
+
+async fn create(parts: &LabParts, template: Value, code: &Path) -> LiveStack {
+    let pseudo = Pseudo::for_stack("us-east-1", "123456789012", "demo", "1");
+    let empty = LiveStack::new(pseudo, PathBuf::from("template.json"));
+    let statuses = Statuses::default();
+    match apply(parts, empty, prepared(template, code), &statuses).await {
+        Applied::Complete(stack) => stack,
+        Applied::RolledBack(_, reason) => panic!("the create failed: {reason}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolled_back_update_keeps_the_resources_it_would_have_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let code = code(dir.path(), "a");
+    let stack = create(&parts, two_functions("code", true, None), &code).await;
+    let b = stack.resources["B"].physical_id.clone();
+    // A's code is not staged: its update fails, after B left the stack.
+    let Applied::RolledBack(stack, reason) = apply(
+        &parts,
+        stack,
+        prepared(two_functions("missing", false, None), &code),
+        &Statuses::default(),
+    )
+    .await
+    else {
+        panic!("the update should fail");
+    };
+    assert!(reason.starts_with("A:"), "{reason}");
+    assert_eq!(
+        stack.resources["B"].physical_id, b,
+        "B is the stack's still"
+    );
+    assert!(lab.registry.snapshot().functions.contains_key(&b));
+    // The original template again: nothing to create, so it completes.
+    let statuses = Statuses::default();
+    let again = apply(
+        &parts,
+        stack,
+        prepared(two_functions("code", true, None), &code),
+        &statuses,
+    )
+    .await;
+    assert!(
+        matches!(again, Applied::Complete(_)),
+        "{again:?} {:?}",
+        statuses.0.lock().unwrap()
+    );
+    assert!(statuses.of("B").is_empty(), "B is unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolled_back_update_puts_a_replaced_resource_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let code = code(dir.path(), "a");
+    let stack = create(&parts, two_functions("code", false, Some("one")), &code).await;
+    let layer = stack.resources["L"].physical_id.clone();
+    // A new layer version replaces L (immutable), then A fails: the new one is deleted and L
+    // is the old version again.
+    let statuses = Statuses::default();
+    let Applied::RolledBack(stack, _) = apply(
+        &parts,
+        stack,
+        prepared(two_functions("missing", false, Some("two")), &code),
+        &statuses,
+    )
+    .await
+    else {
+        panic!("the update should fail");
+    };
+    assert_eq!(stack.resources["L"].physical_id, layer);
+    assert_eq!(stack.resources["L"].properties["Description"], "one");
+    let events = statuses.0.lock().unwrap().clone();
+    let deleted: Vec<_> = events
+        .iter()
+        .filter(|(id, s, _)| id == "L" && s == "DELETE_COMPLETE")
+        .collect();
+    assert_eq!(deleted.len(), 1, "the new version is deleted: {events:?}");
+    let snapshot = lab.registry.snapshot();
+    let versions: Vec<_> = snapshot
+        .layers
+        .values()
+        .flat_map(|l| l.versions.keys())
+        .collect();
+    assert_eq!(versions, [&1], "only the old layer version is left");
+    let again = apply(
+        &parts,
+        stack,
+        prepared(two_functions("code", false, Some("one")), &code),
+        &Statuses::default(),
+    )
+    .await;
+    assert!(matches!(again, Applied::Complete(_)), "{again:?}");
+}

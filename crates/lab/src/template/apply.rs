@@ -50,7 +50,12 @@ pub struct Prepared {
 
 /// One change made, for the rollback.
 enum Step {
+    /// A resource new to the stack.
     Created(String),
+    /// A resource replaced by a new one (another physical id); the old one stays until the
+    /// cleanup.
+    Replaced(String, LiveResource),
+    /// A resource updated in place, with what it was.
     Updated(String, LiveResource),
 }
 
@@ -140,6 +145,9 @@ pub async fn apply(
                 Some(&reason),
             );
             roll_back(parts, &mut stack, steps, recorder).await;
+            // Every change is undone: the stack is as it was, resources the failed template
+            // removed (never deleted before the cleanup) and replaced ones included.
+            let stack = previous;
             refresh_routes(parts, &stack);
             recorder.stack(
                 if creating {
@@ -275,6 +283,7 @@ async fn apply_resources(
                 updated
             }
             _ => {
+                let replaced = previous.resources.get(&id).cloned();
                 recorder.resource(&id, "", &resource_type, "CREATE_IN_PROGRESS", None);
                 let created = resources::create(parts, stack, &id, &resource_type, properties)
                     .await
@@ -284,7 +293,10 @@ async fn apply_resources(
                     })?;
                 let mut created = created;
                 created.deletion_policy = deletion_policy;
-                steps.push(Step::Created(id.clone()));
+                steps.push(match replaced {
+                    Some(old) => Step::Replaced(id.clone(), old),
+                    None => Step::Created(id.clone()),
+                });
                 recorder.resource(
                     &id,
                     &created.physical_id,
@@ -308,15 +320,30 @@ async fn apply_resources(
 }
 
 /// Undoes `steps`, newest first: created resources deleted (unless retained), updated ones
-/// put back (an alias straight back to its old routing).
+/// put back (an alias straight back to its old routing), replaced ones the stack's again,
+/// their replacements deleted in the cleanup (`UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`),
+/// as CloudFormation does.
 async fn roll_back(
     parts: &LabParts,
     stack: &mut LiveStack,
     steps: Vec<Step>,
     recorder: &dyn Recorder,
 ) {
+    let mut replacements = Vec::new();
     for step in steps.into_iter().rev() {
         match step {
+            Step::Replaced(id, old) => {
+                recorder.resource(
+                    &id,
+                    &old.physical_id,
+                    &old.resource_type,
+                    "UPDATE_COMPLETE",
+                    None,
+                );
+                if let Some(new) = stack.resources.insert(id.clone(), old) {
+                    replacements.push((id, new));
+                }
+            }
             Step::Created(id) => {
                 if let Some(live) = stack.resources.remove(&id) {
                     resources::delete(parts, &live);
@@ -360,6 +387,19 @@ async fn roll_back(
                 stack.resources.insert(id, old);
             }
         }
+    }
+    if !replacements.is_empty() {
+        recorder.stack("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None);
+    }
+    for (id, new) in replacements {
+        resources::delete(parts, &new);
+        recorder.resource(
+            &id,
+            &new.physical_id,
+            &new.resource_type,
+            "DELETE_COMPLETE",
+            None,
+        );
     }
 }
 
