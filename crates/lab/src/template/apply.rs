@@ -85,6 +85,7 @@ pub async fn apply(
         .get("Mappings")
         .cloned()
         .unwrap_or(Value::Null);
+    stack.template = prepared.template.clone();
     recorder.stack(
         if creating {
             "CREATE_IN_PROGRESS"

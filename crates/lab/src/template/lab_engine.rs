@@ -165,37 +165,25 @@ impl LabStackEngine {
 
     async fn run(&self, source: &StackSource, stack_id: &str, prepared: Prepared) -> StackOutcome {
         let name = &source.stack_name;
+        let updating = self.engine.stack(name).is_some();
         let original = std::fs::read_to_string(&source.template_path).unwrap_or_default();
         let description = prepared
             .template
             .get("Description")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let _ = self.stacks.set_templates(
-            name,
+        let templates = (
             original,
             serde_json::to_string_pretty(&prepared.template).unwrap_or_default(),
             description,
         );
-        let _ = self.stacks.set_parameters(
-            name,
-            prepared
-                .parameters
-                .iter()
-                .map(|(k, v)| StackParameter {
-                    key: k.clone(),
-                    value: match v {
-                        Value::String(s) => s.clone(),
-                        Value::Array(items) => items
-                            .iter()
-                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        other => other.to_string(),
-                    },
-                })
-                .collect(),
-        );
+        let parameters = stack_parameters(&prepared.parameters);
+        // A stack being created has its template from the start (ROLLBACK_COMPLETE keeps it);
+        // an update's template and parameters are the stack's once it completes, as
+        // CloudFormation keeps the previous ones through UPDATE_ROLLBACK_COMPLETE.
+        if !updating {
+            self.record_template(name, templates.clone(), parameters.clone());
+        }
         let key = (
             prepared.template.clone(),
             prepared.parameters.clone(),
@@ -207,6 +195,9 @@ impl LabStackEngine {
         };
         let outcome = self.engine.run(name, stack_id, prepared, &recorder).await;
         if outcome.complete {
+            if updating {
+                self.record_template(name, templates, parameters);
+            }
             self.last
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -226,6 +217,19 @@ impl LabStackEngine {
                 .collect(),
         );
         outcome
+    }
+
+    /// The stack's templates (as submitted, processed; its description) and parameters.
+    fn record_template(
+        &self,
+        name: &str,
+        (original, processed, description): (String, String, Option<String>),
+        parameters: Vec<StackParameter>,
+    ) {
+        let _ = self
+            .stacks
+            .set_templates(name, original, processed, description);
+        let _ = self.stacks.set_parameters(name, parameters);
     }
 
     fn source(&self, request: &StackRequest) -> Result<StackSource, CloudFormationError> {
@@ -321,6 +325,25 @@ impl StackEngine for LabStackEngine {
         });
         Ok(stack_id)
     }
+}
+
+/// Parameter values as DescribeStacks gives them (a list as its comma-separated text).
+fn stack_parameters(parameters: &BTreeMap<String, Value>) -> Vec<StackParameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| StackParameter {
+            key: k.clone(),
+            value: match v {
+                Value::String(s) => s.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            },
+        })
+        .collect()
 }
 
 /// `serve --template`: creates the stack once the lab serves; the banner's lines about it, or

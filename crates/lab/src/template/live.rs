@@ -45,6 +45,9 @@ pub struct LiveStack {
     pub artifacts: BTreeMap<String, PathBuf>,
     /// `Mappings`, for `Fn::FindInMap`.
     pub mappings: Value,
+    /// The processed template it was last deployed from (null before its create): its
+    /// outputs are the stack's.
+    pub template: Value,
 }
 
 impl LiveStack {
@@ -58,6 +61,7 @@ impl LiveStack {
             resources: BTreeMap::new(),
             artifacts: BTreeMap::new(),
             mappings: Value::Null,
+            template: Value::Null,
         }
     }
 }
