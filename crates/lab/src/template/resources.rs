@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use super::function::{code_of, function_config};
 use super::live::{LiveResource, LiveStack, physical_name, short_id};
+pub use super::recorded::attributes;
+use super::recorded::recorded_only;
 use crate::api::gateway::LiveRoutes;
 use crate::api::lambda::{FunctionControl, function_arn};
 use crate::control::Registry;
@@ -66,24 +68,6 @@ pub const EMULATED: &[&str] = &[
     "AWS::ApiGatewayV2::Api",
     "AWS::ApiGateway::RestApi",
 ];
-
-/// The `Fn::GetAtt` attributes the lab gives a resource type (`None`: a type whose
-/// attributes the lab does not know, given stand-ins).
-pub fn attributes(resource_type: &str) -> Option<&'static [&'static str]> {
-    Some(match resource_type {
-        "AWS::Lambda::Function" => &["Arn"],
-        "AWS::Lambda::Version" => &["Version", "FunctionArn"],
-        "AWS::Lambda::Alias" => &["AliasArn"],
-        "AWS::Lambda::LayerVersion" => &["LayerVersionArn"],
-        "AWS::CloudWatch::Alarm" => &["Arn"],
-        "AWS::IAM::Role" => &["Arn", "RoleId"],
-        "AWS::Lambda::Url" => &["FunctionUrl", "FunctionArn"],
-        "AWS::ApiGatewayV2::Api" | "AWS::ApiGateway::RestApi" => {
-            &["ApiEndpoint", "ApiId", "RootResourceId"]
-        }
-        _ => return None,
-    })
-}
 
 /// `properties.<key>` as text (numbers and booleans as written).
 pub fn text(properties: &Value, key: &str) -> Option<String> {
@@ -560,33 +544,4 @@ fn numbers_in(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(numbers_in),
         _ => {}
     }
-}
-
-/// A resource the lab records but does not run: its id and the attributes templates read.
-fn recorded_only(
-    live: &mut LiveResource,
-    scope: &ArnScope,
-    stack: &str,
-    logical_id: &str,
-    resource_type: &str,
-    properties: &Value,
-) {
-    let name = physical_name(stack, logical_id, 64);
-    let (partition, account) = (&scope.partition, &scope.account);
-    match resource_type {
-        "AWS::IAM::Role" => {
-            let name = text(properties, "RoleName").unwrap_or(name);
-            live.attributes.insert(
-                "Arn".into(),
-                json!(format!("arn:{partition}:iam::{account}:role/{name}")),
-            );
-            live.attributes.insert(
-                "RoleId".into(),
-                json!(short_id(stack, logical_id, 21).to_uppercase()),
-            );
-            live.physical_id = name;
-        }
-        _ => live.physical_id = name,
-    }
-    live.ref_value = json!(live.physical_id);
 }
