@@ -397,3 +397,73 @@ async fn a_rolled_back_update_puts_a_replaced_resource_back() {
     .await;
     assert!(matches!(again, Applied::Complete(_)), "{again:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recorded_resources_give_the_ref_and_attributes_aws_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let vars = json!({
+        "QUEUE_REF": {"Ref": "Queue"},
+        "QUEUE_ARN": {"Fn::GetAtt": ["Queue", "Arn"]},
+        "QUEUE_NAME": {"Fn::GetAtt": ["Queue", "QueueName"]},
+        "QUEUE_URL": {"Fn::GetAtt": ["Queue", "QueueUrl"]},
+        "FIFO_NAME": {"Fn::GetAtt": ["Fifo", "QueueName"]},
+        "TABLE_REF": {"Ref": "Table"},
+        "TABLE_ARN": {"Fn::GetAtt": ["Table", "Arn"]},
+        "STREAM_ARN": {"Fn::GetAtt": ["Table", "StreamArn"]},
+        "TOPIC_REF": {"Ref": "Topic"},
+        "TOPIC_ARN": {"Fn::GetAtt": ["Topic", "TopicArn"]},
+        "TOPIC_NAME": {"Fn::GetAtt": ["Topic", "TopicName"]},
+        "STAGE_REF": {"Ref": "Stage"},
+    });
+    let template = json!({"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "Fifo": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": true}},
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}},
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "Rest": {"Type": "AWS::ApiGateway::RestApi", "Properties": {}},
+        "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {
+            "RestApiId": {"Ref": "Rest"}, "StageName": "Prod"}},
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Code": {"S3Bucket": "rollcall-lab", "S3Key": "code"},
+            "Handler": "bootstrap", "Runtime": "provided.al2023",
+            "Environment": {"Variables": vars}}}
+    }});
+    let stack = create(&parts, template, &code(dir.path(), "a")).await;
+    let env = &stack.resources["Fn"].properties["Environment"]["Variables"];
+    let scope = &lab.scope;
+    let (region, account) = (&scope.region, &scope.account);
+    let name = |id: &str, max| lab::template::live::physical_name("demo", id, max);
+    let queue = name("Queue", 80);
+    let queue_url = format!("https://sqs.{region}.amazonaws.com/{account}/{queue}");
+    assert_eq!(env["QUEUE_REF"], queue_url);
+    assert_eq!(env["QUEUE_URL"], queue_url);
+    assert_eq!(env["QUEUE_NAME"], queue);
+    assert_eq!(
+        env["QUEUE_ARN"],
+        format!("arn:{}:sqs:{region}:{account}:{queue}", scope.partition)
+    );
+    let fifo = env["FIFO_NAME"].as_str().unwrap();
+    assert!(fifo.ends_with(".fifo") && fifo.len() <= 80, "{fifo}");
+    let table = name("Table", 255);
+    assert_eq!(env["TABLE_REF"], table);
+    let table_arn = format!(
+        "arn:{}:dynamodb:{region}:{account}:table/{table}",
+        scope.partition
+    );
+    assert_eq!(env["TABLE_ARN"], table_arn);
+    let stream = env["STREAM_ARN"].as_str().unwrap();
+    assert!(
+        stream.starts_with(&format!("{table_arn}/stream/")),
+        "{stream}"
+    );
+    let topic = name("Topic", 256);
+    let topic_arn = format!("arn:{}:sns:{region}:{account}:{topic}", scope.partition);
+    assert_eq!(env["TOPIC_REF"], topic_arn);
+    assert_eq!(env["TOPIC_ARN"], topic_arn);
+    assert_eq!(env["TOPIC_NAME"], topic);
+    assert_eq!(env["STAGE_REF"], "Prod");
+    assert_eq!(stack.resources["Stage"].physical_id, "Prod");
+}
