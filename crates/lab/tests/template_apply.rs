@@ -467,3 +467,77 @@ async fn recorded_resources_give_the_ref_and_attributes_aws_documents() {
     assert_eq!(env["STAGE_REF"], "Prod");
     assert_eq!(stack.resources["Stage"].physical_id, "Prod");
 }
+
+/// CodeDeploy's GetApplication on the lab's API port: (HTTP status, body).
+async fn get_application(lab: &Lab, name: &str) -> (u16, Value) {
+    let addr = lab
+        .lambda_url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let headers = [
+        ("x-amz-target", "CodeDeploy_20141006.GetApplication"),
+        ("content-type", "application/x-amz-json-1.1"),
+    ];
+    let body = json!({"applicationName": name}).to_string();
+    let reply = test_support::http::send(addr, "POST", "/", &headers, body).await;
+    (reply.status, reply.json())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codedeploy_applications_and_groups_leave_with_their_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let code = code(dir.path(), "a");
+    let app = lab::template::live::physical_name("demo", "App", 100);
+    let group = lab::template::live::physical_name("demo", "Group", 100);
+    // A create whose function (after the group, which it names) fails is rolled back: the
+    // application and its group go with it.
+    let mut failing = template("FnVersionA", "a", "CodeDeployDefault.LambdaAllAtOnce");
+    failing["Resources"]["Late"] = json!({"Type": "AWS::Lambda::Function", "Properties": {
+        "Code": {"S3Bucket": "rollcall-lab", "S3Key": "code"}, "Handler": "bootstrap",
+        "Runtime": "java21", "Environment": {"Variables": {"GROUP": {"Ref": "Group"}}}}});
+    let pseudo = Pseudo::for_stack("us-east-1", "123456789012", "demo", "1");
+    let empty = LiveStack::new(pseudo, PathBuf::from("template.json"));
+    let statuses = Statuses::default();
+    let Applied::RolledBack(..) = apply(&parts, empty, prepared(failing, &code), &statuses).await
+    else {
+        panic!("the create should fail");
+    };
+    assert!(statuses.of("Group").contains(&"DELETE_COMPLETE".to_owned()));
+    let (status, body) = get_application(&lab, &app).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "ApplicationDoesNotExistException");
+    assert!(lab.deployments.get_deployment_group(&app, &group).is_err());
+
+    // The same stack again: its application and group are created anew.
+    let first = template("FnVersionA", "a", "CodeDeployDefault.LambdaAllAtOnce");
+    let stack = create(&parts, first, &code).await;
+    let (status, body) = get_application(&lab, &app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["application"]["applicationName"], app);
+    let info = lab.deployments.get_deployment_group(&app, &group).unwrap();
+    assert_eq!(
+        info.deployment_config_name,
+        "CodeDeployDefault.LambdaAllAtOnce"
+    );
+
+    // An update that leaves CodeDeploy out (the alias shifted directly): both are deleted.
+    let mut plain = template("FnVersionA", "a", "CodeDeployDefault.LambdaAllAtOnce");
+    let resources = plain["Resources"].as_object_mut().unwrap();
+    resources.remove("App");
+    resources.remove("Group");
+    resources["Alias"]
+        .as_object_mut()
+        .unwrap()
+        .remove("UpdatePolicy");
+    let statuses = Statuses::default();
+    let updated = apply(&parts, stack, prepared(plain, &code), &statuses).await;
+    assert!(matches!(updated, Applied::Complete(_)), "{updated:?}");
+    assert_eq!(statuses.of("App"), ["DELETE_COMPLETE"]);
+    let (status, body) = get_application(&lab, &app).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "ApplicationDoesNotExistException");
+    assert!(lab.deployments.get_deployment_group(&app, &group).is_err());
+}

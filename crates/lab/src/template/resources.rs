@@ -371,21 +371,35 @@ pub fn delete(parts: &LabParts, live: &LiveResource) {
             }
             Ok(())
         }
-        "AWS::Lambda::Function" => parts.registry.delete_function(&live.physical_id, None),
+        "AWS::Lambda::Function" => lambda(parts.registry.delete_function(&live.physical_id, None)),
         "AWS::Lambda::Version" => {
             let (function, number) = split_qualified(&live.physical_id);
-            parts.registry.delete_function(&function, number.as_deref())
+            lambda(parts.registry.delete_function(&function, number.as_deref()))
         }
         "AWS::Lambda::Alias" => {
             let (function, alias) = split_qualified(&live.physical_id);
-            parts
-                .registry
-                .delete_alias(&function, alias.as_deref().unwrap_or_default())
+            lambda(
+                parts
+                    .registry
+                    .delete_alias(&function, alias.as_deref().unwrap_or_default()),
+            )
         }
         "AWS::CloudWatch::Alarm" => {
             parts.cloudwatch.delete_alarm(&live.physical_id);
             Ok(())
         }
+        "AWS::CodeDeploy::Application" => {
+            codedeploy(parts.deployments.delete_application(&live.physical_id))
+        }
+        "AWS::CodeDeploy::DeploymentGroup" => codedeploy(
+            parts
+                .deployments
+                .delete_deployment_group(
+                    &text(&live.properties, "ApplicationName").unwrap_or_default(),
+                    &live.physical_id,
+                )
+                .map(|_| ()),
+        ),
         "AWS::Lambda::Url" => {
             let key = live.physical_id.rsplit(':').next().unwrap_or_default();
             parts
@@ -398,8 +412,16 @@ pub fn delete(parts: &LabParts, live: &LiveResource) {
         _ => Ok(()),
     };
     if let Err(e) = result {
-        tracing::warn!(physical_id = %live.physical_id, error = %e.message, "resource not deleted");
+        tracing::warn!(physical_id = %live.physical_id, error = %e, "resource not deleted");
     }
+}
+
+fn lambda(result: Result<(), LambdaError>) -> Result<(), String> {
+    result.map_err(|e| e.message)
+}
+
+fn codedeploy(result: Result<(), protocol::codedeploy::CodeDeployError>) -> Result<(), String> {
+    result.map_err(|e| e.message)
 }
 
 /// `arn:...:function:name[:qualifier]` -> (name, qualifier).
