@@ -3,31 +3,18 @@
 //! DescribeStacks and GetTemplate answer. Plain CloudFormation with local code (no
 //! Transform), so no Python.
 
+mod template_support;
+
 use std::path::{Path, PathBuf};
 
 use lab::api::cloudformation::{StackEngine, StackRequest, TemplateSource};
-use lab::api::gateway::PayloadFormat;
-use lab::cli::ServeOptions;
 use lab::control::stacks::StackStatus;
 use lab::lab::Lab;
 use lab::spec::LabSpec;
 use lab::template::cli::StackSource;
 use lab::template::lab_engine::LabStackEngine;
 use serde_json::{Value, json};
-
-fn options() -> ServeOptions {
-    ServeOptions {
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        lambda_addr: "127.0.0.1:0".parse().unwrap(),
-        log_dir: None,
-        default_format: PayloadFormat::V2,
-        ready_file: None,
-        spec_file: None,
-        alarms: Vec::new(),
-        event_log: None,
-        time_scale: 600.0,
-    }
-}
+use template_support::apply::options;
 
 /// A code dir running `hello` as `bootstrap`.
 fn code(dir: &Path) -> PathBuf {
