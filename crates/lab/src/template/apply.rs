@@ -111,20 +111,7 @@ pub async fn apply(
             if !creating {
                 recorder.stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None);
             }
-            for (id, old) in &previous.resources {
-                if !stack.resources.contains_key(id)
-                    || stack.resources[id].physical_id != old.physical_id
-                {
-                    resources::delete(parts, old);
-                    recorder.resource(
-                        id,
-                        &old.physical_id,
-                        &old.resource_type,
-                        "DELETE_COMPLETE",
-                        None,
-                    );
-                }
-            }
+            clean_up(parts, &previous, &stack, recorder);
             refresh_routes(parts, &stack);
             recorder.stack(
                 if creating {
@@ -160,6 +147,35 @@ pub async fn apply(
             );
             Applied::RolledBack(stack, reason)
         }
+    }
+}
+
+/// The cleanup of a completed update: what left the stack and what was replaced, deleted in
+/// the reverse of the previous template's creation order (what depends on a resource first);
+/// kept (`DELETE_SKIPPED`) when its `DeletionPolicy` (left) or the template's
+/// `UpdateReplacePolicy` (replaced) is `Retain`.
+fn clean_up(parts: &LabParts, previous: &LiveStack, stack: &LiveStack, recorder: &dyn Recorder) {
+    let mut order = creation_order(&previous.template).unwrap_or_default();
+    order.retain(|id| previous.resources.contains_key(id));
+    for id in previous.resources.keys() {
+        if !order.contains(id) {
+            order.push(id.clone());
+        }
+    }
+    for id in order.iter().rev() {
+        let old = &previous.resources[id];
+        let policy = match stack.resources.get(id) {
+            None => old.deletion_policy.as_deref(),
+            Some(now) if now.physical_id != old.physical_id => now.update_replace_policy.as_deref(),
+            Some(_) => continue,
+        };
+        let status = if policy == Some("Retain") {
+            "DELETE_SKIPPED"
+        } else {
+            resources::remove(parts, old);
+            "DELETE_COMPLETE"
+        };
+        recorder.resource(id, &old.physical_id, &old.resource_type, status, None);
     }
 }
 
@@ -223,10 +239,14 @@ async fn apply_resources(
             &format!("Resources.{id}.UpdatePolicy"),
         )
         .map_err(|e| fail(e.to_string()))?;
-        let deletion_policy = resource
-            .get("DeletionPolicy")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let policy = |name: &str| {
+            resource
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (deletion_policy, update_replace_policy) =
+            (policy("DeletionPolicy"), policy("UpdateReplacePolicy"));
         let old = previous
             .resources
             .get(&id)
@@ -236,9 +256,15 @@ async fn apply_resources(
             resource_type.as_str(),
             "AWS::Lambda::Version" | "AWS::Lambda::LayerVersion"
         );
+        let replaced = |old: &LiveResource| {
+            immutable
+                || resources::replacing_properties(&resource_type)
+                    .iter()
+                    .any(|p| old.properties.get(p) != properties.get(p))
+        };
         let live = match old {
             Some(old) if old.properties == properties => old,
-            Some(old) if !immutable => {
+            Some(old) if !replaced(&old) => {
                 recorder.resource(
                     &id,
                     &old.physical_id,
@@ -274,6 +300,7 @@ async fn apply_resources(
                     fail(e.0)
                 })?;
                 updated.deletion_policy = deletion_policy;
+                updated.update_replace_policy = update_replace_policy;
                 recorder.resource(
                     &id,
                     &updated.physical_id,
@@ -294,6 +321,7 @@ async fn apply_resources(
                     })?;
                 let mut created = created;
                 created.deletion_policy = deletion_policy;
+                created.update_replace_policy = update_replace_policy;
                 steps.push(match replaced {
                     Some(old) => Step::Replaced(id.clone(), old),
                     None => Step::Created(id.clone()),
@@ -394,6 +422,11 @@ async fn roll_back(
     }
     for (id, new) in replacements {
         resources::delete(parts, &new);
+        // A replacement under the same physical id (a group of a new application) leaves the
+        // stack's resource as it is.
+        if stack.resources.get(&id).map(|r| &r.physical_id) == Some(&new.physical_id) {
+            continue;
+        }
         recorder.resource(
             &id,
             &new.physical_id,

@@ -24,6 +24,8 @@ pub struct LiveResource {
     pub properties: Value,
     /// Its `DeletionPolicy` (`Retain` keeps it when it leaves the stack).
     pub deletion_policy: Option<String>,
+    /// Its `UpdateReplacePolicy` (`Retain` keeps the old one when an update replaces it).
+    pub update_replace_policy: Option<String>,
     /// Whether the lab runs it (false: recorded only, such as IAM roles).
     pub emulated: bool,
 }

@@ -108,6 +108,7 @@ pub async fn create(
         attributes: BTreeMap::new(),
         properties: properties.clone(),
         deletion_policy: None,
+        update_replace_policy: None,
         emulated: EMULATED.contains(&resource_type),
     };
     let scope = &parts.scope;
@@ -356,12 +357,29 @@ pub async fn update(
     Ok(live)
 }
 
-/// Deletes a resource that left the stack (or that a rollback takes back), unless its
-/// `DeletionPolicy` is `Retain`.
+/// Deletes a resource that a rollback takes back, unless its `DeletionPolicy` is `Retain`.
 pub fn delete(parts: &LabParts, live: &LiveResource) {
-    if live.deletion_policy.as_deref() == Some("Retain") {
-        return;
+    if live.deletion_policy.as_deref() != Some("Retain") {
+        remove(parts, live);
     }
+}
+
+/// The properties of `resource_type` that CloudFormation cannot change in place ("Update
+/// requires: Replacement" in AWS's resource reference): a change of one makes a new resource.
+pub fn replacing_properties(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "AWS::Lambda::Function" => &["FunctionName", "PackageType"],
+        "AWS::Lambda::Alias" => &["FunctionName", "Name"],
+        "AWS::Lambda::Version" => &["FunctionName"],
+        "AWS::CodeDeploy::Application" => &["ApplicationName", "ComputePlatform"],
+        "AWS::CodeDeploy::DeploymentGroup" => &["ApplicationName", "DeploymentGroupName"],
+        "AWS::CloudWatch::Alarm" => &["AlarmName"],
+        _ => &[],
+    }
+}
+
+/// Deletes a resource from the lab, whatever its policies say (the caller checked them).
+pub fn remove(parts: &LabParts, live: &LiveResource) {
     let result = match live.resource_type.as_str() {
         "AWS::Lambda::LayerVersion" => {
             if let Ok(arn) = live.physical_id.parse::<LayerVersionArn>() {

@@ -166,6 +166,7 @@ mod tests {
                 attributes: Default::default(),
                 properties: serde_json::json!({"Body": {"paths": body}}),
                 deletion_policy: None,
+                update_replace_policy: None,
                 emulated: true,
             },
         );
