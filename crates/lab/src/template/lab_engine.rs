@@ -320,11 +320,36 @@ impl StackEngine for LabStackEngine {
             .upgrade()
             .expect("the engine is alive while it answers");
         let id = stack_id.clone();
-        tokio::spawn(async move {
+        let name = source.stack_name.clone();
+        let work = tokio::spawn(async move {
             this.run(&source, &id, prepared).await;
         });
+        tokio::spawn(watch_update(Arc::clone(&self.stacks), name, work));
         Ok(stack_id)
     }
+}
+
+/// Waits for an update running in the background: one that panicked leaves its stack
+/// `UPDATE_ROLLBACK_FAILED`, the panic its reason, rather than `UPDATE_IN_PROGRESS` for ever.
+async fn watch_update(stacks: Arc<Stacks>, name: String, work: tokio::task::JoinHandle<()>) {
+    let Err(e) = work.await else {
+        return;
+    };
+    let cause = if e.is_panic() {
+        let panic = e.into_panic();
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned())
+    } else {
+        e.to_string()
+    };
+    let reason = format!(
+        "the lab's stack engine failed during the update ({cause}): the stack's resources may be partly updated; restart the lab (rollcall-lab serve --template) to start from the template again"
+    );
+    tracing::error!(stack = %name, "{reason}");
+    let _ = stacks.set_stack_status(&name, StackStatus::UpdateRollbackFailed, Some(&reason));
 }
 
 /// Parameter values as DescribeStacks gives them (a list as its comma-separated text).
@@ -389,4 +414,42 @@ pub async fn create_stack_on_start(
         text.push_str(&format!("  output {key}: {value}\n"));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_update_that_panics_leaves_the_stack_failed_not_in_progress() {
+        let stacks = Arc::new(Stacks::new("us-east-1", "123456789012"));
+        let new = NewStack {
+            name: "demo".into(),
+            ..NewStack::default()
+        };
+        stacks.create(new).unwrap();
+        stacks
+            .set_stack_status("demo", StackStatus::CreateComplete, None)
+            .unwrap();
+        stacks.begin_update("demo").unwrap();
+        let work = tokio::spawn(async { panic!("boom in the engine") });
+        watch_update(Arc::clone(&stacks), "demo".into(), work).await;
+        let stack = stacks.get("demo").unwrap();
+        assert_eq!(stack.status, StackStatus::UpdateRollbackFailed);
+        let reason = stack.status_reason.unwrap_or_default();
+        assert!(reason.contains("boom in the engine"), "{reason}");
+        // An update that ends leaves the status to the engine.
+        let stacks = Arc::new(Stacks::new("us-east-1", "123456789012"));
+        stacks
+            .create(NewStack {
+                name: "calm".into(),
+                ..NewStack::default()
+            })
+            .unwrap();
+        watch_update(Arc::clone(&stacks), "calm".into(), tokio::spawn(async {})).await;
+        assert_eq!(
+            stacks.get("calm").unwrap().status,
+            StackStatus::CreateInProgress
+        );
+    }
 }
