@@ -148,6 +148,39 @@ async fn the_template_runs_as_a_stack_behind_both_apis() {
     ] {
         assert!(types.contains(&t), "no {t} in {types:?}");
     }
+    // The stack's CodeDeploy application and group, as the AWS CLI reads them.
+    let application = physical(&lab, "ServerlessDeploymentApplication");
+    let app = aws(
+        &lab,
+        "deploy",
+        &["get-application", "--application-name", &application],
+    );
+    assert_eq!(app["application"]["applicationName"], application.as_str());
+    assert_eq!(app["application"]["computePlatform"], "Lambda");
+    let group = physical(&lab, "HelloFunctionDeploymentGroup");
+    let info = aws(
+        &lab,
+        "deploy",
+        &[
+            "get-deployment-group",
+            "--application-name",
+            &application,
+            "--deployment-group-name",
+            &group,
+        ],
+    );
+    let alarms = &info["deploymentGroupInfo"]["alarmConfiguration"]["alarms"];
+    assert_eq!(alarms.as_array().map(Vec::len), Some(2), "{info}");
+    let program = AWS_CLI.locate().unwrap_or_else(|e| panic!("{e}"));
+    let missing = rollcall_e2e::tool::aws_command(&program, "deploy", &lab.lambda_url())
+        .args(["get-application", "--application-name", "no-such-app"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && stderr.contains("ApplicationDoesNotExistException"),
+        "{stderr}"
+    );
     let out = lab.stop();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

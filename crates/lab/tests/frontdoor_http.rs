@@ -436,3 +436,21 @@ async fn invoke_api_lambda_errors() {
     }
     api.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rest_routes_stage_is_the_events_stage() {
+    let (invoker, mut seen) = scripted(|_| success("1", r#"{"statusCode":200,"body":"ok"}"#));
+    let mut route = Route::parse("GET /hello", PayloadFormat::V1).unwrap();
+    route.stage = Some("Staging".into());
+    let config = ApiConfig::new(RouteTable::new(vec![route]), PayloadFormat::V1);
+    let api = ApiGateway::new(config, invoker)
+        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind");
+    let reply = send(api.local_addr(), "GET", "/Staging/hello", &[], "").await;
+    assert_eq!(reply.status, 200);
+    let event: Value = serde_json::from_slice(&seen.recv().await.unwrap().payload).unwrap();
+    assert_eq!(event["requestContext"]["stage"], "Staging");
+    assert_eq!(event["requestContext"]["path"], "/Staging/hello");
+    assert_eq!(event["path"], "/hello");
+}

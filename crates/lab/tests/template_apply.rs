@@ -4,90 +4,17 @@
 //! and shifts the alias through a CodeDeploy deployment; a failing resource rolls the update
 //! back. No Python: the template has no Transform.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+mod template_support;
+
+use std::path::PathBuf;
 
 use cloudformation::Pseudo;
-use lab::api::gateway::PayloadFormat;
-use lab::cli::ServeOptions;
 use lab::lab::Lab;
 use lab::spec::LabSpec;
-use lab::template::apply::{Applied, Prepared, Recorder, apply};
+use lab::template::apply::{Applied, apply};
 use lab::template::live::LiveStack;
-use lab::template::resources::LabParts;
 use serde_json::{Value, json};
-
-fn options() -> ServeOptions {
-    ServeOptions {
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        lambda_addr: "127.0.0.1:0".parse().unwrap(),
-        log_dir: None,
-        default_format: PayloadFormat::V2,
-        ready_file: None,
-        spec_file: None,
-        alarms: Vec::new(),
-        event_log: None,
-        time_scale: 600.0,
-    }
-}
-
-/// Every status the engine reported: (logical id, status, reason).
-#[derive(Default)]
-struct Statuses(Mutex<Vec<(String, String, String)>>);
-
-impl Recorder for Statuses {
-    fn resource(&self, logical_id: &str, _: &str, _: &str, status: &str, reason: Option<&str>) {
-        self.0.lock().unwrap().push((
-            logical_id.into(),
-            status.into(),
-            reason.unwrap_or_default().into(),
-        ));
-    }
-    fn stack(&self, status: &str, reason: Option<&str>) {
-        self.0.lock().unwrap().push((
-            "stack".into(),
-            status.into(),
-            reason.unwrap_or_default().into(),
-        ));
-    }
-}
-
-impl Statuses {
-    fn of(&self, id: &str) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(i, _, _)| i == id)
-            .map(|(_, s, _)| s.clone())
-            .collect()
-    }
-}
-
-fn parts(lab: &Lab) -> LabParts {
-    LabParts {
-        registry: Arc::clone(&lab.registry),
-        control: lab.control.clone(),
-        deployments: Arc::clone(&lab.deployments),
-        cloudwatch: Arc::clone(&lab.cloudwatch),
-        live_routes: Arc::clone(&lab.live_routes),
-        scope: lab.scope.clone(),
-        url_listeners: Arc::default(),
-    }
-}
-
-/// A code dir running `hello` as `bootstrap`.
-fn code(dir: &Path, name: &str) -> PathBuf {
-    let code = dir.join(name);
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::copy(
-        test_support::executable(&["hello"], "hello"),
-        code.join("bootstrap"),
-    )
-    .unwrap();
-    code
-}
+use template_support::apply::{Statuses, code, create, options, parts, prepared};
 
 /// The template: function, its version `version_id`, CodeDeploy, the alias shifted by it, an
 /// HTTP API to the alias.
@@ -119,16 +46,6 @@ fn template(version_id: &str, mark: &str, deployment_config: &str) -> Value {
                     "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Alias}/invocations"}}}}}}}}
         }
     })
-}
-
-fn prepared(template: Value, code: &Path) -> Prepared {
-    Prepared {
-        template_path: PathBuf::from("template.json"),
-        template,
-        artifacts: BTreeMap::from([("code".to_owned(), code.to_path_buf())]),
-        parameters: BTreeMap::new(),
-        shift_gate: None,
-    }
 }
 
 async fn version_behind_route(lab: &Lab) -> String {
@@ -276,4 +193,258 @@ async fn a_failing_resource_rolls_the_update_back() {
         "a"
     );
     assert_eq!(version_behind_route(&lab).await, "1");
+}
+
+/// Two functions, `A` (its code under S3 key `a_key`) and, when `with_b`, `B`; `A` uses layer
+/// `L` (described `layer`) when given.
+fn two_functions(a_key: &str, with_b: bool, layer: Option<&str>) -> Value {
+    let mut a = json!({"Type": "AWS::Lambda::Function", "Properties": {
+        "Code": {"S3Bucket": "rollcall-lab", "S3Key": a_key},
+        "Handler": "bootstrap", "Runtime": "provided.al2023"}});
+    let mut resources = json!({"A": a.clone()});
+    if let Some(description) = layer {
+        a["Properties"]["Layers"] = json!([{"Ref": "L"}]);
+        resources["A"] = a;
+        resources["L"] = json!({"Type": "AWS::Lambda::LayerVersion", "Properties": {
+            "Content": {"S3Bucket": "rollcall-lab", "S3Key": "code"},
+            "Description": description}});
+    }
+    if with_b {
+        resources["B"] = json!({"Type": "AWS::Lambda::Function", "Properties": {
+            "Code": {"S3Bucket": "rollcall-lab", "S3Key": "code"},
+            "Handler": "bootstrap", "Runtime": "provided.al2023"}});
+    }
+    json!({ "Resources": resources })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolled_back_update_keeps_the_resources_it_would_have_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let code = code(dir.path(), "a");
+    let stack = create(&parts, two_functions("code", true, None), &code).await;
+    let b = stack.resources["B"].physical_id.clone();
+    // A's code is not staged: its update fails, after B left the stack.
+    let Applied::RolledBack(stack, reason) = apply(
+        &parts,
+        stack,
+        prepared(two_functions("missing", false, None), &code),
+        &Statuses::default(),
+    )
+    .await
+    else {
+        panic!("the update should fail");
+    };
+    assert!(reason.starts_with("A:"), "{reason}");
+    assert_eq!(
+        stack.resources["B"].physical_id, b,
+        "B is the stack's still"
+    );
+    assert!(lab.registry.snapshot().functions.contains_key(&b));
+    // The original template again: nothing to create, so it completes.
+    let statuses = Statuses::default();
+    let again = apply(
+        &parts,
+        stack,
+        prepared(two_functions("code", true, None), &code),
+        &statuses,
+    )
+    .await;
+    assert!(
+        matches!(again, Applied::Complete(_)),
+        "{again:?} {:?}",
+        statuses.0.lock().unwrap()
+    );
+    assert!(statuses.of("B").is_empty(), "B is unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolled_back_update_puts_a_replaced_resource_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let code = code(dir.path(), "a");
+    let stack = create(&parts, two_functions("code", false, Some("one")), &code).await;
+    let layer = stack.resources["L"].physical_id.clone();
+    // A new layer version replaces L (immutable), then A fails: the new one is deleted and L
+    // is the old version again.
+    let statuses = Statuses::default();
+    let Applied::RolledBack(stack, _) = apply(
+        &parts,
+        stack,
+        prepared(two_functions("missing", false, Some("two")), &code),
+        &statuses,
+    )
+    .await
+    else {
+        panic!("the update should fail");
+    };
+    assert_eq!(stack.resources["L"].physical_id, layer);
+    assert_eq!(stack.resources["L"].properties["Description"], "one");
+    let events = statuses.0.lock().unwrap().clone();
+    let deleted: Vec<_> = events
+        .iter()
+        .filter(|(id, s, _)| id == "L" && s == "DELETE_COMPLETE")
+        .collect();
+    assert_eq!(deleted.len(), 1, "the new version is deleted: {events:?}");
+    let snapshot = lab.registry.snapshot();
+    let versions: Vec<_> = snapshot
+        .layers
+        .values()
+        .flat_map(|l| l.versions.keys())
+        .collect();
+    assert_eq!(versions, [&1], "only the old layer version is left");
+    let again = apply(
+        &parts,
+        stack,
+        prepared(two_functions("code", false, Some("one")), &code),
+        &Statuses::default(),
+    )
+    .await;
+    assert!(matches!(again, Applied::Complete(_)), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recorded_resources_give_the_ref_and_attributes_aws_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let vars = json!({
+        "QUEUE_REF": {"Ref": "Queue"},
+        "QUEUE_ARN": {"Fn::GetAtt": ["Queue", "Arn"]},
+        "QUEUE_NAME": {"Fn::GetAtt": ["Queue", "QueueName"]},
+        "QUEUE_URL": {"Fn::GetAtt": ["Queue", "QueueUrl"]},
+        "FIFO_NAME": {"Fn::GetAtt": ["Fifo", "QueueName"]},
+        "TABLE_REF": {"Ref": "Table"},
+        "TABLE_ARN": {"Fn::GetAtt": ["Table", "Arn"]},
+        "STREAM_ARN": {"Fn::GetAtt": ["Table", "StreamArn"]},
+        "TOPIC_REF": {"Ref": "Topic"},
+        "TOPIC_ARN": {"Fn::GetAtt": ["Topic", "TopicArn"]},
+        "TOPIC_NAME": {"Fn::GetAtt": ["Topic", "TopicName"]},
+        "STAGE_REF": {"Ref": "Stage"},
+    });
+    let template = json!({"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "Fifo": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": true}},
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}},
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "Rest": {"Type": "AWS::ApiGateway::RestApi", "Properties": {}},
+        "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {
+            "RestApiId": {"Ref": "Rest"}, "StageName": "Prod"}},
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Code": {"S3Bucket": "rollcall-lab", "S3Key": "code"},
+            "Handler": "bootstrap", "Runtime": "provided.al2023",
+            "Environment": {"Variables": vars}}}
+    }});
+    let stack = create(&parts, template, &code(dir.path(), "a")).await;
+    let env = &stack.resources["Fn"].properties["Environment"]["Variables"];
+    let scope = &lab.scope;
+    let (region, account) = (&scope.region, &scope.account);
+    let name = |id: &str, max| lab::template::live::physical_name("demo", id, max);
+    let queue = name("Queue", 80);
+    let queue_url = format!("https://sqs.{region}.amazonaws.com/{account}/{queue}");
+    assert_eq!(env["QUEUE_REF"], queue_url);
+    assert_eq!(env["QUEUE_URL"], queue_url);
+    assert_eq!(env["QUEUE_NAME"], queue);
+    assert_eq!(
+        env["QUEUE_ARN"],
+        format!("arn:{}:sqs:{region}:{account}:{queue}", scope.partition)
+    );
+    let fifo = env["FIFO_NAME"].as_str().unwrap();
+    assert!(fifo.ends_with(".fifo") && fifo.len() <= 80, "{fifo}");
+    let table = name("Table", 255);
+    assert_eq!(env["TABLE_REF"], table);
+    let table_arn = format!(
+        "arn:{}:dynamodb:{region}:{account}:table/{table}",
+        scope.partition
+    );
+    assert_eq!(env["TABLE_ARN"], table_arn);
+    let stream = env["STREAM_ARN"].as_str().unwrap();
+    assert!(
+        stream.starts_with(&format!("{table_arn}/stream/")),
+        "{stream}"
+    );
+    let topic = name("Topic", 256);
+    let topic_arn = format!("arn:{}:sns:{region}:{account}:{topic}", scope.partition);
+    assert_eq!(env["TOPIC_REF"], topic_arn);
+    assert_eq!(env["TOPIC_ARN"], topic_arn);
+    assert_eq!(env["TOPIC_NAME"], topic);
+    assert_eq!(env["STAGE_REF"], "Prod");
+    assert_eq!(stack.resources["Stage"].physical_id, "Prod");
+}
+
+/// CodeDeploy's GetApplication on the lab's API port: (HTTP status, body).
+async fn get_application(lab: &Lab, name: &str) -> (u16, Value) {
+    let addr = lab
+        .lambda_url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let headers = [
+        ("x-amz-target", "CodeDeploy_20141006.GetApplication"),
+        ("content-type", "application/x-amz-json-1.1"),
+    ];
+    let body = json!({"applicationName": name}).to_string();
+    let reply = test_support::http::send(addr, "POST", "/", &headers, body).await;
+    (reply.status, reply.json())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codedeploy_applications_and_groups_leave_with_their_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start_spec(&LabSpec::new(), &options()).await.unwrap();
+    let parts = parts(&lab);
+    let code = code(dir.path(), "a");
+    let app = lab::template::live::physical_name("demo", "App", 100);
+    let group = lab::template::live::physical_name("demo", "Group", 100);
+    // A create whose function (after the group, which it names) fails is rolled back: the
+    // application and its group go with it.
+    let mut failing = template("FnVersionA", "a", "CodeDeployDefault.LambdaAllAtOnce");
+    failing["Resources"]["Late"] = json!({"Type": "AWS::Lambda::Function", "Properties": {
+        "Code": {"S3Bucket": "rollcall-lab", "S3Key": "code"}, "Handler": "bootstrap",
+        "Runtime": "java21", "Environment": {"Variables": {"GROUP": {"Ref": "Group"}}}}});
+    let pseudo = Pseudo::for_stack("us-east-1", "123456789012", "demo", "1");
+    let empty = LiveStack::new(pseudo, PathBuf::from("template.json"));
+    let statuses = Statuses::default();
+    let Applied::RolledBack(..) = apply(&parts, empty, prepared(failing, &code), &statuses).await
+    else {
+        panic!("the create should fail");
+    };
+    assert!(statuses.of("Group").contains(&"DELETE_COMPLETE".to_owned()));
+    let (status, body) = get_application(&lab, &app).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "ApplicationDoesNotExistException");
+    assert!(lab.deployments.get_deployment_group(&app, &group).is_err());
+
+    // The same stack again: its application and group are created anew.
+    let first = template("FnVersionA", "a", "CodeDeployDefault.LambdaAllAtOnce");
+    let stack = create(&parts, first, &code).await;
+    let (status, body) = get_application(&lab, &app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["application"]["applicationName"], app);
+    let info = lab.deployments.get_deployment_group(&app, &group).unwrap();
+    assert_eq!(
+        info.deployment_config_name,
+        "CodeDeployDefault.LambdaAllAtOnce"
+    );
+
+    // An update that leaves CodeDeploy out (the alias shifted directly): both are deleted.
+    let mut plain = template("FnVersionA", "a", "CodeDeployDefault.LambdaAllAtOnce");
+    let resources = plain["Resources"].as_object_mut().unwrap();
+    resources.remove("App");
+    resources.remove("Group");
+    resources["Alias"]
+        .as_object_mut()
+        .unwrap()
+        .remove("UpdatePolicy");
+    let statuses = Statuses::default();
+    let updated = apply(&parts, stack, prepared(plain, &code), &statuses).await;
+    assert!(matches!(updated, Applied::Complete(_)), "{updated:?}");
+    assert_eq!(statuses.of("App"), ["DELETE_COMPLETE"]);
+    let (status, body) = get_application(&lab, &app).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "ApplicationDoesNotExistException");
+    assert!(lab.deployments.get_deployment_group(&app, &group).is_err());
 }

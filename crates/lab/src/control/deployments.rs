@@ -22,9 +22,9 @@ use std::time::SystemTime;
 use protocol::codedeploy::{
     AlarmConfiguration, AppSpec, CodeDeployError, CodeDeployErrorType, CreateDeploymentInput,
     CreateDeploymentOutput, DeploymentConfigInfo, DeploymentContext, DeploymentInfo,
-    ListDeploymentsInput, ListDeploymentsOutput, PutLifecycleEventHookExecutionStatusInput,
-    PutLifecycleEventHookExecutionStatusOutput, StopDeploymentInput, StopDeploymentOutput,
-    StopStatus, Timestamp, predefined_config,
+    DeploymentStyle, ListDeploymentsInput, ListDeploymentsOutput,
+    PutLifecycleEventHookExecutionStatusInput, PutLifecycleEventHookExecutionStatusOutput,
+    StopDeploymentInput, StopDeploymentOutput, StopStatus, Timestamp, predefined_config,
 };
 use rollout::Schedule;
 use rollout::deployment::{AutoRollback, Deployment, DeploymentSpec, Event};
@@ -40,12 +40,17 @@ pub const DEFAULT_CONFIG: &str = "CodeDeployDefault.LambdaAllAtOnce";
 /// A CodeDeploy application.
 #[derive(Debug, Clone)]
 struct Application {
+    id: String,
+    create_time: Timestamp,
     groups: BTreeMap<String, DeploymentGroup>,
 }
 
 /// A deployment group: how its deployments run.
 #[derive(Debug, Clone)]
 struct DeploymentGroup {
+    id: String,
+    service_role_arn: String,
+    deployment_style: Option<DeploymentStyle>,
     config_name: String,
     alarms: AlarmConfiguration,
     auto_rollback: AutoRollback,

@@ -50,7 +50,12 @@ pub struct Prepared {
 
 /// One change made, for the rollback.
 enum Step {
+    /// A resource new to the stack.
     Created(String),
+    /// A resource replaced by a new one (another physical id); the old one stays until the
+    /// cleanup.
+    Replaced(String, LiveResource),
+    /// A resource updated in place, with what it was.
     Updated(String, LiveResource),
 }
 
@@ -80,6 +85,7 @@ pub async fn apply(
         .get("Mappings")
         .cloned()
         .unwrap_or(Value::Null);
+    stack.template = prepared.template.clone();
     recorder.stack(
         if creating {
             "CREATE_IN_PROGRESS"
@@ -105,20 +111,7 @@ pub async fn apply(
             if !creating {
                 recorder.stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None);
             }
-            for (id, old) in &previous.resources {
-                if !stack.resources.contains_key(id)
-                    || stack.resources[id].physical_id != old.physical_id
-                {
-                    resources::delete(parts, old);
-                    recorder.resource(
-                        id,
-                        &old.physical_id,
-                        &old.resource_type,
-                        "DELETE_COMPLETE",
-                        None,
-                    );
-                }
-            }
+            clean_up(parts, &previous, &stack, recorder);
             refresh_routes(parts, &stack);
             recorder.stack(
                 if creating {
@@ -140,6 +133,9 @@ pub async fn apply(
                 Some(&reason),
             );
             roll_back(parts, &mut stack, steps, recorder).await;
+            // Every change is undone: the stack is as it was, resources the failed template
+            // removed (never deleted before the cleanup) and replaced ones included.
+            let stack = previous;
             refresh_routes(parts, &stack);
             recorder.stack(
                 if creating {
@@ -151,6 +147,35 @@ pub async fn apply(
             );
             Applied::RolledBack(stack, reason)
         }
+    }
+}
+
+/// The cleanup of a completed update: what left the stack and what was replaced, deleted in
+/// the reverse of the previous template's creation order (what depends on a resource first);
+/// kept (`DELETE_SKIPPED`) when its `DeletionPolicy` (left) or the template's
+/// `UpdateReplacePolicy` (replaced) is `Retain`.
+fn clean_up(parts: &LabParts, previous: &LiveStack, stack: &LiveStack, recorder: &dyn Recorder) {
+    let mut order = creation_order(&previous.template).unwrap_or_default();
+    order.retain(|id| previous.resources.contains_key(id));
+    for id in previous.resources.keys() {
+        if !order.contains(id) {
+            order.push(id.clone());
+        }
+    }
+    for id in order.iter().rev() {
+        let old = &previous.resources[id];
+        let policy = match stack.resources.get(id) {
+            None => old.deletion_policy.as_deref(),
+            Some(now) if now.physical_id != old.physical_id => now.update_replace_policy.as_deref(),
+            Some(_) => continue,
+        };
+        let status = if policy == Some("Retain") {
+            "DELETE_SKIPPED"
+        } else {
+            resources::remove(parts, old);
+            "DELETE_COMPLETE"
+        };
+        recorder.resource(id, &old.physical_id, &old.resource_type, status, None);
     }
 }
 
@@ -214,10 +239,14 @@ async fn apply_resources(
             &format!("Resources.{id}.UpdatePolicy"),
         )
         .map_err(|e| fail(e.to_string()))?;
-        let deletion_policy = resource
-            .get("DeletionPolicy")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let policy = |name: &str| {
+            resource
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (deletion_policy, update_replace_policy) =
+            (policy("DeletionPolicy"), policy("UpdateReplacePolicy"));
         let old = previous
             .resources
             .get(&id)
@@ -227,9 +256,15 @@ async fn apply_resources(
             resource_type.as_str(),
             "AWS::Lambda::Version" | "AWS::Lambda::LayerVersion"
         );
+        let replaced = |old: &LiveResource| {
+            immutable
+                || resources::replacing_properties(&resource_type)
+                    .iter()
+                    .any(|p| old.properties.get(p) != properties.get(p))
+        };
         let live = match old {
             Some(old) if old.properties == properties => old,
-            Some(old) if !immutable => {
+            Some(old) if !replaced(&old) => {
                 recorder.resource(
                     &id,
                     &old.physical_id,
@@ -265,6 +300,7 @@ async fn apply_resources(
                     fail(e.0)
                 })?;
                 updated.deletion_policy = deletion_policy;
+                updated.update_replace_policy = update_replace_policy;
                 recorder.resource(
                     &id,
                     &updated.physical_id,
@@ -275,6 +311,7 @@ async fn apply_resources(
                 updated
             }
             _ => {
+                let replaced = previous.resources.get(&id).cloned();
                 recorder.resource(&id, "", &resource_type, "CREATE_IN_PROGRESS", None);
                 let created = resources::create(parts, stack, &id, &resource_type, properties)
                     .await
@@ -284,7 +321,11 @@ async fn apply_resources(
                     })?;
                 let mut created = created;
                 created.deletion_policy = deletion_policy;
-                steps.push(Step::Created(id.clone()));
+                created.update_replace_policy = update_replace_policy;
+                steps.push(match replaced {
+                    Some(old) => Step::Replaced(id.clone(), old),
+                    None => Step::Created(id.clone()),
+                });
                 recorder.resource(
                     &id,
                     &created.physical_id,
@@ -308,15 +349,30 @@ async fn apply_resources(
 }
 
 /// Undoes `steps`, newest first: created resources deleted (unless retained), updated ones
-/// put back (an alias straight back to its old routing).
+/// put back (an alias straight back to its old routing), replaced ones the stack's again,
+/// their replacements deleted in the cleanup (`UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`),
+/// as CloudFormation does.
 async fn roll_back(
     parts: &LabParts,
     stack: &mut LiveStack,
     steps: Vec<Step>,
     recorder: &dyn Recorder,
 ) {
+    let mut replacements = Vec::new();
     for step in steps.into_iter().rev() {
         match step {
+            Step::Replaced(id, old) => {
+                recorder.resource(
+                    &id,
+                    &old.physical_id,
+                    &old.resource_type,
+                    "UPDATE_COMPLETE",
+                    None,
+                );
+                if let Some(new) = stack.resources.insert(id.clone(), old) {
+                    replacements.push((id, new));
+                }
+            }
             Step::Created(id) => {
                 if let Some(live) = stack.resources.remove(&id) {
                     resources::delete(parts, &live);
@@ -360,6 +416,24 @@ async fn roll_back(
                 stack.resources.insert(id, old);
             }
         }
+    }
+    if !replacements.is_empty() {
+        recorder.stack("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None);
+    }
+    for (id, new) in replacements {
+        resources::delete(parts, &new);
+        // A replacement under the same physical id (a group of a new application) leaves the
+        // stack's resource as it is.
+        if stack.resources.get(&id).map(|r| &r.physical_id) == Some(&new.physical_id) {
+            continue;
+        }
+        recorder.resource(
+            &id,
+            &new.physical_id,
+            &new.resource_type,
+            "DELETE_COMPLETE",
+            None,
+        );
     }
 }
 

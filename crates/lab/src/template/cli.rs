@@ -30,7 +30,8 @@ pub struct TemplateArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["version_env", "handler", "memory", "timeout", "env", "layers", "alias", "weights", "concurrency", "routes", "payload_format"])]
     pub template: Option<PathBuf>,
     /// Template parameters, `Key=Value` (repeatable, or several after one flag), as
-    /// `sam deploy --parameter-overrides` takes them.
+    /// `sam deploy --parameter-overrides` takes them (default: `samconfig.toml`'s
+    /// `parameter_overrides`).
     #[arg(long = "parameter-overrides", value_name = "KEY=VALUE", num_args = 1.., requires = "template")]
     pub parameter_overrides: Vec<String>,
     /// The stack's name (default: `stack_name` in the `samconfig.toml` next to the template,
@@ -57,7 +58,8 @@ pub struct DeployArgs {
     /// The stack to update (default: `samconfig.toml`'s `stack_name`, else `rollcall-lab`).
     #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,
-    /// Template parameters, `Key=Value` (as `sam deploy --parameter-overrides`).
+    /// Template parameters, `Key=Value` (as `sam deploy --parameter-overrides`; default:
+    /// `samconfig.toml`'s `parameter_overrides`).
     #[arg(long = "parameter-overrides", value_name = "KEY=VALUE", num_args = 1..)]
     pub parameter_overrides: Vec<String>,
     /// The lab's Lambda API URL, where it answers CloudFormation (default: the SDKs'
@@ -92,25 +94,28 @@ pub fn template_to_read(given: &Path) -> PathBuf {
     }
 }
 
-/// The stack name `samconfig.toml` gives (`[default.deploy.parameters]`, else
-/// `[default.global.parameters]`), looked for next to the template and, for a build, next to
-/// the project's template.
-pub fn samconfig_stack_name(template: &Path) -> Option<String> {
+/// What `samconfig.toml`'s default environment gives `sam deploy`: each key from
+/// `[default.deploy.parameters]`, else `[default.global.parameters]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Samconfig {
+    /// The file.
+    pub path: PathBuf,
+    /// `stack_name`.
+    pub stack_name: Option<String>,
+    /// `parameter_overrides`, one `Key=Value` an item (SAM takes a string, `A=1 B="two
+    /// words"`, or a list of `Key=Value` strings).
+    pub parameter_overrides: Vec<String>,
+}
+
+/// The `samconfig.toml` next to the template and, for a build, next to the project's
+/// template; `None` when there is none. A file that is not TOML, or whose keys have the wrong
+/// type, is an error naming the file, the line and the key, as `sam deploy` refuses it.
+pub fn samconfig(template: &Path) -> Result<Option<Samconfig>, TemplateArgsError> {
     let mut dir = template.parent().map(Path::to_path_buf);
     while let Some(d) = dir {
         let file = d.join("samconfig.toml");
         if let Ok(text) = std::fs::read_to_string(&file) {
-            let config: toml::Table = text.parse().ok()?;
-            let default = config.get("default")?;
-            let from = |section: &str| {
-                default
-                    .get(section)?
-                    .get("parameters")?
-                    .get("stack_name")?
-                    .as_str()
-                    .map(str::to_owned)
-            };
-            return from("deploy").or_else(|| from("global"));
+            return read_samconfig(&file, &text).map(Some);
         }
         if d.file_name()
             .is_some_and(|n| n == ".aws-sam" || n == "build")
@@ -120,7 +125,116 @@ pub fn samconfig_stack_name(template: &Path) -> Option<String> {
             dir = None;
         }
     }
-    None
+    Ok(None)
+}
+
+fn read_samconfig(file: &Path, text: &str) -> Result<Samconfig, TemplateArgsError> {
+    let error = |line: Option<usize>, message: String| TemplateArgsError {
+        flag: "samconfig.toml",
+        message: format!(
+            "{}{}: {message}; fix the file (sam deploy reads it too)",
+            file.display(),
+            line.map(|l| format!(" line {l}")).unwrap_or_default()
+        ),
+    };
+    let config: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+        error(line, e.message().trim().to_owned())
+    })?;
+    let section = |name: &str| {
+        config
+            .get("default")
+            .and_then(|d| d.get(name))
+            .and_then(|s| s.get("parameters"))
+    };
+    let value = |key: &str| {
+        ["deploy", "global"]
+            .into_iter()
+            .find_map(|name| section(name).and_then(|p| p.get(key)).map(|v| (name, v)))
+    };
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map(|i| i + 1)
+    };
+    let wrong = |section: &str, key: &str, want: &str| {
+        error(
+            line_of(key),
+            format!("[default.{section}.parameters] {key} is not {want}"),
+        )
+    };
+    let stack_name = match value("stack_name") {
+        None => None,
+        Some((_, toml::Value::String(s))) => Some(s.clone()),
+        Some((section, _)) => return Err(wrong(section, "stack_name", "a string")),
+    };
+    let parameter_overrides = match value("parameter_overrides") {
+        None => Vec::new(),
+        Some((section, toml::Value::String(s))) => split_overrides(s).map_err(|m| {
+            error(
+                line_of("parameter_overrides"),
+                format!("[default.{section}.parameters] parameter_overrides: {m}"),
+            )
+        })?,
+        // A list: one `Key=Value` an item.
+        Some((section, toml::Value::Array(items))) => items
+            .iter()
+            .map(|item| match item {
+                toml::Value::String(s) => Ok(s.clone()),
+                _ => Err(wrong(section, "parameter_overrides", "a list of strings")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some((section, _)) => {
+            return Err(wrong(
+                section,
+                "parameter_overrides",
+                "a string or a list of strings",
+            ));
+        }
+    };
+    Ok(Samconfig {
+        path: file.to_path_buf(),
+        stack_name,
+        parameter_overrides,
+    })
+}
+
+/// `A=1 B="two words" C='x'` -> `["A=1", "B=two words", "C=x"]`, as SAM splits a
+/// `parameter_overrides` string (quotes group, and are dropped).
+fn split_overrides(text: &str) -> Result<Vec<String>, String> {
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut quote = None;
+    let mut started = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => current.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                started = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if started {
+                    items.push(std::mem::take(&mut current));
+                    started = false;
+                }
+            }
+            (None, c) => {
+                current.push(c);
+                started = true;
+            }
+        }
+    }
+    if let Some(q) = quote {
+        return Err(format!("{text:?} has an unclosed {q}"));
+    }
+    if started {
+        items.push(current);
+    }
+    Ok(items)
 }
 
 /// `Key=Value` overrides (also `ParameterKey=K,ParameterValue=V`), each key once.
@@ -134,7 +248,9 @@ pub fn parse_overrides(
     })
 }
 
-/// The stack source `template`, `stack_name` and `overrides` give.
+/// The stack source `template`, `stack_name` and `overrides` give; what the flags leave out
+/// from `samconfig.toml` (its `stack_name`, and its `parameter_overrides` when no override is
+/// given: a flag replaces the file's, as `sam deploy` takes it).
 pub fn stack_source(
     template: &Path,
     stack_name: Option<&str>,
@@ -155,9 +271,10 @@ pub fn stack_source(
         });
     }
     let template_path = template_to_read(&given);
+    let config = samconfig(&template_path)?.unwrap_or_default();
     let stack_name = stack_name
         .map(str::to_owned)
-        .or_else(|| samconfig_stack_name(&template_path))
+        .or(config.stack_name)
         .unwrap_or_else(|| DEFAULT_STACK_NAME.to_owned());
     let valid = stack_name.len() <= 128
         && stack_name.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -175,7 +292,18 @@ pub fn stack_source(
     Ok(StackSource {
         stack_name,
         template_path,
-        overrides: parse_overrides(overrides_flag, overrides)?,
+        overrides: if overrides.is_empty() {
+            parse_overrides(
+                "samconfig.toml parameter_overrides",
+                &config.parameter_overrides,
+            )
+            .map_err(|e| TemplateArgsError {
+                message: format!("{}: {}", config.path.display(), e.message),
+                ..e
+            })?
+        } else {
+            parse_overrides(overrides_flag, overrides)?
+        },
     })
 }
 
@@ -205,17 +333,16 @@ mod tests {
             "version = 0.1\n[default.global.parameters]\nstack_name = \"from-global\"\n",
         )
         .unwrap();
-        assert_eq!(
-            samconfig_stack_name(&template).as_deref(),
-            Some("from-global")
-        );
+        let config = samconfig(&template).unwrap().unwrap();
+        assert_eq!(config.stack_name.as_deref(), Some("from-global"));
         let build = dir.path().join(".aws-sam/build");
         std::fs::create_dir_all(&build).unwrap();
         std::fs::write(build.join("template.yaml"), "Resources: {}\n").unwrap();
         let read = template_to_read(&template);
         assert_eq!(read, build.join("template.yaml"));
         // The build's stack name comes from the project's samconfig.toml.
-        assert_eq!(samconfig_stack_name(&read).as_deref(), Some("from-global"));
+        let config = samconfig(&read).unwrap().unwrap();
+        assert_eq!(config.stack_name.as_deref(), Some("from-global"));
         let source =
             stack_source(&template, None, &["A=1".into()], "--parameter-overrides").unwrap();
         assert_eq!(source.stack_name, "from-global");
@@ -225,5 +352,76 @@ mod tests {
         assert_eq!(bad.flag, "--stack-name");
         let missing = stack_source(&dir.path().join("nope.yaml"), None, &[], "--p").unwrap_err();
         assert!(missing.message.contains("does not exist"), "{missing}");
+    }
+
+    #[test]
+    fn samconfig_parameter_overrides_are_read_unless_a_flag_gives_some() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = dir.path().join("template.yaml");
+        std::fs::write(&template, "Resources: {}\n").unwrap();
+        let config = dir.path().join("samconfig.toml");
+        std::fs::write(
+            &config,
+            "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"Ignored=1\"\n\
+             [default.deploy.parameters]\nstack_name = \"demo\"\n\
+             parameter_overrides = \"Mark=\\\"two words\\\" Level=3 Quoted='x y'\"\n",
+        )
+        .unwrap();
+        let source = stack_source(&template, None, &[], "--parameter-overrides").unwrap();
+        assert_eq!(source.stack_name, "demo");
+        let expected: BTreeMap<String, String> =
+            [("Mark", "two words"), ("Level", "3"), ("Quoted", "x y")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        assert_eq!(source.overrides, expected);
+        // A flag replaces the file's overrides (as sam deploy takes it).
+        let flagged = stack_source(
+            &template,
+            None,
+            &["Level=4".into()],
+            "--parameter-overrides",
+        )
+        .unwrap();
+        assert_eq!(flagged.overrides.len(), 1);
+        assert_eq!(flagged.overrides["Level"], "4");
+        // SAM's list form.
+        std::fs::write(
+            &config,
+            "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", \"B=two words\"]\n",
+        )
+        .unwrap();
+        let listed = stack_source(&template, None, &[], "--parameter-overrides").unwrap();
+        assert_eq!(listed.overrides["B"], "two words");
+    }
+
+    #[test]
+    fn a_samconfig_that_is_not_toml_is_an_error_naming_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = dir.path().join("template.yaml");
+        std::fs::write(&template, "Resources: {}\n").unwrap();
+        let config = dir.path().join("samconfig.toml");
+        std::fs::write(
+            &config,
+            "version = 0.1\n[default.deploy.parameters]\nstack_name = \"demo\n",
+        )
+        .unwrap();
+        let e = stack_source(&template, None, &[], "--parameter-overrides").unwrap_err();
+        assert_eq!(e.flag, "samconfig.toml");
+        assert!(
+            e.message
+                .starts_with(&format!("{} line 3: ", config.display())),
+            "{e}"
+        );
+        std::fs::write(
+            &config,
+            "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 3\n",
+        )
+        .unwrap();
+        let e = stack_source(&template, None, &[], "--parameter-overrides").unwrap_err();
+        assert!(
+            e.message.contains("line 3") && e.message.contains("parameter_overrides"),
+            "{e}"
+        );
     }
 }

@@ -253,21 +253,32 @@ pub async fn deploy(args: &DeployArgs) -> i32 {
             return 1;
         }
     }
-    follow(&client, &source.stack_name, seen).await
+    follow(&client, &source.stack_name, seen, &mut std::io::stdout()).await
 }
 
-/// Prints the stack's new events, oldest first, until the update ends; the exit code.
+/// Prints the stack's new events to `out`, oldest first, until the update ends; the exit
+/// code. The status is read before the events: once it says the update ended, the events
+/// read after it hold the last ones (the stack's own final event is logged with its status).
 async fn follow(
     client: &CloudFormationClient,
     stack: &str,
     mut seen: std::collections::BTreeSet<String>,
+    out: &mut (dyn std::io::Write + Send),
 ) -> i32 {
-    println!(
+    let _ = writeln!(
+        out,
         "{:<40} {:<36} {:<40} ResourceStatusReason",
         "ResourceStatus", "ResourceType", "LogicalResourceId"
     );
     let name = [("StackName".to_owned(), stack.to_owned())];
     loop {
+        let status = match client.call("DescribeStacks", &name).await {
+            Ok(xml) => xml_field(&xml, "StackStatus").unwrap_or_default(),
+            Err(e) => {
+                eprintln!("rollcall-lab deploy: DescribeStacks: {e}");
+                return EXIT_UNAVAILABLE;
+            }
+        };
         let events = match client.call("DescribeStackEvents", &name).await {
             Ok(xml) => stack_events(&xml),
             Err(e) => {
@@ -276,7 +287,8 @@ async fn follow(
             }
         };
         for e in events.iter().rev().filter(|e| !seen.contains(&e.id)) {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<40} {:<36} {:<40} {}",
                 e.status,
                 e.resource_type,
@@ -285,16 +297,9 @@ async fn follow(
             );
         }
         seen.extend(events.iter().map(|e| e.id.clone()));
-        let status = match client.call("DescribeStacks", &name).await {
-            Ok(xml) => xml_field(&xml, "StackStatus").unwrap_or_default(),
-            Err(e) => {
-                eprintln!("rollcall-lab deploy: DescribeStacks: {e}");
-                return EXIT_UNAVAILABLE;
-            }
-        };
         match status.as_str() {
             "UPDATE_COMPLETE" | "CREATE_COMPLETE" => {
-                println!("Successfully updated stack {stack} ({status})");
+                let _ = writeln!(out, "Successfully updated stack {stack} ({status})");
                 return 0;
             }
             s if s.ends_with("_COMPLETE") || s.ends_with("_FAILED") => {
@@ -305,5 +310,84 @@ async fn follow(
             }
             _ => tokio::time::sleep(POLL).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    use super::*;
+
+    /// A stack's CloudFormation answers in a race the lab cannot be made to hit on demand:
+    /// the update ends (its final event logged with its status) right after each events read.
+    async fn stack_ending_after_an_events_read() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let ended = Arc::new(AtomicBool::new(false));
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let ended = Arc::clone(&ended);
+                let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let ended = Arc::clone(&ended);
+                    async move {
+                        let body = request.into_body().collect().await?.to_bytes();
+                        let form = String::from_utf8_lossy(&body).into_owned();
+                        let event = |id: &str, status: &str| {
+                            format!(
+                                "<member><EventId>{id}</EventId><LogicalResourceId>demo</LogicalResourceId><ResourceType>AWS::CloudFormation::Stack</ResourceType><ResourceStatus>{status}</ResourceStatus></member>"
+                            )
+                        };
+                        let xml = if form.contains("Action=DescribeStackEvents") {
+                            let done = ended.swap(true, Ordering::SeqCst);
+                            let mut events = String::new();
+                            if done {
+                                events.push_str(&event("e2", "UPDATE_COMPLETE"));
+                            }
+                            events.push_str(&event("e1", "UPDATE_IN_PROGRESS"));
+                            format!("<R><StackEvents>{events}</StackEvents></R>")
+                        } else {
+                            let status = if ended.load(Ordering::SeqCst) {
+                                "UPDATE_COMPLETE"
+                            } else {
+                                "UPDATE_IN_PROGRESS"
+                            };
+                            format!("<R><StackStatus>{status}</StackStatus></R>")
+                        };
+                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from(xml))))
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn the_last_events_are_printed_when_the_update_ends_between_two_reads() {
+        let endpoint = stack_ending_after_an_events_read().await;
+        let client = CloudFormationClient::new(&endpoint);
+        let mut out = Vec::new();
+        let code = follow(&client, "demo", Default::default(), &mut out).await;
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(code, 0, "{out}");
+        let statuses: Vec<&str> = out
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", "Successfully"],
+            "{out}"
+        );
     }
 }

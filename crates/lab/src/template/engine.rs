@@ -166,19 +166,20 @@ impl TemplateEngine {
         let previous = self.stack(name).unwrap_or_else(|| {
             LiveStack::new(self.pseudo(name, stack_id), prepared.template_path.clone())
         });
-        let template = prepared.template.clone();
         let (stack, complete, reason) = match apply(&self.parts, previous, prepared, recorder).await
         {
             Applied::Complete(stack) => (stack, true, None),
             Applied::RolledBack(stack, reason) => (stack, false, Some(reason)),
         };
+        // A rolled-back update leaves the stack on its previous template.
+        let template = &stack.template;
         let not_emulated = stack
             .resources
             .iter()
             .filter(|(_, r)| !EMULATED.contains(&r.resource_type.as_str()))
-            .map(|(id, r)| (shown_id(&template, id), r.resource_type.clone()))
+            .map(|(id, r)| (shown_id(template, id), r.resource_type.clone()))
             .collect();
-        let outputs = outputs(&template, &stack);
+        let outputs = outputs(template, &stack);
         self.lock().insert(name.to_owned(), stack);
         StackOutcome {
             complete,

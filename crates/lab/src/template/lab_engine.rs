@@ -165,37 +165,25 @@ impl LabStackEngine {
 
     async fn run(&self, source: &StackSource, stack_id: &str, prepared: Prepared) -> StackOutcome {
         let name = &source.stack_name;
+        let updating = self.engine.stack(name).is_some();
         let original = std::fs::read_to_string(&source.template_path).unwrap_or_default();
         let description = prepared
             .template
             .get("Description")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let _ = self.stacks.set_templates(
-            name,
+        let templates = (
             original,
             serde_json::to_string_pretty(&prepared.template).unwrap_or_default(),
             description,
         );
-        let _ = self.stacks.set_parameters(
-            name,
-            prepared
-                .parameters
-                .iter()
-                .map(|(k, v)| StackParameter {
-                    key: k.clone(),
-                    value: match v {
-                        Value::String(s) => s.clone(),
-                        Value::Array(items) => items
-                            .iter()
-                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                        other => other.to_string(),
-                    },
-                })
-                .collect(),
-        );
+        let parameters = stack_parameters(&prepared.parameters);
+        // A stack being created has its template from the start (ROLLBACK_COMPLETE keeps it);
+        // an update's template and parameters are the stack's once it completes, as
+        // CloudFormation keeps the previous ones through UPDATE_ROLLBACK_COMPLETE.
+        if !updating {
+            self.record_template(name, templates.clone(), parameters.clone());
+        }
         let key = (
             prepared.template.clone(),
             prepared.parameters.clone(),
@@ -207,6 +195,9 @@ impl LabStackEngine {
         };
         let outcome = self.engine.run(name, stack_id, prepared, &recorder).await;
         if outcome.complete {
+            if updating {
+                self.record_template(name, templates, parameters);
+            }
             self.last
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -226,6 +217,19 @@ impl LabStackEngine {
                 .collect(),
         );
         outcome
+    }
+
+    /// The stack's templates (as submitted, processed; its description) and parameters.
+    fn record_template(
+        &self,
+        name: &str,
+        (original, processed, description): (String, String, Option<String>),
+        parameters: Vec<StackParameter>,
+    ) {
+        let _ = self
+            .stacks
+            .set_templates(name, original, processed, description);
+        let _ = self.stacks.set_parameters(name, parameters);
     }
 
     fn source(&self, request: &StackRequest) -> Result<StackSource, CloudFormationError> {
@@ -316,11 +320,55 @@ impl StackEngine for LabStackEngine {
             .upgrade()
             .expect("the engine is alive while it answers");
         let id = stack_id.clone();
-        tokio::spawn(async move {
+        let name = source.stack_name.clone();
+        let work = tokio::spawn(async move {
             this.run(&source, &id, prepared).await;
         });
+        tokio::spawn(watch_update(Arc::clone(&self.stacks), name, work));
         Ok(stack_id)
     }
+}
+
+/// Waits for an update running in the background: one that panicked leaves its stack
+/// `UPDATE_ROLLBACK_FAILED`, the panic its reason, rather than `UPDATE_IN_PROGRESS` for ever.
+async fn watch_update(stacks: Arc<Stacks>, name: String, work: tokio::task::JoinHandle<()>) {
+    let Err(e) = work.await else {
+        return;
+    };
+    let cause = if e.is_panic() {
+        let panic = e.into_panic();
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned())
+    } else {
+        e.to_string()
+    };
+    let reason = format!(
+        "the lab's stack engine failed during the update ({cause}): the stack's resources may be partly updated; restart the lab (rollcall-lab serve --template) to start from the template again"
+    );
+    tracing::error!(stack = %name, "{reason}");
+    let _ = stacks.set_stack_status(&name, StackStatus::UpdateRollbackFailed, Some(&reason));
+}
+
+/// Parameter values as DescribeStacks gives them (a list as its comma-separated text).
+fn stack_parameters(parameters: &BTreeMap<String, Value>) -> Vec<StackParameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| StackParameter {
+            key: k.clone(),
+            value: match v {
+                Value::String(s) => s.clone(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            },
+        })
+        .collect()
 }
 
 /// `serve --template`: creates the stack once the lab serves; the banner's lines about it, or
@@ -366,4 +414,42 @@ pub async fn create_stack_on_start(
         text.push_str(&format!("  output {key}: {value}\n"));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_update_that_panics_leaves_the_stack_failed_not_in_progress() {
+        let stacks = Arc::new(Stacks::new("us-east-1", "123456789012"));
+        let new = NewStack {
+            name: "demo".into(),
+            ..NewStack::default()
+        };
+        stacks.create(new).unwrap();
+        stacks
+            .set_stack_status("demo", StackStatus::CreateComplete, None)
+            .unwrap();
+        stacks.begin_update("demo").unwrap();
+        let work = tokio::spawn(async { panic!("boom in the engine") });
+        watch_update(Arc::clone(&stacks), "demo".into(), work).await;
+        let stack = stacks.get("demo").unwrap();
+        assert_eq!(stack.status, StackStatus::UpdateRollbackFailed);
+        let reason = stack.status_reason.unwrap_or_default();
+        assert!(reason.contains("boom in the engine"), "{reason}");
+        // An update that ends leaves the status to the engine.
+        let stacks = Arc::new(Stacks::new("us-east-1", "123456789012"));
+        stacks
+            .create(NewStack {
+                name: "calm".into(),
+                ..NewStack::default()
+            })
+            .unwrap();
+        watch_update(Arc::clone(&stacks), "calm".into(), tokio::spawn(async {})).await;
+        assert_eq!(
+            stacks.get("calm").unwrap().status,
+            StackStatus::CreateInProgress
+        );
+    }
 }

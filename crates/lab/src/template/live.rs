@@ -24,6 +24,8 @@ pub struct LiveResource {
     pub properties: Value,
     /// Its `DeletionPolicy` (`Retain` keeps it when it leaves the stack).
     pub deletion_policy: Option<String>,
+    /// Its `UpdateReplacePolicy` (`Retain` keeps the old one when an update replaces it).
+    pub update_replace_policy: Option<String>,
     /// Whether the lab runs it (false: recorded only, such as IAM roles).
     pub emulated: bool,
 }
@@ -45,6 +47,9 @@ pub struct LiveStack {
     pub artifacts: BTreeMap<String, PathBuf>,
     /// `Mappings`, for `Fn::FindInMap`.
     pub mappings: Value,
+    /// The processed template it was last deployed from (null before its create): its
+    /// outputs are the stack's.
+    pub template: Value,
 }
 
 impl LiveStack {
@@ -58,6 +63,7 @@ impl LiveStack {
             resources: BTreeMap::new(),
             artifacts: BTreeMap::new(),
             mappings: Value::Null,
+            template: Value::Null,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod engine;
 mod function;
 pub mod lab_engine;
 pub mod live;
+mod recorded;
 pub mod resources;
 pub mod routes;
 mod stage;

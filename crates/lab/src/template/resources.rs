@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use super::function::{code_of, function_config};
 use super::live::{LiveResource, LiveStack, physical_name, short_id};
+pub use super::recorded::attributes;
+use super::recorded::recorded_only;
 use crate::api::gateway::LiveRoutes;
 use crate::api::lambda::{FunctionControl, function_arn};
 use crate::control::Registry;
@@ -67,24 +69,6 @@ pub const EMULATED: &[&str] = &[
     "AWS::ApiGateway::RestApi",
 ];
 
-/// The `Fn::GetAtt` attributes the lab gives a resource type (`None`: a type whose
-/// attributes the lab does not know, given stand-ins).
-pub fn attributes(resource_type: &str) -> Option<&'static [&'static str]> {
-    Some(match resource_type {
-        "AWS::Lambda::Function" => &["Arn"],
-        "AWS::Lambda::Version" => &["Version", "FunctionArn"],
-        "AWS::Lambda::Alias" => &["AliasArn"],
-        "AWS::Lambda::LayerVersion" => &["LayerVersionArn"],
-        "AWS::CloudWatch::Alarm" => &["Arn"],
-        "AWS::IAM::Role" => &["Arn", "RoleId"],
-        "AWS::Lambda::Url" => &["FunctionUrl", "FunctionArn"],
-        "AWS::ApiGatewayV2::Api" | "AWS::ApiGateway::RestApi" => {
-            &["ApiEndpoint", "ApiId", "RootResourceId"]
-        }
-        _ => return None,
-    })
-}
-
 /// `properties.<key>` as text (numbers and booleans as written).
 pub fn text(properties: &Value, key: &str) -> Option<String> {
     match properties.get(key)? {
@@ -124,6 +108,7 @@ pub async fn create(
         attributes: BTreeMap::new(),
         properties: properties.clone(),
         deletion_policy: None,
+        update_replace_policy: None,
         emulated: EMULATED.contains(&resource_type),
     };
     let scope = &parts.scope;
@@ -372,12 +357,29 @@ pub async fn update(
     Ok(live)
 }
 
-/// Deletes a resource that left the stack (or that a rollback takes back), unless its
-/// `DeletionPolicy` is `Retain`.
+/// Deletes a resource that a rollback takes back, unless its `DeletionPolicy` is `Retain`.
 pub fn delete(parts: &LabParts, live: &LiveResource) {
-    if live.deletion_policy.as_deref() == Some("Retain") {
-        return;
+    if live.deletion_policy.as_deref() != Some("Retain") {
+        remove(parts, live);
     }
+}
+
+/// The properties of `resource_type` that CloudFormation cannot change in place ("Update
+/// requires: Replacement" in AWS's resource reference): a change of one makes a new resource.
+pub fn replacing_properties(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "AWS::Lambda::Function" => &["FunctionName", "PackageType"],
+        "AWS::Lambda::Alias" => &["FunctionName", "Name"],
+        "AWS::Lambda::Version" => &["FunctionName"],
+        "AWS::CodeDeploy::Application" => &["ApplicationName", "ComputePlatform"],
+        "AWS::CodeDeploy::DeploymentGroup" => &["ApplicationName", "DeploymentGroupName"],
+        "AWS::CloudWatch::Alarm" => &["AlarmName"],
+        _ => &[],
+    }
+}
+
+/// Deletes a resource from the lab, whatever its policies say (the caller checked them).
+pub fn remove(parts: &LabParts, live: &LiveResource) {
     let result = match live.resource_type.as_str() {
         "AWS::Lambda::LayerVersion" => {
             if let Ok(arn) = live.physical_id.parse::<LayerVersionArn>() {
@@ -387,21 +389,35 @@ pub fn delete(parts: &LabParts, live: &LiveResource) {
             }
             Ok(())
         }
-        "AWS::Lambda::Function" => parts.registry.delete_function(&live.physical_id, None),
+        "AWS::Lambda::Function" => lambda(parts.registry.delete_function(&live.physical_id, None)),
         "AWS::Lambda::Version" => {
             let (function, number) = split_qualified(&live.physical_id);
-            parts.registry.delete_function(&function, number.as_deref())
+            lambda(parts.registry.delete_function(&function, number.as_deref()))
         }
         "AWS::Lambda::Alias" => {
             let (function, alias) = split_qualified(&live.physical_id);
-            parts
-                .registry
-                .delete_alias(&function, alias.as_deref().unwrap_or_default())
+            lambda(
+                parts
+                    .registry
+                    .delete_alias(&function, alias.as_deref().unwrap_or_default()),
+            )
         }
         "AWS::CloudWatch::Alarm" => {
             parts.cloudwatch.delete_alarm(&live.physical_id);
             Ok(())
         }
+        "AWS::CodeDeploy::Application" => {
+            codedeploy(parts.deployments.delete_application(&live.physical_id))
+        }
+        "AWS::CodeDeploy::DeploymentGroup" => codedeploy(
+            parts
+                .deployments
+                .delete_deployment_group(
+                    &text(&live.properties, "ApplicationName").unwrap_or_default(),
+                    &live.physical_id,
+                )
+                .map(|_| ()),
+        ),
         "AWS::Lambda::Url" => {
             let key = live.physical_id.rsplit(':').next().unwrap_or_default();
             parts
@@ -414,8 +430,16 @@ pub fn delete(parts: &LabParts, live: &LiveResource) {
         _ => Ok(()),
     };
     if let Err(e) = result {
-        tracing::warn!(physical_id = %live.physical_id, error = %e.message, "resource not deleted");
+        tracing::warn!(physical_id = %live.physical_id, error = %e, "resource not deleted");
     }
+}
+
+fn lambda(result: Result<(), LambdaError>) -> Result<(), String> {
+    result.map_err(|e| e.message)
+}
+
+fn codedeploy(result: Result<(), protocol::codedeploy::CodeDeployError>) -> Result<(), String> {
+    result.map_err(|e| e.message)
 }
 
 /// `arn:...:function:name[:qualifier]` -> (name, qualifier).
@@ -560,33 +584,4 @@ fn numbers_in(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(numbers_in),
         _ => {}
     }
-}
-
-/// A resource the lab records but does not run: its id and the attributes templates read.
-fn recorded_only(
-    live: &mut LiveResource,
-    scope: &ArnScope,
-    stack: &str,
-    logical_id: &str,
-    resource_type: &str,
-    properties: &Value,
-) {
-    let name = physical_name(stack, logical_id, 64);
-    let (partition, account) = (&scope.partition, &scope.account);
-    match resource_type {
-        "AWS::IAM::Role" => {
-            let name = text(properties, "RoleName").unwrap_or(name);
-            live.attributes.insert(
-                "Arn".into(),
-                json!(format!("arn:{partition}:iam::{account}:role/{name}")),
-            );
-            live.attributes.insert(
-                "RoleId".into(),
-                json!(short_id(stack, logical_id, 21).to_uppercase()),
-            );
-            live.physical_id = name;
-        }
-        _ => live.physical_id = name,
-    }
-    live.ref_value = json!(live.physical_id);
 }

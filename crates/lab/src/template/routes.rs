@@ -2,7 +2,7 @@
 //! `AWS::ApiGatewayV2::Api` (HTTP APIs, payload 2.0 unless the integration says otherwise) and
 //! `AWS::ApiGateway::RestApi` (REST APIs, payload 1.0, served under their stage: `/Prod/...`),
 //! each path and method integrated with the function (and alias) its Lambda proxy
-//! integration's `uri` names.
+//! integration's `uri` names; an HTTP API's `$default` path is its catch-all route.
 
 use serde_json::Value;
 
@@ -51,7 +51,13 @@ pub fn stack_routes(stack: &LiveStack) -> (Vec<Route>, Vec<SkippedRoute>) {
                     m if m.starts_with("x-") || m == "parameters" => continue,
                     m => m.to_ascii_uppercase(),
                 };
-                let key = format!("{method} {path}");
+                // `$default` (SAM's HttpApi event without a path) is the catch-all route,
+                // whatever its method says.
+                let key = if path == "$default" {
+                    path.clone()
+                } else {
+                    format!("{method} {path}")
+                };
                 let integration = operation.get("x-amazon-apigateway-integration");
                 let uri = integration
                     .and_then(|i| i.get("uri"))
@@ -137,6 +143,47 @@ fn http_stage(stack: &LiveStack, api_id: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stack with one HTTP API whose body has `paths`, each integrated with `demo-Fn`.
+    fn http_api(paths: &[&str]) -> LiveStack {
+        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:demo-Fn/invocations";
+        let operation = serde_json::json!({"x-amazon-apigateway-any-method": {
+            "x-amazon-apigateway-integration": {"type": "aws_proxy", "uri": uri}}});
+        let body: serde_json::Map<String, Value> = paths
+            .iter()
+            .map(|p| ((*p).to_owned(), operation.clone()))
+            .collect();
+        let mut stack = LiveStack::new(
+            cloudformation::Pseudo::for_stack("us-east-1", "123456789012", "demo", "1"),
+            "template.json".into(),
+        );
+        stack.resources.insert(
+            "Api".into(),
+            super::super::live::LiveResource {
+                resource_type: "AWS::ApiGatewayV2::Api".into(),
+                physical_id: "abc".into(),
+                ref_value: Value::Null,
+                attributes: Default::default(),
+                properties: serde_json::json!({"Body": {"paths": body}}),
+                deletion_policy: None,
+                update_replace_policy: None,
+                emulated: true,
+            },
+        );
+        stack
+    }
+
+    #[test]
+    fn an_http_apis_default_route_catches_what_no_other_route_matches() {
+        let (routes, skipped) = stack_routes(&http_api(&["$default", "/hello"]));
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let keys: Vec<String> = routes.iter().map(Route::route_key).collect();
+        assert_eq!(keys, ["$default", "ANY /hello"]);
+        let table = crate::api::gateway::RouteTable::new(routes);
+        let found = |path| table.find("POST", path).map(|m| m.route.route_key());
+        assert_eq!(found("/hello").as_deref(), Some("ANY /hello"));
+        assert_eq!(found("/any/other").as_deref(), Some("$default"));
+    }
 
     #[test]
     fn a_lambda_proxy_uri_names_the_function_and_alias() {

@@ -24,6 +24,7 @@
 //! - [`operation`]: [`Operation`], parsed from `X-Amz-Target`; the protocol constants;
 //! - [`error`]: [`CodeDeployError`] and [`CodeDeployErrorType`], rendered as CodeDeploy does;
 //! - [`application`]: CreateApplication, CreateDeploymentGroup;
+//! - [`manage`]: GetApplication, DeleteApplication, GetDeploymentGroup, DeleteDeploymentGroup;
 //! - [`config`]: CreateDeploymentConfig, GetDeploymentConfig, the predefined configurations;
 //! - [`deployment`]: CreateDeployment, GetDeployment, ListDeployments, StopDeployment,
 //!   PutLifecycleEventHookExecutionStatus;
@@ -36,6 +37,7 @@ pub mod appspec;
 pub mod config;
 pub mod deployment;
 pub mod error;
+pub mod manage;
 pub mod operation;
 pub mod target;
 pub mod view;
@@ -61,6 +63,10 @@ pub use deployment::{
     StopStatus, TimeRange,
 };
 pub use error::{CodeDeployError, CodeDeployErrorType};
+pub use manage::{
+    ApplicationInfo, ApplicationNameInput, DeleteDeploymentGroupOutput, DeploymentGroupInfo,
+    DeploymentGroupNameInput, GetApplicationOutput, GetDeploymentGroupOutput,
+};
 pub use operation::{CONTENT_TYPE, HEADER_TARGET, Operation, TARGET_PREFIX};
 pub use target::{
     DeploymentTarget, DeploymentTargetType, Diagnostics, GetDeploymentTargetInput,

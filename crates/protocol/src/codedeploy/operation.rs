@@ -38,8 +38,16 @@ macro_rules! operations {
 operations! {
     /// `aws deploy create-application`.
     CreateApplication,
+    /// `aws deploy get-application`.
+    GetApplication,
+    /// `aws deploy delete-application` (its deployment groups with it).
+    DeleteApplication,
     /// `aws deploy create-deployment-group`.
     CreateDeploymentGroup,
+    /// `aws deploy get-deployment-group`.
+    GetDeploymentGroup,
+    /// `aws deploy delete-deployment-group`.
+    DeleteDeploymentGroup,
     /// `aws deploy create-deployment-config`.
     CreateDeploymentConfig,
     /// `aws deploy get-deployment-config`.

@@ -7,10 +7,12 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use protocol::codedeploy::{
-    CONTENT_TYPE, CodeDeployError, CodeDeployErrorType, DeploymentTarget, DeploymentTargetType,
-    GetDeploymentConfigInput, GetDeploymentConfigOutput, GetDeploymentInput, GetDeploymentOutput,
-    GetDeploymentTargetInput, GetDeploymentTargetOutput, LambdaTarget, ListDeploymentTargetsInput,
-    ListDeploymentTargetsOutput, Operation, TARGET_PREFIX,
+    ApplicationNameInput, CONTENT_TYPE, CodeDeployError, CodeDeployErrorType,
+    DeploymentGroupNameInput, DeploymentTarget, DeploymentTargetType, GetApplicationOutput,
+    GetDeploymentConfigInput, GetDeploymentConfigOutput, GetDeploymentGroupOutput,
+    GetDeploymentInput, GetDeploymentOutput, GetDeploymentTargetInput, GetDeploymentTargetOutput,
+    LambdaTarget, ListDeploymentTargetsInput, ListDeploymentTargetsOutput, Operation,
+    TARGET_PREFIX,
 };
 use serde::Serialize;
 
@@ -55,8 +57,35 @@ fn dispatch(
     let op = Operation::from_target(target)?;
     match op {
         Operation::CreateApplication => json(engine.create_application(&op.decode(body)?)?),
+        Operation::GetApplication => {
+            let input: ApplicationNameInput = op.decode(body)?;
+            json(GetApplicationOutput {
+                application: engine.get_application(&input.application_name)?,
+            })
+        }
+        Operation::DeleteApplication => {
+            let input: ApplicationNameInput = op.decode(body)?;
+            engine.delete_application(&input.application_name)?;
+            Ok("{}".to_owned())
+        }
         Operation::CreateDeploymentGroup => {
             json(engine.create_deployment_group(&op.decode(body)?)?)
+        }
+        Operation::GetDeploymentGroup => {
+            let input: DeploymentGroupNameInput = op.decode(body)?;
+            json(GetDeploymentGroupOutput {
+                deployment_group_info: engine
+                    .get_deployment_group(&input.application_name, &input.deployment_group_name)?,
+            })
+        }
+        Operation::DeleteDeploymentGroup => {
+            let input: DeploymentGroupNameInput = op.decode(body)?;
+            json(
+                engine.delete_deployment_group(
+                    &input.application_name,
+                    &input.deployment_group_name,
+                )?,
+            )
         }
         Operation::CreateDeploymentConfig => {
             json(engine.create_deployment_config(&op.decode(body)?)?)

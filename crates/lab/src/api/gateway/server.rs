@@ -28,9 +28,11 @@ pub struct ApiConfig {
     pub routes: RouteTable,
     /// Payload format of the API's own answers when no route matches.
     pub default_format: PayloadFormat,
-    /// Stage of REST (payload 1.0) events: `Prod`, as SAM names it.
+    /// Stage of REST (payload 1.0) events whose route has no stage of its own: `Prod`, as
+    /// SAM names it.
     pub rest_stage: String,
-    /// Stage of HTTP API (payload 2.0) events: `$default`.
+    /// Stage of HTTP API (payload 2.0) events whose route has no stage of its own:
+    /// `$default`.
     pub http_stage: String,
     /// Integration timeout (REST APIs: 29 s; HTTP APIs: 30 s).
     pub integration_timeout: Duration,
@@ -137,10 +139,12 @@ impl ApiGateway {
         let meta = RequestMeta {
             request_id: request_id.clone(),
             time,
-            stage: match format {
+            // A route served under its stage (a stack's REST API) names it; else the
+            // front door's own.
+            stage: matched.route.stage.clone().unwrap_or_else(|| match format {
                 PayloadFormat::V1 => self.config.rest_stage.clone(),
                 PayloadFormat::V2 => self.config.http_stage.clone(),
-            },
+            }),
             api_id: self.config.api_id.clone(),
             account_id: self.config.account_id.clone(),
         };

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use protocol::codedeploy::{
-    AlarmConfiguration, CodeDeployError, CodeDeployErrorType, ComputePlatform,
-    CreateApplicationInput, CreateApplicationOutput, CreateDeploymentConfigInput,
-    CreateDeploymentConfigOutput, CreateDeploymentGroupInput, CreateDeploymentGroupOutput,
-    DeploymentConfigInfo, Extra, Timestamp, predefined_config,
+    AlarmConfiguration, ApplicationInfo, AutoRollbackConfiguration, CodeDeployError,
+    CodeDeployErrorType, ComputePlatform, CreateApplicationInput, CreateApplicationOutput,
+    CreateDeploymentConfigInput, CreateDeploymentConfigOutput, CreateDeploymentGroupInput,
+    CreateDeploymentGroupOutput, DeleteDeploymentGroupOutput, DeploymentConfigInfo,
+    DeploymentGroupInfo, Extra, Timestamp, predefined_config,
 };
 use rollout::deployment::AutoRollback;
 
@@ -47,6 +48,8 @@ impl Deployments {
         store.applications.insert(
             name.to_owned(),
             Application {
+                id: id.clone(),
+                create_time: Timestamp::from_system_time(SystemTime::now()),
                 groups: BTreeMap::new(),
             },
         );
@@ -126,17 +129,92 @@ impl Deployments {
                 ),
             ));
         }
+        // A replaced group keeps its id, as UpdateDeploymentGroup does.
+        let id = application
+            .groups
+            .get(name)
+            .map_or_else(uuid, |g| g.id.clone());
         application.groups.insert(
             name.to_owned(),
             DeploymentGroup {
+                id: id.clone(),
+                service_role_arn: input.service_role_arn.clone(),
+                deployment_style: input.deployment_style.clone(),
                 config_name,
                 alarms,
                 auto_rollback,
             },
         );
         Ok(CreateDeploymentGroupOutput {
-            deployment_group_id: uuid(),
+            deployment_group_id: id,
         })
+    }
+
+    /// GetApplication.
+    pub fn get_application(&self, name: &str) -> Result<ApplicationInfo, CodeDeployError> {
+        let store = self.lock();
+        let application = store.application(name)?;
+        Ok(ApplicationInfo {
+            application_id: application.id.clone(),
+            application_name: name.to_owned(),
+            create_time: application.create_time,
+            linked_to_git_hub: false,
+            compute_platform: ComputePlatform::Lambda,
+        })
+    }
+
+    /// DeleteApplication: the application and its deployment groups. An application that
+    /// does not exist is no error, as CodeDeploy answers it; deployments already running go
+    /// on.
+    pub fn delete_application(&self, name: &str) -> Result<(), CodeDeployError> {
+        if name.trim().is_empty() {
+            return Err(error(
+                CodeDeployErrorType::ApplicationNameRequired,
+                "applicationName is empty: name the application",
+            ));
+        }
+        self.lock().applications.remove(name);
+        Ok(())
+    }
+
+    /// GetDeploymentGroup.
+    pub fn get_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<DeploymentGroupInfo, CodeDeployError> {
+        let store = self.lock();
+        let g = store.group(application, group)?;
+        Ok(DeploymentGroupInfo {
+            application_name: application.to_owned(),
+            deployment_group_id: g.id.clone(),
+            deployment_group_name: group.to_owned(),
+            deployment_config_name: g.config_name.clone(),
+            service_role_arn: g.service_role_arn.clone(),
+            alarm_configuration: g.alarms.clone(),
+            auto_rollback_configuration: AutoRollbackConfiguration::of(g.auto_rollback),
+            deployment_style: g.deployment_style.clone(),
+            compute_platform: ComputePlatform::Lambda,
+        })
+    }
+
+    /// DeleteDeploymentGroup. A group that does not exist is no error, as CodeDeploy answers
+    /// it; deployments already running go on.
+    pub fn delete_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<DeleteDeploymentGroupOutput, CodeDeployError> {
+        if group.trim().is_empty() {
+            return Err(error(
+                CodeDeployErrorType::DeploymentGroupNameRequired,
+                "deploymentGroupName is empty: name the deployment group",
+            ));
+        }
+        if let Some(app) = self.lock().applications.get_mut(application) {
+            app.groups.remove(group);
+        }
+        Ok(DeleteDeploymentGroupOutput::default())
     }
 
     /// CreateDeploymentConfig: a custom TimeBasedCanary, TimeBasedLinear or AllAtOnce.

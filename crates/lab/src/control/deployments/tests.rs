@@ -72,6 +72,44 @@ fn applications_are_lambda_named_and_unique() {
 }
 
 #[test]
+fn deleted_applications_and_groups_are_gone_and_deleting_twice_is_no_error() {
+    let e = engine();
+    e.create_application(&app("a", Some(ComputePlatform::Lambda)))
+        .unwrap();
+    let created = e.create_deployment_group(&group("a", "g", None)).unwrap();
+    let info = e.get_deployment_group("a", "g").unwrap();
+    assert_eq!(info.deployment_group_id, created.deployment_group_id);
+    assert_eq!(info.deployment_config_name, super::DEFAULT_CONFIG);
+    // A replaced group keeps its id.
+    let replaced = e
+        .replace_deployment_group(&group(
+            "a",
+            "g",
+            Some("CodeDeployDefault.LambdaCanary10Percent5Minutes"),
+        ))
+        .unwrap();
+    assert_eq!(replaced.deployment_group_id, created.deployment_group_id);
+    e.delete_deployment_group("a", "g").unwrap();
+    e.delete_deployment_group("a", "g").unwrap();
+    assert_eq!(
+        e.get_deployment_group("a", "g").unwrap_err().error_type,
+        E::DeploymentGroupDoesNotExist
+    );
+    e.create_deployment_group(&group("a", "g", None)).unwrap();
+    assert_eq!(e.get_application("a").unwrap().application_name, "a");
+    e.delete_application("a").unwrap();
+    e.delete_application("a").unwrap();
+    assert_eq!(
+        e.get_application("a").unwrap_err().error_type,
+        E::ApplicationDoesNotExist
+    );
+    // Its groups went with it: the application is new again.
+    e.create_application(&app("a", Some(ComputePlatform::Lambda)))
+        .unwrap();
+    e.create_deployment_group(&group("a", "g", None)).unwrap();
+}
+
+#[test]
 fn deployment_groups_check_their_application_config_role_and_alarms() {
     let e = engine();
     e.create_application(&app("a", Some(ComputePlatform::Lambda)))
