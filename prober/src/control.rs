@@ -52,6 +52,37 @@ pub struct SigV4 {
     pub region: Option<String>,
 }
 
+/// Where `--invoke` sends its requests, resolved as the SDK resolves Lambda's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeEndpoint {
+    /// The endpoint's URL, e.g. `https://lambda.us-east-1.amazonaws.com`.
+    pub url: String,
+    /// The region (the function ARN's, else the SDK's), also the one signed for.
+    pub region: String,
+}
+
+/// Lambda's Invoke URL for `function` at `endpoint`: `POST {endpoint}/2015-03-31/functions/
+/// {FunctionName}/invocations[?Qualifier=q]`, the name (or ARN) percent-encoded as the SDK does.
+pub fn invoke_url(endpoint: &str, function: &FunctionRef) -> String {
+    let name = match (&function.scope, &function.account) {
+        (Some(s), _) => format!(
+            "arn:{}:lambda:{}:{}:function:{}",
+            s.partition, s.region, s.account, function.name
+        ),
+        (None, Some(account)) => format!("{account}:function:{}", function.name),
+        (None, None) => function.name.to_string(),
+    };
+    let mut url = endpoint.trim_end_matches('/').to_owned();
+    url.push_str("/2015-03-31/functions/");
+    crate::aws::sigv4::sigv4_escape(&name, &mut url);
+    url.push_str("/invocations");
+    if let Some(q) = &function.qualifier {
+        url.push_str("?Qualifier=");
+        crate::aws::sigv4::sigv4_escape(&q.to_string(), &mut url);
+    }
+    url
+}
+
 /// A function reference as given (`--alias`, `--invoke`) and parsed.
 #[derive(Debug, Clone)]
 pub struct FunctionArg {
@@ -374,6 +405,31 @@ mod tests {
         for bad in ["abc", "abc=ftp://h", "abc=http://h/path", "a:1=http://h"] {
             assert!(message(&["--url", "http://x/", "--connect-to", bad]).contains("--connect-to"));
         }
+    }
+
+    #[test]
+    fn invoke_urls_encode_the_name_and_carry_the_qualifier() {
+        let f = |s: &str| FunctionRef::parse(s).unwrap();
+        assert_eq!(
+            invoke_url("http://127.0.0.1:9/", &f("hello:live")),
+            "http://127.0.0.1:9/2015-03-31/functions/hello/invocations?Qualifier=live"
+        );
+        assert_eq!(
+            invoke_url("https://lambda.eu-west-1.amazonaws.com", &f("hello")),
+            "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/hello/invocations"
+        );
+        assert_eq!(
+            invoke_url(
+                "https://l",
+                &f("arn:aws:lambda:eu-west-1:123456789012:function:hello:$LATEST")
+            ),
+            "https://l/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012\
+             %3Afunction%3Ahello/invocations?Qualifier=%24LATEST"
+        );
+        assert_eq!(
+            invoke_url("https://l", &f("123456789012:function:hello")),
+            "https://l/2015-03-31/functions/123456789012%3Afunction%3Ahello/invocations"
+        );
     }
 
     #[test]
