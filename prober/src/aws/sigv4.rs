@@ -259,7 +259,9 @@ async fn credentials(
     })?;
     if let Some(expiry) = creds.expiry() {
         if expiry <= SystemTime::now() {
-            let at = time::OffsetDateTime::from(expiry);
+            let at = time::OffsetDateTime::from(expiry)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| format!("{expiry:?}"));
             return Err(ProberError::ControlPlane {
                 call,
                 resource: resource.to_owned(),
