@@ -62,6 +62,16 @@ impl Verifier {
 
     /// `(ok, denied, last_denial)` so far.
     async fn stats(&self) -> (u64, u64, String) {
+        let v = self.stats_json().await;
+        (
+            v["ok"].as_u64().unwrap(),
+            v["denied"].as_u64().unwrap(),
+            v["last_denial"].to_string(),
+        )
+    }
+
+    /// `/__stats`.
+    async fn stats_json(&self) -> serde_json::Value {
         let port = self.port;
         let body = tokio::task::spawn_blocking(move || {
             use std::io::{Read, Write};
@@ -75,12 +85,7 @@ impl Verifier {
         .await
         .unwrap();
         let json = body.split("\r\n\r\n").nth(1).expect("a body");
-        let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        (
-            v["ok"].as_u64().unwrap(),
-            v["denied"].as_u64().unwrap(),
-            v["last_denial"].to_string(),
-        )
+        serde_json::from_str(json).unwrap()
     }
 }
 
@@ -342,4 +347,50 @@ async fn expired_credentials_exit_64_before_any_probe() {
         "expired",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_calls_are_signed_for_lambda_at_the_sdks_endpoint() {
+    // AWS_ENDPOINT_URL_LAMBDA is where the SDK would send Invoke; the verifier checks the
+    // signature of `POST /2015-03-31/functions/hello/invocations?Qualifier=live` for `lambda`
+    // in the SDK's region.
+    let verifier = Verifier::start(None).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = prober(SECRET, None, Some("eu-north-1"), home.path());
+    cmd.env(
+        "AWS_ENDPOINT_URL_LAMBDA",
+        format!("http://127.0.0.1:{}", verifier.port),
+    );
+    let probed = run(cmd, &["--invoke", "hello:live"], &home.path().join("out")).await;
+    let report = probed.report.expect(&probed.stderr);
+    let t = &report.totals;
+    let stats = verifier.stats_json().await;
+    assert_eq!(t.status_codes["200"], t.sent, "{t:?} {stats}");
+    assert_eq!(stats["ok"].as_u64(), Some(t.sent), "{stats}");
+    assert_eq!(
+        stats["last_ok"],
+        "POST /2015-03-31/functions/hello/invocations?Qualifier=live lambda eu-north-1 \
+         RequestResponse"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_without_a_region_exits_64_naming_the_settings() {
+    let home = tempfile::tempdir().unwrap();
+    let probed = run(
+        prober(SECRET, None, None, home.path()),
+        &["--invoke", "hello:live"],
+        &home.path().join("out"),
+    )
+    .await;
+    assert_eq!(probed.code, Some(64), "{}", probed.stderr);
+    assert!(
+        probed
+            .stderr
+            .contains("lambda:InvokeFunction on hello:live")
+            && probed.stderr.contains("AWS_REGION"),
+        "{}",
+        probed.stderr
+    );
+    assert!(probed.report.is_none(), "nothing was probed");
 }
