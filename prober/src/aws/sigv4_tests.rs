@@ -192,3 +192,119 @@ fn authorization_headers_and_user_info_do_not_mix_with_sigv4() {
     let e = parse(&["--url", "http://u:p@h/", "--sigv4", "lambda"]).unwrap_err();
     assert!(e.to_string().contains("user info"), "{e}");
 }
+
+/// A provider handing out `AKID0`, `AKID1`, ... each expiring in `lifetime` (counts its calls).
+#[derive(Debug)]
+struct Rotating {
+    calls: std::sync::atomic::AtomicU32,
+    lifetime: Option<Duration>,
+}
+
+impl ProvideCredentials for Rotating {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let expiry = self.lifetime.map(|l| SystemTime::now() + l);
+        aws_credential_types::provider::future::ProvideCredentials::ready(Ok(Credentials::new(
+            format!("AKID{n}"),
+            SECRET,
+            None,
+            expiry,
+            "rotating",
+        )))
+    }
+}
+
+/// Starts the signing task for `provider` from `initial`; the receiver and the provider.
+fn signing(
+    initial: Credentials,
+    lifetime: Option<Duration>,
+) -> (
+    watch::Receiver<Arc<SignedHeaders>>,
+    Arc<Rotating>,
+    tokio::task::JoinHandle<()>,
+) {
+    let c = config(&["--url", "https://abc.execute-api.us-east-1.amazonaws.com/"]);
+    let p = Presigner::new(&c, "execute-api", "us-east-1").unwrap();
+    let rotating = Arc::new(Rotating {
+        calls: Default::default(),
+        lifetime,
+    });
+    let provider = SharedCredentialsProvider::new(RotatingRef(rotating.clone()));
+    let first = p.sign_at(&initial, SystemTime::now()).unwrap();
+    let (tx, rx) = watch::channel(Arc::new(first));
+    let task = tokio::spawn(keep_signing(p, provider, initial, tx));
+    (rx, rotating, task)
+}
+
+#[derive(Debug)]
+struct RotatingRef(Arc<Rotating>);
+
+impl ProvideCredentials for RotatingRef {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        self.0.provide_credentials()
+    }
+}
+
+/// The next signature published (a changed watch), or a panic after 5 s.
+async fn next(rx: &mut watch::Receiver<Arc<SignedHeaders>>) -> Arc<SignedHeaders> {
+    tokio::time::timeout(Duration::from_secs(5), rx.changed())
+        .await
+        .expect("a new signature every second")
+        .unwrap();
+    rx.borrow_and_update().clone()
+}
+
+fn access_key(s: &SignedHeaders) -> String {
+    let auth = s.get("authorization").unwrap().to_str().unwrap();
+    let credential = auth.split("Credential=").nth(1).unwrap();
+    credential.split('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn credentials_about_to_expire_are_fetched_again_and_signed_with_at_once() {
+    let expiring = Credentials::new(
+        "AKIDOLD",
+        SECRET,
+        None,
+        Some(SystemTime::now() + Duration::from_secs(30)),
+        "test",
+    );
+    let (mut rx, rotating, task) = signing(expiring, Some(Duration::from_secs(3600)));
+    assert_eq!(access_key(&rx.borrow_and_update()), "AKIDOLD");
+    let s1 = next(&mut rx).await;
+    assert_eq!(
+        access_key(&s1),
+        "AKID0",
+        "refreshed within REFRESH_BEFORE_EXPIRY"
+    );
+    let s2 = next(&mut rx).await;
+    assert_eq!(access_key(&s2), "AKID0", "fresh credentials are kept");
+    assert_ne!(
+        s1.get("x-amz-date"),
+        s2.get("x-amz-date"),
+        "one signature a second"
+    );
+    assert_eq!(rotating.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    task.abort();
+}
+
+#[tokio::test]
+async fn credentials_without_expiry_are_not_fetched_again() {
+    let (mut rx, rotating, task) = signing(creds(None), None);
+    let s1 = next(&mut rx).await;
+    let s2 = next(&mut rx).await;
+    assert_eq!(access_key(&s2), AKID);
+    assert_ne!(s1.get("x-amz-date"), s2.get("x-amz-date"));
+    assert_eq!(rotating.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+    task.abort();
+}
