@@ -167,6 +167,13 @@ impl ControlConfig {
                          (API Gateway routes with IAM authorisation)",
                     ));
                 }
+                if invoke.is_some() && service != "lambda" {
+                    return Err(ProberError::invalid(
+                        "--sigv4",
+                        service,
+                        "--invoke calls Lambda's API, signed for `lambda`; leave --sigv4 out",
+                    ));
+                }
                 Some(SigV4 {
                     service: service.clone(),
                     region: cli.sigv4_region.clone(),
@@ -379,6 +386,9 @@ mod tests {
         assert_eq!(c.sigv4.unwrap().service, "lambda");
         assert!(message(&["--invoke", "hello", "--url", "http://x/"]).contains("two targets"));
         assert!(message(&["--invoke", "hello", "--stack", "s"]).contains("two targets"));
+        assert!(message(&["--invoke", "hello", "--sigv4", "execute-api"]).contains("`lambda`"));
+        let c = control(&["--invoke", "hello", "--sigv4", "lambda"]).unwrap();
+        assert_eq!(c.sigv4.unwrap().service, "lambda");
     }
 
     #[test]
