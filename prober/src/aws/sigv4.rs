@@ -26,8 +26,8 @@ use tokio::sync::watch;
 use crate::config::{Config, Scheme};
 use crate::error::ProberError;
 
-/// Credentials this close to their expiry are fetched again from the provider (whose own cache
-/// refreshes STS, SSO and role credentials).
+/// Credentials this close to their expiry are fetched again from the SDK's chain (STS, SSO,
+/// role and process credentials expire; static ones are fetched once).
 pub const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 
 /// The headers that sign the requests of one second (`authorization`, `x-amz-date`, and
