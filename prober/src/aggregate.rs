@@ -25,7 +25,7 @@ pub struct VersionAgg {
     pub uncorrected: Histogram<u64>,
     /// Responses.
     pub requests: u64,
-    /// 5xx responses.
+    /// Error responses: 5xx, and function errors (Invoke).
     pub errors: u64,
     /// Cold starts.
     pub cold_starts: u64,
@@ -105,7 +105,7 @@ pub struct Aggregate {
     /// Sent late.
     pub late: u64,
     /// By [`crate::record::ERROR_KINDS`] index.
-    pub errors: [u64; 8],
+    pub errors: [u64; crate::record::ERROR_KINDS.len()],
     /// All responses by status code.
     pub statuses: BTreeMap<u16, u64>,
     /// Tagged responses per version per 0.1 s bin.
@@ -147,7 +147,7 @@ impl Aggregate {
             sent: 0,
             responses: 0,
             late: 0,
-            errors: [0; 8],
+            errors: [0; crate::record::ERROR_KINDS.len()],
             statuses: BTreeMap::new(),
             timeline: Timeline::new(BIN_SECS),
             seconds: Vec::new(),
@@ -293,7 +293,8 @@ impl Aggregate {
         rollout::stats::compare_latency(&o, &n)
     }
 
-    /// Transport failures plus 5xx responses (not 4xx, not requests abandoned at an interrupt).
+    /// Transport failures plus 5xx and function errors (not 4xx, not requests abandoned at an
+    /// interrupt).
     pub fn error_count(&self) -> u64 {
         crate::record::ERROR_RATE_KINDS
             .iter()
@@ -301,7 +302,7 @@ impl Aggregate {
             .sum()
     }
 
-    /// `(transport errors + 5xx) / sent`, 0 when nothing was sent.
+    /// `(transport errors + 5xx + function errors) / sent`, 0 when nothing was sent.
     pub fn error_rate(&self) -> f64 {
         if self.sent == 0 {
             0.0
@@ -335,6 +336,7 @@ mod tests {
             status: 200,
             version: v,
             cold: false,
+            function_error: false,
         }
     }
 

@@ -134,11 +134,35 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
-    /// A connector for `config`'s target and TLS settings.
+    /// A connector for `config`'s target and TLS settings. With a `--connect-to` for the
+    /// target's host, connections go to that address instead (TLS only when it is https://,
+    /// the server name still the target's host); requests are unchanged.
     pub fn new(config: &Config) -> Result<Self, ProberError> {
-        let Target {
-            scheme, host, port, ..
-        } = &config.target;
+        let Target { host, .. } = &config.target;
+        let (scheme, dial_host, port) = match config
+            .control
+            .connect_to
+            .iter()
+            .find(|c| c.host.eq_ignore_ascii_case(host))
+        {
+            Some(c) => {
+                let scheme = match c.to.scheme_str() {
+                    Some("https") => Scheme::Https,
+                    _ => Scheme::Http,
+                };
+                let to_host = c.to.host().unwrap_or_default();
+                let to_host = to_host.trim_start_matches('[').trim_end_matches(']');
+                let default = if scheme == Scheme::Https { 443 } else { 80 };
+                tracing::info!(%host, to = %c.to, "--connect-to: connecting elsewhere");
+                (
+                    scheme,
+                    to_host.to_owned(),
+                    c.to.port_u16().unwrap_or(default),
+                )
+            }
+            None => (config.target.scheme, host.clone(), config.target.port),
+        };
+        let scheme = &scheme;
         let tls = match scheme {
             Scheme::Http => None,
             Scheme::Https => {
@@ -155,8 +179,8 @@ impl Connector {
         };
         Ok(Connector {
             scheme: *scheme,
-            host: host.clone(),
-            port: *port,
+            host: dial_host,
+            port,
             http2: config.http2,
             tls,
         })

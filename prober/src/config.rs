@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cli::Cli;
-use crate::control::{ControlConfig, DeploymentSelector};
+use crate::control::{ControlConfig, DeploymentSelector, InvokeEndpoint};
 use crate::error::ProberError;
 use crate::redact::{is_sensitive_header, redact_url};
 
@@ -20,6 +20,12 @@ use crate::redact::{is_sensitive_header, redact_url};
 pub const EXECUTED_VERSION_HEADER: &str = "x-amz-executed-version";
 /// Header marking an environment's first invocation.
 pub const COLD_HEADER: &str = "x-rollcall-cold";
+/// Header of an Invoke response whose function failed (`Handled` or `Unhandled`).
+pub const FUNCTION_ERROR_HEADER: &str = "x-amz-function-error";
+/// Header choosing how Invoke runs the function.
+pub const INVOCATION_TYPE_HEADER: &str = "x-amz-invocation-type";
+/// The event `--invoke` sends when neither `--body` nor `--body-file` is given.
+pub const DEFAULT_INVOKE_EVENT: &str = "{}";
 
 /// The error budget when `--max-error-rate` is not given: a run in which most requests failed
 /// (transport errors + 5xx above half of those sent) never passes.
@@ -133,26 +139,68 @@ pub struct Config {
 
 impl Config {
     /// Checks every flag of a run. `read_file` reads `--body-file` (a parameter so that this
-    /// stays a pure function in tests).
+    /// stays a pure function in tests). A run with `--invoke` needs [`Config::from_cli_with`].
     pub fn from_cli(
         cli: &Cli,
         read_file: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
     ) -> Result<Config, ProberError> {
-        Self::check(cli, read_file).map_err(|e| e.naming_variable(&cli.from_env))
+        Self::from_cli_with(cli, read_file, None)
+    }
+
+    /// [`Config::from_cli`] with `--invoke`'s endpoint, resolved beforehand as the SDK does
+    /// ([`crate::aws::invoke::resolve_endpoint`]).
+    pub fn from_cli_with(
+        cli: &Cli,
+        read_file: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+        invoke_endpoint: Option<&InvokeEndpoint>,
+    ) -> Result<Config, ProberError> {
+        Self::check(cli, read_file, invoke_endpoint).map_err(|e| e.naming_variable(&cli.from_env))
     }
 
     fn check(
         cli: &Cli,
         read_file: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+        invoke_endpoint: Option<&InvokeEndpoint>,
     ) -> Result<Config, ProberError> {
-        let control = ControlConfig::from_cli(cli)?;
-        let url = cli.url.as_deref().ok_or_else(|| ProberError::MissingFlag {
-            flag: "--url",
-            reason: "give the target, e.g. --url https://abc.lambda-url.eu-west-1.on.aws/ \
-                     (or PROBER_URL), or --invoke FUNCTION:ALIAS, or --stack NAME"
-                .into(),
-        })?;
-        let (target, basic_auth) = parse_target(url)?;
+        let mut control = ControlConfig::from_cli(cli)?;
+        let invoke_url = match (&control.invoke, invoke_endpoint) {
+            (None, _) => None,
+            (Some(function), Some(endpoint)) => {
+                if let Some(sigv4) = &mut control.sigv4 {
+                    sigv4.region.get_or_insert_with(|| endpoint.region.clone());
+                }
+                Some(crate::control::invoke_url(
+                    &endpoint.url,
+                    &function.reference,
+                ))
+            }
+            (Some(_), None) => {
+                return Err(ProberError::Internal(
+                    "--invoke's endpoint was not resolved before the configuration".into(),
+                ));
+            }
+        };
+        let url = match &invoke_url {
+            Some(u) => u.as_str(),
+            None => cli.url.as_deref().ok_or_else(|| ProberError::MissingFlag {
+                flag: "--url",
+                reason: "give the target, e.g. --url https://abc.lambda-url.eu-west-1.on.aws/ \
+                         (or PROBER_URL), or --invoke FUNCTION:ALIAS, or --stack NAME"
+                    .into(),
+            })?,
+        };
+        let (mut target, basic_auth) = parse_target(url)?;
+        if control.sigv4.is_some() {
+            if basic_auth.is_some() {
+                return Err(ProberError::invalid(
+                    "--url",
+                    &target.redacted,
+                    "user info becomes an Authorization header, which --sigv4 replaces with the \
+                     signature; remove the user info from the URL",
+                ));
+            }
+            sign_query_as_sent(&mut target)?;
+        }
         if !(cli.rps.is_finite() && cli.rps > 0.0 && cli.rps <= 1_000_000.0) {
             return Err(ProberError::invalid(
                 "--rps",
@@ -166,20 +214,44 @@ impl Config {
             .map(|d| parse_duration("--duration", d))
             .transpose()?;
         let max_duration = parse_duration("--max-duration", &cli.max_duration)?;
-        let method = Method::from_bytes(cli.method.as_bytes()).map_err(|_| {
+        let mut method = Method::from_bytes(cli.method.as_bytes()).map_err(|_| {
             ProberError::invalid(
                 "--method",
                 &cli.method,
                 "not an HTTP method; use e.g. GET or POST",
             )
         })?;
+        if control.invoke.is_some() {
+            // GET is the flag's default; Invoke is a POST.
+            if method != Method::GET && method != Method::POST {
+                return Err(ProberError::invalid(
+                    "--method",
+                    &cli.method,
+                    "--invoke calls Lambda's Invoke API, a POST; leave --method out",
+                ));
+            }
+            method = Method::POST;
+        }
         let mut headers = HeaderMap::new();
         if let Some(auth) = basic_auth {
             headers.insert(http::header::AUTHORIZATION, auth);
         }
         for h in &cli.headers {
             let (name, value) = parse_header(h)?;
+            if control.sigv4.is_some() && name == http::header::AUTHORIZATION {
+                return Err(ProberError::invalid(
+                    "--header",
+                    crate::redact::redact_header_arg(h),
+                    "--sigv4 puts the signature in the Authorization header; leave this header out",
+                ));
+            }
             headers.append(name, value);
+        }
+        if control.invoke.is_some() && !headers.contains_key(INVOCATION_TYPE_HEADER) {
+            headers.insert(
+                INVOCATION_TYPE_HEADER,
+                HeaderValue::from_static("RequestResponse"),
+            );
         }
         let body = match (&cli.body, &cli.body_file) {
             (Some(b), _) => Bytes::from(b.clone()),
@@ -190,6 +262,9 @@ impl Config {
                     format!("cannot read it ({e}); give a readable file or use --body"),
                 )
             })?),
+            (None, None) if control.invoke.is_some() => {
+                Bytes::from_static(DEFAULT_INVOKE_EVENT.as_bytes())
+            }
             (None, None) => Bytes::new(),
         };
         let timeout = parse_duration("--timeout", &cli.timeout)?;
@@ -357,6 +432,25 @@ impl Config {
                 .then_some(self.control.poll.as_secs_f64()),
         }
     }
+}
+
+/// With `--sigv4`: the query as the signature reads it (each name and value decoded, `+` as a
+/// space, and encoded again the SigV4 way), so that what is sent is exactly what is signed.
+fn sign_query_as_sent(target: &mut Target) -> Result<(), ProberError> {
+    let Some(query) = target.uri.query() else {
+        return Ok(());
+    };
+    let canonical = crate::aws::sigv4::canonical_query(query);
+    if canonical == query {
+        return Ok(());
+    }
+    let bad = || ProberError::invalid("--url", &target.redacted, "the query cannot be signed");
+    let pq = format!("{}?{canonical}", target.uri.path());
+    let mut parts = target.uri.clone().into_parts();
+    parts.path_and_query = Some(pq.parse().map_err(|_| bad())?);
+    target.uri = Uri::from_parts(parts).map_err(|_| bad())?;
+    target.origin_form = pq.parse().map_err(|_| bad())?;
+    Ok(())
 }
 
 /// Parses `--url`; user info becomes a (sensitive) basic `Authorization` header.

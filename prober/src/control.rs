@@ -52,6 +52,37 @@ pub struct SigV4 {
     pub region: Option<String>,
 }
 
+/// Where `--invoke` sends its requests, resolved as the SDK resolves Lambda's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeEndpoint {
+    /// The endpoint's URL, e.g. `https://lambda.us-east-1.amazonaws.com`.
+    pub url: String,
+    /// The region (the function ARN's, else the SDK's), also the one signed for.
+    pub region: String,
+}
+
+/// Lambda's Invoke URL for `function` at `endpoint`: `POST {endpoint}/2015-03-31/functions/
+/// {FunctionName}/invocations[?Qualifier=q]`, the name (or ARN) percent-encoded as the SDK does.
+pub fn invoke_url(endpoint: &str, function: &FunctionRef) -> String {
+    let name = match (&function.scope, &function.account) {
+        (Some(s), _) => format!(
+            "arn:{}:lambda:{}:{}:function:{}",
+            s.partition, s.region, s.account, function.name
+        ),
+        (None, Some(account)) => format!("{account}:function:{}", function.name),
+        (None, None) => function.name.to_string(),
+    };
+    let mut url = endpoint.trim_end_matches('/').to_owned();
+    url.push_str("/2015-03-31/functions/");
+    crate::aws::sigv4::sigv4_escape(&name, &mut url);
+    url.push_str("/invocations");
+    if let Some(q) = &function.qualifier {
+        url.push_str("?Qualifier=");
+        crate::aws::sigv4::sigv4_escape(&q.to_string(), &mut url);
+    }
+    url
+}
+
 /// A function reference as given (`--alias`, `--invoke`) and parsed.
 #[derive(Debug, Clone)]
 pub struct FunctionArg {
@@ -134,6 +165,13 @@ impl ControlConfig {
                         service,
                         "sign for `lambda` (function URLs with AuthType AWS_IAM) or `execute-api` \
                          (API Gateway routes with IAM authorisation)",
+                    ));
+                }
+                if invoke.is_some() && service != "lambda" {
+                    return Err(ProberError::invalid(
+                        "--sigv4",
+                        service,
+                        "--invoke calls Lambda's API, signed for `lambda`; leave --sigv4 out",
                     ));
                 }
                 Some(SigV4 {
@@ -348,6 +386,9 @@ mod tests {
         assert_eq!(c.sigv4.unwrap().service, "lambda");
         assert!(message(&["--invoke", "hello", "--url", "http://x/"]).contains("two targets"));
         assert!(message(&["--invoke", "hello", "--stack", "s"]).contains("two targets"));
+        assert!(message(&["--invoke", "hello", "--sigv4", "execute-api"]).contains("`lambda`"));
+        let c = control(&["--invoke", "hello", "--sigv4", "lambda"]).unwrap();
+        assert_eq!(c.sigv4.unwrap().service, "lambda");
     }
 
     #[test]
@@ -374,6 +415,31 @@ mod tests {
         for bad in ["abc", "abc=ftp://h", "abc=http://h/path", "a:1=http://h"] {
             assert!(message(&["--url", "http://x/", "--connect-to", bad]).contains("--connect-to"));
         }
+    }
+
+    #[test]
+    fn invoke_urls_encode_the_name_and_carry_the_qualifier() {
+        let f = |s: &str| FunctionRef::parse(s).unwrap();
+        assert_eq!(
+            invoke_url("http://127.0.0.1:9/", &f("hello:live")),
+            "http://127.0.0.1:9/2015-03-31/functions/hello/invocations?Qualifier=live"
+        );
+        assert_eq!(
+            invoke_url("https://lambda.eu-west-1.amazonaws.com", &f("hello")),
+            "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/hello/invocations"
+        );
+        assert_eq!(
+            invoke_url(
+                "https://l",
+                &f("arn:aws:lambda:eu-west-1:123456789012:function:hello:$LATEST")
+            ),
+            "https://l/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012\
+             %3Afunction%3Ahello/invocations?Qualifier=%24LATEST"
+        );
+        assert_eq!(
+            invoke_url("https://l", &f("123456789012:function:hello")),
+            "https://l/2015-03-31/functions/123456789012%3Afunction%3Ahello/invocations"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::aggregate::Aggregate;
 use crate::aws::Preflight;
+use crate::aws::sigv4::Signer;
 use crate::client::Connector;
 use crate::config::Config;
 use crate::error::ProberError;
@@ -108,6 +109,8 @@ pub async fn probe(
     }
     // Every first control-plane call is answered before anything is sent.
     let preflight = Preflight::check(&config).await?;
+    // The first signature too (--sigv4): no credentials, no probe.
+    let signer = Signer::start(&config).await?;
     let connector = Connector::new(&config)?;
     let high_us = u64::try_from(config.timeout.as_micros())
         .unwrap_or(u64::MAX / 4)
@@ -124,7 +127,14 @@ pub async fn probe(
     let stop = Arc::new(AtomicBool::new(false));
     let control = preflight.map(|p| p.start(t0, origin));
     let plan = Plan::new(t0, config.rps, config.run_limit());
-    let mut sender = Sender::start(&config, connector, recorder.clone(), plan, stop.clone())?;
+    let mut sender = Sender::start(
+        &config,
+        connector,
+        recorder.clone(),
+        plan,
+        stop.clone(),
+        signer.as_ref().map(Signer::receiver),
+    )?;
     let mut pacer_done = tokio::spawn(sender.paced());
 
     let deployment_start = config.deployment_start.map(|d| d.seconds_since(origin));
@@ -225,6 +235,7 @@ pub async fn probe(
     } = live.expect("live state is always put back");
     recorder.drain(|s| agg.absorb(s));
     progress.finish();
+    drop(signer);
 
     let (duration_secs, planned) = match stopped_at {
         Some(at) => (

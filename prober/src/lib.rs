@@ -136,10 +136,16 @@ pub async fn run_with_interrupt(
             "`prober watch` is not built yet (issue 12)",
         )),
         None => {
-            let config = Config::from_cli(&cli, |p| std::fs::read(p))?;
-            if config.control.uses_aws() || !config.control.connect_to.is_empty() {
+            // --invoke's endpoint is resolved as the SDK does (environment and profile), so
+            // that the configuration itself stays a pure function of its inputs.
+            let control = control::ControlConfig::from_cli(&cli)
+                .map_err(|e| e.naming_variable(&cli.from_env))?;
+            let endpoint = aws::invoke::resolve_endpoint(&control).await?;
+            let config = Config::from_cli_with(&cli, |p| std::fs::read(p), endpoint.as_ref())?;
+            let c = &config.control;
+            if c.alias.is_some() || c.deployment.is_some() || c.stack.is_some() {
                 return Err(ProberError::invalid(
-                    "--alias/--deployment/--invoke/--sigv4/--stack/--connect-to",
+                    "--alias/--deployment/--stack",
                     "",
                     "the control plane is not built yet (issue 12)",
                 ));

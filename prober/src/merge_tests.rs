@@ -224,3 +224,21 @@ fn a_malformed_timeline_is_refused() {
     let err = merge_inputs(&[c], |_, _, _| Ok(())).unwrap_err();
     assert!(err.to_string().contains("bin width"), "{err}");
 }
+
+#[test]
+fn merged_error_rates_count_the_kinds_a_run_counts() {
+    // The merge recomputes the error rate from `errors_by_kind`; it must count exactly the
+    // kinds a run counts (`record::ERROR_RATE_KINDS`), function errors included.
+    use crate::record::{ERROR_KINDS, ERROR_RATE_KINDS};
+    for (i, kind) in ERROR_KINDS.iter().enumerate() {
+        let mut a = run(10_000, "1", 0.25, &[1000]);
+        a.report.totals.errors_by_kind = [((*kind).to_owned(), 1)].into();
+        let merged = merge_inputs(&[a], |_, _, _| Ok(())).unwrap();
+        let counted = ERROR_RATE_KINDS.contains(&i);
+        assert_eq!(
+            merged.totals.error_rate,
+            if counted { 1.0 } else { 0.0 },
+            "{kind}"
+        );
+    }
+}

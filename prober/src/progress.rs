@@ -60,7 +60,7 @@ pub struct Snapshot {
     pub sent: u64,
     /// Responses per second over the last second.
     pub rate: f64,
-    /// Transport errors plus 5xx.
+    /// Transport errors plus 5xx and function errors.
     pub errors: u64,
     /// Error rate.
     pub error_rate: f64,

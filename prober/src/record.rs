@@ -21,8 +21,9 @@ pub const BIN_SECS: f64 = 0.1;
 /// values count as absent), so that a server answering the version `untagged` is not mistaken
 /// for untagged responses.
 pub const UNTAGGED: &str = "";
-/// The `errors_by_kind` keys, indexed as by [`fail_index`] (then `5xx` and `4xx`).
-pub const ERROR_KINDS: [&str; 8] = [
+/// The `errors_by_kind` keys, indexed as by [`fail_index`] (then `5xx`, `4xx` and
+/// `function_error`: an Invoke answer with `X-Amz-Function-Error`, the function failed).
+pub const ERROR_KINDS: [&str; 9] = [
     "timeout",
     "connect",
     "reset",
@@ -31,10 +32,17 @@ pub const ERROR_KINDS: [&str; 8] = [
     "4xx",
     "other",
     "interrupted",
+    "function_error",
 ];
-/// Indexes of [`ERROR_KINDS`] that count in the error rate: transport failures and 5xx (not
-/// 4xx, not requests abandoned at an interrupt).
-pub const ERROR_RATE_KINDS: [usize; 6] = [0, 1, 2, 3, 4, 6];
+/// Index of `5xx` in [`ERROR_KINDS`].
+pub const KIND_5XX: usize = 4;
+/// Index of `4xx` in [`ERROR_KINDS`].
+pub const KIND_4XX: usize = 5;
+/// Index of `function_error` in [`ERROR_KINDS`].
+pub const KIND_FUNCTION_ERROR: usize = 8;
+/// Indexes of [`ERROR_KINDS`] that count in the error rate: transport failures, 5xx and
+/// function errors (not 4xx, not requests abandoned at an interrupt).
+pub const ERROR_RATE_KINDS: [usize; 7] = [0, 1, 2, 3, 4, 6, 8];
 
 /// Version labels longer than this (bytes) are shortened to a prefix and a hash of the whole.
 pub const MAX_LABEL_BYTES: usize = 512;
@@ -147,6 +155,8 @@ pub enum Outcome<'a> {
         version: Option<&'a str>,
         /// `x-rollcall-cold: 1` was present.
         cold: bool,
+        /// `X-Amz-Function-Error` was present (Invoke: the function failed).
+        function_error: bool,
     },
     /// No response.
     Failed(FailKind),
@@ -180,7 +190,7 @@ pub struct VersionDelta {
     pub uncorrected: Histogram<u64>,
     /// Responses.
     pub requests: u64,
-    /// 5xx responses.
+    /// Error responses: 5xx, and function errors (Invoke).
     pub errors: u64,
     /// Cold starts.
     pub cold_starts: u64,
@@ -232,7 +242,7 @@ pub struct Shard {
     /// Of those sent, sent late.
     pub late: u64,
     /// Failures and error responses by [`ERROR_KINDS`] index.
-    pub errors: [u64; 8],
+    pub errors: [u64; ERROR_KINDS.len()],
     /// `((bin, slot), count)`, each key once: slot is a `versions` index, [`SLOT_UNTAGGED`] or
     /// [`SLOT_ERROR`]. Requests arrive roughly in time order, so a key is looked up among the
     /// last few entries first.
@@ -261,7 +271,7 @@ impl Shard {
             sent: 0,
             responses: 0,
             late: 0,
-            errors: [0; 8],
+            errors: [0; ERROR_KINDS.len()],
             bins: Vec::new(),
         }
     }
@@ -282,7 +292,22 @@ impl Shard {
                 status,
                 version,
                 cold,
+                function_error,
             } => {
+                // A failed function's answer is an error like a 5xx (Invoke answers 200).
+                let kind = if status >= 500 {
+                    Some(KIND_5XX)
+                } else if function_error {
+                    Some(KIND_FUNCTION_ERROR)
+                } else if status >= 400 {
+                    Some(KIND_4XX)
+                } else {
+                    None
+                };
+                let failed = kind.is_some_and(|k| k != KIND_4XX);
+                if let Some(k) = kind {
+                    self.errors[k] += 1;
+                }
                 self.responses += 1;
                 let label = version.map_or(UNTAGGED.into(), version_label);
                 let known = self.versions.iter().position(|v| v.label == label);
@@ -299,12 +324,9 @@ impl Shard {
                     o.requests += 1;
                     record_us(&mut o.corrected, s.corrected);
                     record_us(&mut o.uncorrected, s.uncorrected);
-                    if status >= 500 {
+                    if failed {
                         o.errors += 1;
-                        self.errors[4] += 1;
                         self.count_bin(bin, SLOT_ERROR);
-                    } else if status >= 400 {
-                        self.errors[5] += 1;
                     }
                     return;
                 };
@@ -317,12 +339,9 @@ impl Shard {
                     Some((_, n)) => *n += 1,
                     None => v.statuses.push((status, 1)),
                 }
-                if status >= 500 {
+                if failed {
                     v.errors += 1;
-                    self.errors[4] += 1;
                     self.count_bin(bin, SLOT_ERROR);
-                } else if status >= 400 {
-                    self.errors[5] += 1;
                 }
                 let slot = if version.is_some() {
                     i as u16
@@ -361,7 +380,7 @@ impl Shard {
         self.sent = 0;
         self.responses = 0;
         self.late = 0;
-        self.errors = [0; 8];
+        self.errors = [0; ERROR_KINDS.len()];
         self.bins.clear();
     }
 }
@@ -457,6 +476,7 @@ mod tests {
             status: 200,
             version: v,
             cold: false,
+            function_error: false,
         };
         s.record(&sample(10, ok(Some("1"))));
         s.record(&sample(
@@ -465,6 +485,7 @@ mod tests {
                 status: 503,
                 version: Some("2"),
                 cold: true,
+                function_error: false,
             },
         ));
         s.record(&sample(150, ok(None)));
@@ -475,10 +496,11 @@ mod tests {
                 status: 404,
                 version: Some("1"),
                 cold: false,
+                function_error: false,
             },
         ));
         assert_eq!((s.sent, s.responses), (5, 4));
-        assert_eq!(s.errors, [0, 1, 0, 0, 1, 1, 0, 0]);
+        assert_eq!(s.errors, [0, 1, 0, 0, 1, 1, 0, 0, 0]);
         let labels: Vec<_> = s.versions.iter().map(|v| v.label.as_str()).collect();
         assert_eq!(labels, ["1", "2", UNTAGGED]);
         assert_eq!(s.versions[1].cold_starts, 1);
@@ -494,6 +516,30 @@ mod tests {
         s.reset();
         assert_eq!(s.sent, 0);
         assert!(s.bins.is_empty() && s.versions[0].corrected.is_empty());
+    }
+
+    #[test]
+    fn function_errors_count_like_5xx() {
+        let mut s = Shard::new(10_000_000);
+        let invoke = |function_error, status| Outcome::Response {
+            status,
+            version: Some("2"),
+            cold: false,
+            function_error,
+        };
+        s.record(&sample(10, invoke(true, 200)));
+        s.record(&sample(20, invoke(false, 200)));
+        s.record(&sample(30, invoke(true, 502)));
+        assert_eq!(s.errors[KIND_FUNCTION_ERROR], 1);
+        assert_eq!(
+            s.errors[KIND_5XX], 1,
+            "a 5xx is a 5xx, function error or not"
+        );
+        assert_eq!(s.versions[0].errors, 2);
+        assert_eq!(s.bin_count(0, SLOT_ERROR), 2);
+        assert_eq!(s.bin_count(0, 0), 3, "the version served all three");
+        assert!(ERROR_RATE_KINDS.contains(&KIND_FUNCTION_ERROR));
+        assert_eq!(ERROR_KINDS[KIND_FUNCTION_ERROR], "function_error");
     }
 
     #[test]
@@ -530,6 +576,7 @@ mod tests {
                                 status: 200,
                                 version: Some(label),
                                 cold: false,
+                                function_error: false,
                             },
                         ));
                     }

@@ -18,7 +18,7 @@ use crate::error::ProberError;
 use crate::pacer::{self, Plan, Share, Ticket};
 use crate::record::Recorder;
 use crate::timer::SlotTimer;
-use crate::worker::Pool;
+use crate::worker::{Pool, Signature};
 
 /// Requests per second one lane is given; a single thread sends and reads that many with room
 /// to spare (the bench target answers 100,000+ per second on one core).
@@ -56,13 +56,15 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// Starts the lanes for `plan`; they stop issuing when `stop` is set.
+    /// Starts the lanes for `plan`; they stop issuing when `stop` is set. With `signed`
+    /// (`--sigv4`), every request carries the current signature.
     pub fn start(
         config: &Config,
         connector: Connector,
         recorder: Arc<Recorder>,
         plan: Plan,
         stop: Arc<AtomicBool>,
+        signed: Option<Signature>,
     ) -> Result<Self, ProberError> {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let lanes = lanes_for(config.rps, config.max_in_flight, cpus);
@@ -88,6 +90,7 @@ impl Sender {
                 plan.t0,
                 max,
                 runtime.handle().clone(),
+                signed.clone(),
             );
             let share = Share {
                 plan,

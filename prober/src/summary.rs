@@ -282,8 +282,17 @@ fn errors(out: &mut String, report: &Report) {
         .filter(|(_, n)| **n > 0)
         .map(|(cause, n)| format!("{} {n}", printable(cause)))
         .collect();
+    let counted = if t
+        .errors_by_kind
+        .get("function_error")
+        .is_some_and(|n| *n > 0)
+    {
+        "transport errors, 5xx and function errors"
+    } else {
+        "transport errors and 5xx"
+    };
     let mut text = format!(
-        "error rate {:.2}% (transport errors and 5xx); by kind: {}",
+        "error rate {:.2}% ({counted}); by kind: {}",
         t.error_rate * 100.0,
         kinds.join(", ")
     );

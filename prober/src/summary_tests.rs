@@ -247,3 +247,16 @@ fn versions_beyond_the_cap_and_the_causes_of_failures_are_shown() {
     assert!(text.contains("first 16 seen"), "{text}");
     assert!(text.contains("connection refused 150"), "{text}");
 }
+
+#[test]
+fn function_errors_are_named_in_the_error_line() {
+    let mut r = sample();
+    r.totals.errors_by_kind = [("function_error".to_owned(), 3)].into();
+    let text = render(&r, None);
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("(transport errors, 5xx and function errors); by kind: function_error 3"),
+        "{text}"
+    );
+    assert_fits(&text);
+}

@@ -18,6 +18,15 @@ use crate::{Cli, run_with_shutdown};
 struct Seen {
     http1: AtomicU64,
     http2: AtomicU64,
+    /// `sni=NAME` of each TLS handshake and `host=HOST` of each request (its Host header, or
+    /// its URI's authority over HTTP/2), distinct.
+    names: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Seen {
+    fn names(&self) -> Vec<String> {
+        self.names.lock().unwrap().iter().cloned().collect()
+    }
 }
 
 async fn serve_tls() -> (SocketAddr, Arc<Seen>) {
@@ -49,6 +58,9 @@ async fn serve_tls() -> (SocketAddr, Arc<Seen>) {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
+                if let Some(sni) = tls.get_ref().1.server_name() {
+                    state.names.lock().unwrap().insert(format!("sni={sni}"));
+                }
                 let service =
                     hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                         let counter = if req.version() == http::Version::HTTP_2 {
@@ -57,6 +69,13 @@ async fn serve_tls() -> (SocketAddr, Arc<Seen>) {
                             &state.http1
                         };
                         counter.fetch_add(1, Ordering::SeqCst);
+                        let host = req
+                            .headers()
+                            .get(http::header::HOST)
+                            .and_then(|h| h.to_str().ok())
+                            .or(req.uri().authority().map(|a| a.as_str()))
+                            .unwrap_or_default();
+                        state.names.lock().unwrap().insert(format!("host={host}"));
                         let mut r = Response::new(Full::new(Bytes::from_static(b"ok")));
                         r.headers_mut()
                             .insert("x-rollcall-version", "3".parse().unwrap());
@@ -153,5 +172,32 @@ async fn tls_to_a_plain_http_server_is_a_tls_error() {
         r.totals.errors_by_kind["tls"], 50,
         "{:?}",
         r.totals.errors_by_kind
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_to_an_https_address_keeps_the_server_name_and_the_host() {
+    let (addr, seen) = serve_tls().await;
+    let to = format!("api.example.test=https://127.0.0.1:{}", addr.port());
+    for http2 in [false, true] {
+        let mut args = vec![
+            "--url",
+            "https://api.example.test/x",
+            "--connect-to",
+            &to,
+            "--insecure",
+        ];
+        if http2 {
+            args.push("--http2");
+        }
+        let r = probe(&args).await;
+        assert_eq!(r.totals.responses, 50, "{:?}", r.totals.errors_by_kind);
+        assert_eq!(r.config.url, "https://api.example.test/x");
+    }
+    assert_eq!(seen.http1.load(Ordering::SeqCst), 50);
+    assert_eq!(seen.http2.load(Ordering::SeqCst), 50);
+    assert_eq!(
+        seen.names(),
+        ["host=api.example.test", "sni=api.example.test"]
     );
 }

@@ -17,8 +17,9 @@ use hyper::body::Incoming;
 use hyper::client::conn::http2;
 use tokio::task::JoinSet;
 
+use crate::aws::sigv4::SignedHeaders;
 use crate::client::{Body, Conn, Connector, FailKind, classify_hyper};
-use crate::config::{COLD_HEADER, Config, EXECUTED_VERSION_HEADER};
+use crate::config::{COLD_HEADER, Config, EXECUTED_VERSION_HEADER, FUNCTION_ERROR_HEADER};
 use crate::pacer::Ticket;
 use crate::record::{Outcome, Recorder, Sample};
 
@@ -28,6 +29,10 @@ pub const LATE_THRESHOLD: Duration = Duration::from_millis(1);
 
 /// Largest body read when looking for the version with `--version-json`.
 const MAX_JSON_BODY: usize = 1 << 20;
+
+/// The current SigV4 signature of a run's requests (`--sigv4`), renewed every second off the
+/// lanes ([`crate::aws::sigv4::Signer`]).
+pub type Signature = tokio::sync::watch::Receiver<Arc<SignedHeaders>>;
 
 /// Everything needed to build a request, prepared once.
 #[derive(Debug, Clone)]
@@ -63,8 +68,9 @@ impl RequestTemplate {
         }
     }
 
-    /// A request for an HTTP/1.1 (origin-form URI, `Host` header) or HTTP/2 connection.
-    pub fn build(&self, h2: bool) -> Request<Body> {
+    /// A request for an HTTP/1.1 (origin-form URI, `Host` header) or HTTP/2 connection,
+    /// carrying `signed`'s headers when given.
+    pub fn build(&self, h2: bool, signed: Option<&SignedHeaders>) -> Request<Body> {
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         if h2 {
@@ -74,6 +80,9 @@ impl RequestTemplate {
         } else {
             *req.uri_mut() = self.origin_form.clone();
             *req.headers_mut() = self.h1_headers.clone();
+        }
+        if let Some(signed) = signed {
+            signed.apply(req.headers_mut());
         }
         req
     }
@@ -115,6 +124,7 @@ struct Shared {
     idle: AtomicUsize,
     spawned: AtomicUsize,
     h2: tokio::sync::Mutex<Option<http2::SendRequest<Body>>>,
+    signed: Option<Signature>,
 }
 
 /// The lazily grown set of workers.
@@ -127,7 +137,8 @@ pub struct Pool {
 
 impl Pool {
     /// A pool (no worker yet) of at most `max` workers taking tickets from `rx`; tasks run on
-    /// `handle`.
+    /// `handle`; requests carry `signed`'s current signature when given.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: &Config,
         connector: Connector,
@@ -136,6 +147,7 @@ impl Pool {
         t0: Instant,
         max: usize,
         handle: tokio::runtime::Handle,
+        signed: Option<Signature>,
     ) -> Self {
         let shared = Arc::new(Shared {
             template: RequestTemplate::new(config),
@@ -148,6 +160,7 @@ impl Pool {
             idle: AtomicUsize::new(0),
             spawned: AtomicUsize::new(0),
             h2: tokio::sync::Mutex::new(None),
+            signed,
         });
         Pool {
             shared,
@@ -315,6 +328,7 @@ impl Worker {
                         .headers
                         .get(COLD_HEADER)
                         .is_some_and(|v| v.as_bytes().trim_ascii() == b"1"),
+                    function_error: r.headers.contains_key(FUNCTION_ERROR_HEADER),
                 },
                 Err(kind) => Outcome::Failed(*kind),
             };
@@ -333,13 +347,22 @@ impl Worker {
                 Some(c) if c.is_open() => (c, true),
                 _ => (self.acquire().await?, false),
             };
+            // An Arc clone under the channel's (uncontended) read lock.
+            let signed = self.shared.signed.as_ref().map(|rx| rx.borrow().clone());
+            let signed = signed.as_deref();
             let sent = match &mut conn {
                 Conn::H1(tx) => match tx.ready().await {
-                    Ok(()) => tx.send_request(self.shared.template.build(false)).await,
+                    Ok(()) => {
+                        let request = self.shared.template.build(false, signed);
+                        tx.send_request(request).await
+                    }
                     Err(e) => Err(e),
                 },
                 Conn::H2(tx) => match tx.ready().await {
-                    Ok(()) => tx.send_request(self.shared.template.build(true)).await,
+                    Ok(()) => {
+                        let request = self.shared.template.build(true, signed);
+                        tx.send_request(request).await
+                    }
                     Err(e) => Err(e),
                 },
             };

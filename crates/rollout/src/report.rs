@@ -199,11 +199,12 @@ pub struct Totals {
     pub achieved_rps: f64,
     /// Lag between intended and actual send, ms.
     pub send_lag_ms: LatencySummary,
-    /// Failed requests by kind: `timeout`, `connect`, `reset`, `tls`, `5xx`, `4xx`, `other`.
+    /// Failed requests by kind: `timeout`, `connect`, `reset`, `tls`, `5xx`, `4xx`, `other`,
+    /// `interrupted`, `function_error` (an Invoke answer with `X-Amz-Function-Error`).
     pub errors_by_kind: BTreeMap<String, u64>,
     /// Responses by HTTP status code, all versions and untagged together.
     pub status_codes: BTreeMap<String, u64>,
-    /// Error rate used for the error budget: (transport errors + 5xx) / sent.
+    /// Error rate used for the error budget: (transport errors + 5xx + function errors) / sent.
     pub error_rate: f64,
     /// Requests that got no HTTP response, by precise cause (`connection refused`,
     /// `host not found`, `not TLS`, `timeout`, ...): the diagnosis when a target never answers.

@@ -2,9 +2,9 @@
 //!
 //! Columns: `second` (since the first request), `time_utc` (its wall-clock start, RFC 3339
 //! UTC), one `version_<label>` column per version (tagged responses), `untagged`,
-//! `errors` (transport failures and 5xx), `observed_share` (new version among tagged responses;
-//! empty without a new version or without tagged responses) and `expected_share` (the aligned
-//! schedule; empty without a schedule or an aligned start).
+//! `errors` (transport failures, 5xx and function errors), `observed_share` (new version among
+//! tagged responses; empty without a new version or without tagged responses) and
+//! `expected_share` (the aligned schedule; empty without a schedule or an aligned start).
 
 use std::fmt::Write as _;
 

@@ -40,5 +40,7 @@ pub async fn sdk_config(region: Option<&str>) -> SdkConfig {
 }
 
 pub mod follow;
+pub mod invoke;
+pub mod sigv4;
 
 pub use follow::{ControlPlane, ControlSnapshot, Preflight};
