@@ -99,7 +99,7 @@ impl Live {
 /// Runs the probe described by `config` until its end, the deployment's end (no `--duration`),
 /// an unreachable target (every request of the first seconds failed), or `shutdown`.
 pub async fn probe(
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = Interrupt> + Send,
 ) -> Result<RunOutcome, ProberError> {
     if let Some(out) = &config.out {
@@ -108,6 +108,9 @@ pub async fn probe(
     }
     // Every first control-plane call is answered before anything is sent.
     let preflight = Preflight::check(&config).await?;
+    if let Some(p) = &preflight {
+        p.apply_deployment(&mut config);
+    }
     let connector = Connector::new(&config)?;
     let high_us = u64::try_from(config.timeout.as_micros())
         .unwrap_or(u64::MAX / 4)
@@ -174,10 +177,23 @@ pub async fn probe(
                 })
                 .await
                 .map_err(|e| ProberError::Internal(format!("aggregator: {e}")))?;
-                if config.duration.is_none() && state.finished && stopped_at.is_none() {
+                // --deployment: the run ends with the deployment (below), not with the split.
+                let following = config.control.deployment.is_some();
+                if config.duration.is_none() && state.finished && !following && stopped_at.is_none() {
                     tracing::info!(elapsed, "deployment finished; stopping");
                     stopped_at = Some(Instant::now());
                     stop.store(true, Ordering::Relaxed);
+                }
+                // --deployment: stop once CodeDeploy's status is final and the settle time
+                // (--timeout + 1 s) has passed, so that the tail is observed.
+                let deployment_ended = control.as_ref().and_then(|c| c.snapshot().deployment_ended_at);
+                if let Some(ended) = deployment_ended {
+                    let settle = config.timeout.as_secs_f64() + 1.0;
+                    if config.duration.is_none() && elapsed >= ended + settle && stopped_at.is_none() {
+                        tracing::info!(elapsed, ended, "the deployment ended; stopping");
+                        stopped_at = Some(Instant::now());
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 }
                 if state.unreachable && stopped_at.is_none() {
                     tracing::warn!(
@@ -249,6 +265,7 @@ pub async fn probe(
     };
     let mut report = build_report(&config, &agg, split, facts);
     report.control_plane = control_plane;
+    crate::aws::agreement::conclude(&mut report);
     let (exit_code, artifact_errors) = match &config.out {
         Some(out) => artifacts::outcome_of(
             &report,

@@ -39,6 +39,9 @@ pub async fn sdk_config(region: Option<&str>) -> SdkConfig {
     loader.load().await
 }
 
+pub mod agreement;
+pub mod deployment;
+pub mod deployment_poll;
 pub mod follow;
 
 pub use follow::{ControlPlane, ControlSnapshot, Preflight};
