@@ -34,6 +34,10 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
 pub const UNREACHABLE_AFTER_SECS: u32 = 5;
 /// Transport failures needed (with no response at all) before the run stops as unreachable.
 pub const UNREACHABLE_MIN_FAILURES: u64 = 5;
+/// How long the final state of a followed deployment (`--deployment`) is observed after its
+/// end: the analysis' shortest rollback or completion stretch (rollout's
+/// `analysis::events::MIN_STRETCH_SECS`).
+pub const DEPLOYMENT_TAIL_SECS: f64 = 5.0;
 /// The live analysis runs at most once a second and takes at most 1/this of the time between
 /// runs (long runs have long timelines).
 const ANALYSIS_DUTY: f64 = 20.0;
@@ -184,11 +188,12 @@ pub async fn probe(
                     stopped_at = Some(Instant::now());
                     stop.store(true, Ordering::Relaxed);
                 }
-                // --deployment: stop once CodeDeploy's status is final and the settle time
-                // (--timeout + 1 s) has passed, so that the tail is observed.
+                // --deployment: stop once CodeDeploy's status is final, the settle time
+                // (--timeout + 1 s) has passed and the final state was observed long enough
+                // for the analysis to call it (a rollback or a completion).
                 let deployment_ended = control.as_ref().and_then(|c| c.snapshot().deployment_ended_at);
                 if let Some(ended) = deployment_ended {
-                    let settle = config.timeout.as_secs_f64() + 1.0;
+                    let settle = config.timeout.as_secs_f64() + 1.0 + DEPLOYMENT_TAIL_SECS;
                     if config.duration.is_none() && elapsed >= ended + settle && stopped_at.is_none() {
                         tracing::info!(elapsed, ended, "the deployment ended; stopping");
                         stopped_at = Some(Instant::now());

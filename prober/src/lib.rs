@@ -31,6 +31,7 @@ pub mod reporting;
 pub mod sender;
 pub mod summary;
 pub mod timer;
+pub mod watch;
 pub mod worker;
 
 use std::future::Future;
@@ -130,22 +131,34 @@ pub async fn run_with_interrupt(
 ) -> Result<RunOutcome, ProberError> {
     match &cli.command {
         Some(Command::Merge(args)) => merge::merge(args),
+        // `prober watch` prints as it goes and has no report: see `watch::watch`.
         Some(Command::Watch(_)) => Err(ProberError::invalid(
             "watch",
             "",
-            "`prober watch` is not built yet (issue 12)",
+            "`prober watch` has no report: call prober::watch::watch (the binary does)",
         )),
         None => {
-            let config = Config::from_cli(&cli, |p| std::fs::read(p))?;
+            // --stack is resolved (DescribeStacks, ...) before the pure check of the flags,
+            // which then sees the stack's URL, alias and deployment group.
+            let (resolved, stack_found) = match &cli.stack {
+                Some(name) => {
+                    let sdk = aws::sdk_config(None).await;
+                    let target =
+                        aws::stack::resolve(&sdk, name, cli.stack_output.as_deref()).await?;
+                    (aws::stack::apply(&cli, &target), Some(target.report))
+                }
+                None => (cli.clone(), None),
+            };
+            let mut config = Config::from_cli(&resolved, |p| std::fs::read(p))?;
+            config.control.stack_found = stack_found;
             let c = &config.control;
-            let unbuilt = c.alias.is_some()
+            let unbuilt = cli.alias.is_some()
                 || c.invoke.is_some()
                 || c.sigv4.is_some()
-                || c.stack.is_some()
                 || !c.connect_to.is_empty();
             if unbuilt {
                 return Err(ProberError::invalid(
-                    "--alias/--invoke/--sigv4/--stack/--connect-to",
+                    "--alias/--invoke/--sigv4/--connect-to",
                     "",
                     "the control plane is not built yet (issue 12)",
                 ));

@@ -49,14 +49,16 @@ impl Preflight {
     /// when the run follows nothing. A failure is a usage error (exit 64) naming the call, the
     /// resource and the fix.
     pub async fn check(config: &Config) -> Result<Option<Preflight>, ProberError> {
-        if config.control.alias.is_none() && config.control.deployment.is_none() {
+        let c = &config.control;
+        if c.alias.is_none() && c.deployment.is_none() && c.stack_found.is_none() {
             return Ok(None);
         }
         let deployment = check_deployment(config).await?;
-        Ok(Some(Preflight {
-            shared: Arc::default(),
-            deployment,
-        }))
+        let shared: Arc<Mutex<Shared>> = Arc::default();
+        if let Ok(mut s) = shared.lock() {
+            s.report.stack.clone_from(&c.stack_found);
+        }
+        Ok(Some(Preflight { shared, deployment }))
     }
 
     /// Completes `config` with what the deployment's preflight learnt: its configuration's

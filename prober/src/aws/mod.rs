@@ -43,5 +43,6 @@ pub mod agreement;
 pub mod deployment;
 pub mod deployment_poll;
 pub mod follow;
+pub mod stack;
 
 pub use follow::{ControlPlane, ControlSnapshot, Preflight};
