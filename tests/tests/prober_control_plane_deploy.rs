@@ -328,6 +328,11 @@ fn demo_stack(lab: &DeployLab) {
             "AWS::CodeDeploy::DeploymentGroup",
             support::GROUP,
         ),
+        (
+            "ServerlessRestApi",
+            "AWS::ApiGateway::RestApi",
+            "abc123defg",
+        ),
     ] {
         stacks
             .set_resource_status(
@@ -369,6 +374,23 @@ fn demo_stack(lab: &DeployLab) {
 async fn stack_names_the_target_and_the_next_deployment() {
     let lab = DeployLab::start().await;
     demo_stack(&lab);
+    // The lab's side: each API of the stack by its AWS host -> the front door, and the line
+    // `serve --template` prints for the prober.
+    let host = "abc123defg.execute-api.us-east-1.amazonaws.com";
+    let connect = lab::ready::connect_to(&lab.lab);
+    assert_eq!(
+        connect.into_iter().collect::<Vec<_>>(),
+        [(host.to_owned(), lab.lab.api_url())]
+    );
+    let export = lab::ready::export_line(&lab.lab);
+    assert!(
+        export.starts_with(&format!(
+            "export PROBER_CONNECT_TO={host}={} AWS_ENDPOINT_URL={} AWS_REGION=us-east-1",
+            lab.lab.api_url(),
+            lab.lab.lambda_url()
+        )),
+        "{export}"
+    );
     let out = lab.out().display().to_string();
     let child = lab
         .prober(&[
