@@ -433,3 +433,27 @@ async fn stack_names_the_target_and_the_next_deployment() {
     assert_eq!(d["status"], "Succeeded", "{d}");
     assert_eq!(report["control_plane"]["agreement"]["agree"], true);
 }
+
+/// A deployment CodeDeploy does not know is a usage error before any probe is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_deployment_is_refused_before_the_first_probe() {
+    let lab = DeployLab::start().await;
+    let args = lab.probe_args("/", "d-NOPE12345");
+    let child = lab
+        .prober(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .spawn()
+        .unwrap();
+    let out = finish(child).await;
+    assert_eq!(out.status.code(), Some(64), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("codedeploy:GetDeployment on d-NOPE12345 failed")
+            && stderr.contains("DeploymentDoesNotExistException"),
+        "{stderr}"
+    );
+    let sent: u64 = lab.lab.functions["hello"]
+        .values()
+        .map(|p| p.stats().invocations)
+        .sum();
+    assert_eq!(sent, 0);
+}
