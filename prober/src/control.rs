@@ -113,6 +113,9 @@ pub struct ControlConfig {
     pub stack_output: Option<String>,
     /// `--connect-to`, in the order given.
     pub connect_to: Vec<ConnectTo>,
+    /// What `--stack` resolved to (set by the caller after resolving the stack; the check
+    /// itself stays pure).
+    pub stack_found: Option<rollout::control_plane::StackReport>,
 }
 
 impl ControlConfig {
@@ -223,6 +226,7 @@ impl ControlConfig {
             stack: cli.stack.clone(),
             stack_output: cli.stack_output.clone(),
             connect_to,
+            stack_found: None,
         })
     }
 
@@ -270,7 +274,7 @@ fn parse_function(flag: &'static str, text: &str, alias: bool) -> Result<Functio
     })
 }
 
-fn parse_deployment(text: &str) -> Result<DeploymentSelector, ProberError> {
+pub(crate) fn parse_deployment(text: &str) -> Result<DeploymentSelector, ProberError> {
     if text == "latest" {
         return Ok(DeploymentSelector::Latest);
     }
@@ -288,7 +292,7 @@ fn parse_deployment(text: &str) -> Result<DeploymentSelector, ProberError> {
     Ok(DeploymentSelector::Id(text.to_owned()))
 }
 
-fn parse_deployment_group(text: &str) -> Result<DeploymentGroup, ProberError> {
+pub(crate) fn parse_deployment_group(text: &str) -> Result<DeploymentGroup, ProberError> {
     match text.split_once('/') {
         Some((application, group))
             if !application.is_empty() && !group.is_empty() && !group.contains('/') =>

@@ -35,6 +35,10 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
 pub const UNREACHABLE_AFTER_SECS: u32 = 5;
 /// Transport failures needed (with no response at all) before the run stops as unreachable.
 pub const UNREACHABLE_MIN_FAILURES: u64 = 5;
+/// How long the final state of a followed deployment (`--deployment`) is observed after its
+/// end: the analysis' shortest rollback or completion stretch (rollout's
+/// `analysis::events::MIN_STRETCH_SECS`).
+pub const DEPLOYMENT_TAIL_SECS: f64 = 5.0;
 /// The live analysis runs at most once a second and takes at most 1/this of the time between
 /// runs (long runs have long timelines).
 const ANALYSIS_DUTY: f64 = 20.0;
@@ -100,7 +104,7 @@ impl Live {
 /// Runs the probe described by `config` until its end, the deployment's end (no `--duration`),
 /// an unreachable target (every request of the first seconds failed), or `shutdown`.
 pub async fn probe(
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = Interrupt> + Send,
 ) -> Result<RunOutcome, ProberError> {
     if let Some(out) = &config.out {
@@ -109,6 +113,9 @@ pub async fn probe(
     }
     // Every first control-plane call is answered before anything is sent.
     let preflight = Preflight::check(&config).await?;
+    if let Some(p) = &preflight {
+        p.apply_deployment(&mut config);
+    }
     // The first signature too (--sigv4): no credentials, no probe.
     let signer = Signer::start(&config).await?;
     let connector = Connector::new(&config)?;
@@ -184,10 +191,24 @@ pub async fn probe(
                 })
                 .await
                 .map_err(|e| ProberError::Internal(format!("aggregator: {e}")))?;
-                if config.duration.is_none() && state.finished && stopped_at.is_none() {
+                // --deployment: the run ends with the deployment (below), not with the split.
+                let following = config.control.deployment.is_some();
+                if config.duration.is_none() && state.finished && !following && stopped_at.is_none() {
                     tracing::info!(elapsed, "deployment finished; stopping");
                     stopped_at = Some(Instant::now());
                     stop.store(true, Ordering::Relaxed);
+                }
+                // --deployment: stop once CodeDeploy's status is final, the settle time
+                // (--timeout + 1 s) has passed and the final state was observed long enough
+                // for the analysis to call it (a rollback or a completion).
+                let deployment_ended = control.as_ref().and_then(|c| c.snapshot().deployment_ended_at);
+                if let Some(ended) = deployment_ended {
+                    let settle = config.timeout.as_secs_f64() + 1.0 + DEPLOYMENT_TAIL_SECS;
+                    if config.duration.is_none() && elapsed >= ended + settle && stopped_at.is_none() {
+                        tracing::info!(elapsed, ended, "the deployment ended; stopping");
+                        stopped_at = Some(Instant::now());
+                        stop.store(true, Ordering::Relaxed);
+                    }
                 }
                 if state.unreachable && stopped_at.is_none() {
                     tracing::warn!(
@@ -260,6 +281,7 @@ pub async fn probe(
     };
     let mut report = build_report(&config, &agg, split, facts);
     report.control_plane = control_plane;
+    crate::aws::agreement::conclude(&mut report);
     let (exit_code, artifact_errors) = match &config.out {
         Some(out) => artifacts::outcome_of(
             &report,

@@ -31,6 +31,7 @@ pub mod reporting;
 pub mod sender;
 pub mod summary;
 pub mod timer;
+pub mod watch;
 pub mod worker;
 
 use std::future::Future;
@@ -130,22 +131,35 @@ pub async fn run_with_interrupt(
 ) -> Result<RunOutcome, ProberError> {
     match &cli.command {
         Some(Command::Merge(args)) => merge::merge(args),
+        // `prober watch` prints as it goes and has no report: see `watch::watch`.
         Some(Command::Watch(_)) => Err(ProberError::invalid(
             "watch",
             "",
-            "`prober watch` is not built yet (issue 12)",
+            "`prober watch` has no report: call prober::watch::watch (the binary does)",
         )),
         None => {
+            // --stack is resolved (DescribeStacks, ...) before the pure check of the flags,
+            // which then sees the stack's URL, alias and deployment group.
+            let (resolved, stack_found) = match &cli.stack {
+                Some(name) => {
+                    let sdk = aws::sdk_config(None).await;
+                    let target =
+                        aws::stack::resolve(&sdk, name, cli.stack_output.as_deref()).await?;
+                    (aws::stack::apply(&cli, &target), Some(target.report))
+                }
+                None => (cli.clone(), None),
+            };
             // --invoke's endpoint is resolved as the SDK does (environment and profile), so
             // that the configuration itself stays a pure function of its inputs.
-            let control = control::ControlConfig::from_cli(&cli)
+            let control = control::ControlConfig::from_cli(&resolved)
                 .map_err(|e| e.naming_variable(&cli.from_env))?;
             let endpoint = aws::invoke::resolve_endpoint(&control).await?;
-            let config = Config::from_cli_with(&cli, |p| std::fs::read(p), endpoint.as_ref())?;
-            let c = &config.control;
-            if c.alias.is_some() || c.deployment.is_some() || c.stack.is_some() {
+            let mut config =
+                Config::from_cli_with(&resolved, |p| std::fs::read(p), endpoint.as_ref())?;
+            config.control.stack_found = stack_found;
+            if cli.alias.is_some() {
                 return Err(ProberError::invalid(
-                    "--alias/--deployment/--stack",
+                    "--alias",
                     "",
                     "the control plane is not built yet (issue 12)",
                 ));

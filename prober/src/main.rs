@@ -30,7 +30,27 @@ fn main() {
             std::process::exit(prober::error::EXIT_SOFTWARE);
         }
     };
-    let code = match runtime.block_on(prober::run(cli)) {
+    let code = match &cli.command {
+        Some(prober::Command::Watch(args)) => {
+            match runtime.block_on(prober::watch::watch(args, prober::signals())) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("prober: {e}");
+                    e.exit_code()
+                }
+            }
+        }
+        _ => run(&runtime, cli),
+    };
+    // Blocking tasks still running (a name lookup of an unresolvable host can take seconds)
+    // must not hold the exit back: the verdict is out.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    std::process::exit(code);
+}
+
+/// A probe run or a merge: the summary on stdout, the verdict's exit code.
+fn run(runtime: &tokio::runtime::Runtime, cli: prober::Cli) -> i32 {
+    match runtime.block_on(prober::run(cli)) {
         Ok(outcome) => {
             for e in &outcome.artifact_errors {
                 eprintln!("prober: {e}");
@@ -49,9 +69,5 @@ fn main() {
             eprintln!("prober: {e}");
             e.exit_code()
         }
-    };
-    // Blocking tasks still running (a name lookup of an unresolvable host can take seconds)
-    // must not hold the exit back: the verdict is out.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    std::process::exit(code);
+    }
 }

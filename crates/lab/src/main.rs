@@ -151,7 +151,10 @@ async fn serve(
     let mut stack_banner = String::new();
     if let Some((source, python)) = template {
         match lab::template::lab_engine::create_stack_on_start(&lab, &source, python).await {
-            Ok(text) => stack_banner = text,
+            Ok(text) => {
+                // The line that points the prober and the AWS SDKs at this lab.
+                stack_banner = format!("{text}{}\n", lab::ready::export_line(&lab));
+            }
             Err((code, message)) => {
                 eprintln!("rollcall-lab serve: {message}");
                 lab.shutdown().await;

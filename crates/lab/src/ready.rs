@@ -30,6 +30,11 @@ pub struct ReadyFile {
     pub functions: BTreeMap<String, ReadyFunction>,
     /// The front door's routes, in the order they were given.
     pub routes: Vec<ReadyRoute>,
+    /// Each API of every stack by its AWS host name (`<apiId>.execute-api.<region>.amazonaws.com`,
+    /// what the stack's outputs name) -> the front door that serves it here: the prober's
+    /// `--connect-to HOST=URL` (`PROBER_CONNECT_TO`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub connect_to: BTreeMap<String, String>,
 }
 
 /// One function's qualifiers.
@@ -117,6 +122,7 @@ impl ReadyFile {
             pid,
             functions,
             routes,
+            connect_to: connect_to(lab),
         }
     }
 
@@ -136,4 +142,48 @@ impl ReadyFile {
         file.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// Every API of every stack (`AWS::ApiGateway::RestApi`, `AWS::ApiGatewayV2::Api`) by the host
+/// name AWS would give it -> the lab's front door (which reads the API id from the `Host`).
+pub fn connect_to(lab: &Lab) -> BTreeMap<String, String> {
+    let (region, _) = lab.stacks.home();
+    lab.stacks
+        .list()
+        .iter()
+        .flat_map(|stack| stack.resources.values())
+        .filter(|r| {
+            matches!(
+                r.resource_type.as_str(),
+                "AWS::ApiGateway::RestApi" | "AWS::ApiGatewayV2::Api"
+            )
+        })
+        .filter_map(|r| r.physical_id.as_deref())
+        .map(|id| {
+            (
+                format!("{id}.execute-api.{region}.amazonaws.com"),
+                lab.api_url(),
+            )
+        })
+        .collect()
+}
+
+/// The shell line that points the prober (and any AWS SDK or CLI) at the lab: the stacks'
+/// API hosts, the one endpoint serving Lambda, CodeDeploy and CloudFormation, the region, and
+/// throwaway credentials (the lab checks none).
+pub fn export_line(lab: &Lab) -> String {
+    let (region, _) = lab.stacks.home();
+    let hosts: Vec<String> = connect_to(lab)
+        .into_iter()
+        .map(|(host, url)| format!("{host}={url}"))
+        .collect();
+    let mut line = String::from("export");
+    if !hosts.is_empty() {
+        line.push_str(&format!(" PROBER_CONNECT_TO={}", hosts.join(",")));
+    }
+    line.push_str(&format!(
+        " AWS_ENDPOINT_URL={} AWS_REGION={region} AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab",
+        lab.lambda_url()
+    ));
+    line
 }

@@ -81,6 +81,13 @@ pub struct DeploymentReport {
     /// The version traffic shifts to (`TargetVersion`).
     #[serde(default)]
     pub target_version: Option<String>,
+    /// The alias being shifted, `function:alias` (`lambdaTarget.lambdaFunctionInfo`).
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// CodeDeploy's own weight of the target version at the last poll, percent
+    /// (`lambdaFunctionInfo.targetVersionWeight`).
+    #[serde(default)]
+    pub target_version_weight: Option<f64>,
     /// CodeDeploy's `createTime`, seconds since the origin.
     #[serde(default)]
     pub created_at: Option<f64>,

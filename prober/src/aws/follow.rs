@@ -3,13 +3,17 @@
 //! ([`ControlPlane::snapshot`]) and summarised into the report ([`ControlPlane::finish`]).
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use rollout::configured::ConfiguredRouting;
 use rollout::control_plane::ControlPlaneReport;
+use rollout::schedule::Schedule;
 use time::OffsetDateTime;
 
+use super::deployment::{DeploymentView, config_schedule, control_plane_error};
+use super::deployment_poll::{Progress, Target, follow, poll_deployment};
 use crate::config::Config;
+use crate::control::DeploymentSelector;
 use crate::error::ProberError;
 
 /// What the aggregator needs from the control plane at a tick.
@@ -20,6 +24,9 @@ pub struct ControlSnapshot {
     /// When the followed deployment reached a final status, seconds since the origin (the run
     /// may end then); `None` while it runs or without `--deployment`.
     pub deployment_ended_at: Option<f64>,
+    /// The followed deployment's schedule (its configuration's, time-scaled) when `--schedule`
+    /// was not given; `None` until the deployment is found (`latest`).
+    pub schedule: Option<Schedule>,
 }
 
 /// Shared between the followers and the aggregator.
@@ -33,6 +40,8 @@ struct Shared {
 #[derive(Debug)]
 pub struct Preflight {
     shared: Arc<Mutex<Shared>>,
+    /// `--deployment`: what the follower needs.
+    deployment: Option<DeploymentPlan>,
 }
 
 impl Preflight {
@@ -40,20 +49,49 @@ impl Preflight {
     /// when the run follows nothing. A failure is a usage error (exit 64) naming the call, the
     /// resource and the fix.
     pub async fn check(config: &Config) -> Result<Option<Preflight>, ProberError> {
-        if config.control.alias.is_none() && config.control.deployment.is_none() {
+        let c = &config.control;
+        if c.alias.is_none() && c.deployment.is_none() && c.stack_found.is_none() {
             return Ok(None);
         }
-        Ok(Some(Preflight {
-            shared: Arc::default(),
-        }))
+        let deployment = check_deployment(config).await?;
+        let shared: Arc<Mutex<Shared>> = Arc::default();
+        if let Ok(mut s) = shared.lock() {
+            s.report.stack.clone_from(&c.stack_found);
+        }
+        Ok(Some(Preflight { shared, deployment }))
+    }
+
+    /// Completes `config` with what the deployment's preflight learnt: its configuration's
+    /// schedule (when `--schedule` was not given) and its versions (when `--from-version` /
+    /// `--to-version` were not given).
+    pub fn apply_deployment(&self, config: &mut Config) {
+        let Some(plan) = &self.deployment else {
+            return;
+        };
+        if config.schedule.is_none() {
+            if let Some((text, schedule)) = &plan.schedule {
+                config.schedule_text = Some(text.clone());
+                config.schedule = Some(schedule.clone());
+            }
+        }
+        if config.from_version.is_none() {
+            config.from_version.clone_from(&plan.versions.0);
+        }
+        if config.to_version.is_none() {
+            config.to_version.clone_from(&plan.versions.1);
+        }
     }
 
     /// Starts the followers; times are measured from `t0` (the timeline's origin, at wall-clock
     /// `origin`).
-    pub fn start(self, _t0: Instant, _origin: OffsetDateTime) -> ControlPlane {
+    pub fn start(self, t0: Instant, origin: OffsetDateTime) -> ControlPlane {
+        let mut tasks = Vec::new();
+        if let Some(plan) = self.deployment {
+            tasks.push(start_deployment(plan, self.shared.clone(), t0, origin));
+        }
         ControlPlane {
             shared: self.shared,
-            tasks: Vec::new(),
+            tasks,
         }
     }
 }
@@ -84,4 +122,172 @@ impl ControlPlane {
             .map(|s| s.report.clone())
             .unwrap_or_default()
     }
+}
+
+/// What the deployment follower needs, checked before the first probe.
+#[derive(Debug)]
+struct DeploymentPlan {
+    client: aws_sdk_codedeploy::Client,
+    target: Target,
+    poll: std::time::Duration,
+    /// `(schedule text, time-scaled schedule)` of the deployment's configuration.
+    schedule: Option<(String, Schedule)>,
+    /// `(current, target)` versions from the deployment's target.
+    versions: (Option<String>, Option<String>),
+    /// The run's `--time-scale`; `None` when `--schedule` was given (the snapshot then carries
+    /// no schedule).
+    scale_for_snapshot: Option<f64>,
+}
+
+/// `--deployment`: GetDeployment of the given id (not found, not Lambda, or a `--schedule`
+/// contradicting its configuration: exit 64), or ListDeployments of the group for `latest`.
+async fn check_deployment(config: &Config) -> Result<Option<DeploymentPlan>, ProberError> {
+    let Some(selector) = &config.control.deployment else {
+        return Ok(None);
+    };
+    let sdk = super::sdk_config(None).await;
+    let client = aws_sdk_codedeploy::Client::new(&sdk);
+    let scale = |s: Schedule| {
+        if config.time_scale == 1.0 {
+            Ok(s)
+        } else {
+            s.time_scaled(config.time_scale)
+        }
+    };
+    let mut plan = DeploymentPlan {
+        client,
+        target: Target::Id(String::new()),
+        poll: config.control.poll,
+        schedule: None,
+        versions: (None, None),
+        scale_for_snapshot: config.schedule.is_none().then_some(config.time_scale),
+    };
+    match selector {
+        DeploymentSelector::Id(id) => {
+            let out = plan
+                .client
+                .get_deployment()
+                .deployment_id(id)
+                .send()
+                .await
+                .map_err(|e| control_plane_error("codedeploy:GetDeployment", id, &e))?;
+            let view = out
+                .deployment_info()
+                .map(DeploymentView::of_info)
+                .unwrap_or_default();
+            if let Some(platform) = view.compute_platform.as_deref().filter(|p| *p != "Lambda") {
+                return Err(ProberError::ControlPlane {
+                    call: "codedeploy:GetDeployment",
+                    resource: id.clone(),
+                    reason: format!("{id} deploys to the {platform} compute platform"),
+                    fix: "follow a deployment of a Lambda function's alias".into(),
+                });
+            }
+            if let Ok(schedule) = config_schedule(&plan.client, &view.config).await {
+                let text = schedule.name().to_owned();
+                let scaled = scale(schedule).map_err(|e| {
+                    ProberError::invalid(
+                        "--time-scale",
+                        config.time_scale.to_string(),
+                        e.to_string(),
+                    )
+                })?;
+                if let Some(given) = &config.schedule {
+                    if given.kind() != scaled.kind() {
+                        return Err(ProberError::invalid(
+                            "--schedule",
+                            config.schedule_text.clone().unwrap_or_default(),
+                            format!(
+                                "deployment {id} uses {} ({text}); drop --schedule to judge \
+                                 against the deployment's own configuration",
+                                view.config
+                            ),
+                        ));
+                    }
+                }
+                plan.schedule = Some((text, scaled));
+            }
+            if let Ok(polled) = poll_deployment(&plan.client, id).await {
+                if let Some(f) = polled.function {
+                    plan.versions = (f.current_version, f.target_version);
+                }
+            }
+            plan.target = Target::Id(id.clone());
+        }
+        DeploymentSelector::Latest => {
+            let Some(group) = &config.control.deployment_group else {
+                return Err(ProberError::MissingFlag {
+                    flag: "--deployment-group",
+                    reason: "`--deployment latest` needs the deployment group as APPLICATION/GROUP"
+                        .into(),
+                });
+            };
+            let resource = format!("{}/{}", group.application, group.group);
+            plan.client
+                .list_deployments()
+                .application_name(&group.application)
+                .deployment_group_name(&group.group)
+                .send()
+                .await
+                .map_err(|e| control_plane_error("codedeploy:ListDeployments", &resource, &e))?;
+            plan.target = Target::Latest {
+                application: group.application.clone(),
+                group: group.group.clone(),
+                since: SystemTime::now(),
+            };
+        }
+    }
+    Ok(Some(plan))
+}
+
+/// Follows the deployment until its status is final, keeping the shared report and snapshot
+/// up to date.
+fn start_deployment(
+    plan: DeploymentPlan,
+    shared: Arc<Mutex<Shared>>,
+    t0: Instant,
+    origin: OffsetDateTime,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let origin_unix = origin.unix_timestamp_nanos() as f64 / 1e9;
+        let now = move || t0.elapsed().as_secs_f64();
+        let sink = |progress: Progress<'_>| {
+            let Ok(mut s) = shared.lock() else {
+                return;
+            };
+            match progress {
+                Progress::Failure(failure) => s.report.failures.push(failure),
+                Progress::Polled { tracker, .. } => {
+                    let report = tracker.report();
+                    if let (Some(factor), None) = (plan.scale_for_snapshot, &s.snapshot.schedule) {
+                        s.snapshot.schedule = report
+                            .schedule
+                            .as_deref()
+                            .and_then(|text| Schedule::parse(text).ok())
+                            .and_then(|sc| {
+                                if factor == 1.0 {
+                                    Some(sc)
+                                } else {
+                                    sc.time_scaled(factor).ok()
+                                }
+                            });
+                    }
+                    if tracker.is_final() && s.snapshot.deployment_ended_at.is_none() {
+                        s.snapshot.deployment_ended_at =
+                            report.status_history.last().map(|seen| seen.at);
+                    }
+                    s.report.deployment = Some(report.clone());
+                }
+            }
+        };
+        follow(
+            &plan.client,
+            plan.target.clone(),
+            plan.poll,
+            origin_unix,
+            now,
+            sink,
+        )
+        .await;
+    })
 }

@@ -39,8 +39,12 @@ pub async fn sdk_config(region: Option<&str>) -> SdkConfig {
     loader.load().await
 }
 
+pub mod agreement;
+pub mod deployment;
+pub mod deployment_poll;
 pub mod follow;
 pub mod invoke;
 pub mod sigv4;
+pub mod stack;
 
 pub use follow::{ControlPlane, ControlSnapshot, Preflight};
