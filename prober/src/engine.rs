@@ -7,18 +7,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rollout::analysis::{AnalysisConfig, analyze};
+use rollout::configured::ConfiguredRouting;
 use rollout::schedule::Schedule;
 use time::OffsetDateTime;
 
 use crate::aggregate::Aggregate;
-use crate::aws::Preflight;
+use crate::aws::{ControlSnapshot, Preflight};
 use crate::client::Connector;
 use crate::config::Config;
 use crate::error::ProberError;
 use crate::pacer::Plan;
 use crate::progress::{Progress, Snapshot};
 use crate::record::Recorder;
-use crate::reporting::{RunFacts, analysis_config, build_report};
+use crate::reporting::{
+    RunFacts, analysis_config, build_report, deployment_start_source, with_configured,
+};
 use crate::sender::Sender;
 use crate::{Interrupt, RunOutcome, artifacts};
 
@@ -42,7 +45,12 @@ const ANALYSIS_DUTY: f64 = 20.0;
 struct Live {
     agg: Aggregate,
     progress: Progress,
+    /// The analysis settings without the control plane's part.
+    base_analysis: AnalysisConfig,
+    /// The settings of this tick: `base_analysis` with the alias's routing so far.
     analysis: Arc<AnalysisConfig>,
+    /// The alias's routing the settings were built with (`--alias`).
+    configured: Option<ConfiguredRouting>,
     schedule: Option<Schedule>,
     seconds_done: u32,
     last_responses: u64,
@@ -57,6 +65,16 @@ struct Live {
 }
 
 impl Live {
+    /// Takes the control plane's state: the analysis settings are rebuilt when the alias's
+    /// routing changed (cheap: a clone of its few changes).
+    fn control(&mut self, snapshot: Option<ControlSnapshot>) {
+        let configured = snapshot.and_then(|s| s.configured);
+        if configured != self.configured {
+            self.analysis = Arc::new(with_configured(&self.base_analysis, configured.as_ref()));
+            self.configured = configured;
+        }
+    }
+
     /// Drains the shards; once per second closes the interval, and when due re-runs the
     /// analysis (to decide when to stop) and updates the progress display.
     fn tick(&mut self, recorder: &Recorder, elapsed: f64) {
@@ -78,20 +96,23 @@ impl Live {
             let split = analyze(&self.agg.timeline, &self.analysis);
             let cost = started.elapsed().as_secs_f64();
             self.next_analysis = elapsed + (cost * ANALYSIS_DUTY).max(0.9);
-            // The display shows everything so far; stopping needs settled bins only.
+            // The display shows everything so far; stopping needs settled bins only, and an
+            // alias that is not in the middle of a shift.
+            let alias_at_rest = self
+                .configured
+                .as_ref()
+                .is_none_or(crate::aws::alias::at_rest);
             self.finished = split.is_finished()
+                && alias_at_rest
                 && analyze(
                     &self.agg.timeline.prefix(elapsed - self.settle_secs),
                     &self.analysis,
                 )
                 .is_finished();
-            self.progress.update(&Snapshot::new(
-                &self.agg,
-                &split,
-                self.schedule.as_ref(),
-                elapsed,
-                rate,
-            ));
+            self.progress.update(
+                &Snapshot::new(&self.agg, &split, self.schedule.as_ref(), elapsed, rate)
+                    .with_alias(self.configured.as_ref()),
+            );
         }
     }
 }
@@ -128,11 +149,13 @@ pub async fn probe(
     let mut pacer_done = tokio::spawn(sender.paced());
 
     let deployment_start = config.deployment_start.map(|d| d.seconds_since(origin));
-    let analysis = Arc::new(analysis_config(&config, deployment_start));
+    let base_analysis = analysis_config(&config, deployment_start);
     let mut live = Some(Live {
         agg: Aggregate::new(high_us),
         progress: Progress::new(config.quiet),
-        analysis: analysis.clone(),
+        analysis: Arc::new(base_analysis.clone()),
+        base_analysis: base_analysis.clone(),
+        configured: None,
         schedule: config.schedule.clone(),
         seconds_done: 0,
         last_responses: 0,
@@ -167,6 +190,7 @@ pub async fn probe(
                 // Aggregation and analysis run on the blocking pool, never on the threads that
                 // send requests.
                 let mut state = live.take().expect("live state is always put back");
+                state.control(control.as_ref().map(|c| c.snapshot()));
                 let (recorder, elapsed) = (recorder.clone(), t0.elapsed().as_secs_f64());
                 let state = tokio::task::spawn_blocking(move || {
                     state.tick(&recorder, elapsed);
@@ -234,11 +258,21 @@ pub async fn probe(
         None => (config.run_limit().as_secs_f64(), plan.slots),
     };
     agg.finish(duration_secs.ceil() as u32);
-    let split = analyze(&agg.timeline, &analysis);
     let control_plane = match control {
         Some(control) => Some(control.finish().await),
         None => None,
     };
+    // The final analysis and the live one use the alias's routing alike.
+    let configured = control_plane
+        .as_ref()
+        .and_then(|c| c.alias.as_ref())
+        .map(|a| ConfiguredRouting {
+            changes: a.changes.clone(),
+            gaps: a.gaps.clone(),
+        });
+    let analysis = with_configured(&base_analysis, configured.as_ref());
+    let split = analyze(&agg.timeline, &analysis);
+    let start_source = deployment_start_source(&config, configured.as_ref(), &split);
     let facts = RunFacts {
         started_at: origin,
         duration_secs,
@@ -249,6 +283,7 @@ pub async fn probe(
     };
     let mut report = build_report(&config, &agg, split, facts);
     report.control_plane = control_plane;
+    report.deployment_start_source = start_source;
     let (exit_code, artifact_errors) = match &config.out {
         Some(out) => artifacts::outcome_of(
             &report,

@@ -137,9 +137,15 @@ pub async fn run_with_interrupt(
         )),
         None => {
             let config = Config::from_cli(&cli, |p| std::fs::read(p))?;
-            if config.control.uses_aws() || !config.control.connect_to.is_empty() {
+            let c = &config.control;
+            let not_built = c.deployment.is_some()
+                || c.invoke.is_some()
+                || c.sigv4.is_some()
+                || c.stack.is_some()
+                || !c.connect_to.is_empty();
+            if not_built {
                 return Err(ProberError::invalid(
-                    "--alias/--deployment/--invoke/--sigv4/--stack/--connect-to",
+                    "--deployment/--invoke/--sigv4/--stack/--connect-to",
                     "",
                     "the control plane is not built yet (issue 12)",
                 ));

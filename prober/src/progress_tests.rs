@@ -14,6 +14,7 @@ fn snapshot(step: Option<(usize, usize)>, observed: Option<Observed>) -> Snapsho
         step,
         expected: step.map(|_| 0.2),
         observed,
+        alias: None,
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use rollout::analysis::{AnalysisConfig, SplitAnalysis, overall};
+use rollout::configured::ConfiguredRouting;
 use rollout::report::{EncodedHistograms, OtherVersions, RunConfig, Totals, VersionReport};
 use rollout::stats::{encode_histogram, summarize};
 use rollout::{FORMAT_VERSION, Report, Timeline};
@@ -30,6 +31,43 @@ pub fn analysis_config(config: &Config, deployment_start: Option<f64>) -> Analys
         deployment_start,
         ..AnalysisConfig::default()
     }
+}
+
+/// `base` with the alias's routing so far (`--alias`): the expected share is the configured
+/// one and, when no start was given, the deployment starts when the alias first moved. Cheap
+/// (a clone of the routing's changes); rebuilt when the routing changed.
+pub fn with_configured(
+    base: &AnalysisConfig,
+    configured: Option<&ConfiguredRouting>,
+) -> AnalysisConfig {
+    let alias_start = configured.and_then(crate::aws::alias::alias_start);
+    AnalysisConfig {
+        deployment_start: base.deployment_start.or(alias_start),
+        configured: configured.cloned(),
+        ..base.clone()
+    }
+}
+
+/// Where the report's deployment start came from: `given` (`--deployment-start`), `alias`
+/// (the alias's first move, seen by the polls), `estimated` (aligned on the observed split).
+pub fn deployment_start_source(
+    config: &Config,
+    configured: Option<&ConfiguredRouting>,
+    split: &SplitAnalysis,
+) -> Option<String> {
+    let source = if config.deployment_start.is_some() {
+        "given"
+    } else if configured
+        .and_then(crate::aws::alias::alias_start)
+        .is_some()
+    {
+        "alias"
+    } else if split.deployment_start.is_some() {
+        "estimated"
+    } else {
+        return None;
+    };
+    Some(source.to_owned())
 }
 
 /// Facts about the run that the aggregate does not hold.

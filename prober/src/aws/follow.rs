@@ -9,6 +9,7 @@ use rollout::configured::ConfiguredRouting;
 use rollout::control_plane::ControlPlaneReport;
 use time::OffsetDateTime;
 
+use super::alias::{self, AliasFollower, AliasLog};
 use crate::config::Config;
 use crate::error::ProberError;
 
@@ -24,15 +25,21 @@ pub struct ControlSnapshot {
 
 /// Shared between the followers and the aggregator.
 #[derive(Debug, Default)]
-struct Shared {
-    snapshot: ControlSnapshot,
-    report: ControlPlaneReport,
+pub struct Shared {
+    /// What the aggregator reads at each tick.
+    pub snapshot: ControlSnapshot,
+    /// The report's section, filled as the run goes.
+    pub report: ControlPlaneReport,
+    /// `--alias`: the polls so far.
+    pub alias: Option<AliasLog>,
 }
 
 /// The control plane, checked: every first call answered (nothing has been sent yet).
 #[derive(Debug)]
 pub struct Preflight {
     shared: Arc<Mutex<Shared>>,
+    /// `--alias`, its first GetAlias answered.
+    alias: Option<AliasFollower>,
 }
 
 impl Preflight {
@@ -43,17 +50,22 @@ impl Preflight {
         if config.control.alias.is_none() && config.control.deployment.is_none() {
             return Ok(None);
         }
+        let alias = check_alias(config).await?;
         Ok(Some(Preflight {
             shared: Arc::default(),
+            alias,
         }))
     }
 
     /// Starts the followers; times are measured from `t0` (the timeline's origin, at wall-clock
     /// `origin`).
-    pub fn start(self, _t0: Instant, _origin: OffsetDateTime) -> ControlPlane {
+    pub fn start(self, t0: Instant, origin: OffsetDateTime) -> ControlPlane {
+        let mut tasks = Vec::new();
+        tasks.extend(start_alias(self.alias, t0, origin, &self.shared));
         ControlPlane {
             shared: self.shared,
-            tasks: Vec::new(),
+            tasks,
+            t0,
         }
     }
 }
@@ -63,6 +75,7 @@ impl Preflight {
 pub struct ControlPlane {
     shared: Arc<Mutex<Shared>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    t0: Instant,
 }
 
 impl ControlPlane {
@@ -79,9 +92,41 @@ impl ControlPlane {
         for task in &self.tasks {
             task.abort();
         }
+        let end = self.t0.elapsed().as_secs_f64();
         self.shared
             .lock()
-            .map(|s| s.report.clone())
+            .map(|mut s| {
+                finish_alias(&mut s, end);
+                s.report.clone()
+            })
             .unwrap_or_default()
+    }
+}
+
+/// `--alias`: region, credentials and GetAlias checked.
+async fn check_alias(config: &Config) -> Result<Option<AliasFollower>, ProberError> {
+    match &config.control.alias {
+        Some(arg) => Ok(Some(alias::preflight(arg, config.control.poll).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `--alias`: the poller.
+fn start_alias(
+    alias: Option<AliasFollower>,
+    t0: Instant,
+    origin: OffsetDateTime,
+    shared: &Arc<Mutex<Shared>>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let origin_ms = (origin.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+    alias.map(|a| a.start(t0, origin_ms, Arc::clone(shared)))
+}
+
+/// `--alias`: the polls into the report (a gap still open ends at `end`).
+fn finish_alias(shared: &mut Shared, end: f64) {
+    if let Some(log) = shared.alias.as_mut() {
+        let report = log.finish(end);
+        shared.snapshot.configured = Some(log.configured());
+        shared.report.alias = Some(report);
     }
 }

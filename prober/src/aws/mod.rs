@@ -39,6 +39,8 @@ pub async fn sdk_config(region: Option<&str>) -> SdkConfig {
     loader.load().await
 }
 
+pub mod alias;
+pub mod errors;
 pub mod follow;
 
 pub use follow::{ControlPlane, ControlSnapshot, Preflight};
