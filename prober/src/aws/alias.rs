@@ -174,6 +174,9 @@ impl AliasFollower {
                     if log.record(poll) {
                         s.snapshot.configured = Some(log.configured());
                     }
+                    if log.polls() == 1 {
+                        tracing::info!(alias = %self.alias_arn, "first poll of the alias answered");
+                    }
                     due += self.poll;
                 }
                 Err(e) => {
@@ -257,6 +260,11 @@ impl AliasLog {
         } else {
             -self.t0.duration_since(at).as_secs_f64()
         }
+    }
+
+    /// Successful polls so far.
+    pub fn polls(&self) -> u64 {
+        self.report.polls
     }
 
     /// Records a successful poll; true when it saw a new routing or revision (a change).
