@@ -280,8 +280,10 @@ async fn access_denied_names_the_permission_and_the_alias_arn() {
             "IAM policy",
         ],
     );
-    // Not retried: access denied is not transient.
-    assert_eq!(lambda.seen().len(), 1);
+    // One GetAlias, not retried: access denied is not transient.
+    let seen = lambda.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].path, "/2015-03-31/functions/hello/aliases/live");
 }
 
 #[tokio::test]

@@ -72,7 +72,7 @@ async fn alias_follows_a_lab_deployment() {
         report["verdict_reason"], exit.stdout, exit.stderr
     );
     assert_eq!(
-        serde_json::to_value(&info.status).unwrap(),
+        serde_json::to_value(info.status).unwrap(),
         "Succeeded",
         "{info:?}"
     );
