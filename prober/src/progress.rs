@@ -157,17 +157,35 @@ impl Snapshot {
     /// The rollout line: the step, its expected share, and the observed share with the window
     /// it covers.
     fn rollout_line(&self) -> String {
+        let line = self.rollout_line_showing(true);
+        // The alias's weight is what is expected: the schedule's share gives way first.
+        let line = if line.chars().count() > LINE_WIDTH && self.alias.is_some() {
+            self.rollout_line_showing(false)
+        } else {
+            line
+        };
+        if line.chars().count() <= LINE_WIDTH {
+            return line;
+        }
+        let mut cut: String = line.chars().take(LINE_WIDTH - 1).collect();
+        cut.push('…');
+        cut
+    }
+
+    /// The rollout line, with the schedule's expected share or without it.
+    fn rollout_line_showing(&self, expected: bool) -> String {
         let mut out = format!("[{:>6.1}s]", self.elapsed);
         if let Some((i, n)) = self.step {
             out.push_str(&format!(" step {}/{n}", i + 1));
         }
-        if let Some(e) = self.expected {
+        let shown_expected = self.expected.filter(|_| expected);
+        if let Some(e) = shown_expected {
             out.push_str(&format!(" expected {:.1}%", e * 100.0));
         }
         if let Some(a) = self.alias {
             out.push_str(&format!(" alias {}", percent(a)));
         }
-        let sep = if self.expected.is_some() || self.alias.is_some() {
+        let sep = if shown_expected.is_some() || self.alias.is_some() {
             " |"
         } else {
             ""

@@ -448,8 +448,9 @@ fn control_plane(out: &mut String, report: &Report) {
             "  !! ",
             "     ",
             &format!(
-                "{} control-plane calls failed (the probe went on); last at {}: {} {}",
+                "{} control-plane call{} failed (the probe went on); last at {}: {} {}",
                 failures.len(),
+                if failures.len() == 1 { "" } else { "s" },
                 seconds(last.at),
                 printable(&last.call),
                 printable(&last.error)
