@@ -458,4 +458,63 @@ mod tests {
         assert_eq!((v, c), (rollout::Verdict::ErrorBudget, 4), "{reason}");
         assert!(reason.contains("SIGTERM"), "{reason}");
     }
+
+    /// Found by use (tests/tests/prober_control_plane.rs): the alias's start was the middle of
+    /// its bracket, so responses of the new version between the real change and that middle
+    /// read as "served before the deployment's start" and the run as deviated.
+    #[test]
+    fn the_alias_s_start_is_the_earliest_instant_of_its_bracket() {
+        use rollout::configured::{Routing, RoutingChange};
+        let routing = |w: f64| Routing {
+            primary: "1".into(),
+            additional: if w > 0.0 {
+                [("2".to_owned(), w)].into()
+            } else {
+                Default::default()
+            },
+        };
+        let change = |not_before: f64, not_after: f64, w: f64| RoutingChange {
+            at: (not_before + not_after) / 2.0,
+            not_before,
+            not_after,
+            routing: routing(w),
+            revision_id: None,
+        };
+        // The alias moved at 1.02 s; polls a second apart bracket it in [1.0, 2.0].
+        let configured = ConfiguredRouting {
+            changes: vec![
+                change(0.0, 0.0, 0.0),
+                change(1.0, 2.0, 0.1),
+                change(6.0, 7.0, 1.0),
+            ],
+            gaps: vec![],
+        };
+        let mut timeline = Timeline::new(0.1);
+        let mut n = 0u32;
+        for i in 0..1200 {
+            let t = f64::from(i) * 0.01;
+            let new = if t < 1.02 {
+                false
+            } else if t < 6.02 {
+                n += 1;
+                n % 10 == 0
+            } else {
+                true
+            };
+            timeline.record(t, if new { "2" } else { "1" });
+        }
+        let base = AnalysisConfig {
+            schedule: Some(rollout::schedule::Schedule::parse("canary:10%:5s").unwrap()),
+            ..AnalysisConfig::default()
+        };
+        let split =
+            rollout::analysis::analyze(&timeline, &with_configured(&base, Some(&configured)));
+        assert_ne!(
+            split.verdict,
+            rollout::Verdict::Deviated,
+            "{}",
+            split.reason
+        );
+        assert_eq!(split.deployment_start, Some(1.0));
+    }
 }

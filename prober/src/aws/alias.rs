@@ -358,9 +358,10 @@ pub fn shifted_to(configured: &ConfiguredRouting) -> Option<String> {
     })
 }
 
-/// When the alias started to move during the run: the first change whose weights differ from
-/// the first poll's (`None` when it never moved, or when it was already mid-shift at the first
-/// poll, so the deployment began before the run).
+/// When the alias started to move during the run: the start of the bracket of the first change
+/// whose weights differ from the first poll's — the earliest instant it can have happened, so
+/// that no response before it can come from the shift (`None` when it never moved, or when it
+/// was already mid-shift at the first poll, so the deployment began before the run).
 pub fn alias_start(configured: &ConfiguredRouting) -> Option<f64> {
     let first = configured.changes.first()?;
     if !first.routing.additional.is_empty() {
@@ -370,7 +371,7 @@ pub fn alias_start(configured: &ConfiguredRouting) -> Option<f64> {
         .changes
         .iter()
         .find(|c| c.routing != first.routing)
-        .map(|c| c.at)
+        .map(|c| c.not_before)
 }
 
 /// True when the alias is not in the middle of a shift (all traffic on one version).
@@ -438,7 +439,7 @@ mod tests {
         assert_eq!(r.seen_at_unix_ms[1], 1_000_407);
         assert!((r.max_answer_secs - 0.007).abs() < 1e-9);
         let configured = log.configured();
-        assert_eq!(alias_start(&configured), Some(c.at));
+        assert_eq!(alias_start(&configured), Some(c.not_before));
         assert_eq!(shifted_to(&configured).as_deref(), Some("2"));
         assert!(!at_rest(&configured));
     }
