@@ -7,19 +7,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rollout::analysis::{AnalysisConfig, analyze};
+use rollout::configured::ConfiguredRouting;
 use rollout::schedule::Schedule;
 use time::OffsetDateTime;
 
 use crate::aggregate::Aggregate;
-use crate::aws::Preflight;
 use crate::aws::sigv4::Signer;
+use crate::aws::{ControlSnapshot, Preflight};
 use crate::client::Connector;
 use crate::config::Config;
 use crate::error::ProberError;
 use crate::pacer::Plan;
 use crate::progress::{Progress, Snapshot};
 use crate::record::Recorder;
-use crate::reporting::{RunFacts, analysis_config, build_report};
+use crate::reporting::{
+    RunFacts, analysis_config, build_report, deployment_start_source, judge_conformance,
+    schedule_conformance, with_configured,
+};
 use crate::sender::Sender;
 use crate::{Interrupt, RunOutcome, artifacts};
 
@@ -47,7 +51,14 @@ const ANALYSIS_DUTY: f64 = 20.0;
 struct Live {
     agg: Aggregate,
     progress: Progress,
+    /// The analysis settings without the control plane's part.
+    base_analysis: AnalysisConfig,
+    /// The settings of this tick: `base_analysis` with the alias's routing so far.
     analysis: Arc<AnalysisConfig>,
+    /// The alias's routing the settings were built with (`--alias`).
+    configured: Option<ConfiguredRouting>,
+    /// The alias's last poll's send time (the routing is known up to it).
+    polled_until: Option<f64>,
     schedule: Option<Schedule>,
     seconds_done: u32,
     last_responses: u64,
@@ -62,6 +73,22 @@ struct Live {
 }
 
 impl Live {
+    /// Takes the control plane's state: the analysis settings are rebuilt when the alias's
+    /// routing changed (cheap: a clone of its few changes).
+    fn control(&mut self, snapshot: Option<ControlSnapshot>) {
+        let (configured, polled_until) =
+            snapshot.map_or((None, None), |s| (s.configured, s.polled_until));
+        if configured != self.configured || polled_until != self.polled_until {
+            self.analysis = Arc::new(with_configured(
+                &self.base_analysis,
+                configured.as_ref(),
+                polled_until,
+            ));
+            self.configured = configured;
+            self.polled_until = polled_until;
+        }
+    }
+
     /// Drains the shards; once per second closes the interval, and when due re-runs the
     /// analysis (to decide when to stop) and updates the progress display.
     fn tick(&mut self, recorder: &Recorder, elapsed: f64) {
@@ -83,20 +110,23 @@ impl Live {
             let split = analyze(&self.agg.timeline, &self.analysis);
             let cost = started.elapsed().as_secs_f64();
             self.next_analysis = elapsed + (cost * ANALYSIS_DUTY).max(0.9);
-            // The display shows everything so far; stopping needs settled bins only.
+            // The display shows everything so far; stopping needs settled bins only, and an
+            // alias that is not in the middle of a shift.
+            let alias_at_rest = self
+                .configured
+                .as_ref()
+                .is_none_or(crate::aws::alias::at_rest);
             self.finished = split.is_finished()
+                && alias_at_rest
                 && analyze(
                     &self.agg.timeline.prefix(elapsed - self.settle_secs),
                     &self.analysis,
                 )
                 .is_finished();
-            self.progress.update(&Snapshot::new(
-                &self.agg,
-                &split,
-                self.schedule.as_ref(),
-                elapsed,
-                rate,
-            ));
+            self.progress.update(
+                &Snapshot::new(&self.agg, &split, self.schedule.as_ref(), elapsed, rate)
+                    .with_alias(self.configured.as_ref()),
+            );
         }
     }
 }
@@ -145,11 +175,14 @@ pub async fn probe(
     let mut pacer_done = tokio::spawn(sender.paced());
 
     let deployment_start = config.deployment_start.map(|d| d.seconds_since(origin));
-    let analysis = Arc::new(analysis_config(&config, deployment_start));
+    let base_analysis = analysis_config(&config, deployment_start);
     let mut live = Some(Live {
         agg: Aggregate::new(high_us),
         progress: Progress::new(config.quiet),
-        analysis: analysis.clone(),
+        analysis: Arc::new(base_analysis.clone()),
+        base_analysis: base_analysis.clone(),
+        configured: None,
+        polled_until: None,
         schedule: config.schedule.clone(),
         seconds_done: 0,
         last_responses: 0,
@@ -184,6 +217,7 @@ pub async fn probe(
                 // Aggregation and analysis run on the blocking pool, never on the threads that
                 // send requests.
                 let mut state = live.take().expect("live state is always put back");
+                state.control(control.as_ref().map(|c| c.snapshot()));
                 let (recorder, elapsed) = (recorder.clone(), t0.elapsed().as_secs_f64());
                 let state = tokio::task::spawn_blocking(move || {
                     state.tick(&recorder, elapsed);
@@ -266,11 +300,24 @@ pub async fn probe(
         None => (config.run_limit().as_secs_f64(), plan.slots),
     };
     agg.finish(duration_secs.ceil() as u32);
-    let split = analyze(&agg.timeline, &analysis);
     let control_plane = match control {
         Some(control) => Some(control.finish().await),
         None => None,
     };
+    // The final analysis and the live one use the alias's routing alike.
+    let configured = control_plane
+        .as_ref()
+        .and_then(|c| c.alias.as_ref())
+        .map(|a| ConfiguredRouting {
+            changes: a.changes.clone(),
+            gaps: a.gaps.clone(),
+        });
+    // The polls ran to the end of the run: the routing is known throughout.
+    let analysis = with_configured(&base_analysis, configured.as_ref(), None);
+    let split = analyze(&agg.timeline, &analysis);
+    let start_source = deployment_start_source(&config, configured.as_ref(), &split);
+    let conformance = schedule_conformance(&config, configured.as_ref(), &split, duration_secs);
+    let judged = split.clone();
     let facts = RunFacts {
         started_at: origin,
         duration_secs,
@@ -281,6 +328,13 @@ pub async fn probe(
     };
     let mut report = build_report(&config, &agg, split, facts);
     report.control_plane = control_plane;
+    report.deployment_start_source = start_source;
+    if let Some(conformance) = conformance {
+        judge_conformance(&mut report, &judged, &conformance);
+        if let Some(cp) = report.control_plane.as_mut() {
+            cp.schedule_conformance = Some(conformance);
+        }
+    }
     crate::aws::agreement::conclude(&mut report);
     let (exit_code, artifact_errors) = match &config.out {
         Some(out) => artifacts::outcome_of(

@@ -157,13 +157,6 @@ pub async fn run_with_interrupt(
             let mut config =
                 Config::from_cli_with(&resolved, |p| std::fs::read(p), endpoint.as_ref())?;
             config.control.stack_found = stack_found;
-            if cli.alias.is_some() {
-                return Err(ProberError::invalid(
-                    "--alias",
-                    "",
-                    "the control plane is not built yet (issue 12)",
-                ));
-            }
             tracing::info!(url = %config.target.redacted, rps = config.rps, "probing");
             engine::probe(config, interrupt).await
         }

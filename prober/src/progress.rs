@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rollout::analysis::SplitAnalysis;
+use rollout::configured::ConfiguredRouting;
 use rollout::schedule::Schedule;
 use rollout::stats::wilson_interval;
 
 use crate::aggregate::Aggregate;
+use crate::aws::alias::{configured_share, shifted_to};
 use crate::printable::printable_cut;
+use crate::summary::percent;
 
 /// Period of plain progress lines.
 const PLAIN_PERIOD: Duration = Duration::from_secs(5);
@@ -77,6 +80,8 @@ pub struct Snapshot {
     /// Observed share of the new version: since the current step began when a schedule is
     /// aligned, else over a recent window.
     pub observed: Option<Observed>,
+    /// The alias's configured share of the new version now (`--alias`).
+    pub alias: Option<f64>,
 }
 
 impl Snapshot {
@@ -135,20 +140,56 @@ impl Snapshot {
             step,
             expected,
             observed,
+            alias: None,
         }
+    }
+
+    /// This snapshot with the alias's configured share of the new version now (`--alias`);
+    /// the new version is the one the alias shifts to until the responses show one.
+    pub fn with_alias(mut self, configured: Option<&ConfiguredRouting>) -> Self {
+        if let Some(c) = configured {
+            let new = self.new_version.clone().or_else(|| shifted_to(c));
+            self.alias = new.and_then(|v| configured_share(c, &v, self.elapsed));
+        }
+        self
     }
 
     /// The rollout line: the step, its expected share, and the observed share with the window
     /// it covers.
     fn rollout_line(&self) -> String {
+        let line = self.rollout_line_showing(true);
+        // The alias's weight is what is expected: the schedule's share gives way first.
+        let line = if line.chars().count() > LINE_WIDTH && self.alias.is_some() {
+            self.rollout_line_showing(false)
+        } else {
+            line
+        };
+        if line.chars().count() <= LINE_WIDTH {
+            return line;
+        }
+        let mut cut: String = line.chars().take(LINE_WIDTH - 1).collect();
+        cut.push('…');
+        cut
+    }
+
+    /// The rollout line, with the schedule's expected share or without it.
+    fn rollout_line_showing(&self, expected: bool) -> String {
         let mut out = format!("[{:>6.1}s]", self.elapsed);
         if let Some((i, n)) = self.step {
             out.push_str(&format!(" step {}/{n}", i + 1));
         }
-        if let Some(e) = self.expected {
+        let shown_expected = self.expected.filter(|_| expected);
+        if let Some(e) = shown_expected {
             out.push_str(&format!(" expected {:.1}%", e * 100.0));
         }
-        let sep = if self.expected.is_some() { " |" } else { "" };
+        if let Some(a) = self.alias {
+            out.push_str(&format!(" alias {}", percent(a)));
+        }
+        let sep = if shown_expected.is_some() || self.alias.is_some() {
+            " |"
+        } else {
+            ""
+        };
         match (self.observed, &self.new_version) {
             (Some(o), Some(new)) => {
                 let interval = format!(

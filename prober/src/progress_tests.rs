@@ -14,6 +14,7 @@ fn snapshot(step: Option<(usize, usize)>, observed: Option<Observed>) -> Snapsho
         step,
         expected: step.map(|_| 0.2),
         observed,
+        alias: None,
     }
 }
 
@@ -141,4 +142,22 @@ fn the_recent_window_shrinks_with_a_compressed_schedule() {
     assert_eq!(recent_window(Some(&fast)), 3.0);
     let fastest = slow.time_scaled(600.0).unwrap();
     assert_eq!(recent_window(Some(&fastest)), MIN_RECENT_SECS);
+}
+
+#[test]
+fn the_alias_s_weight_is_shown_and_the_line_still_fits() {
+    let mut s = snapshot(Some((1, 10)), observed(Window::Step));
+    s.alias = Some(0.2);
+    let line = s.lines().lines().next().unwrap().to_owned();
+    assert_fits(&line);
+    // Too long with both: the alias's weight (what was configured) stays.
+    assert_eq!(
+        line,
+        "[  12.0s] step 2/10 alias 20% | observed 18.5% [15.1-22.3] this step"
+    );
+    let mut s = snapshot(None, observed(Window::Last(10.0)));
+    s.alias = Some(0.1);
+    let line = s.lines().lines().next().unwrap().to_owned();
+    assert_fits(&line);
+    assert!(line.contains("alias 10% | v2 share 18.5%"), "{line}");
 }

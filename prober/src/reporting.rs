@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use rollout::analysis::{AnalysisConfig, SplitAnalysis, overall};
+use rollout::configured::ConfiguredRouting;
+use rollout::control_plane::ScheduleConformance;
 use rollout::report::{EncodedHistograms, OtherVersions, RunConfig, Totals, VersionReport};
 use rollout::stats::{encode_histogram, summarize};
 use rollout::{FORMAT_VERSION, Report, Timeline};
@@ -30,6 +32,89 @@ pub fn analysis_config(config: &Config, deployment_start: Option<f64>) -> Analys
         deployment_start,
         ..AnalysisConfig::default()
     }
+}
+
+/// `base` with the alias's routing so far (`--alias`): the expected share is the configured
+/// one and, when no start was given, the deployment starts when the alias first moved. Cheap
+/// (a clone of the routing's changes); rebuilt when the routing changed.
+pub fn with_configured(
+    base: &AnalysisConfig,
+    configured: Option<&ConfiguredRouting>,
+    polled_until: Option<f64>,
+) -> AnalysisConfig {
+    let alias_start = configured.and_then(crate::aws::alias::alias_start);
+    AnalysisConfig {
+        deployment_start: base.deployment_start.or(alias_start),
+        configured: configured.cloned(),
+        polled_until: configured.and(polled_until),
+        ..base.clone()
+    }
+}
+
+/// With `--alias` and a schedule (`--schedule`, or the followed deployment's configuration):
+/// whether the alias's weights followed the schedule (`None` otherwise, or before the new
+/// version is known).
+pub fn schedule_conformance(
+    config: &Config,
+    configured: Option<&ConfiguredRouting>,
+    split: &SplitAnalysis,
+    run_end: f64,
+) -> Option<ScheduleConformance> {
+    let configured = configured.filter(|c| !c.changes.is_empty())?;
+    let schedule = config.schedule.as_ref()?;
+    let text = config.schedule_text.as_deref().unwrap_or(schedule.name());
+    let new = split.new_version.as_deref()?;
+    Some(rollout::configured::conformance(
+        schedule, text, configured, new, run_end,
+    ))
+}
+
+/// The verdict with the alias's conformance to the schedule taken into account
+/// ([`rollout::analysis::overall_with_conformance`]): a run the clients followed but whose alias
+/// did not follow the schedule is `deviated`. Verdicts that take precedence (rollback, error
+/// budget, clients against the alias, interruption) are left as they are.
+pub fn judge_conformance(
+    report: &mut Report,
+    split: &SplitAnalysis,
+    conformance: &ScheduleConformance,
+) {
+    use rollout::Verdict;
+    if !matches!(
+        report.verdict,
+        Verdict::Followed | Verdict::Completed | Verdict::Inconclusive
+    ) {
+        return;
+    }
+    let any_tagged = report.versions.values().any(|v| v.requests > 0);
+    let (verdict, reason) =
+        rollout::analysis::overall_with_conformance(split, Some(conformance), false, any_tagged);
+    if verdict != report.verdict {
+        report.verdict = verdict;
+        report.verdict_reason = reason;
+        report.exit_code = verdict.exit_code();
+    }
+}
+
+/// Where the report's deployment start came from: `given` (`--deployment-start`), `alias`
+/// (the alias's first move, seen by the polls), `estimated` (aligned on the observed split).
+pub fn deployment_start_source(
+    config: &Config,
+    configured: Option<&ConfiguredRouting>,
+    split: &SplitAnalysis,
+) -> Option<String> {
+    let source = if config.deployment_start.is_some() {
+        "given"
+    } else if configured
+        .and_then(crate::aws::alias::alias_start)
+        .is_some()
+    {
+        "alias"
+    } else if split.deployment_start.is_some() {
+        "estimated"
+    } else {
+        return None;
+    };
+    Some(source.to_owned())
 }
 
 /// Facts about the run that the aggregate does not hold.
@@ -419,5 +504,64 @@ mod tests {
         );
         assert_eq!((v, c), (rollout::Verdict::ErrorBudget, 4), "{reason}");
         assert!(reason.contains("SIGTERM"), "{reason}");
+    }
+
+    /// Found by use (tests/tests/prober_control_plane.rs): the alias's start was the middle of
+    /// its bracket, so responses of the new version between the real change and that middle
+    /// read as "served before the deployment's start" and the run as deviated.
+    #[test]
+    fn the_alias_s_start_is_the_earliest_instant_of_its_bracket() {
+        use rollout::configured::{Routing, RoutingChange};
+        let routing = |w: f64| Routing {
+            primary: "1".into(),
+            additional: if w > 0.0 {
+                [("2".to_owned(), w)].into()
+            } else {
+                Default::default()
+            },
+        };
+        let change = |not_before: f64, not_after: f64, w: f64| RoutingChange {
+            at: (not_before + not_after) / 2.0,
+            not_before,
+            not_after,
+            routing: routing(w),
+            revision_id: None,
+        };
+        // The alias moved at 1.02 s; polls a second apart bracket it in [1.0, 2.0].
+        let configured = ConfiguredRouting {
+            changes: vec![
+                change(0.0, 0.0, 0.0),
+                change(1.0, 2.0, 0.1),
+                change(6.0, 7.0, 1.0),
+            ],
+            gaps: vec![],
+        };
+        let mut timeline = Timeline::new(0.1);
+        let mut n = 0u32;
+        for i in 0..1200 {
+            let t = f64::from(i) * 0.01;
+            let new = if t < 1.02 {
+                false
+            } else if t < 6.02 {
+                n += 1;
+                n % 10 == 0
+            } else {
+                true
+            };
+            timeline.record(t, if new { "2" } else { "1" });
+        }
+        let base = AnalysisConfig {
+            schedule: Some(rollout::schedule::Schedule::parse("canary:10%:5s").unwrap()),
+            ..AnalysisConfig::default()
+        };
+        let split =
+            rollout::analysis::analyze(&timeline, &with_configured(&base, Some(&configured), None));
+        assert_ne!(
+            split.verdict,
+            rollout::Verdict::Deviated,
+            "{}",
+            split.reason
+        );
+        assert_eq!(split.deployment_start, Some(1.0));
     }
 }

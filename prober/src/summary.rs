@@ -130,6 +130,7 @@ pub fn render(report: &Report, out_dir: Option<&Path>) -> String {
         comparison(&mut out, report, c);
     }
     rollout(&mut out, report);
+    control_plane(&mut out, report);
     let verdict = serde_json::to_value(report.verdict)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -337,6 +338,11 @@ fn rollout(out: &mut String, report: &Report) {
             )),
             None => facts.push(format!("deployment start {}", seconds(start))),
         }
+        if let Some(source) = &report.deployment_start_source {
+            if let Some(last) = facts.last_mut() {
+                last.push_str(&format!(" ({})", printable(source)));
+            }
+        }
     }
     if let Some(at) = report.completed_at {
         facts.push(format!("completed at {}", seconds(at)));
@@ -397,3 +403,75 @@ fn rollout(out: &mut String, report: &Report) {
 #[cfg(test)]
 #[path = "summary_tests.rs"]
 mod tests;
+
+/// Weight changes listed one by one; the rest are counted.
+const MAX_CHANGES: usize = 12;
+
+/// The control plane's block: the alias polled, its weight changes with their brackets, the
+/// calls that failed and the gaps without a successful poll.
+fn control_plane(out: &mut String, report: &Report) {
+    let Some(alias) = report.control_plane.as_ref().and_then(|c| c.alias.as_ref()) else {
+        return;
+    };
+    out.push_str("control plane:\n");
+    wrap(
+        out,
+        "  alias ",
+        "    ",
+        &format!(
+            "{} ({} polls, every {})",
+            printable(&alias.alias_arn),
+            alias.polls,
+            seconds(alias.poll_secs)
+        ),
+    );
+    for (i, c) in alias.changes.iter().take(MAX_CHANGES).enumerate() {
+        let when = if i == 0 {
+            format!("at {}", seconds(c.at))
+        } else {
+            format!(
+                "{} [{}, {}]",
+                seconds(c.at),
+                seconds(c.not_before),
+                seconds(c.not_after)
+            )
+        };
+        let routing = printable(&crate::aws::alias::describe_routing(&c.routing)).into_owned();
+        let first = if i == 0 { "  weights " } else { "  changed " };
+        wrap(out, first, "    ", &format!("{when}: {routing}"));
+    }
+    if alias.changes.len() > MAX_CHANGES {
+        let _ = writeln!(
+            out,
+            "  {} more changes (report.json)",
+            alias.changes.len() - MAX_CHANGES
+        );
+    }
+    let failures = report
+        .control_plane
+        .as_ref()
+        .map_or(&[][..], |c| c.failures.as_slice());
+    if let Some(last) = failures.last() {
+        wrap(
+            out,
+            "  !! ",
+            "     ",
+            &format!(
+                "{} control-plane call{} failed (the probe went on); last at {}: {} {}",
+                failures.len(),
+                if failures.len() == 1 { "" } else { "s" },
+                seconds(last.at),
+                printable(&last.call),
+                printable(&last.error)
+            ),
+        );
+    }
+    for [from, to] in &alias.gaps {
+        let _ = writeln!(
+            out,
+            "  no successful poll from {} to {}: the alias's weight is unknown then",
+            seconds(*from),
+            seconds(*to)
+        );
+    }
+}

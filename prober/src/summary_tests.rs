@@ -260,3 +260,59 @@ fn function_errors_are_named_in_the_error_line() {
     );
     assert_fits(&text);
 }
+
+#[test]
+fn the_control_plane_block_lists_the_alias_s_changes_failures_and_gaps() {
+    use rollout::configured::{Routing, RoutingChange};
+    use rollout::control_plane::{AliasReport, CallFailure, ControlPlaneReport};
+    let change = |at: f64, weight: f64| RoutingChange {
+        at,
+        not_before: at - 0.1,
+        not_after: at + 0.1,
+        routing: Routing {
+            primary: "1".into(),
+            additional: if weight > 0.0 {
+                [("2".to_owned(), weight)].into()
+            } else {
+                Default::default()
+            },
+        },
+        revision_id: None,
+    };
+    let mut r = sample();
+    r.deployment_start_source = Some("alias".into());
+    r.control_plane = Some(ControlPlaneReport {
+        alias: Some(AliasReport {
+            alias_arn: "arn:aws:lambda:us-east-1:123456789012:function:hello:live".into(),
+            poll_secs: 0.2,
+            polls: 140,
+            changes: vec![change(0.1, 0.0), change(4.2, 0.1)],
+            seen_at_unix_ms: vec![],
+            gaps: vec![[10.0, 12.5]],
+            max_answer_secs: 0.01,
+            max_send_delay_secs: 0.0,
+        }),
+        failures: vec![CallFailure {
+            at: 11.0,
+            call: "lambda:GetAlias".into(),
+            error: "ThrottlingException: Rate exceeded".into(),
+        }],
+        ..ControlPlaneReport::default()
+    });
+    let text = render(&r, None);
+    assert_fits(&text);
+    for needle in [
+        "control plane:",
+        "function:hello:live (140 polls,",
+        "every 0.2s)",
+        "weights at 0.1s: 1 100%",
+        "changed 4.2s [4.1s, 4.3s]: 1 90% · 2 10%",
+        "!! 1 control-plane call failed (the probe went on); last at 11s:",
+        "lambda:GetAlias ThrottlingException: Rate exceeded",
+        "no successful poll from 10s to 12.5s",
+        "(alias)",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    assert!(!render(&sample(), None).contains("control plane"));
+}

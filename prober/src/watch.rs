@@ -344,6 +344,8 @@ async fn poll_alias_once(
         changes: Vec::new(),
         seen_at_unix_ms: Vec::new(),
         gaps: Vec::new(),
+        max_answer_secs: 0.0,
+        max_send_delay_secs: 0.0,
     });
     report.polls += 1;
     let previous = report.changes.last().map(|c| c.routing.clone());

@@ -89,8 +89,8 @@ pub struct RoutingChange {
     /// Best estimate of when the routing took effect (the middle of the bracket), seconds since
     /// the origin.
     pub at: f64,
-    /// The latest instant at which the previous routing was still seen (the previous poll's
-    /// answer); for the first poll, its answer time.
+    /// The latest instant known to precede the change: the send of the previous successful
+    /// poll (which still saw the previous routing); for the first poll, its answer time.
     pub not_before: f64,
     /// The answer time of the poll that first saw this routing.
     pub not_after: f64,

@@ -53,6 +53,12 @@ pub struct AliasReport {
     /// `[from, to]` periods without a successful poll, seconds since the origin.
     #[serde(default)]
     pub gaps: Vec<[f64; 2]>,
+    /// The longest time a successful poll took to be answered, seconds.
+    #[serde(default)]
+    pub max_answer_secs: f64,
+    /// The longest delay of a poll's send past its due instant, seconds (a busy machine).
+    #[serde(default)]
+    pub max_send_delay_secs: f64,
 }
 
 /// CodeDeploy's own account of the deployment (GetDeployment), at the end of the run.

@@ -10,6 +10,7 @@ use rollout::control_plane::ControlPlaneReport;
 use rollout::schedule::Schedule;
 use time::OffsetDateTime;
 
+use super::alias::{self, AliasFollower, AliasLog};
 use super::deployment::{DeploymentView, config_schedule, control_plane_error};
 use super::deployment_poll::{Progress, Target, follow, poll_deployment};
 use crate::config::Config;
@@ -24,6 +25,9 @@ pub struct ControlSnapshot {
     /// When the followed deployment reached a final status, seconds since the origin (the run
     /// may end then); `None` while it runs or without `--deployment`.
     pub deployment_ended_at: Option<f64>,
+    /// When the alias's last successful poll was sent, seconds since the origin: what the
+    /// routing is known up to (responses after it are not judged against an older weight).
+    pub polled_until: Option<f64>,
     /// The followed deployment's schedule (its configuration's, time-scaled) when `--schedule`
     /// was not given; `None` until the deployment is found (`latest`).
     pub schedule: Option<Schedule>,
@@ -31,9 +35,13 @@ pub struct ControlSnapshot {
 
 /// Shared between the followers and the aggregator.
 #[derive(Debug, Default)]
-struct Shared {
-    snapshot: ControlSnapshot,
-    report: ControlPlaneReport,
+pub struct Shared {
+    /// What the aggregator reads at each tick.
+    pub snapshot: ControlSnapshot,
+    /// The report's section, filled as the run goes.
+    pub report: ControlPlaneReport,
+    /// `--alias`: the polls so far.
+    pub alias: Option<AliasLog>,
 }
 
 /// The control plane, checked: every first call answered (nothing has been sent yet).
@@ -42,6 +50,8 @@ pub struct Preflight {
     shared: Arc<Mutex<Shared>>,
     /// `--deployment`: what the follower needs.
     deployment: Option<DeploymentPlan>,
+    /// `--alias`, its first GetAlias answered.
+    alias: Option<AliasFollower>,
 }
 
 impl Preflight {
@@ -58,7 +68,12 @@ impl Preflight {
         if let Ok(mut s) = shared.lock() {
             s.report.stack.clone_from(&c.stack_found);
         }
-        Ok(Some(Preflight { shared, deployment }))
+        let alias = check_alias(config).await?;
+        Ok(Some(Preflight {
+            shared,
+            deployment,
+            alias,
+        }))
     }
 
     /// Completes `config` with what the deployment's preflight learnt: its configuration's
@@ -89,9 +104,11 @@ impl Preflight {
         if let Some(plan) = self.deployment {
             tasks.push(start_deployment(plan, self.shared.clone(), t0, origin));
         }
+        tasks.extend(start_alias(self.alias, t0, origin, &self.shared));
         ControlPlane {
             shared: self.shared,
             tasks,
+            t0,
         }
     }
 }
@@ -101,6 +118,7 @@ impl Preflight {
 pub struct ControlPlane {
     shared: Arc<Mutex<Shared>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    t0: Instant,
 }
 
 impl ControlPlane {
@@ -117,9 +135,13 @@ impl ControlPlane {
         for task in &self.tasks {
             task.abort();
         }
+        let end = self.t0.elapsed().as_secs_f64();
         self.shared
             .lock()
-            .map(|s| s.report.clone())
+            .map(|mut s| {
+                finish_alias(&mut s, end);
+                s.report.clone()
+            })
             .unwrap_or_default()
     }
 }
@@ -290,4 +312,32 @@ fn start_deployment(
         )
         .await;
     })
+}
+
+/// `--alias`: region, credentials and GetAlias checked.
+async fn check_alias(config: &Config) -> Result<Option<AliasFollower>, ProberError> {
+    match &config.control.alias {
+        Some(arg) => Ok(Some(alias::preflight(arg, config.control.poll).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `--alias`: the poller.
+fn start_alias(
+    alias: Option<AliasFollower>,
+    t0: Instant,
+    origin: OffsetDateTime,
+    shared: &Arc<Mutex<Shared>>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let origin_ms = (origin.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+    alias.map(|a| a.start(t0, origin_ms, Arc::clone(shared)))
+}
+
+/// `--alias`: the polls into the report (a gap still open ends at `end`).
+fn finish_alias(shared: &mut Shared, end: f64) {
+    if let Some(log) = shared.alias.as_mut() {
+        let report = log.finish(end);
+        shared.snapshot.configured = Some(log.configured());
+        shared.report.alias = Some(report);
+    }
 }

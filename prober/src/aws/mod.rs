@@ -40,8 +40,10 @@ pub async fn sdk_config(region: Option<&str>) -> SdkConfig {
 }
 
 pub mod agreement;
+pub mod alias;
 pub mod deployment;
 pub mod deployment_poll;
+pub mod errors;
 pub mod follow;
 pub mod invoke;
 pub mod sigv4;
