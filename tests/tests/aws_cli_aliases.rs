@@ -96,6 +96,32 @@ async fn aliases_are_created_listed_and_deleted() {
         .await;
     assert_eq!(names(&one, "Aliases", "Name"), ["b"]);
 
+    // GetAlias and UpdateAlias take the function's ARN (or partial ARN) as well as its name.
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:f";
+    for function in [arn, "123456789012:function:f"] {
+        let got = api
+            .ok(&["get-alias", "--function-name", function, "--name", "live"])
+            .await;
+        assert_eq!(
+            got["AliasArn"],
+            "arn:aws:lambda:us-east-1:123456789012:function:f:live"
+        );
+    }
+    let updated = api
+        .ok(&[
+            "update-alias",
+            "--function-name",
+            arn,
+            "--name",
+            "live",
+            "--routing-config",
+            "AdditionalVersionWeights={2=0.5}",
+        ])
+        .await;
+    assert_eq!(
+        updated["RoutingConfig"]["AdditionalVersionWeights"]["2"],
+        0.5
+    );
     let (reply, _) = api.invoke("f", "live", "{}").await;
     assert_eq!(reply["StatusCode"], 200);
     api.ok(&["delete-alias", "--function-name", "f", "--name", "live"])

@@ -18,7 +18,7 @@ fn ended_ms(report: &serde_json::Value) -> f64 {
 async fn deployment_followed_to_its_end() {
     let lab = DeployLab::start().await;
     let id = lab.create_deployment(true, false);
-    let child = lab
+    let mut child = lab
         .prober(
             &lab.probe_args("/", &id)
                 .iter()
@@ -28,7 +28,7 @@ async fn deployment_followed_to_its_end() {
         .spawn()
         .unwrap();
     // The traffic shift waits for the prober: the hook is answered once it sends.
-    lab.wait_invocations(100).await;
+    lab.wait_invocations(100, &mut child).await;
     lab.report_hook(&id, "BeforeAllowTraffic", "Succeeded")
         .await;
     let out = finish(child).await;
@@ -104,7 +104,7 @@ async fn deployment_followed_to_its_end() {
 async fn rollback_seen_by_both_planes() {
     let lab = DeployLab::start().await;
     let id = lab.create_deployment(true, true);
-    let child = lab
+    let mut child = lab
         .prober(
             &lab.probe_args("/", &id)
                 .iter()
@@ -113,7 +113,7 @@ async fn rollback_seen_by_both_planes() {
         )
         .spawn()
         .unwrap();
-    lab.wait_invocations(100).await;
+    lab.wait_invocations(100, &mut child).await;
     lab.report_hook(&id, "BeforeAllowTraffic", "Succeeded")
         .await;
     // All traffic on version 2 for a while (two seconds of probes), then the post-traffic hook
@@ -150,7 +150,7 @@ async fn codedeploy_success_with_a_deviating_split_is_loud() {
     let id = lab.create_deployment(true, false);
     // The front door's route targets `hello:pinned`, left on version 1, while CodeDeploy
     // shifts `hello:live`.
-    let child = lab
+    let mut child = lab
         .prober(
             &lab.probe_args("/pinned", &id)
                 .iter()
@@ -159,7 +159,7 @@ async fn codedeploy_success_with_a_deviating_split_is_loud() {
         )
         .spawn()
         .unwrap();
-    lab.wait_invocations(100).await;
+    lab.wait_invocations(100, &mut child).await;
     lab.report_hook(&id, "BeforeAllowTraffic", "Succeeded")
         .await;
     let out = finish(child).await;
@@ -392,7 +392,7 @@ async fn stack_names_the_target_and_the_next_deployment() {
         "{export}"
     );
     let out = lab.out().display().to_string();
-    let child = lab
+    let mut child = lab
         .prober(&[
             "--stack",
             "rollcall-demo",
@@ -416,7 +416,7 @@ async fn stack_names_the_target_and_the_next_deployment() {
         .unwrap();
     // The deployment starts while the prober already probes (a `sam deploy` in another
     // terminal).
-    lab.wait_invocations(100).await;
+    lab.wait_invocations(100, &mut child).await;
     let id = lab.create_deployment(true, false);
     lab.report_hook(&id, "BeforeAllowTraffic", "Succeeded")
         .await;
@@ -439,7 +439,7 @@ async fn stack_names_the_target_and_the_next_deployment() {
 async fn an_unknown_deployment_is_refused_before_the_first_probe() {
     let lab = DeployLab::start().await;
     let args = lab.probe_args("/", "d-NOPE12345");
-    let child = lab
+    let mut child = lab
         .prober(&args.iter().map(String::as_str).collect::<Vec<_>>())
         .spawn()
         .unwrap();

@@ -166,8 +166,9 @@ impl DeployLab {
             .unwrap();
     }
 
-    /// Waits (bounded) until `hello` has answered `n` invocations (the prober is sending).
-    pub async fn wait_invocations(&self, n: u64) {
+    /// Waits (bounded) until `hello` has answered `n` invocations (the prober is sending); a
+    /// prober that ended before is reported with its exit code and stderr.
+    pub async fn wait_invocations(&self, n: u64, prober: &mut std::process::Child) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let count = || -> u64 {
             self.lab.functions["hello"]
@@ -176,6 +177,14 @@ impl DeployLab {
                 .sum()
         };
         while count() < n {
+            if let Ok(Some(status)) = prober.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut e) = prober.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut stderr);
+                }
+                panic!("the prober ended before sending {n} requests: {status}\n{stderr}");
+            }
             assert!(Instant::now() < deadline, "the prober sent nothing");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

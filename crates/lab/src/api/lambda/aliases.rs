@@ -120,6 +120,13 @@ impl InvokeApi {
         name: &str,
         update: Option<Incoming>,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
+        // The function by name, ARN or partial ARN, as Lambda takes it.
+        let action = if update.is_some() {
+            "lambda:UpdateAlias"
+        } else {
+            "lambda:GetAlias"
+        };
+        let function = &self.unqualified_name(function, action)?;
         let alias_arn = self.arn(function, Some(name));
         let alias = self
             .registry
