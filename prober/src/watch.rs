@@ -32,6 +32,8 @@ pub const WATCH_JSON: &str = "watch.json";
 /// What `prober watch` follows, checked.
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
+    /// `--stack`: the deployment group is its alias's (unless `--deployment-group` is given).
+    pub stack: Option<String>,
     /// The deployment, or `latest` of `group`.
     pub deployment: DeploymentSelector,
     /// `(application, group)` for `latest`.
@@ -56,21 +58,15 @@ impl WatchConfig {
             ));
         }
         let max_duration = parse_duration("--max-duration", &args.max_duration)?;
-        if args.stack.is_some() {
-            return Err(ProberError::invalid(
-                "--stack",
-                args.stack.clone().unwrap_or_default(),
-                "`prober watch --stack` is not built yet; give --deployment ID, or --deployment \
-                 latest --deployment-group APPLICATION/GROUP",
-            ));
-        }
         let deployment = match args.deployment.as_deref() {
             Some(d) => parse_deployment(d)?,
+            // The stack's alias's deployment group, found when the watch starts.
+            None if args.stack.is_some() => DeploymentSelector::Latest,
             None => {
                 return Err(ProberError::MissingFlag {
                     flag: "--deployment",
                     reason: "name the deployment to watch (d-XXXXXXXXX), or `latest` with \
-                             --deployment-group APPLICATION/GROUP"
+                             --deployment-group APPLICATION/GROUP, or give --stack NAME"
                         .into(),
                 });
             }
@@ -81,7 +77,7 @@ impl WatchConfig {
             .map(parse_deployment_group)
             .transpose()?
             .map(|g| (g.application, g.group));
-        if deployment == DeploymentSelector::Latest && group.is_none() {
+        if deployment == DeploymentSelector::Latest && group.is_none() && args.stack.is_none() {
             return Err(ProberError::invalid(
                 "--deployment",
                 "latest",
@@ -89,6 +85,7 @@ impl WatchConfig {
             ));
         }
         Ok(WatchConfig {
+            stack: args.stack.clone(),
             deployment,
             group,
             poll,
@@ -129,13 +126,26 @@ pub async fn watch(
     args: &WatchArgs,
     interrupt: impl Future<Output = Interrupt> + Send,
 ) -> Result<i32, ProberError> {
-    let config = WatchConfig::from_args(args)?;
+    let mut config = WatchConfig::from_args(args)?;
     if let Some(out) = &config.out {
         artifacts::check_writable(out)?;
     }
     let sdk = crate::aws::sdk_config(None).await;
     let codedeploy = aws_sdk_codedeploy::Client::new(&sdk);
     let lambda = aws_sdk_lambda::Client::new(&sdk);
+    if let (Some(name), None) = (&config.stack, &config.group) {
+        let stack = crate::aws::stack::resolve(&sdk, name, None).await?;
+        config.group = Some(stack.group.ok_or_else(|| {
+            ProberError::ControlPlane {
+                call: "cloudformation:GetTemplate",
+                resource: name.clone(),
+                reason: "no alias of the stack has a CodeDeployLambdaAliasUpdate policy".into(),
+                fix: "give SAM's AutoPublishAlias and DeploymentPreference to the function, or \
+                  --deployment-group APPLICATION/GROUP"
+                    .into(),
+            }
+        })?);
+    }
     let since = SystemTime::now();
     let target = match &config.deployment {
         DeploymentSelector::Id(id) => {

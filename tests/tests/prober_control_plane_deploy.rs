@@ -417,11 +417,29 @@ async fn stack_names_the_target_and_the_next_deployment() {
     // The deployment starts while the prober already probes (a `sam deploy` in another
     // terminal).
     lab.wait_invocations(100, &mut child).await;
+    // `prober watch --stack` in a third terminal: the stack's alias's group, its next deployment.
+    let watcher = lab
+        .prober(&[
+            "watch",
+            "--stack",
+            "rollcall-demo",
+            "--poll",
+            "200ms",
+            "--max-duration",
+            "120s",
+        ])
+        .spawn()
+        .unwrap();
     let id = lab.create_deployment(true, false);
     lab.report_hook(&id, "BeforeAllowTraffic", "Succeeded")
         .await;
     let out = finish(child).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let watched = finish(watcher).await;
+    assert_eq!(watched.status.code(), Some(0), "{}", show(&watched));
+    let lines = String::from_utf8_lossy(&watched.stdout);
+    assert!(lines.contains(&id), "{lines}");
+    assert!(lines.contains("Succeeded (exit 0)"), "{lines}");
     let report = lab.report();
     let stack = &report["control_plane"]["stack"];
     assert_eq!(stack["stack_name"], "rollcall-demo", "{stack}");
