@@ -457,7 +457,7 @@ async fn stack_names_the_target_and_the_next_deployment() {
 async fn an_unknown_deployment_is_refused_before_the_first_probe() {
     let lab = DeployLab::start().await;
     let args = lab.probe_args("/", "d-NOPE12345");
-    let mut child = lab
+    let child = lab
         .prober(&args.iter().map(String::as_str).collect::<Vec<_>>())
         .spawn()
         .unwrap();
