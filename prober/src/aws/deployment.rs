@@ -11,13 +11,10 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_sdk_codedeploy::Client;
-use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_codedeploy::types::{self as cd, DeploymentStatus};
 use rollout::control_plane::{DeploymentReport, LifecycleEventReport, StatusSeen};
 use rollout::deployment::{TimeBasedCanary, TimeBasedLinear, TrafficRoutingConfig};
 use rollout::schedule::Schedule;
-
-use crate::error::ProberError;
 
 /// The longest wait between polls after failures (the poll interval doubles per failure).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -36,61 +33,7 @@ pub fn backoff(poll: Duration, failures: u32) -> Duration {
         .min(MAX_BACKOFF.max(poll))
 }
 
-/// An SDK error in one line: the service's code and message when it answered, else the
-/// SDK's whole chain of causes.
-pub fn describe<E, R>(error: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
-{
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => DisplayErrorContext(error).to_string(),
-    }
-}
-
-/// A failed control-plane call made before anything was sent, as a usage error (exit 64).
-///
-/// A minimal local mapping until `aws::errors::control_plane_error` (written in parallel) is
-/// merged: it names the call, the resource and a fix per error code.
-pub fn control_plane_error<E, R>(
-    call: &'static str,
-    resource: &str,
-    error: &SdkError<E, R>,
-) -> ProberError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
-{
-    let fix = match error.code() {
-        Some("DeploymentDoesNotExistException" | "InvalidDeploymentIdException") => {
-            "check the id with `aws deploy list-deployments` in the same account and region \
-             (AWS_REGION)"
-                .to_owned()
-        }
-        Some(
-            "ApplicationDoesNotExistException"
-            | "DeploymentGroupDoesNotExistException"
-            | "DeploymentConfigDoesNotExistException",
-        ) => "check the name with `aws deploy list-applications` / `list-deployment-groups` in \
-              the same account and region (AWS_REGION)"
-            .to_owned(),
-        Some(code) if code.contains("AccessDenied") || code.contains("Unauthorized") => {
-            format!("grant {call} on {resource} to the prober's credentials")
-        }
-        Some(_) => "check the request's resource and region".to_owned(),
-        None => "check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID), the region (AWS_REGION) \
-                 and AWS_ENDPOINT_URL"
-            .to_owned(),
-    };
-    ProberError::ControlPlane {
-        call,
-        resource: resource.to_owned(),
-        reason: describe(error),
-        fix,
-    }
-}
+pub use super::errors::{control_plane_error, describe};
 
 /// One lifecycle event as a poll saw it (times in Unix seconds, CodeDeploy's clock).
 #[derive(Debug, Clone, PartialEq)]
