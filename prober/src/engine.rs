@@ -312,10 +312,24 @@ pub async fn probe(
             changes: a.changes.clone(),
             gaps: a.gaps.clone(),
         });
+    // Without the alias's polls, CodeDeploy's AllowTraffic start is the deployment's start.
+    let allow_traffic = match (&configured, base_analysis.deployment_start) {
+        (None, None) => control_plane
+            .as_ref()
+            .and_then(crate::aws::deployment::allow_traffic_start),
+        _ => None,
+    };
+    let base_analysis = AnalysisConfig {
+        deployment_start: base_analysis.deployment_start.or(allow_traffic),
+        ..base_analysis
+    };
     // The polls ran to the end of the run: the routing is known throughout.
     let analysis = with_configured(&base_analysis, configured.as_ref(), None);
     let split = analyze(&agg.timeline, &analysis);
-    let start_source = deployment_start_source(&config, configured.as_ref(), &split);
+    let start_source = match allow_traffic {
+        Some(_) => Some("codedeploy".to_owned()),
+        None => deployment_start_source(&config, configured.as_ref(), &split),
+    };
     let conformance = schedule_conformance(&config, configured.as_ref(), &split, duration_secs);
     let judged = split.clone();
     let facts = RunFacts {

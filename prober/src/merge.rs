@@ -21,8 +21,10 @@ use crate::aggregate::SecondRow;
 use crate::artifacts::{self, Inputs};
 use crate::cli::MergeArgs;
 use crate::error::ProberError;
-use crate::reporting::{ReportParts, RunFacts};
+use crate::reporting::{self, ReportParts, RunFacts};
 use crate::{RunOutcome, record};
+
+mod control;
 
 /// One input run.
 #[derive(Debug)]
@@ -208,6 +210,7 @@ pub fn check_related(inputs: &[RunInput]) -> Result<(), ProberError> {
         let start = r.started_at_unix_ms as f64 / 1000.0;
         periods.push((start, start + r.duration_secs, &input.path));
     }
+    control::check_same(inputs)?;
     periods.sort_by(|a, b| a.0.total_cmp(&b.0));
     let origin = periods[0].0;
     let mut end = periods[0].1;
@@ -371,6 +374,7 @@ pub fn merge_inputs(
         ..OtherVersions::default()
     };
     let mut first_offset = 0.0;
+    let mut offsets = Vec::with_capacity(inputs.len());
     for (k, input) in inputs.iter().enumerate() {
         let r = &input.report;
         if (r.timeline.bin_secs - bin).abs() > 1e-12 {
@@ -387,6 +391,7 @@ pub fn merge_inputs(
         if k == 0 {
             first_offset = offset;
         }
+        offsets.push(offset);
         timeline.merge(&r.timeline, offset);
         let shift = offset.round() as usize;
         for (s, row) in input.seconds.iter().enumerate() {
@@ -478,14 +483,39 @@ pub fn merge_inputs(
         (Some(s), None) => Some(s + first_offset),
         _ => None,
     };
-    let analysis = AnalysisConfig {
+    let base = AnalysisConfig {
         schedule,
         old_version: config.from_version.clone(),
         new_version: config.to_version.clone(),
         deployment_start: given_start,
         ..AnalysisConfig::default()
     };
+    // The control plane of the run that polled most, judged again over the merged split.
+    let plane = control::pick(inputs, &offsets);
+    let configured = control::configured(plane.as_ref());
+    let analysis = reporting::with_configured(&base, configured.as_ref(), None);
     let split = analyze(&timeline, &analysis);
+    let start_source = if given_start.is_some() {
+        Some("given")
+    } else if configured
+        .as_ref()
+        .and_then(crate::aws::alias::alias_start)
+        .is_some()
+    {
+        Some("alias")
+    } else {
+        split.deployment_start.map(|_| "estimated")
+    };
+    let conformance = match (&configured, &analysis.schedule, &split.new_version) {
+        (Some(c), Some(schedule), Some(new)) if !c.changes.is_empty() => {
+            let text = config.schedule.as_deref().unwrap_or(schedule.name());
+            Some(rollout::configured::conformance(
+                schedule, text, c, new, duration,
+            ))
+        }
+        _ => None,
+    };
+    let judged = split.clone();
     let latency_comparison = match (&split.old_version, &split.new_version) {
         (Some(o), Some(n)) => match (hists.get(o), hists.get(n)) {
             (Some(a), Some(b)) => compare_latency(&a.0, &b.0),
@@ -529,7 +559,16 @@ pub fn merge_inputs(
         other_versions: other,
         http2: false,
     };
-    let report = parts.into_report(max_error_rate);
+    let mut report = parts.into_report(max_error_rate);
+    report.control_plane = plane;
+    report.deployment_start_source = start_source.map(str::to_owned);
+    if let Some(conformance) = conformance {
+        reporting::judge_conformance(&mut report, &judged, &conformance);
+        if let Some(cp) = report.control_plane.as_mut() {
+            cp.schedule_conformance = Some(conformance);
+        }
+    }
+    crate::aws::agreement::conclude(&mut report);
     write(&report, &hists, &seconds)?;
     Ok(report)
 }

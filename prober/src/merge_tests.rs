@@ -242,3 +242,113 @@ fn merged_error_rates_count_the_kinds_a_run_counts() {
         );
     }
 }
+
+fn alias_plane(arn: &str, weight_at: f64) -> rollout::control_plane::ControlPlaneReport {
+    use rollout::configured::{Routing, RoutingChange};
+    use rollout::control_plane::{AliasReport, CallFailure, ControlPlaneReport};
+    let change = |at: f64, weight: f64| RoutingChange {
+        at,
+        not_before: at - 0.1,
+        not_after: at + 0.1,
+        routing: Routing {
+            primary: "1".into(),
+            additional: if weight > 0.0 {
+                [("2".to_owned(), weight)].into()
+            } else {
+                Default::default()
+            },
+        },
+        revision_id: None,
+    };
+    ControlPlaneReport {
+        alias: Some(AliasReport {
+            alias_arn: arn.into(),
+            poll_secs: 1.0,
+            polls: 5,
+            changes: vec![change(0.2, 0.0), change(weight_at, 0.5)],
+            seen_at_unix_ms: vec![],
+            gaps: vec![[3.0, 3.5]],
+            max_answer_secs: 0.0,
+            max_send_delay_secs: 0.0,
+        }),
+        failures: vec![CallFailure {
+            at: 3.2,
+            call: "lambda:GetAlias".into(),
+            error: "ThrottlingException".into(),
+        }],
+        ..ControlPlaneReport::default()
+    }
+}
+
+#[test]
+fn runs_that_watched_different_aliases_or_deployments_are_refused() {
+    let a = run(10_000, "1", 0.25, &[1000]);
+    let mut b = run(10_000, "1", 0.25, &[1000]);
+    b.report.control_plane = Some(alias_plane(
+        "arn:aws:lambda:us-east-1:1:function:f:live",
+        1.0,
+    ));
+    let mut c = run(10_000, "1", 0.25, &[1000]);
+    c.report.config.alias = Some("arn:aws:lambda:us-east-1:1:function:f:beta".into());
+    let e = merge_inputs(&[a, b, c], |_, _, _| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("run-10000")
+            && e.contains("function:f:beta")
+            && e.contains("function:f:live")
+            && e.contains("same deployment"),
+        "{e}"
+    );
+    let mut d = run(10_000, "1", 0.25, &[1000]);
+    d.report.config.deployment = Some("d-AAAAAAAAA".into());
+    let mut f = run(10_000, "1", 0.25, &[1000]);
+    f.report.config.deployment = Some("d-BBBBBBBBB".into());
+    let mut g = run(10_000, "1", 0.25, &[1000]);
+    g.report.config.deployment = Some("latest".into());
+    let e = merge_inputs(&[g, d, f], |_, _, _| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("deployment \"d-BBBBBBBBB\""), "{e}");
+}
+
+#[test]
+fn the_merged_report_keeps_the_control_plane_on_the_merged_origin() {
+    let a = run(10_000, "1", 0.25, &[1000]);
+    let mut b = run(12_000, "1", 0.25, &[1000]);
+    b.report.control_plane = Some(alias_plane(
+        "arn:aws:lambda:us-east-1:1:function:f:live",
+        1.0,
+    ));
+    b.report.config.alias = Some("arn:aws:lambda:us-east-1:1:function:f:live".into());
+    let merged = merge_inputs(&[a, b], |report, _, _| {
+        assert!(
+            report.control_plane.is_some(),
+            "written with its control plane"
+        );
+        Ok(())
+    })
+    .unwrap();
+    let plane = merged.control_plane.expect("kept");
+    let alias = plane.alias.expect("the alias's polls");
+    let ats: Vec<f64> = alias.changes.iter().map(|c| c.at).collect();
+    assert!(
+        (ats[0] - 2.2).abs() < 1e-9 && (ats[1] - 3.0).abs() < 1e-9,
+        "moved by the run's 2 s offset: {ats:?}"
+    );
+    assert!((alias.gaps[0][0] - 5.0).abs() < 1e-9, "{:?}", alias.gaps);
+    assert!((plane.failures[0].at - 5.2).abs() < 1e-9);
+    assert_eq!(
+        merged.deployment_start_source.as_deref(),
+        Some("alias"),
+        "the alias's first move starts the deployment"
+    );
+    // Within the shifted change's bracket [2.9, 3.1]:
+    assert!(
+        merged
+            .deployment_start
+            .is_some_and(|s| (2.9 - 1e-9..=3.1 + 1e-9).contains(&s)),
+        "{:?}",
+        merged.deployment_start
+    );
+}

@@ -316,3 +316,77 @@ fn the_control_plane_block_lists_the_alias_s_changes_failures_and_gaps() {
     }
     assert!(!render(&sample(), None).contains("control plane"));
 }
+
+#[test]
+fn the_control_plane_block_gives_codedeploy_s_account_and_flags_a_contradiction() {
+    use rollout::control_plane::{
+        Agreement, ControlPlaneReport, DeploymentReport, LifecycleEventReport, ScheduleConformance,
+        StatusSeen, StepConformance,
+    };
+    let mut r = sample();
+    r.control_plane = Some(ControlPlaneReport {
+        deployment: Some(DeploymentReport {
+            deployment_id: "d-ABCDEF123".into(),
+            application: "rollcall-demo".into(),
+            deployment_group: "hello".into(),
+            deployment_config: "CodeDeployDefault.LambdaCanary10Percent5Minutes".into(),
+            status: "Succeeded".into(),
+            status_history: vec![
+                StatusSeen {
+                    status: "InProgress".into(),
+                    at: 0.2,
+                },
+                StatusSeen {
+                    status: "Succeeded".into(),
+                    at: 300.4,
+                },
+            ],
+            current_version: Some("1".into()),
+            target_version: Some("2".into()),
+            lifecycle_events: vec![LifecycleEventReport {
+                name: "BeforeAllowTraffic".into(),
+                status: "Succeeded".into(),
+                start: Some(0.3),
+                end: Some(1.0),
+                diagnostics: None,
+            }],
+            ..DeploymentReport::default()
+        }),
+        schedule_conformance: Some(ScheduleConformance {
+            schedule: "canary:10%:5m".into(),
+            followed: false,
+            reason: "1 of 2 steps late".into(),
+            steps: vec![StepConformance {
+                index: 0,
+                expected_share: 0.1,
+                expected_at: 1.0,
+                applied_at: Some(9.0),
+                applied_share: Some(0.1),
+                lateness_secs: Some(8.0),
+                tolerance_secs: Some(2.0),
+                verdict: "late".into(),
+            }],
+        }),
+        agreement: Some(Agreement {
+            agree: false,
+            reason: "CodeDeploy marks the deployment Succeeded while the clients' split deviated"
+                .into(),
+        }),
+        ..ControlPlaneReport::default()
+    });
+    let text = render(&r, None);
+    assert_fits(&text);
+    for needle in [
+        "control plane:",
+        "deployment d-ABCDEF123 (rollcall-demo/hello,",
+        "1 -> 2): Succeeded",
+        "statuses InProgress 0.2s · Succeeded 300.4s",
+        "lifecycle BeforeAllowTraffic Succeeded",
+        "!! the alias did not follow the schedule canary:10%:5m: 1 of 2 steps late",
+        "step 1: 10.0% due at 1s, set to 10.0% at 9s (late)",
+        "!! CodeDeploy marks the deployment Succeeded",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains("alias arn"), "no alias was polled:\n{text}");
+}

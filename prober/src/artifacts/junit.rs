@@ -39,6 +39,51 @@ fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".to_owned(), |v| format!("{:.1}%", v * 100.0))
 }
 
+/// The control plane's cases (`--alias`, `--deployment`): whether the alias followed the
+/// schedule (one failure listing the steps it did not apply on time) and whether CodeDeploy's
+/// account agrees with the probes'.
+fn control_plane_cases(report: &Report, cases: &mut Vec<(String, f64, CaseResult)>) {
+    let Some(plane) = &report.control_plane else {
+        return;
+    };
+    if let Some(c) = &plane.schedule_conformance {
+        let result = if c.followed {
+            CaseResult::Pass
+        } else {
+            let late: Vec<String> = c
+                .steps
+                .iter()
+                .filter(|s| !matches!(s.verdict.as_str(), "on_time" | "not_observed"))
+                .map(|s| format!("step {} {}", s.index + 1, s.verdict))
+                .collect();
+            CaseResult::Fail {
+                kind: "schedule_conformance",
+                message: format!("{} ({})", c.reason, late.join(", ")),
+            }
+        };
+        cases.push((
+            format!("alias follows schedule {}", c.schedule),
+            0.0,
+            result,
+        ));
+    }
+    if let Some(a) = &plane.agreement {
+        let result = if a.agree {
+            CaseResult::Pass
+        } else {
+            CaseResult::Fail {
+                kind: "control_plane_disagrees",
+                message: a.reason.clone(),
+            }
+        };
+        cases.push((
+            "control plane agrees with the probes".to_owned(),
+            0.0,
+            result,
+        ));
+    }
+}
+
 /// The JUnit XML text.
 pub fn junit_xml(report: &Report) -> String {
     let mut cases: Vec<(String, f64, CaseResult)> = Vec::new();
@@ -81,6 +126,7 @@ pub fn junit_xml(report: &Report) -> String {
         Some(_) => CaseResult::Pass,
     };
     cases.push(("error_budget".to_owned(), 0.0, budget));
+    control_plane_cases(report, &mut cases);
     let overall = if report.exit_code == 0 {
         CaseResult::Pass
     } else {
@@ -140,6 +186,25 @@ pub fn junit_xml(report: &Report) -> String {
         ),
         ("interrupted", report.interrupted.to_string()),
     ];
+    let plane = report.control_plane.as_ref();
+    let deployment = plane.and_then(|c| c.deployment.as_ref());
+    let control_props = [
+        (
+            "alias",
+            plane
+                .and_then(|c| c.alias.as_ref())
+                .map(|a| a.alias_arn.clone()),
+        ),
+        ("deployment_id", deployment.map(|d| d.deployment_id.clone())),
+        ("deployment_status", deployment.map(|d| d.status.clone())),
+        (
+            "control_plane_failures",
+            plane.map(|c| c.failures.len().to_string()),
+        ),
+    ];
+    let props = props
+        .into_iter()
+        .chain(control_props.into_iter().filter_map(|(n, v)| Some((n, v?))));
     for (name, value) in props {
         let _ = writeln!(
             out,
@@ -313,6 +378,91 @@ mod tests {
             xml.matches("</testcase>").count(),
             4,
             "step 1 passes as an empty element"
+        );
+    }
+
+    #[test]
+    fn the_control_plane_s_findings_are_cases_and_properties() {
+        use rollout::control_plane::{
+            Agreement, ControlPlaneReport, DeploymentReport, ScheduleConformance, StepConformance,
+        };
+        let mut report = report_with(
+            rollout::Timeline::new(0.1),
+            Some("1"),
+            Some("2"),
+            None,
+            10.0,
+        );
+        assert!(
+            !junit_xml(&report).contains("control plane"),
+            "none without one"
+        );
+        report.control_plane = Some(ControlPlaneReport {
+            deployment: Some(DeploymentReport {
+                deployment_id: "d-ABC".into(),
+                status: "Succeeded".into(),
+                ..DeploymentReport::default()
+            }),
+            schedule_conformance: Some(ScheduleConformance {
+                schedule: "canary:10%:5s".into(),
+                followed: false,
+                reason: "1 of 1 steps late".into(),
+                steps: vec![StepConformance {
+                    index: 0,
+                    expected_share: 0.1,
+                    expected_at: 1.0,
+                    applied_at: Some(9.0),
+                    applied_share: Some(0.1),
+                    lateness_secs: Some(8.0),
+                    tolerance_secs: Some(2.0),
+                    verdict: "late".into(),
+                }],
+            }),
+            agreement: Some(Agreement {
+                agree: false,
+                reason: "CodeDeploy marks the deployment Succeeded while the split deviated".into(),
+            }),
+            ..ControlPlaneReport::default()
+        });
+        let xml = junit_xml(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+        let failure_of = |case: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(case))
+                .unwrap_or_else(|| panic!("no case {case}: {xml}"))
+                .children()
+                .find(|n| n.has_tag_name("failure"))
+                .map(|f| {
+                    (
+                        f.attribute("type").unwrap().to_owned(),
+                        f.attribute("message").unwrap().to_owned(),
+                    )
+                })
+        };
+        let (kind, message) = failure_of("alias follows schedule canary:10%:5s").expect("fails");
+        assert_eq!(kind, "schedule_conformance");
+        assert!(message.contains("step 1 late"), "{message}");
+        let (kind, message) = failure_of("control plane agrees with the probes").expect("fails");
+        assert_eq!(kind, "control_plane_disagrees");
+        assert!(message.starts_with("CodeDeploy marks"), "{message}");
+        for (name, value) in [
+            ("deployment_id", "d-ABC"),
+            ("deployment_status", "Succeeded"),
+        ] {
+            assert!(
+                doc.descendants().any(|n| n.has_tag_name("property")
+                    && n.attribute("name") == Some(name)
+                    && n.attribute("value") == Some(value)),
+                "property {name}: {xml}"
+            );
+        }
+        let plane = report.control_plane.as_mut().unwrap();
+        plane.agreement.as_mut().unwrap().agree = true;
+        plane.schedule_conformance.as_mut().unwrap().followed = true;
+        let xml = junit_xml(&report);
+        assert!(
+            !xml.contains("schedule_conformance") && !xml.contains("control_plane_disagrees"),
+            "{xml}"
         );
     }
 }

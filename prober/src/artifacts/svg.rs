@@ -78,14 +78,22 @@ fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
     let x_max = (rows.len() as f64).max(report.duration_secs).max(1.0);
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let title = match (&report.new_version, inputs.schedule) {
-        (Some(v), Some(s)) => format!(
-            "Share of version {} (observed, 95% band) vs schedule {}",
-            label(v),
+    let configured = configured_steps(report, x_max);
+    let against = match (configured.is_some(), inputs.schedule) {
+        (true, Some(s)) => format!(
+            " vs the alias's weight and schedule {}",
             printable(s.name())
         ),
-        (Some(v), None) => format!("Share of version {} (observed, 95% band)", label(v)),
-        (None, _) => "Share of the new version: no second version seen".to_owned(),
+        (true, None) => " vs the alias's weight".to_owned(),
+        (false, Some(s)) => format!(" vs schedule {}", printable(s.name())),
+        (false, None) => String::new(),
+    };
+    let title = match &report.new_version {
+        Some(v) => format!(
+            "Share of version {} (observed, 95% band){against}",
+            label(v)
+        ),
+        None => "Share of the new version: no second version seen".to_owned(),
     };
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
@@ -153,6 +161,13 @@ fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
             .label(format!("schedule {}", printable(schedule.name())))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], PALETTE[1].stroke_width(2)));
     }
+    if let Some(points) = configured {
+        chart
+            .draw_series(LineSeries::new(points, PALETTE[5].stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label("alias's weight (GetAlias)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], PALETTE[5].stroke_width(2)));
+    }
     let events = [
         (report.deployment_start, PALETTE[2], "deployment start"),
         (report.completed_at, PALETTE[3], "completed"),
@@ -171,6 +186,24 @@ fn draw_split(svg: &mut String, inputs: &Inputs<'_>) -> DrawResult {
         .draw()
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// The new version's configured share over the run as a step line (`--alias`: each change the
+/// poller saw, at its best estimate, held until the next), in %; `None` without polls or without
+/// a new version.
+fn configured_steps(report: &rollout::Report, x_max: f64) -> Option<Vec<(f64, f64)>> {
+    let new = report.new_version.as_deref()?;
+    let changes = &report.control_plane.as_ref()?.alias.as_ref()?.changes;
+    let first = changes.first()?;
+    let mut points = vec![(first.at.max(0.0), first.routing.share_of(new) * 100.0)];
+    for c in &changes[1..] {
+        let before = points.last().map_or(0.0, |p| p.1);
+        points.push((c.at, before));
+        points.push((c.at, c.routing.share_of(new) * 100.0));
+    }
+    let last = points.last().map_or(0.0, |p| p.1);
+    points.push((x_max.max(first.at), last));
+    Some(points)
 }
 
 /// The latency plot.
@@ -395,5 +428,61 @@ mod tests {
         );
         let latency = latency_svg(&inputs);
         assert!(latency.starts_with("<svg"));
+    }
+
+    #[test]
+    fn split_plot_draws_the_alias_s_weight_as_steps() {
+        use rollout::configured::{Routing, RoutingChange};
+        use rollout::control_plane::{AliasReport, ControlPlaneReport};
+        let mut tl = rollout::Timeline::new(0.1);
+        for s in 0..20 {
+            for k in 0..10 {
+                tl.record(f64::from(s) + 0.05, if s >= 5 && k < 3 { "2" } else { "1" });
+            }
+        }
+        let mut report = report_with(tl, Some("1"), Some("2"), Some(5.0), 20.0);
+        let change = |at: f64, weight: f64| RoutingChange {
+            at,
+            not_before: at - 0.1,
+            not_after: at + 0.1,
+            routing: Routing {
+                primary: "1".into(),
+                additional: [("2".to_owned(), weight)].into(),
+            },
+            revision_id: None,
+        };
+        report.control_plane = Some(ControlPlaneReport {
+            alias: Some(AliasReport {
+                alias_arn: "arn:aws:lambda:us-east-1:123456789012:function:hello:live".into(),
+                poll_secs: 1.0,
+                polls: 20,
+                changes: vec![change(0.5, 0.0), change(5.0, 0.3)],
+                seen_at_unix_ms: vec![],
+                gaps: vec![],
+                max_answer_secs: 0.0,
+                max_send_delay_secs: 0.0,
+            }),
+            ..ControlPlaneReport::default()
+        });
+        let points = configured_steps(&report, 20.0).expect("the alias was polled");
+        assert_eq!(
+            points,
+            vec![(0.5, 0.0), (5.0, 0.0), (5.0, 30.0), (20.0, 30.0)],
+            "held until the next change, then to the end"
+        );
+        let inputs = Inputs {
+            report: &report,
+            schedule: None,
+            histograms: Default::default(),
+            seconds: &[],
+            intervals: &[],
+        };
+        let svg = split_svg(&inputs);
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+        let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+        assert!(text.contains("vs the alias's weight"), "{text}");
+        assert!(text.contains("alias's weight (GetAlias)"), "{text}");
+        report.control_plane = None;
+        assert_eq!(configured_steps(&report, 20.0), None);
     }
 }

@@ -409,6 +409,18 @@ pub async fn config_schedule(client: &Client, name: &str) -> Result<Schedule, St
     routing_schedule(routing)
 }
 
+/// When CodeDeploy began shifting traffic: the start of the deployment's `AllowTraffic`
+/// lifecycle event, seconds since the origin (`None` before it started).
+pub fn allow_traffic_start(plane: &rollout::control_plane::ControlPlaneReport) -> Option<f64> {
+    plane
+        .deployment
+        .as_ref()?
+        .lifecycle_events
+        .iter()
+        .find(|e| e.name == "AllowTraffic")?
+        .start
+}
+
 #[cfg(test)]
 #[path = "deployment_tests.rs"]
 mod tests;

@@ -68,7 +68,11 @@ impl Preflight {
         if let Ok(mut s) = shared.lock() {
             s.report.stack.clone_from(&c.stack_found);
         }
-        let alias = check_alias(config).await?;
+        let target_alias = deployment.as_ref().and_then(|p| p.alias.as_deref());
+        let alias = match (&c.alias, target_alias) {
+            (None, Some(target)) => deployment_alias(target, c.poll).await,
+            _ => check_alias(config).await?,
+        };
         Ok(Some(Preflight {
             shared,
             deployment,
@@ -156,6 +160,8 @@ struct DeploymentPlan {
     schedule: Option<(String, Schedule)>,
     /// `(current, target)` versions from the deployment's target.
     versions: (Option<String>, Option<String>),
+    /// The alias the deployment shifts, `function:alias` (a deployment given by id).
+    alias: Option<String>,
     /// The run's `--time-scale`; `None` when `--schedule` was given (the snapshot then carries
     /// no schedule).
     scale_for_snapshot: Option<f64>,
@@ -182,6 +188,7 @@ async fn check_deployment(config: &Config) -> Result<Option<DeploymentPlan>, Pro
         poll: config.control.poll,
         schedule: None,
         versions: (None, None),
+        alias: None,
         scale_for_snapshot: config.schedule.is_none().then_some(config.time_scale),
     };
     match selector {
@@ -231,6 +238,7 @@ async fn check_deployment(config: &Config) -> Result<Option<DeploymentPlan>, Pro
             }
             if let Ok(polled) = poll_deployment(&plan.client, id).await {
                 if let Some(f) = polled.function {
+                    plan.alias = Some(format!("{}:{}", f.function, f.alias));
                     plan.versions = (f.current_version, f.target_version);
                 }
             }
@@ -319,6 +327,27 @@ async fn check_alias(config: &Config) -> Result<Option<AliasFollower>, ProberErr
     match &config.control.alias {
         Some(arg) => Ok(Some(alias::preflight(arg, config.control.poll).await?)),
         None => Ok(None),
+    }
+}
+
+/// `--deployment ID` without `--alias`: the alias the deployment shifts is polled too, so that
+/// the clients are judged against its real weights; a GetAlias that fails then (no
+/// `lambda:GetAlias` permission, say) leaves the run following the deployment alone, with a
+/// warning, since the alias was not asked for.
+async fn deployment_alias(target: &str, poll: std::time::Duration) -> Option<AliasFollower> {
+    let arg = crate::control::FunctionArg {
+        text: target.to_owned(),
+        reference: protocol::lambda_api::names::FunctionRef::parse(target).ok()?,
+    };
+    match alias::preflight(&arg, poll).await {
+        Ok(follower) => Some(follower),
+        Err(e) => {
+            tracing::warn!(
+                alias = target,
+                "the deployment's alias is not polled (give --alias to require it): {e}"
+            );
+            None
+        }
     }
 }
 
