@@ -87,6 +87,20 @@ async fn deployment_followed_to_its_end() {
     );
     let agreement = &report["control_plane"]["agreement"];
     assert_eq!(agreement["agree"], true, "{agreement}");
+    // The deployment's alias was polled although --alias was not given: the clients were
+    // judged against its real weights, from its first move.
+    let alias = &report["control_plane"]["alias"];
+    assert!(
+        alias["alias_arn"]
+            .as_str()
+            .is_some_and(|a| a.ends_with(":function:hello:live")),
+        "{alias}"
+    );
+    assert!(
+        alias["changes"].as_array().is_some_and(|c| c.len() >= 2),
+        "the shift's weight changes: {alias}"
+    );
+    assert_eq!(report["deployment_start_source"], "alias");
     // The run ended with the deployment: after the lab's final status, within the settle time
     // (--timeout 2 s + 1 s), the observed tail (5 s), a poll (0.2 s) and a second of slack.
     let (status, final_ms) = lab.final_status_ms(&id);
