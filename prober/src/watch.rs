@@ -11,10 +11,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use rollout::configured::{Routing, RoutingChange};
-use rollout::control_plane::{AliasReport, CallFailure, ControlPlaneReport};
+use rollout::control_plane::{CallFailure, ControlPlaneReport};
 use time::OffsetDateTime;
 
+use crate::aws::alias::{AliasLog, GET_ALIAS, Poll, routing_of};
 use crate::aws::deployment::{Tracker, control_plane_error, describe};
 use crate::aws::deployment_poll::{Progress, Target, follow};
 use crate::cli::WatchArgs;
@@ -113,6 +113,21 @@ struct Seen {
     alias: Option<(String, String, Option<String>)>,
     /// CodeDeploy's last `targetVersionWeight`.
     codedeploy_weight: Option<f64>,
+    /// The alias's polls, from the first answered (it names the alias's ARN).
+    alias_log: Option<AliasLog>,
+}
+
+/// The clock of a watch: its origin, as an instant and in Unix milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    t0: Instant,
+    origin_unix_ms: u64,
+}
+
+impl Clock {
+    fn now(self) -> f64 {
+        self.t0.elapsed().as_secs_f64()
+    }
 }
 
 /// One line, flushed (a closed stdout is ignored: the exit code is what matters).
@@ -186,7 +201,11 @@ pub async fn watch(
     let t0 = Instant::now();
     let origin = OffsetDateTime::now_utc();
     let origin_unix = origin.unix_timestamp_nanos() as f64 / 1e9;
-    let now = move || t0.elapsed().as_secs_f64();
+    let clock = Clock {
+        t0,
+        origin_unix_ms: u64::try_from(origin.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+    };
+    let now = move || clock.now();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let sink = {
         let seen = seen.clone();
@@ -209,7 +228,7 @@ pub async fn watch(
             }
         }
     };
-    let alias_steps = follow_alias(lambda, seen.clone(), config.poll, now);
+    let alias_steps = follow_alias(lambda, seen.clone(), config.poll, clock);
     let followed = async {
         tokio::time::timeout(
             config.max_duration,
@@ -226,7 +245,13 @@ pub async fn watch(
     let code = match outcome {
         Ok(Ok(tracker)) => {
             // The rollback's (or the last step's) routing, which may land after the last poll.
-            poll_alias_once(&aws_sdk_lambda::Client::new(&sdk), &seen, now).await;
+            poll_alias_once(
+                &aws_sdk_lambda::Client::new(&sdk),
+                &seen,
+                config.poll,
+                clock,
+            )
+            .await;
             let r = tracker.report();
             let code = exit_code(&r.status, r.rollback.is_some());
             line(
@@ -266,7 +291,14 @@ pub async fn watch(
         }
     };
     if let Some(out) = &config.out {
-        let report = seen.lock().map(|s| s.report.clone()).unwrap_or_default();
+        let report = seen
+            .lock()
+            .map(|mut s| {
+                let end = now();
+                s.report.alias = s.alias_log.as_mut().map(|log| log.finish(end));
+                s.report.clone()
+            })
+            .unwrap_or_default();
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| ProberError::Internal(format!("watch.json: {e}")))?;
         let path = out.join(WATCH_JSON);
@@ -296,87 +328,81 @@ async fn follow_alias(
     lambda: aws_sdk_lambda::Client,
     seen: Arc<Mutex<Seen>>,
     poll: Duration,
-    now: impl Fn() -> f64 + Copy,
+    clock: Clock,
 ) {
     let mut failures = 0u32;
     loop {
-        let ok = poll_alias_once(&lambda, &seen, now).await;
+        let ok = poll_alias_once(&lambda, &seen, poll, clock).await;
         failures = if ok { 0 } else { failures + 1 };
-        tokio::time::sleep(crate::aws::deployment::backoff(poll, failures)).await;
+        tokio::time::sleep(crate::aws::alias::backoff(poll, failures)).await;
     }
 }
 
-/// One GetAlias (when the alias is known); prints the routing when it changed. False when the
-/// call failed (recorded).
+/// One GetAlias (when the alias is known), recorded in the alias's log as `prober --alias`
+/// records its polls; prints the routing when it changed. False when the call failed
+/// (recorded).
 async fn poll_alias_once(
     lambda: &aws_sdk_lambda::Client,
     seen: &Arc<Mutex<Seen>>,
-    now: impl Fn() -> f64,
+    poll: Duration,
+    clock: Clock,
 ) -> bool {
     let Some((function, alias, target)) = seen.lock().ok().and_then(|s| s.alias.clone()) else {
         return true;
     };
-    let sent = now();
+    let sent = Instant::now();
     let answer = lambda
         .get_alias()
         .function_name(&function)
         .name(&alias)
         .send()
         .await;
-    let answered = now();
+    let answered = Instant::now();
     let Ok(mut s) = seen.lock() else {
         return true;
     };
+    let s = &mut *s;
     let out = match answer {
         Ok(out) => out,
         Err(e) => {
             s.report.failures.push(CallFailure {
-                at: answered,
-                call: "lambda:GetAlias".into(),
+                at: clock.now(),
+                call: GET_ALIAS.into(),
                 error: describe(&e),
             });
+            if let Some(log) = s.alias_log.as_mut() {
+                log.failed();
+            }
             return false;
         }
     };
-    let routing = Routing {
-        primary: out.function_version().unwrap_or_default().to_owned(),
-        additional: out
-            .routing_config()
-            .and_then(|r| r.additional_version_weights())
-            .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
-            .unwrap_or_default(),
-    };
-    let codedeploy_weight = s.codedeploy_weight;
-    let report = s.report.alias.get_or_insert_with(|| AliasReport {
-        alias_arn: out.alias_arn().unwrap_or_default().to_owned(),
-        poll_secs: 0.0,
-        polls: 0,
-        changes: Vec::new(),
-        seen_at_unix_ms: Vec::new(),
-        gaps: Vec::new(),
-        max_answer_secs: 0.0,
-        max_send_delay_secs: 0.0,
+    let routing = routing_of(&out);
+    let log = s.alias_log.get_or_insert_with(|| {
+        AliasLog::new(
+            out.alias_arn().unwrap_or_default().to_owned(),
+            poll,
+            clock.t0,
+            clock.origin_unix_ms,
+        )
     });
-    report.polls += 1;
-    let previous = report.changes.last().map(|c| c.routing.clone());
-    if previous.as_ref() == Some(&routing) {
-        return true;
-    }
-    let not_before = if previous.is_some() { sent } else { answered };
-    report.changes.push(RoutingChange {
-        at: (not_before + answered) / 2.0,
-        not_before,
-        not_after: answered,
+    let before = log.last_routing().cloned();
+    let changed = log.record(Poll {
+        due: sent,
+        sent,
+        answered,
         routing: routing.clone(),
         revision_id: out.revision_id().map(str::to_owned),
     });
-    report.seen_at_unix_ms.push(
-        u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
-    );
+    // A new revision with the same weights (a description changed) is logged, not printed.
+    if !changed || before.as_ref() == Some(&routing) {
+        return true;
+    }
     let share = target.as_deref().map(|t| routing.share_of(t) * 100.0);
     let text = match (target.as_deref(), share) {
         (Some(t), Some(p)) => {
-            let cd = codedeploy_weight.map_or(String::new(), |w| format!(" (CodeDeploy: {w:.0}%)"));
+            let cd = s
+                .codedeploy_weight
+                .map_or(String::new(), |w| format!(" (CodeDeploy: {w:.0}%)"));
             format!("alias {function}:{alias}: version {t} at {p:.0}%{cd}")
         }
         _ => format!(
@@ -384,7 +410,7 @@ async fn poll_alias_once(
             routing.primary
         ),
     };
-    line(answered, &text);
+    line(log.secs(answered), &text);
     true
 }
 

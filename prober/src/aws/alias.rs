@@ -308,6 +308,11 @@ impl AliasLog {
         changed
     }
 
+    /// The routing the last successful poll saw.
+    pub fn last_routing(&self) -> Option<&Routing> {
+        self.last.as_ref().map(|p| &p.routing)
+    }
+
     /// Records a failed poll: a gap opens at the last success's answer (or at the origin when
     /// none succeeded yet).
     pub fn failed(&mut self) {
