@@ -68,12 +68,14 @@ pub async fn latest(
     for status in IN_PROGRESS {
         request = request.include_only_statuses(DeploymentStatus::from(status));
     }
-    let running = request
+    // Every page (`nextToken`): a busy group can list more than one page.
+    let running: Vec<String> = request
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<_, _>>()
         .await
-        .map_err(list_error)?
-        .deployments()
-        .to_vec();
+        .map_err(list_error)?;
     let ids = if running.is_empty() {
         let range = cd::TimeRange::builder()
             .start(aws_sdk_codedeploy::primitives::DateTime::from(since))
@@ -83,11 +85,12 @@ pub async fn latest(
             .application_name(application)
             .deployment_group_name(group)
             .create_time_range(range)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<_, _>>()
             .await
             .map_err(list_error)?
-            .deployments()
-            .to_vec()
     } else {
         running
     };
