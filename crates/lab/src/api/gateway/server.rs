@@ -207,7 +207,7 @@ impl ApiGateway {
 
 impl Handler for ApiGateway {
     fn handle(self: Arc<Self>, request: Request<Incoming>, peer: SocketAddr) -> ResponseFuture {
-        Box::pin(self.answer(request, peer))
+        Box::pin(async move { crate::api::http::whole(self.answer(request, peer).await) })
     }
 }
 
