@@ -29,7 +29,9 @@ use hyper::body::Incoming;
 
 use crate::api::gateway::apigw::{self, HttpRequestParts, RequestMeta};
 use crate::api::gateway::route::{PayloadFormat, Route, RouteMatch};
-use crate::api::http::{Handler, LabBody, ResponseFuture, json_response, new_request_id, whole};
+use crate::api::http::{
+    Handler, LabBody, Listener, ResponseFuture, json_response, new_request_id, whole,
+};
 use crate::control::Registry;
 use crate::invoke::{
     InvokeError, InvokeOutcome, InvokeRequest, Invoker, StreamOutcome, StreamParts,
@@ -255,4 +257,36 @@ async fn pump(mut parts: StreamParts, first: Bytes, mut tx: Sender<Bytes, std::i
         tracing::warn!(%error_type, "function URL: the stream failed; the response is cut short");
         tx.abort(std::io::Error::other(error_type));
     }
+}
+
+/// Binds a function URL on `host` (a free port) for every function of `spec` that has one.
+pub async fn bind_all(
+    spec: &crate::spec::LabSpec,
+    registry: &Arc<Registry>,
+    host: std::net::IpAddr,
+) -> Result<std::collections::BTreeMap<String, Listener>, crate::lab::LabError> {
+    let mut urls = std::collections::BTreeMap::new();
+    for (name, f) in &spec.functions {
+        let Some(url) = &f.url else { continue };
+        let config = UrlConfig {
+            function: name.as_str().to_owned(),
+            qualifier: url.qualifier.as_ref().map(ToString::to_string),
+            invoke_mode: url.invoke_mode,
+            account_id: spec.scope.account.as_str().to_owned(),
+        };
+        let addr = SocketAddr::new(host, 0);
+        let handler = Arc::new(FunctionUrl::new(config, Arc::clone(registry)));
+        let listener =
+            Listener::bind(addr, handler)
+                .await
+                .map_err(|reason| crate::lab::LabError::Bind {
+                    what: "a function URL",
+                    addr,
+                    reason,
+                })?;
+        tracing::info!(function = %name, mode = ?url.invoke_mode,
+            url = %format!("http://{}/", listener.local_addr()), "function URL");
+        urls.insert(name.as_str().to_owned(), listener);
+    }
+    Ok(urls)
 }
