@@ -233,3 +233,57 @@ async fn a_wrong_response_mode_fails_the_invocation() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The real `lambda_runtime` (1.5) streaming a function-URL response (`lab-testfn`'s `stream`):
+/// its HTTP-integration content type, the prelude, 8 NULs, then the chunks, the first of them
+/// before the function sends the next.
+#[tokio::test]
+async fn lambda_runtime_streams_its_prelude_and_chunks() {
+    let f = Fixture::testfn();
+    let mut cfg = f.config("4");
+    cfg.timeout = Duration::from_secs(20);
+    let (mut env, logs) = start(cfg).await;
+    let gate = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = gate.local_addr().unwrap().port();
+    let (tx, rx) = oneshot::channel();
+    let event = json!({"stream": ["one|", "two|", "three"], "cookies": ["a=1"], "gate": port});
+    let invoke = env.invoke(request(event, true), tx);
+    let client = async {
+        let mut parts = streamed(rx).await;
+        assert_eq!(
+            parts.content_type.as_deref(),
+            Some("application/vnd.awslambda.http-integration-response")
+        );
+        let mut got = Vec::new();
+        while !got.ends_with(b"one|") {
+            let chunk = parts.chunks.recv().await.expect("the first chunk");
+            got.extend_from_slice(&chunk);
+        }
+        assert!(
+            parts.chunks.try_recv().is_err(),
+            "nothing after the first chunk yet"
+        );
+        let (mut conn, _) = gate.accept().await.unwrap();
+        conn.write_all(b"g").await.unwrap();
+        while let Some(c) = parts.chunks.recv().await {
+            got.extend_from_slice(&c);
+        }
+        (got, parts.outcome().await)
+    };
+    let (end, (got, outcome)) = tokio::join!(invoke, client);
+    assert_eq!(outcome, StreamOutcome::Complete);
+    let delimiter = got
+        .windows(8)
+        .position(|w| w == [0; 8])
+        .expect("the 8-NUL delimiter");
+    let prelude: Value = serde_json::from_slice(&got[..delimiter]).unwrap();
+    assert_eq!(prelude["statusCode"], 200);
+    assert_eq!(
+        prelude["headers"]["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(prelude["cookies"], json!(["a=1"]));
+    assert_eq!(&got[delimiter + 8..], b"one|two|three");
+    assert!(end.reusable);
+    assert_eq!(report_lines(&logs), 1);
+}
