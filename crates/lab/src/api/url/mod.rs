@@ -73,6 +73,8 @@ pub struct UrlConfig {
     pub invoke_mode: InvokeMode,
     /// Account id (`requestContext.accountId`).
     pub account_id: String,
+    /// The URL id (`requestContext.apiId`; on AWS a random 32-character id).
+    pub api_id: String,
 }
 
 /// The content type that marks a stream as an HTTP-integration response (prelude + body).
@@ -115,7 +117,7 @@ impl FunctionUrl {
             request_id: request_id.clone(),
             time,
             stage: "$default".into(),
-            api_id: url_id(&self.config.function),
+            api_id: self.config.api_id.clone(),
             account_id: self.config.account_id.clone(),
         };
         let http_parts = HttpRequestParts {
@@ -174,8 +176,8 @@ impl Handler for FunctionUrl {
     }
 }
 
-/// The URL id of `function`'s URL (`requestContext.apiId`; on AWS a random 32-character id,
-/// here derived from the name so that it is stable).
+/// The URL id of `function`'s URL in a spec file (on AWS a random 32-character id; here derived
+/// from the name so that it is stable).
 fn url_id(function: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(function.as_bytes());
@@ -273,6 +275,7 @@ pub async fn bind_all(
             qualifier: url.qualifier.as_ref().map(ToString::to_string),
             invoke_mode: url.invoke_mode,
             account_id: spec.scope.account.as_str().to_owned(),
+            api_id: url_id(name.as_str()),
         };
         let addr = SocketAddr::new(host, 0);
         let handler = Arc::new(FunctionUrl::new(config, Arc::clone(registry)));
