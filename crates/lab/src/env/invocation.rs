@@ -17,7 +17,7 @@ use super::memory::ProcTable;
 use super::process::ManagedProcess;
 use super::shared::{Current, RuntimeAnswer, RuntimeInvocation};
 use super::state::{State, Transition};
-use super::stream::{StreamDone, StreamEnd};
+use super::stream::{StreamDone, stream_end};
 use super::telemetry::{self, Category, Report, RuntimeDone, Status};
 use crate::invoke::{InvokeOutcome, InvokeRequest, ResponseStream, StreamOutcome, StreamParts};
 
@@ -32,11 +32,11 @@ enum Step {
 }
 
 /// The end result of the runtime's part, for `runtimeDone`/`report`.
-struct Outcome {
-    status: Status,
-    error_type: Option<String>,
-    produced_bytes: Option<u64>,
-    spans: Vec<protocol::telemetry::Span>,
+pub(super) struct Outcome {
+    pub(super) status: Status,
+    pub(super) error_type: Option<String>,
+    pub(super) produced_bytes: Option<u64>,
+    pub(super) spans: Vec<protocol::telemetry::Span>,
 }
 
 impl Environment {
@@ -446,76 +446,6 @@ impl Environment {
         }
     }
 
-    /// Maps the end of a streamed answer to telemetry and to the caller's outcome.
-    fn stream_outcome(
-        &self,
-        done: Option<StreamDone>,
-        started: SystemTime,
-    ) -> (Outcome, StreamOutcome) {
-        let done = done.unwrap_or(StreamDone {
-            end: StreamEnd::Truncated,
-            bytes: 0,
-            read: Duration::ZERO,
-        });
-        let failed = |error_type: &str, body: Bytes| {
-            let o = Outcome {
-                status: Status::Error,
-                error_type: Some(error_type.into()),
-                produced_bytes: Some(done.bytes),
-                spans: Vec::new(),
-            };
-            let body = if body.is_empty() {
-                error_doc(error_type, "")
-            } else {
-                body
-            };
-            let to_caller = StreamOutcome::Failed {
-                error_type: error_type.into(),
-                body,
-            };
-            (o, to_caller)
-        };
-        match &done.end {
-            StreamEnd::Complete => {
-                let picked = self
-                    .shared
-                    .lock()
-                    .current
-                    .as_ref()
-                    .and_then(|c| c.picked_at);
-                let mut spans = Vec::new();
-                if let Some((_, wall)) = picked {
-                    let latency = started.duration_since(wall).unwrap_or_default();
-                    spans.push(telemetry::span("responseLatency", wall, latency));
-                }
-                spans.push(telemetry::span("responseDuration", started, done.read));
-                let o = Outcome {
-                    status: Status::Success,
-                    error_type: None,
-                    produced_bytes: Some(done.bytes),
-                    spans,
-                };
-                (o, StreamOutcome::Complete)
-            }
-            StreamEnd::Error(e) => failed(&e.error_type, e.body.clone()),
-            StreamEnd::Truncated => failed(
-                protocol::runtime::ERROR_TYPE_TRUNCATED_RESPONSE,
-                error_doc(
-                    protocol::runtime::ERROR_TYPE_TRUNCATED_RESPONSE,
-                    "the runtime's streamed response ended without its terminating chunk",
-                ),
-            ),
-            StreamEnd::Oversized => {
-                let t = protocol::runtime::ERROR_TYPE_RESPONSE_SIZE_TOO_LARGE;
-                let msg = format!(
-                    "Response payload size exceeded maximum allowed payload size ({} bytes).",
-                    protocol::runtime::MAX_STREAMED_RESPONSE_SIZE
-                );
-                failed(t, error_doc(t, &msg))
-            }
-        }
-    }
-
     /// Spins the environment down (SHUTDOWN reason `spindown`); no-op when already Dead.
     pub async fn shutdown(&mut self) {
         if matches!(self.state, State::Init | State::Ready) {
@@ -645,13 +575,5 @@ impl Environment {
     /// Invocations started so far.
     pub fn invocations(&self) -> u64 {
         self.invocations
-    }
-}
-
-/// The end of the runtime's side of a stream (pending forever without one).
-async fn stream_end(done: Option<&mut oneshot::Receiver<StreamDone>>) -> Option<StreamDone> {
-    match done {
-        Some(rx) => rx.await.ok(),
-        None => std::future::pending().await,
     }
 }

@@ -20,7 +20,15 @@ use tokio::sync::mpsc;
 
 use protocol::runtime as rt;
 
+use std::time::SystemTime;
+
+use tokio::sync::oneshot;
+
+use super::environment::{Environment, error_doc};
+use super::invocation::Outcome;
 use super::shared::{PostedError, normalise_error_type};
+use super::telemetry::{self, Status};
+use crate::invoke::StreamOutcome;
 
 /// Chunks in flight between the runtime and the invoker.
 pub const CHUNKS_IN_FLIGHT: usize = 16;
@@ -122,6 +130,88 @@ pub fn trailer_error(trailers: &HeaderMap) -> Option<PostedError> {
         error_type: normalise_error_type(Some(raw_type)),
         body,
     })
+}
+
+/// The end of a streamed answer as the invoke loop sees it.
+impl Environment {
+    /// Maps the end of a streamed answer to telemetry and to the caller's outcome.
+    pub(super) fn stream_outcome(
+        &self,
+        done: Option<StreamDone>,
+        started: SystemTime,
+    ) -> (Outcome, StreamOutcome) {
+        let done = done.unwrap_or(StreamDone {
+            end: StreamEnd::Truncated,
+            bytes: 0,
+            read: Duration::ZERO,
+        });
+        let failed = |error_type: &str, body: Bytes| {
+            let o = Outcome {
+                status: Status::Error,
+                error_type: Some(error_type.into()),
+                produced_bytes: Some(done.bytes),
+                spans: Vec::new(),
+            };
+            let body = if body.is_empty() {
+                error_doc(error_type, "")
+            } else {
+                body
+            };
+            let to_caller = StreamOutcome::Failed {
+                error_type: error_type.into(),
+                body,
+            };
+            (o, to_caller)
+        };
+        match &done.end {
+            StreamEnd::Complete => {
+                let picked = self
+                    .shared
+                    .lock()
+                    .current
+                    .as_ref()
+                    .and_then(|c| c.picked_at);
+                let mut spans = Vec::new();
+                if let Some((_, wall)) = picked {
+                    let latency = started.duration_since(wall).unwrap_or_default();
+                    spans.push(telemetry::span("responseLatency", wall, latency));
+                }
+                spans.push(telemetry::span("responseDuration", started, done.read));
+                let o = Outcome {
+                    status: Status::Success,
+                    error_type: None,
+                    produced_bytes: Some(done.bytes),
+                    spans,
+                };
+                (o, StreamOutcome::Complete)
+            }
+            StreamEnd::Error(e) => failed(&e.error_type, e.body.clone()),
+            StreamEnd::Truncated => failed(
+                protocol::runtime::ERROR_TYPE_TRUNCATED_RESPONSE,
+                error_doc(
+                    protocol::runtime::ERROR_TYPE_TRUNCATED_RESPONSE,
+                    "the runtime's streamed response ended without its terminating chunk",
+                ),
+            ),
+            StreamEnd::Oversized => {
+                let t = protocol::runtime::ERROR_TYPE_RESPONSE_SIZE_TOO_LARGE;
+                let msg = format!(
+                    "Response payload size exceeded maximum allowed payload size ({} bytes).",
+                    protocol::runtime::MAX_STREAMED_RESPONSE_SIZE
+                );
+                failed(t, error_doc(t, &msg))
+            }
+        }
+    }
+}
+/// The end of the runtime's side of a stream (pending forever without one).
+pub(super) async fn stream_end(
+    done: Option<&mut oneshot::Receiver<StreamDone>>,
+) -> Option<StreamDone> {
+    match done {
+        Some(rx) => rx.await.ok(),
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,10 @@
 //!   of any other content type is the body itself (status 200, that content type). A function
 //!   that answers buffered is read as in `BUFFERED`.
 //!
-//! What the client gets when the function fails is the lab's choice, as AWS documents only the
-//! success path: `502 {"Message":"Internal Server Error"}` for a function error or a prelude
+//! What the client gets when the function fails is the lab's choice, as AWS documents little
+//! beyond the success path (function URLs answer 502 "Internal Server Error" to a response they
+//! cannot use: awsdocs/aws-lambda-developer-guide issue 430):
+//! `502 {"Message":"Internal Server Error"}` for a function error or a prelude
 //! that is not JSON or never ends (before any byte was sent), `429 {"Message":"Rate Exceeded."}`
 //! when throttled; an error after the head was sent cuts the chunked body short (no terminating
 //! chunk), so the client sees a broken response rather than a complete one.
