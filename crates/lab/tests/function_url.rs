@@ -153,6 +153,13 @@ async fn a_buffered_url_reads_the_response_as_payload_2_0() {
     assert_eq!(response.headers()["set-cookie"], "a=1");
     assert_eq!(rest(response.body_mut()).await.unwrap(), b"ok");
     assert!(lab.function_url("nope").is_none());
+    // The readiness document names each function's URL.
+    let ready = lab::ready::ReadyFile::of(&lab, 1);
+    assert_eq!(
+        ready.functions["buffered"].url.as_deref(),
+        Some(url.as_str())
+    );
+    assert!(ready.functions["streamer"].url.is_some());
     lab.shutdown().await;
 }
 
