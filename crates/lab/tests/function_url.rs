@@ -27,7 +27,7 @@ async fn start(root: &Path) -> Lab {
     )
     .unwrap();
     let spec = format!(
-        "functions:\n  streamer:\n    code: {c}\n    timeout: 20s\n    versions: [{{}}]\n    aliases:\n      live: {{version: 1}}\n    url: {{invoke_mode: RESPONSE_STREAM, qualifier: live}}\n  buffered:\n    code: {c}\n    url: {{invoke_mode: BUFFERED}}\n",
+        "functions:\n  streamer:\n    code: {c}\n    timeout: 20s\n    versions: [{{}}]\n    aliases:\n      live: {{version: 1}}\n    url: {{invoke_mode: RESPONSE_STREAM, qualifier: live}}\n  buffered:\n    code: {c}\n    url: {{invoke_mode: BUFFERED}}\nroutes:\n  - {{route: 'POST /stream', target: 'streamer:live', payload_format: '1.0', transfer_mode: STREAM}}\n",
         c = code.display()
     );
     let spec = LabSpec::from_yaml(&spec, root).unwrap_or_else(|e| panic!("{e}"));
@@ -47,6 +47,10 @@ async fn start(root: &Path) -> Lab {
 
 /// Sends `instructions` as the request body; returns the response with its body unread.
 async fn post(url: &str, instructions: Value) -> hyper::Response<Incoming> {
+    post_to(url, "/some/path?q=1", instructions).await
+}
+
+async fn post_to(url: &str, target: &str, instructions: Value) -> hyper::Response<Incoming> {
     let addr = url
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -57,7 +61,7 @@ async fn post(url: &str, instructions: Value) -> hyper::Response<Incoming> {
             .await
             .unwrap();
     tokio::spawn(conn);
-    let req = Request::post("/some/path?q=1")
+    let req = Request::post(target)
         .header("host", addr)
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(instructions.to_string())))
@@ -171,4 +175,29 @@ fn a_bad_invoke_mode_is_refused_with_the_fix() {
     assert!(e.message.contains("use BUFFERED or RESPONSE_STREAM"), "{e}");
     let yaml = "functions:\n  f:\n    code: /tmp\n    url: {mode: BUFFERED}\n";
     assert!(LabSpec::from_yaml(yaml, Path::new("/")).is_err());
+}
+
+/// A REST route with `transfer_mode: STREAM`: the same HTTP-integration stream through the API
+/// front door (payload 1.0 event, the body carrying the runtime's instructions).
+#[tokio::test]
+async fn a_stream_rest_route_streams_the_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = start(dir.path()).await;
+    let url = format!("{}/", lab.api_url());
+    let prelude = json!({"statusCode": 206, "headers": {"x-s": "1"}}).to_string();
+    let instructions = json!({"chunks": [format!("{prelude}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}"), "a", "b"],
+        "end": "ok", "content_type": INTEGRATION});
+    let mut response = post_to(&url, "/stream", instructions).await;
+    assert_eq!(response.status(), 206);
+    assert_eq!(response.headers()["x-s"], "1");
+    assert_eq!(rest(response.body_mut()).await.unwrap(), b"ab");
+    lab.shutdown().await;
+}
+
+#[test]
+fn stream_is_for_rest_routes() {
+    let yaml = "functions:\n  f:\n    code: /tmp\nroutes:\n  - {route: 'GET /x', target: f, payload_format: '2.0', transfer_mode: STREAM}\n";
+    let e = LabSpec::from_yaml(yaml, Path::new("/")).unwrap_err();
+    assert_eq!(e.key, "routes[0].transfer_mode");
+    assert!(e.message.contains("payload_format 1.0"), "{e}");
 }

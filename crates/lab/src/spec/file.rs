@@ -186,6 +186,7 @@ struct RawRoute {
     route: String,
     target: String,
     payload_format: Option<Text>,
+    transfer_mode: Option<String>,
 }
 
 impl LabSpec {
@@ -326,8 +327,24 @@ impl RawSpec {
                 Some(f) => parse_format(&format!("{key}.payload_format"), f)?,
                 None => default_format,
             };
-            let route = Route::parse(&raw.route, format)
+            let mut route = Route::parse(&raw.route, format)
                 .map_err(|e| SpecError::at(format!("{key}.route"), e.to_string()))?;
+            route.stream = match raw.transfer_mode.as_deref() {
+                None | Some("BUFFERED") => false,
+                Some("STREAM") if route.format == PayloadFormat::V1 => true,
+                Some("STREAM") => {
+                    return Err(SpecError::at(
+                        format!("{key}.transfer_mode"),
+                        "STREAM is a REST API's response transfer mode: give the route payload_format 1.0",
+                    ));
+                }
+                Some(other) => {
+                    return Err(SpecError::at(
+                        format!("{key}.transfer_mode"),
+                        format!("{other:?} is invalid: use BUFFERED or STREAM"),
+                    ));
+                }
+            };
             let (function, qualifier) = parse_target(&format!("{key}.target"), &raw.target)?;
             routes.push(RouteSpec {
                 route,

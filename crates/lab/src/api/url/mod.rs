@@ -210,7 +210,7 @@ fn buffered(body: &[u8]) -> Response<LabBody> {
 
 /// A streamed output: the head from the prelude (or the content type), then the body as it
 /// comes.
-async fn streamed(mut parts: StreamParts) -> Response<LabBody> {
+pub(crate) async fn streamed(mut parts: StreamParts) -> Response<LabBody> {
     let integration = parts
         .content_type
         .as_deref()
