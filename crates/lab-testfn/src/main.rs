@@ -9,14 +9,66 @@
 //! - `{"env": ["NAME", ...]}` answers the values of those environment variables;
 //! - `{"pid": true}` answers the process id;
 //! - `{"context": true}` answers the invocation context (request id, deadline, ARN, trace id);
+//! - `{"stream": ["chunk", ...], "cookies": [..], "gate": PORT}` streams a function-URL response
+//!   (`lambda_runtime::streaming`: the JSON prelude with the cookies, 8 NULs, then each chunk),
+//!   waiting after the first chunk until 127.0.0.1:PORT sends a byte, when `gate` is given;
 //! - anything else is echoed back.
 //!
 //! `LAB_TESTFN_INIT=exit` exits before the runtime starts; `LAB_TESTFN_INIT=hang` never starts it.
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::streaming::{Body, channel};
+use lambda_runtime::{
+    Error, FunctionResponse, LambdaEvent, MetadataPrelude, StreamResponse, service_fn,
+};
 use serde_json::{Map, Value, json};
+use tokio::io::AsyncReadExt;
 
-async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(event: LambdaEvent<Value>) -> Result<FunctionResponse<Value, Body>, Error> {
+    let Some(chunks) = event
+        .payload
+        .get("stream")
+        .and_then(Value::as_array)
+        .cloned()
+    else {
+        return buffered(event)
+            .await
+            .map(FunctionResponse::BufferedResponse);
+    };
+    let strings = |key: &str| -> Vec<String> {
+        let values = event.payload.get(key).and_then(Value::as_array);
+        values
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let cookies = strings("cookies");
+    let gate = event.payload.get("gate").and_then(Value::as_u64);
+    let (mut tx, rx) = channel();
+    tokio::spawn(async move {
+        for (i, chunk) in chunks.iter().enumerate() {
+            let text = chunk.as_str().unwrap_or_default().to_owned();
+            if tx.send_data(text.into()).await.is_err() {
+                return;
+            }
+            if let (0, Some(port)) = (i, gate)
+                && let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port as u16)).await
+            {
+                let _ = s.read(&mut [0u8; 1]).await;
+            }
+        }
+    });
+    Ok(FunctionResponse::StreamingResponse(StreamResponse {
+        metadata_prelude: MetadataPrelude {
+            cookies,
+            ..MetadataPrelude::default()
+        },
+        stream: rx,
+    }))
+}
+
+async fn buffered(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let payload = event.payload;
     if let Some(ms) = payload.get("sleep_ms").and_then(Value::as_u64) {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

@@ -6,6 +6,8 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
+pub use crate::response_stream::{ResponseStream, StreamOutcome, StreamParts};
+
 /// One invocation as the front door hands it over.
 #[derive(Debug, Clone, Default)]
 pub struct InvokeRequest {
@@ -24,6 +26,10 @@ pub struct InvokeRequest {
     /// the `START`/`END`/`REPORT` lines); Lambda's Invoke API uses its own `x-amzn-RequestId`.
     /// `None`: the environment makes one up.
     pub request_id: Option<String>,
+    /// The caller can take a streamed response chunk by chunk (`InvokeWithResponseStream`, a
+    /// `RESPONSE_STREAM` function URL). When false, a response the runtime streams is read whole
+    /// (up to 6 MB), as Lambda's `Invoke` does.
+    pub response_stream: bool,
 }
 
 /// How an invocation ended, as Lambda's `Invoke` API reports it.
@@ -44,6 +50,9 @@ pub enum InvokeOutcome {
         /// (`{"errorMessage": ..., "errorType": ...}`).
         body: Bytes,
     },
+    /// The runtime streamed its response and the caller asked for a stream
+    /// ([`InvokeRequest::response_stream`]): chunks as they come, then the outcome.
+    Streamed(ResponseStream),
 }
 
 /// The result of one invocation.

@@ -123,6 +123,8 @@ pub struct Lab {
     pub seed: u64,
     /// The front door's routes, each with its target.
     pub routes: Vec<Route>,
+    /// Function URLs by function name (`functions.<name>.url` in a spec file).
+    pub function_urls: BTreeMap<String, Listener>,
     /// The lab's state directory (`code/`: the code store zipped code is unpacked into),
     /// removed when the lab is dropped.
     pub state_dir: tempfile::TempDir,
@@ -515,8 +517,11 @@ impl Lab {
             Arc::new(lambda),
             crate::accept::ServeLimits::PUBLIC,
         );
+        let function_urls =
+            crate::api::url::bind_all(spec, &registry, options.api_addr.ip()).await?;
         let evaluator = cloudwatch.spawn_evaluator();
         Ok(Self {
+            function_urls,
             api,
             lambda,
             pools: functions.values().next().cloned().unwrap_or_default(),
@@ -588,6 +593,12 @@ impl Lab {
     /// Endpoint URL of the Lambda API (`aws lambda invoke --endpoint-url`).
     pub fn lambda_url(&self) -> String {
         format!("http://{}", self.lambda.local_addr())
+    }
+
+    /// The function URL of `function` (`http://127.0.0.1:PORT/`), if it has one.
+    pub fn function_url(&self, function: &str) -> Option<String> {
+        let listener = self.function_urls.get(function)?;
+        Some(format!("http://{}/", listener.local_addr()))
     }
 
     /// Stops both front doors, then every pool (no environment process is left).

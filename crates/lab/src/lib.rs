@@ -14,5 +14,6 @@ pub mod lab;
 pub mod pool;
 pub mod ready;
 pub mod rehearse;
+pub mod response_stream;
 pub mod spec;
 pub mod template;

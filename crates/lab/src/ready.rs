@@ -45,6 +45,9 @@ pub struct ReadyFunction {
     pub versions: Vec<String>,
     /// Aliases by name.
     pub aliases: BTreeMap<String, ReadyAlias>,
+    /// Its function URL (`functions.<name>.url` in a spec file), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// Where an alias routes.
@@ -92,7 +95,15 @@ impl ReadyFile {
                         (alias.clone(), ready)
                     })
                     .collect();
-                (name.clone(), ReadyFunction { versions, aliases })
+                let url = lab.function_url(name);
+                (
+                    name.clone(),
+                    ReadyFunction {
+                        versions,
+                        aliases,
+                        url,
+                    },
+                )
             })
             .collect();
         let routes = lab

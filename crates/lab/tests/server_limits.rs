@@ -23,7 +23,9 @@ struct Ok200;
 
 impl Handler for Ok200 {
     fn handle(self: Arc<Self>, _: Request<Incoming>, _: SocketAddr) -> ResponseFuture {
-        Box::pin(async { Response::new(Full::new(Bytes::from_static(b"ok"))) })
+        Box::pin(async {
+            lab::api::http::whole(Response::new(Full::new(Bytes::from_static(b"ok"))))
+        })
     }
 }
 

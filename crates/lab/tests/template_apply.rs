@@ -40,7 +40,7 @@ fn template(version_id: &str, mark: &str, deployment_config: &str) -> Value {
                 "Properties": {"FunctionName": {"Ref": "Fn"}, "Name": "live",
                     "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]}}},
             "Url": {"Type": "AWS::Lambda::Url", "Properties": {"AuthType": "NONE",
-                "TargetFunctionArn": {"Ref": "Alias"}}},
+                "InvokeMode": "RESPONSE_STREAM", "TargetFunctionArn": {"Ref": "Alias"}}},
             "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {"paths": {"/hello": {"get": {
                 "x-amazon-apigateway-integration": {"type": "aws_proxy", "payloadFormatVersion": "2.0",
                     "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Alias}/invocations"}}}}}}}}
@@ -128,7 +128,8 @@ async fn a_stack_is_created_then_updated_through_codedeploy() {
             .contains_key(&1)
     );
     assert_eq!(version_behind_route(&lab).await, "2");
-    // The function URL (a listener of its own) reaches the alias too, on any path.
+    // The function URL (a listener of its own) reaches the alias too, on any path; in
+    // RESPONSE_STREAM mode a function that answers buffered is read as payload 2.0.
     let url = stack.resources["Url"].attributes["FunctionUrl"]
         .as_str()
         .unwrap();

@@ -114,6 +114,12 @@ pub const ERROR_TYPE_INVALID_RESPONSE_MODE_HEADER: &str = "Runtime.InvalidRespon
 pub const ERROR_TYPE_RUNTIME_UNKNOWN: &str = "Runtime.Unknown";
 /// Normalised function error type when the reported one starts `Function.` but is not valid.
 pub const ERROR_TYPE_FUNCTION_UNKNOWN: &str = "Function.Unknown";
+/// Largest streamed response: 200 MB ("Response streaming for Lambda functions", Lambda developer
+/// guide, 2025; it was 20 MB before). The first 6 MB stream uncapped, the rest at up to 2 MB/s.
+pub const MAX_STREAMED_RESPONSE_SIZE: u64 = 200 * 1024 * 1024;
+/// Error type of a streamed response that ended without its terminating chunk (RAPID
+/// `fatalerror.TruncatedResponse`).
+pub const ERROR_TYPE_TRUNCATED_RESPONSE: &str = "Runtime.TruncatedResponse";
 /// Error type `lambda_runtime` 1.5 sends on `/init/error` (`src/requests.rs`).
 pub const ERROR_TYPE_INIT_ERROR: &str = "Runtime.InitError";
 

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::channel::Channel;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -21,8 +22,17 @@ use tokio::task::JoinHandle;
 
 use crate::accept::{self, ServeLimits};
 
+/// A response body: whole, or streamed chunk by chunk (`InvokeWithResponseStream`, a
+/// `RESPONSE_STREAM` function URL).
+pub type LabBody = Either<Full<Bytes>, Channel<Bytes, std::io::Error>>;
+
+/// A whole response body.
+pub fn whole(response: Response<Full<Bytes>>) -> Response<LabBody> {
+    response.map(Either::Left)
+}
+
 /// A boxed response future of a front door.
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<LabBody>> + Send>>;
 
 /// Something that answers HTTP requests on a [`Listener`].
 pub trait Handler: Send + Sync + 'static {

@@ -17,12 +17,14 @@ use super::memory::ProcTable;
 use super::process::ManagedProcess;
 use super::shared::{Current, RuntimeAnswer, RuntimeInvocation};
 use super::state::{State, Transition};
+use super::stream::{StreamDone, stream_end};
 use super::telemetry::{self, Category, Report, RuntimeDone, Status};
-use crate::invoke::{InvokeOutcome, InvokeRequest};
+use crate::invoke::{InvokeOutcome, InvokeRequest, ResponseStream, StreamOutcome, StreamParts};
 
 /// What the invoke loop is waiting for next.
 enum Step {
     Answer(Option<RuntimeAnswer>),
+    StreamDone(Option<StreamDone>),
     RuntimeNext,
     Done,
     Crashed(String, Bytes),
@@ -30,11 +32,11 @@ enum Step {
 }
 
 /// The end result of the runtime's part, for `runtimeDone`/`report`.
-struct Outcome {
-    status: Status,
-    error_type: Option<String>,
-    produced_bytes: Option<u64>,
-    spans: Vec<protocol::telemetry::Span>,
+pub(super) struct Outcome {
+    pub(super) status: Status,
+    pub(super) error_type: Option<String>,
+    pub(super) produced_bytes: Option<u64>,
+    pub(super) spans: Vec<protocol::telemetry::Span>,
 }
 
 impl Environment {
@@ -82,6 +84,7 @@ impl Environment {
                 request_id: request_id.clone(),
                 picked_at: None,
                 responder: Some(tx),
+                accepts_stream: request.response_stream,
             });
             inner.runtime_delivered += 1;
         });
@@ -112,6 +115,11 @@ impl Environment {
         let mut answered = false;
         let mut outcome: Option<Outcome> = None;
         let mut runtime_done_at: Option<Instant> = None;
+        // A streamed answer: the runtime's side ends on `stream_done`; the caller's outcome goes
+        // to `stream_outcome` (both `None` otherwise, or once over).
+        let mut stream_done: Option<oneshot::Receiver<StreamDone>> = None;
+        let mut stream_outcome: Option<oneshot::Sender<StreamOutcome>> = None;
+        let mut stream_started = SystemTime::now();
         // One timer for the whole invocation (not one registration per loop turn).
         let timeout = tokio::time::sleep_until(deadline);
         tokio::pin!(timeout);
@@ -120,11 +128,13 @@ impl Environment {
                 let runtime = self.runtime.as_ref();
                 let externals = &self.extensions;
                 let done_at = runtime_done_at;
+                // The outcome is known: the answer came, and a stream is over.
+                let settled = answered && stream_done.is_none();
                 let wait = self.shared.wait_for(|inner| {
                     if let Some(e) = failure(inner, runtime, externals, Some(&request_id)) {
                         return Some(Step::Crashed(e.error_type, e.body));
                     }
-                    if answered && done_at.is_none() && inner.runtime_ready() {
+                    if settled && done_at.is_none() && inner.runtime_ready() {
                         return Some(Step::RuntimeNext);
                     }
                     let exts = inner
@@ -136,11 +146,43 @@ impl Environment {
                 });
                 tokio::select! {
                     a = &mut rx, if !answered => Step::Answer(a.ok()),
+                    d = stream_end(stream_done.as_mut()), if stream_done.is_some() => {
+                        Step::StreamDone(d)
+                    }
                     s = wait => s,
                     _ = &mut timeout => Step::Timeout,
                 }
             };
             match step {
+                Step::Answer(Some(RuntimeAnswer::Stream {
+                    chunks,
+                    done,
+                    started,
+                    content_type,
+                })) => {
+                    answered = true;
+                    stream_done = Some(done);
+                    stream_started = started;
+                    let (tx, outcome) = oneshot::channel();
+                    stream_outcome = Some(tx);
+                    if let Some(r) = respond.take() {
+                        let parts = StreamParts {
+                            content_type,
+                            chunks,
+                            outcome,
+                        };
+                        let _ = r.send(InvokeOutcome::Streamed(ResponseStream::new(parts)));
+                    }
+                    self.log_timing(&request_id, t0);
+                }
+                Step::StreamDone(d) => {
+                    stream_done = None;
+                    let (o, to_caller) = self.stream_outcome(d, stream_started);
+                    outcome = Some(o);
+                    if let Some(tx) = stream_outcome.take() {
+                        let _ = tx.send(to_caller);
+                    }
+                }
                 Step::Answer(a) => {
                     answered = true;
                     let (o, to_caller) = self.answer_outcome(a);
@@ -202,6 +244,12 @@ impl Environment {
         let duration = t0.elapsed();
         let (status, error_type) = match &reset {
             Some((status, error_type, body, _)) => {
+                if let Some(tx) = stream_outcome.take() {
+                    let _ = tx.send(StreamOutcome::Failed {
+                        error_type: error_type.clone(),
+                        body: body.clone(),
+                    });
+                }
                 if let Some(r) = respond.take() {
                     let _ = r.send(InvokeOutcome::FunctionError {
                         error_type: error_type.clone(),
@@ -373,6 +421,9 @@ impl Environment {
                         body: error_doc(t, "the runtime's answer was lost"),
                     },
                 )
+            }
+            Some(RuntimeAnswer::Stream { .. }) => {
+                unreachable!("streamed answers are handled by the invoke loop")
             }
             Some(RuntimeAnswer::TooLarge) => {
                 let t = protocol::runtime::ERROR_TYPE_RESPONSE_SIZE_TOO_LARGE;

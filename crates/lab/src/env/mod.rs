@@ -15,6 +15,7 @@ pub mod reply;
 pub mod runtime_api;
 pub mod shared;
 pub mod state;
+pub mod stream;
 pub mod telemetry;
 pub mod timing;
 

@@ -8,8 +8,11 @@ use hyper::body::Incoming;
 
 use protocol::runtime as rt;
 
-use super::reply::{BodyError, Refusal, Reply, accepted, error_reply, header, read_body};
+use super::reply::{
+    BodyError, MAX_PAYLOAD, Refusal, Reply, accepted, error_reply, header, read_body,
+};
 use super::shared::{NextGuard, PostedError, RuntimeAnswer, Shared, normalise_error_type};
+use super::stream::{self, StreamEnd};
 
 /// Lambda's message for a response over the limit.
 pub const TOO_LARGE_MESSAGE: &str = rt::PAYLOAD_TOO_LARGE_MESSAGE;
@@ -129,19 +132,20 @@ pub async fn response(shared: &Shared, id: &str, req: Request<Incoming>) -> Repl
     if let Err(r) = check_current(shared, id, "InvocationResponse") {
         return r.reply();
     }
-    if let Some(mode) = header(&req, rt::HEADER_FUNCTION_RESPONSE_MODE)
-        && !mode.eq_ignore_ascii_case(rt::RESPONSE_MODE_STREAMING)
-    {
-        let e = PostedError {
-            error_type: rt::ERROR_TYPE_INVALID_RESPONSE_MODE_HEADER.into(),
-            body: bytes::Bytes::new(),
-        };
-        answer(shared, id, RuntimeAnswer::Error(e));
-        return error_reply(
-            StatusCode::BAD_REQUEST,
-            rt::ERROR_TYPE_INVALID_RESPONSE_MODE,
-            &format!("Invalid function response mode {mode:?}"),
-        );
+    if let Some(mode) = header(&req, rt::HEADER_FUNCTION_RESPONSE_MODE) {
+        if !mode.eq_ignore_ascii_case(rt::RESPONSE_MODE_STREAMING) {
+            let e = PostedError {
+                error_type: rt::ERROR_TYPE_INVALID_RESPONSE_MODE_HEADER.into(),
+                body: bytes::Bytes::new(),
+            };
+            answer(shared, id, RuntimeAnswer::Error(e));
+            return error_reply(
+                StatusCode::BAD_REQUEST,
+                rt::ERROR_TYPE_INVALID_RESPONSE_MODE,
+                &format!("Invalid function response mode {mode:?}"),
+            );
+        }
+        return streamed_response(shared, id, req).await;
     }
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -172,6 +176,85 @@ pub async fn response(shared: &Shared, id: &str, req: Request<Incoming>) -> Repl
             "request body was truncated",
         ),
     }
+}
+
+/// A streamed `/response`: chunk by chunk to a caller that takes streams, else read whole (up to
+/// 6 MB, as a buffered `Invoke` of a streaming function gets it).
+async fn streamed_response(shared: &Shared, id: &str, req: Request<Incoming>) -> Reply {
+    let started = SystemTime::now();
+    let content_type = header(&req, "content-type").map(str::to_owned);
+    let accepts_stream = shared
+        .lock()
+        .current
+        .as_ref()
+        .is_some_and(|c| c.accepts_stream);
+    let (tx, rx) = tokio::sync::mpsc::channel(stream::CHUNKS_IN_FLIGHT);
+    let done = if accepts_stream {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let a = RuntimeAnswer::Stream {
+            chunks: rx,
+            done: done_rx,
+            started,
+            content_type,
+        };
+        if !answer(shared, id, a) {
+            return invalid_state("ResponseSent", "InvocationResponse");
+        }
+        let done = stream::forward(req.into_body(), tx, rt::MAX_STREAMED_RESPONSE_SIZE).await;
+        let _ = done_tx.send(done.clone());
+        done
+    } else {
+        let (done, body) = tokio::join!(
+            stream::forward(req.into_body(), tx, MAX_PAYLOAD as u64),
+            collect(rx)
+        );
+        let a = match &done.end {
+            StreamEnd::Complete => RuntimeAnswer::Response {
+                body,
+                started,
+                read: done.read,
+            },
+            StreamEnd::Error(e) => RuntimeAnswer::Error(e.clone()),
+            StreamEnd::Oversized => RuntimeAnswer::TooLarge,
+            StreamEnd::Truncated => RuntimeAnswer::Error(PostedError {
+                error_type: rt::ERROR_TYPE_TRUNCATED_RESPONSE.into(),
+                body: bytes::Bytes::new(),
+            }),
+        };
+        if !answer(shared, id, a) {
+            return invalid_state("ResponseSent", "InvocationResponse");
+        }
+        done
+    };
+    match done.end {
+        StreamEnd::Complete | StreamEnd::Error(_) => accepted(),
+        StreamEnd::Oversized if accepts_stream => error_reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            rt::ERROR_TYPE_REQUEST_TOO_LARGE,
+            &format!(
+                "Exceeded maximum allowed streamed response size ({} bytes).",
+                rt::MAX_STREAMED_RESPONSE_SIZE
+            ),
+        ),
+        StreamEnd::Oversized => error_reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            rt::ERROR_TYPE_REQUEST_TOO_LARGE,
+            TOO_LARGE_MESSAGE,
+        ),
+        StreamEnd::Truncated => error_reply(
+            StatusCode::BAD_REQUEST,
+            "TruncatedHTTPRequest",
+            "request body was truncated",
+        ),
+    }
+}
+
+async fn collect(mut rx: tokio::sync::mpsc::Receiver<bytes::Bytes>) -> bytes::Bytes {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = rx.recv().await {
+        buf.extend_from_slice(&chunk);
+    }
+    buf.freeze()
 }
 
 /// `POST /runtime/invocation/{id}/error`.

@@ -70,6 +70,18 @@ pub enum RuntimeAnswer {
     Error(PostedError),
     /// `/response` over the 6 MB limit (answered 413).
     TooLarge,
+    /// A streamed `/response` to a caller that takes streams: chunks as the runtime posts them,
+    /// then how the runtime's side ended.
+    Stream {
+        /// The body's chunks.
+        chunks: mpsc::Receiver<Bytes>,
+        /// Sent when the body is over.
+        done: oneshot::Receiver<super::stream::StreamDone>,
+        /// When the runtime started posting it.
+        started: SystemTime,
+        /// Its `Content-Type`.
+        content_type: Option<String>,
+    },
 }
 
 /// The invocation in flight.
@@ -81,6 +93,8 @@ pub struct Current {
     pub picked_at: Option<(Instant, SystemTime)>,
     /// Where the runtime's answer goes (taken by the first answer).
     pub responder: Option<oneshot::Sender<RuntimeAnswer>>,
+    /// The caller takes a streamed response as a stream (otherwise it is read whole).
+    pub accepts_stream: bool,
 }
 
 /// One registered extension.

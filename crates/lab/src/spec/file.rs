@@ -14,9 +14,10 @@ use serde::Deserialize;
 
 use super::model::{
     Code, DEFAULT_ACCOUNT, DEFAULT_REGION, DEFAULT_RUNTIME, FunctionSpec, LabSpec, LayerSpec,
-    RouteSpec, SpecError, VersionSpec,
+    RouteSpec, SpecError, UrlSpec, VersionSpec,
 };
 use crate::api::gateway::{PayloadFormat, Route};
+use crate::api::url::InvokeMode;
 use crate::control::alias::Routing;
 
 /// A YAML scalar read as text: `3`, `0.5`, `true` and `"x"` all give their written form, so
@@ -153,6 +154,14 @@ struct RawFunction {
     versions: Vec<RawVersion>,
     #[serde(default)]
     aliases: Unique<String, RawAlias>,
+    url: Option<RawUrl>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUrl {
+    invoke_mode: Option<String>,
+    qualifier: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +186,7 @@ struct RawRoute {
     route: String,
     target: String,
     payload_format: Option<Text>,
+    transfer_mode: Option<String>,
 }
 
 impl LabSpec {
@@ -317,8 +327,24 @@ impl RawSpec {
                 Some(f) => parse_format(&format!("{key}.payload_format"), f)?,
                 None => default_format,
             };
-            let route = Route::parse(&raw.route, format)
+            let mut route = Route::parse(&raw.route, format)
                 .map_err(|e| SpecError::at(format!("{key}.route"), e.to_string()))?;
+            route.stream = match raw.transfer_mode.as_deref() {
+                None | Some("BUFFERED") => false,
+                Some("STREAM") if route.format == PayloadFormat::V1 => true,
+                Some("STREAM") => {
+                    return Err(SpecError::at(
+                        format!("{key}.transfer_mode"),
+                        "STREAM is a REST API's response transfer mode: give the route payload_format 1.0",
+                    ));
+                }
+                Some(other) => {
+                    return Err(SpecError::at(
+                        format!("{key}.transfer_mode"),
+                        format!("{other:?} is invalid: use BUFFERED or STREAM"),
+                    ));
+                }
+            };
             let (function, qualifier) = parse_target(&format!("{key}.target"), &raw.target)?;
             routes.push(RouteSpec {
                 route,
@@ -376,6 +402,23 @@ impl RawFunction {
             f.layers.push(name);
         }
         f.reserved_concurrency = self.reserved_concurrency;
+        if let Some(url) = self.url {
+            let invoke_mode = match url.invoke_mode.as_deref() {
+                None => InvokeMode::default(),
+                Some(m) => m
+                    .parse()
+                    .map_err(|e: String| SpecError::at(format!("{key}.url.invoke_mode"), e))?,
+            };
+            let qualifier = url
+                .qualifier
+                .map(|Text(q)| Qualifier::parse(&q))
+                .transpose()
+                .map_err(|e| SpecError::at(format!("{key}.url.qualifier"), e.to_string()))?;
+            f.url = Some(UrlSpec {
+                invoke_mode,
+                qualifier,
+            });
+        }
         for v in self.versions {
             let mut environment = f.environment.clone();
             environment.extend(text_map(v.environment));

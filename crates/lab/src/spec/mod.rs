@@ -9,5 +9,5 @@ pub mod model;
 
 pub use model::{
     Code, DEFAULT_ACCOUNT, DEFAULT_REGION, DEFAULT_RUNTIME, FunctionSpec, LabSpec, LayerSpec,
-    RouteSpec, SpecError, VersionSpec,
+    RouteSpec, SpecError, UrlSpec, VersionSpec,
 };

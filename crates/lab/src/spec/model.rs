@@ -110,6 +110,17 @@ pub struct FunctionSpec {
     /// version's number: how the one-function flags always ran it. Otherwise (a spec file, as
     /// Lambda does) `$LATEST` has environments of its own that report `$LATEST`.
     pub latest_is_last_version: bool,
+    /// Its function URL (`AuthType: NONE`), if it has one.
+    pub url: Option<UrlSpec>,
+}
+
+/// A function URL: what it invokes and how (`functions.<name>.url` in a spec file).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UrlSpec {
+    /// `BUFFERED` or `RESPONSE_STREAM`.
+    pub invoke_mode: crate::api::url::InvokeMode,
+    /// The alias or version it invokes (`None`: `$LATEST`).
+    pub qualifier: Option<Qualifier>,
 }
 
 impl FunctionSpec {
@@ -132,6 +143,7 @@ impl FunctionSpec {
             versions: Vec::new(),
             aliases: BTreeMap::new(),
             latest_is_last_version: false,
+            url: None,
         }
     }
 

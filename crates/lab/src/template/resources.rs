@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use protocol::codedeploy::{CreateApplicationInput, CreateDeploymentGroupInput};
 use protocol::lambda_api::LambdaError;
@@ -240,7 +239,9 @@ pub async fn create(
             let id = short_id(&stack_name, logical_id, 32);
             let target = required(&properties, "TargetFunctionArn")?;
             let (function, qualifier) = split_qualified(&target);
-            let url = function_url(parts, &id, &function, qualifier.as_deref()).await?;
+            let mode = text(&properties, "InvokeMode");
+            let url =
+                function_url(parts, &id, &function, qualifier.as_deref(), mode.as_deref()).await?;
             live.physical_id = format!(
                 "arn:{}:lambda:{}:{}:url/{id}",
                 scope.partition, scope.region, scope.account
@@ -261,34 +262,35 @@ pub async fn create(
     Ok(live)
 }
 
-/// A function URL (`AuthType: NONE`, buffered): a listener of its own on loopback serving
-/// every path to `function[:qualifier]` with payload 2.0, as Lambda's URLs do; its URL.
+/// A function URL (`AuthType: NONE`, `InvokeMode` `BUFFERED` or `RESPONSE_STREAM`): a listener
+/// of its own on loopback serving every path to `function[:qualifier]` with payload 2.0, as
+/// Lambda's URLs do ([`crate::api::url`]); its URL.
 async fn function_url(
     parts: &LabParts,
     id: &str,
     function: &str,
     qualifier: Option<&str>,
+    invoke_mode: Option<&str>,
 ) -> Result<String, ResourceError> {
-    use crate::api::gateway::{
-        ApiConfig, ApiGateway, PayloadFormat, Route, RouteTable, RouteTarget,
+    use crate::api::url::{FunctionUrl, InvokeMode, UrlConfig};
+    let invoke_mode = match invoke_mode {
+        None => InvokeMode::default(),
+        Some(m) => m
+            .parse()
+            .map_err(|e: String| ResourceError(format!("InvokeMode: {e}")))?,
     };
-    let mut route =
-        Route::parse("$default", PayloadFormat::V2).map_err(|e| ResourceError(e.to_string()))?;
-    route.target = Some(RouteTarget {
+    let config = UrlConfig {
         function: function.to_owned(),
         qualifier: qualifier.map(str::to_owned),
-    });
-    let mut config = ApiConfig::new(RouteTable::new(vec![route]), PayloadFormat::V2);
-    config.api_id = id.to_owned();
-    config.account_id.clone_from(&parts.scope.account);
-    // Lambda's URLs answer within the function's timeout (up to 15 minutes).
-    config.integration_timeout = Duration::from_secs(900);
-    let invoker = Arc::new(parts.registry.invoker(function, qualifier));
-    let listener = ApiGateway::new(config, invoker)
-        .with_registry(Arc::clone(&parts.registry))
-        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .map_err(|e| ResourceError(format!("the function URL's listener: {e}")))?;
+        invoke_mode,
+        account_id: parts.scope.account.to_string(),
+        api_id: id.to_owned(),
+    };
+    let handler = Arc::new(FunctionUrl::new(config, Arc::clone(&parts.registry)));
+    let listener =
+        crate::api::http::Listener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), handler)
+            .await
+            .map_err(|e| ResourceError(format!("the function URL's listener: {e}")))?;
     let url = format!("http://{}/", listener.local_addr());
     parts
         .url_listeners

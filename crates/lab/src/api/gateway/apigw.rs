@@ -449,6 +449,11 @@ pub fn gateway_response(
             ..
         })
         | Err(InvokeError::Service { .. }) => GatewayFailure::FunctionError,
+        // The front door asks for buffered responses, so a stream never reaches it.
+        Ok(InvokeResponse {
+            outcome: InvokeOutcome::Streamed(_),
+            ..
+        }) => GatewayFailure::MalformedResponse,
         Err(
             InvokeError::Throttled(_) | InvokeError::NotFound(_) | InvokeError::RequestTooLarge(_),
         ) => GatewayFailure::InvokeRejected,

@@ -84,6 +84,10 @@ pub struct Route {
     /// must start with `/{stage}` and the rest is matched (and is the event's `path`). `None`:
     /// the path is matched as it is (the lab's own routes, and HTTP APIs' `$default` stage).
     pub stage: Option<String>,
+    /// A REST route's response transfer mode is `STREAM`: the integration invokes with
+    /// `InvokeWithResponseStream` and streams the function's HTTP-integration response (prelude,
+    /// 8 NULs, body) to the client as it comes, as a function URL in `RESPONSE_STREAM` mode does.
+    pub stream: bool,
 }
 
 /// What a route's integration invokes: a function at a qualifier (`None`: `$LATEST`).
@@ -113,6 +117,7 @@ impl Route {
                 format,
                 target: None,
                 stage: None,
+                stream: false,
             });
         }
         let (method, path) = spec_body
@@ -149,6 +154,7 @@ impl Route {
             format,
             target: None,
             stage: None,
+            stream: false,
         })
     }
 

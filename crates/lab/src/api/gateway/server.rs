@@ -12,11 +12,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
 pub use crate::api::http::{Handler, Listener, ResponseFuture, json_response, new_request_id};
+use crate::api::http::{LabBody, whole};
 
 use super::apigw::{self, GatewayFailure, HttpRequestParts, RequestMeta};
 use super::route::{LiveRoutes, PayloadFormat, RouteTable};
 use crate::control::Registry;
-use crate::invoke::{InvokeRequest, Invoker};
+use crate::invoke::{InvokeOutcome, InvokeRequest, InvokeResponse, Invoker};
 
 /// API Gateway's payload limit: 10 MB.
 pub const API_PAYLOAD_LIMIT: usize = 10 * 1024 * 1024;
@@ -106,14 +107,14 @@ impl ApiGateway {
         self: Arc<Self>,
         request: Request<Incoming>,
         peer: SocketAddr,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<LabBody> {
         let received = std::time::Instant::now();
         let time = time::OffsetDateTime::now_utc();
         let request_id = new_request_id();
         let (parts, body) = request.into_parts();
         let routes = self.routes.current();
         let Some(matched) = routes.find(parts.method.as_str(), parts.uri.path()) else {
-            return not_found(self.config.default_format);
+            return whole(not_found(self.config.default_format));
         };
         // A REST route under its stage (`/Prod/hello`): the event's path is the rest.
         let staged_uri = (matched.path != parts.uri.path())
@@ -130,10 +131,10 @@ impl ApiGateway {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
                 tracing::debug!(error = %e, "request body refused");
-                return json_response(
+                return whole(json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     r#"{"message":"Request Entity Too Large"}"#,
-                );
+                ));
             }
         };
         let meta = RequestMeta {
@@ -159,6 +160,7 @@ impl ApiGateway {
         let payload = apigw::event_payload(format, &http_parts, &matched, &meta);
         let invoke = InvokeRequest {
             payload,
+            response_stream: matched.route.stream,
             ..InvokeRequest::default()
         };
         let converted = received.elapsed();
@@ -172,6 +174,23 @@ impl ApiGateway {
         let running = tokio::spawn(async move { invoker.invoke(invoke).await });
         let (response, failure) =
             match tokio::time::timeout(self.config.integration_timeout, running).await {
+                // A STREAM route's streamed answer (the timeout above covers its head only).
+                Ok(Ok(Ok(InvokeResponse {
+                    outcome: InvokeOutcome::Streamed(stream),
+                    ..
+                }))) => {
+                    let mut response = match stream.take() {
+                        Some(parts) => crate::api::url::streamed(parts).await,
+                        None => whole(json_response(
+                            StatusCode::BAD_GATEWAY,
+                            r#"{"message":"Internal server error"}"#,
+                        )),
+                    };
+                    if let Ok(value) = HeaderValue::from_str(&request_id) {
+                        response.headers_mut().insert("x-amzn-requestid", value);
+                    }
+                    return response;
+                }
                 Ok(Ok(result)) => apigw::gateway_response(format, &result),
                 Ok(Err(join)) => {
                     tracing::error!(error = %join, "invocation task failed");
@@ -201,7 +220,7 @@ impl ApiGateway {
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             head.headers.insert(id_header, value);
         }
-        Response::from_parts(head, Full::new(body))
+        Response::from_parts(head, LabBody::Left(Full::new(body)))
     }
 }
 

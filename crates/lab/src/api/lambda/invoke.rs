@@ -18,7 +18,7 @@ use super::error::{ApiError, Kind, not_found};
 use super::function_name::{ArnHome, arn_of, function_and_qualifier};
 use super::routes::{Operation, routes};
 use crate::api::http::json_response;
-use crate::invoke::{InvokeOutcome, InvokeRequest, Invoker};
+use crate::invoke::{InvokeOutcome, InvokeRequest, Invoker, StreamOutcome};
 
 /// Synchronous invocation payload limit: 6 MB (LAMBDA-FACTS §1).
 pub const SYNC_PAYLOAD_LIMIT: usize = protocol::lambda_api::limits::SYNC_PAYLOAD_MAX;
@@ -72,7 +72,7 @@ pub fn parse_invoke(
 }
 
 /// The Invoke call on `name` (as its path named it) with `query` and `headers`.
-fn invoke_call(
+pub(super) fn invoke_call(
     name: &str,
     query: Option<&str>,
     headers: &http::HeaderMap,
@@ -128,6 +128,66 @@ impl InvokeApi {
         request_id: &str,
     ) -> Result<Response<Full<Bytes>>, ApiError> {
         let call = invoke_call(&function, query, headers)?;
+        let limit = match call.invocation_type {
+            InvocationType::Event => ASYNC_PAYLOAD_LIMIT,
+            _ => SYNC_PAYLOAD_LIMIT,
+        };
+        let (invoker, request) = self.prepare(&call, body, limit, request_id).await?;
+        match call.invocation_type {
+            InvocationType::DryRun => Ok(empty(StatusCode::NO_CONTENT)),
+            InvocationType::Event => {
+                tokio::spawn(async move {
+                    if let Err(e) = invoker.invoke(request).await {
+                        tracing::warn!(error = %e, "asynchronous invocation failed");
+                    }
+                });
+                Ok(empty(StatusCode::ACCEPTED))
+            }
+            InvocationType::RequestResponse => {
+                let result = invoker.invoke(request).await?;
+                let (body, function_error) = match result.outcome {
+                    InvokeOutcome::Success { body } => (body, false),
+                    InvokeOutcome::FunctionError { body, .. } => (body, true),
+                    // Not asked for (`response_stream` is false); read whole if it comes.
+                    InvokeOutcome::Streamed(stream) => match stream.collect().await {
+                        (body, StreamOutcome::Complete) => (body, false),
+                        (_, StreamOutcome::Failed { body, .. }) => (body, true),
+                    },
+                };
+                let mut response = json_response(StatusCode::OK, body);
+                let headers = response.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&result.executed_version) {
+                    headers.insert("x-amz-executed-version", v);
+                }
+                if function_error {
+                    headers.insert(
+                        "x-amz-function-error",
+                        HeaderValue::from_static("Unhandled"),
+                    );
+                }
+                if call.tail
+                    && let Some(tail) =
+                        self.log_result(&call.function, &result.executed_version, request_id)
+                    && let Ok(v) = HeaderValue::from_str(&tail)
+                {
+                    headers.insert("x-amz-log-result", v);
+                }
+                Ok(response)
+            }
+        }
+    }
+}
+
+impl InvokeApi {
+    /// Checks the function's home and existence, reads the payload (JSON, up to `limit`) and
+    /// builds the invocation: what `Invoke` and `InvokeWithResponseStream` share.
+    pub(super) async fn prepare(
+        &self,
+        call: &InvokeCall,
+        body: Incoming,
+        limit: usize,
+        request_id: &str,
+    ) -> Result<(Arc<dyn Invoker>, InvokeRequest), ApiError> {
         self.check_home(
             &call.home,
             || {
@@ -152,11 +212,8 @@ impl InvokeApi {
                 self.arn(&call.function, Some(&qualifier)),
             ));
         }
-        let invoker = Arc::new(self.registry.invoker(&call.function, Some(&qualifier)));
-        let limit = match call.invocation_type {
-            InvocationType::Event => ASYNC_PAYLOAD_LIMIT,
-            _ => SYNC_PAYLOAD_LIMIT,
-        };
+        let invoker: Arc<dyn Invoker> =
+            Arc::new(self.registry.invoker(&call.function, Some(&qualifier)));
         let payload = Limited::new(body, limit)
             .collect()
             .await
@@ -189,58 +246,37 @@ impl InvokeApi {
             request_id: Some(request_id.to_owned()),
             ..InvokeRequest::default()
         };
-        match call.invocation_type {
-            InvocationType::DryRun => Ok(empty(StatusCode::NO_CONTENT)),
-            InvocationType::Event => {
-                tokio::spawn(async move {
-                    if let Err(e) = invoker.invoke(request).await {
-                        tracing::warn!(error = %e, "asynchronous invocation failed");
-                    }
-                });
-                Ok(empty(StatusCode::ACCEPTED))
-            }
-            InvocationType::RequestResponse => {
-                let result = invoker.invoke(request).await?;
-                let (body, function_error) = match result.outcome {
-                    InvokeOutcome::Success { body } => (body, false),
-                    InvokeOutcome::FunctionError { body, .. } => (body, true),
-                };
-                let mut response = json_response(StatusCode::OK, body);
-                let headers = response.headers_mut();
-                if let Ok(v) = HeaderValue::from_str(&result.executed_version) {
-                    headers.insert("x-amz-executed-version", v);
-                }
-                if function_error {
-                    headers.insert(
-                        "x-amz-function-error",
-                        HeaderValue::from_static("Unhandled"),
-                    );
-                }
-                if call.tail
-                    && let Some(logs) =
-                        self.log_tail(&call.function, &result.executed_version, request_id)
-                {
-                    let start = logs.len().saturating_sub(LOG_TAIL_BYTES);
-                    let start = (start..logs.len())
-                        .find(|i| logs.is_char_boundary(*i))
-                        .unwrap_or(logs.len());
-                    if let Ok(v) = HeaderValue::from_str(&BASE64.encode(&logs[start..])) {
-                        headers.insert("x-amz-log-result", v);
-                    }
-                }
-                Ok(response)
-            }
-        }
+        Ok((invoker, request))
+    }
+
+    /// The logs of invocation `request_id`, run by `version` of `function`, from that version's
+    /// logs in the registry.
+    pub(super) fn log_tail(
+        &self,
+        function: &str,
+        version: &str,
+        request_id: &str,
+    ) -> Option<String> {
+        let snapshot = self.registry.snapshot();
+        let version = snapshot.functions.get(function)?.version(version)?;
+        version.logs.as_ref()?.tail(request_id)
     }
 }
 
 impl InvokeApi {
-    /// The logs of invocation `request_id`, run by `version` of `function`, from that version's
-    /// logs in the registry.
-    fn log_tail(&self, function: &str, version: &str, request_id: &str) -> Option<String> {
-        let snapshot = self.registry.snapshot();
-        let version = snapshot.functions.get(function)?.version(version)?;
-        version.logs.as_ref()?.tail(request_id)
+    /// `LogResult`: the last 4 KB of the invocation's logs, base64.
+    pub(super) fn log_result(
+        &self,
+        function: &str,
+        version: &str,
+        request_id: &str,
+    ) -> Option<String> {
+        let logs = self.log_tail(function, version, request_id)?;
+        let start = logs.len().saturating_sub(LOG_TAIL_BYTES);
+        let start = (start..logs.len())
+            .find(|i| logs.is_char_boundary(*i))
+            .unwrap_or(logs.len());
+        Some(BASE64.encode(&logs[start..]))
     }
 }
 

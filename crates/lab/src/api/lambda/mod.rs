@@ -28,10 +28,11 @@ mod functions;
 pub mod invoke;
 mod layers;
 pub mod routes;
+pub mod stream;
 pub mod versions;
 
 use crate::api::cloudformation::{CloudFormationApi, StackEngine};
-use crate::api::http::{Handler, Listener, ResponseFuture};
+use crate::api::http::{Handler, Listener, ResponseFuture, whole};
 use crate::control::Registry;
 use crate::control::deployments::Deployments;
 use crate::control::stacks::Stacks;
@@ -181,6 +182,12 @@ impl InvokeApi {
         let query = parts.uri.query();
         let function = match routes(&parts.method, parts.uri.path())? {
             Operation::Invoke { function } => function,
+            Operation::InvokeWithResponseStream { .. } => {
+                return Err(ApiError::new(
+                    error::Kind::UnknownOperation,
+                    "InvokeWithResponseStream is answered as a stream",
+                ));
+            }
             Operation::ListVersionsByFunction { function } => {
                 return self.list_versions(&function, query);
             }
@@ -239,10 +246,29 @@ impl Handler for InvokeApi {
         Box::pin(async move {
             let request_id = crate::api::http::new_request_id();
             // As Lambda does, the Invoke call's request id is the invocation's.
-            let mut response = self
-                .answer(request, &request_id)
-                .await
-                .unwrap_or_else(|e| e.response());
+            let streaming = match routes(request.method(), request.uri().path()) {
+                Ok(Operation::InvokeWithResponseStream { function }) => Some(function),
+                _ => None,
+            };
+            let mut response = match streaming {
+                Some(function) => {
+                    let (parts, body) = request.into_parts();
+                    self.invoke_stream(
+                        function,
+                        parts.uri.query(),
+                        &parts.headers,
+                        body,
+                        &request_id,
+                    )
+                    .await
+                    .unwrap_or_else(|e| whole(e.response()))
+                }
+                None => whole(
+                    self.answer(request, &request_id)
+                        .await
+                        .unwrap_or_else(|e| e.response()),
+                ),
+            };
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 response.headers_mut().insert("x-amzn-requestid", v);
             }

@@ -10,6 +10,8 @@ use protocol::lambda_api::limits::LAYERS_PATH;
 
 /// The prefix of every function operation's path.
 const FUNCTIONS: &str = "/2015-03-31/functions/";
+/// The prefix of `InvokeWithResponseStream`'s path (its own API version).
+const STREAMING_FUNCTIONS: &str = "/2021-11-15/functions/";
 
 /// A Lambda API operation, with the (percent-decoded) names its path carries. A function name
 /// may still be a partial or full ARN with a qualifier; the handler parses it.
@@ -17,6 +19,8 @@ const FUNCTIONS: &str = "/2015-03-31/functions/";
 pub enum Operation {
     /// `POST /functions/{FunctionName}/invocations`.
     Invoke { function: String },
+    /// `POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations`.
+    InvokeWithResponseStream { function: String },
     /// `GET /functions/{FunctionName}`.
     GetFunction { function: String },
     /// `GET /functions/{FunctionName}/configuration`.
@@ -73,6 +77,17 @@ pub fn routes(method: &Method, path: &str) -> Result<Operation, ApiError> {
             format!("{operation} is {allowed}, not {method}"),
         )
     };
+    if let Some(rest) = path.strip_prefix(STREAMING_FUNCTIONS) {
+        return match rest.split_once('/') {
+            Some((name, "response-streaming-invocations")) if !name.is_empty() => match *method {
+                Method::POST => Ok(Operation::InvokeWithResponseStream {
+                    function: percent_decode(name),
+                }),
+                _ => Err(wrong_method("InvokeWithResponseStream", "POST")),
+            },
+            _ => Err(unknown()),
+        };
+    }
     if let Some(rest) = path.strip_prefix(LAYERS_PATH) {
         return layer_routes(method, rest).ok_or_else(unknown)?;
     }
@@ -183,6 +198,11 @@ mod tests {
         let base = "/2015-03-31/functions/hello";
         let cases = [
             (Method::POST, format!("{base}/invocations"), Operation::Invoke { function: f() }),
+            (
+                Method::POST,
+                "/2021-11-15/functions/hello/response-streaming-invocations".to_owned(),
+                Operation::InvokeWithResponseStream { function: f() },
+            ),
             (Method::GET, base.to_owned(), Operation::GetFunction { function: f() }),
             (Method::GET, format!("{base}/"), Operation::GetFunction { function: f() }),
             (Method::DELETE, base.to_owned(), Operation::DeleteFunction { function: f() }),

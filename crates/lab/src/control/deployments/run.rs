@@ -491,7 +491,7 @@ impl RunningDeployment {
         let invoker = self.registry.invoker(&function_name, None);
         let failure = match invoker.invoke(request).await {
             Ok(response) => match response.outcome {
-                InvokeOutcome::Success { .. } => None,
+                InvokeOutcome::Success { .. } | InvokeOutcome::Streamed(_) => None,
                 InvokeOutcome::FunctionError { error_type, body } => {
                     Some(format!("{error_type}: {}", String::from_utf8_lossy(&body)))
                 }
