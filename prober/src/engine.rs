@@ -60,6 +60,8 @@ struct Live {
     /// The alias's last poll's send time (the routing is known up to it).
     polled_until: Option<f64>,
     schedule: Option<Schedule>,
+    /// `schedule` as given or named by the deployment's configuration (before scaling).
+    schedule_text: Option<String>,
     seconds_done: u32,
     last_responses: u64,
     next_analysis: f64,
@@ -76,9 +78,19 @@ impl Live {
     /// Takes the control plane's state: the analysis settings are rebuilt when the alias's
     /// routing changed (cheap: a clone of its few changes).
     fn control(&mut self, snapshot: Option<ControlSnapshot>) {
-        let (configured, polled_until) =
-            snapshot.map_or((None, None), |s| (s.configured, s.polled_until));
-        if configured != self.configured || polled_until != self.polled_until {
+        let Some(snapshot) = snapshot else { return };
+        let (configured, polled_until) = (snapshot.configured, snapshot.polled_until);
+        // `--deployment latest`: the deployment's schedule, once it is found.
+        let found = match (&self.schedule, snapshot.schedule) {
+            (None, Some(schedule)) => {
+                self.base_analysis.schedule = Some(schedule.clone());
+                self.schedule = Some(schedule);
+                self.schedule_text = snapshot.schedule_text;
+                true
+            }
+            _ => false,
+        };
+        if found || configured != self.configured || polled_until != self.polled_until {
             self.analysis = Arc::new(with_configured(
                 &self.base_analysis,
                 configured.as_ref(),
@@ -184,6 +196,7 @@ pub async fn probe(
         configured: None,
         polled_until: None,
         schedule: config.schedule.clone(),
+        schedule_text: config.schedule_text.clone(),
         seconds_done: 0,
         last_responses: 0,
         next_analysis: 0.0,
@@ -286,8 +299,18 @@ pub async fn probe(
     let Live {
         mut agg,
         mut progress,
+        schedule: found_schedule,
+        schedule_text: found_text,
         ..
     } = live.expect("live state is always put back");
+    if config.schedule.is_none()
+        && let Some(schedule) = found_schedule
+    {
+        // Found mid-run (`--deployment latest`): the report judges against it as if given.
+        config.schedule_text = found_text;
+        config.schedule = Some(schedule);
+    }
+    let base_analysis = analysis_config(&config, deployment_start);
     recorder.drain(|s| agg.absorb(s));
     progress.finish();
     drop(signer);

@@ -464,6 +464,17 @@ async fn stack_names_the_target_and_the_next_deployment() {
     assert_eq!(d["deployment_id"], id.as_str(), "{d}");
     assert_eq!(d["status"], "Succeeded", "{d}");
     assert_eq!(report["control_plane"]["agreement"]["agree"], true);
+    // The schedule came with the deployment, found mid-run: the report judges against it and
+    // names it as the configuration does (the time scale stands beside it).
+    let schedule = rollout::schedule::Schedule::linear(25.0, 60.0).unwrap();
+    assert_eq!(
+        report["config"]["schedule"],
+        schedule.name(),
+        "{}",
+        report["config"]
+    );
+    let conformance = &report["control_plane"]["schedule_conformance"];
+    assert_eq!(conformance["schedule"], schedule.name(), "{conformance}");
 }
 
 /// A deployment CodeDeploy does not know is a usage error before any probe is sent.

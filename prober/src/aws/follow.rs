@@ -31,6 +31,8 @@ pub struct ControlSnapshot {
     /// The followed deployment's schedule (its configuration's, time-scaled) when `--schedule`
     /// was not given; `None` until the deployment is found (`latest`).
     pub schedule: Option<Schedule>,
+    /// `schedule` as the configuration names it (before `--time-scale`).
+    pub schedule_text: Option<String>,
 }
 
 /// Shared between the followers and the aggregator.
@@ -290,6 +292,7 @@ fn start_deployment(
                 Progress::Polled { tracker, .. } => {
                     let report = tracker.report();
                     if let (Some(factor), None) = (plan.scale_for_snapshot, &s.snapshot.schedule) {
+                        s.snapshot.schedule_text.clone_from(&report.schedule);
                         s.snapshot.schedule = report
                             .schedule
                             .as_deref()
