@@ -408,6 +408,7 @@ pub fn merge_inputs(
             EncodedHistograms {
                 corrected,
                 uncorrected,
+                ..
             },
         ) in &r.histograms
         {
@@ -503,6 +504,7 @@ pub fn merge_inputs(
                 EncodedHistograms {
                     corrected: encode_histogram(c),
                     uncorrected: encode_histogram(u),
+                    ttfb: None,
                 },
             )
         })
@@ -529,7 +531,8 @@ pub fn merge_inputs(
         other_versions: other,
         http2: false,
     };
-    let report = parts.into_report(max_error_rate);
+    let mut report = parts.into_report(max_error_rate);
+    crate::merge_ttfb::merge_into(&mut report, inputs)?;
     write(&report, &hists, &seconds)?;
     Ok(report)
 }

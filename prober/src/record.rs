@@ -157,6 +157,13 @@ pub enum Outcome<'a> {
         cold: bool,
         /// `X-Amz-Function-Error` was present (Invoke: the function failed).
         function_error: bool,
+        /// Time to first byte from the intended send: until the body's first byte, or until
+        /// the response's head for an empty body.
+        ttfb: Duration,
+        /// The body was cut at `--max-body`.
+        truncated: bool,
+        /// Named no version because `--version-json` needed a body that was cut.
+        version_cut: bool,
     },
     /// No response.
     Failed(FailKind),
@@ -188,8 +195,12 @@ pub struct VersionDelta {
     pub corrected: Histogram<u64>,
     /// Uncorrected latency, µs.
     pub uncorrected: Histogram<u64>,
+    /// Time to first byte from the intended send, µs.
+    pub ttfb: Histogram<u64>,
     /// Responses.
     pub requests: u64,
+    /// Of those, bodies cut at `--max-body`.
+    pub body_truncated: u64,
     /// Error responses: 5xx, and function errors (Invoke).
     pub errors: u64,
     /// Cold starts.
@@ -204,7 +215,9 @@ impl VersionDelta {
             label: label.to_owned(),
             corrected: new_histogram(high_us),
             uncorrected: new_histogram(high_us),
+            ttfb: new_histogram(high_us),
             requests: 0,
+            body_truncated: 0,
             errors: 0,
             cold_starts: 0,
             statuses: Vec::new(),
@@ -215,7 +228,9 @@ impl VersionDelta {
     pub fn reset(&mut self) {
         self.corrected.reset();
         self.uncorrected.reset();
+        self.ttfb.reset();
         self.requests = 0;
+        self.body_truncated = 0;
         self.errors = 0;
         self.cold_starts = 0;
         self.statuses.clear();
@@ -241,6 +256,10 @@ pub struct Shard {
     pub responses: u64,
     /// Of those sent, sent late.
     pub late: u64,
+    /// Responses whose body was cut at `--max-body`.
+    pub body_truncated: u64,
+    /// Untagged responses whose version `--version-json` could not read from a cut body.
+    pub version_cut: u64,
     /// Failures and error responses by [`ERROR_KINDS`] index.
     pub errors: [u64; ERROR_KINDS.len()],
     /// `((bin, slot), count)`, each key once: slot is a `versions` index, [`SLOT_UNTAGGED`] or
@@ -271,6 +290,8 @@ impl Shard {
             sent: 0,
             responses: 0,
             late: 0,
+            body_truncated: 0,
+            version_cut: 0,
             errors: [0; ERROR_KINDS.len()],
             bins: Vec::new(),
         }
@@ -293,6 +314,9 @@ impl Shard {
                 version,
                 cold,
                 function_error,
+                ttfb,
+                truncated,
+                version_cut,
             } => {
                 // A failed function's answer is an error like a 5xx (Invoke answers 200).
                 let kind = if status >= 500 {
@@ -309,6 +333,8 @@ impl Shard {
                     self.errors[k] += 1;
                 }
                 self.responses += 1;
+                self.body_truncated += u64::from(truncated);
+                self.version_cut += u64::from(version_cut && version.is_none());
                 let label = version.map_or(UNTAGGED.into(), version_label);
                 let known = self.versions.iter().position(|v| v.label == label);
                 let i = match known {
@@ -335,6 +361,8 @@ impl Shard {
                 v.cold_starts += u64::from(cold);
                 record_us(&mut v.corrected, s.corrected);
                 record_us(&mut v.uncorrected, s.uncorrected);
+                record_us(&mut v.ttfb, ttfb);
+                v.body_truncated += u64::from(truncated);
                 match v.statuses.iter_mut().find(|(c, _)| *c == status) {
                     Some((_, n)) => *n += 1,
                     None => v.statuses.push((status, 1)),
@@ -380,6 +408,8 @@ impl Shard {
         self.sent = 0;
         self.responses = 0;
         self.late = 0;
+        self.body_truncated = 0;
+        self.version_cut = 0;
         self.errors = [0; ERROR_KINDS.len()];
         self.bins.clear();
     }

@@ -19,6 +19,9 @@ fn shard_counts_versions_errors_and_bins() {
         version: v,
         cold: false,
         function_error: false,
+        ttfb: Duration::from_millis(3),
+        truncated: false,
+        version_cut: false,
     };
     s.record(&sample(10, ok(Some("1"))));
     s.record(&sample(
@@ -28,6 +31,9 @@ fn shard_counts_versions_errors_and_bins() {
             version: Some("2"),
             cold: true,
             function_error: false,
+            ttfb: Duration::from_millis(3),
+            truncated: false,
+            version_cut: false,
         },
     ));
     s.record(&sample(150, ok(None)));
@@ -39,6 +45,9 @@ fn shard_counts_versions_errors_and_bins() {
             version: Some("1"),
             cold: false,
             function_error: false,
+            ttfb: Duration::from_millis(3),
+            truncated: false,
+            version_cut: false,
         },
     ));
     assert_eq!((s.sent, s.responses), (5, 4));
@@ -68,6 +77,9 @@ fn function_errors_count_like_5xx() {
         version: Some("2"),
         cold: false,
         function_error,
+        ttfb: Duration::from_millis(3),
+        truncated: false,
+        version_cut: false,
     };
     s.record(&sample(10, invoke(true, 200)));
     s.record(&sample(20, invoke(false, 200)));
@@ -119,6 +131,9 @@ fn versions_beyond_the_cap_are_counted_together() {
                             version: Some(label),
                             cold: false,
                             function_error: false,
+                            ttfb: Duration::from_millis(3),
+                            truncated: false,
+                            version_cut: false,
                         },
                     ));
                 }
@@ -155,4 +170,38 @@ fn histograms_grow_past_their_initial_bound() {
     record_us(&mut h, Duration::from_secs(30));
     assert_eq!(h.len(), 1);
     assert!(h.max() >= 29_000_000);
+}
+
+#[test]
+fn ttfb_and_cut_bodies_are_counted_per_version() {
+    let mut s = Shard::new(10_000_000);
+    let streamed = |version, truncated, version_cut| Outcome::Response {
+        status: 200,
+        version,
+        cold: false,
+        function_error: false,
+        ttfb: Duration::from_millis(2),
+        truncated,
+        version_cut,
+    };
+    s.record(&sample(10, streamed(Some("1"), true, false)));
+    s.record(&sample(20, streamed(Some("1"), false, false)));
+    s.record(&sample(30, streamed(None, true, true)));
+    assert_eq!((s.body_truncated, s.version_cut), (2, 1));
+    assert_eq!(
+        s.errors,
+        [0; ERROR_KINDS.len()],
+        "a cut body is not an error"
+    );
+    let v = &s.versions[0];
+    assert_eq!((v.requests, v.body_truncated), (2, 1));
+    assert_eq!(v.ttfb.len(), 2);
+    assert!((1990..=2010).contains(&v.ttfb.value_at_quantile(0.5)));
+    assert!(
+        v.corrected.value_at_quantile(0.5) >= 4900,
+        "total latency apart"
+    );
+    s.reset();
+    assert_eq!((s.body_truncated, s.version_cut), (0, 0));
+    assert!(s.versions[0].ttfb.is_empty());
 }
