@@ -64,3 +64,82 @@ pub fn merge_into(merged: &mut Report, inputs: &[RunInput]) -> Result<(), Prober
     };
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::tests_support::report_with;
+    use rollout::report::{EncodedHistograms, VersionReport};
+
+    fn hist(us: u64, n: u64) -> Histogram<u64> {
+        let mut h = new_histogram(1_000_000);
+        h.record_n(us, n).unwrap();
+        h
+    }
+
+    /// A run in which version 1 answered its first byte after 2 ms and version 2 after
+    /// 40 ms, `cut` bodies of version 2 cut.
+    fn input(cut: u64) -> RunInput {
+        let mut report = report_with(rollout::Timeline::new(0.1), Some("1"), Some("2"), None, 5.0);
+        for (label, us) in [("1", 2_000), ("2", 40_000)] {
+            let h = hist(us, 30);
+            report.versions.insert(
+                label.into(),
+                VersionReport {
+                    requests: 30,
+                    body_truncated: if label == "2" { cut } else { 0 },
+                    ..VersionReport::default()
+                },
+            );
+            report.histograms.insert(
+                label.into(),
+                EncodedHistograms {
+                    corrected: encode_histogram(&h),
+                    uncorrected: encode_histogram(&h),
+                    ttfb: Some(encode_histogram(&h)),
+                },
+            );
+        }
+        report.totals.body_truncated = cut;
+        RunInput {
+            path: "run".into(),
+            report,
+            seconds: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ttfb_histograms_and_cut_bodies_add_up() {
+        let inputs = [input(3), input(4)];
+        let mut merged = report_with(rollout::Timeline::new(0.1), Some("1"), Some("2"), None, 5.0);
+        for label in ["1", "2"] {
+            merged
+                .versions
+                .insert(label.into(), VersionReport::default());
+            merged
+                .histograms
+                .insert(label.into(), EncodedHistograms::default());
+        }
+        merge_into(&mut merged, &inputs).unwrap();
+        let v2 = &merged.versions["2"];
+        assert_eq!((v2.ttfb_ms.count, v2.body_truncated), (60, 7));
+        assert!((39.9..40.1).contains(&v2.ttfb_ms.p50), "{v2:?}");
+        assert_eq!(merged.totals.body_truncated, 7);
+        let encoded = merged.histograms["1"].ttfb.as_deref().unwrap();
+        assert_eq!(decode_histogram(encoded).unwrap().len(), 60);
+        let cmp = merged.ttfb_comparison.expect("a TTFB comparison");
+        assert!(cmp.new_slower, "{cmp:?}");
+    }
+
+    #[test]
+    fn a_damaged_ttfb_histogram_names_its_input() {
+        let mut bad = input(0);
+        bad.report.histograms.get_mut("1").unwrap().ttfb = Some("not base64!".into());
+        let mut merged = report_with(rollout::Timeline::new(0.1), None, None, None, 5.0);
+        let err = merge_into(&mut merged, &[bad]).unwrap_err().to_string();
+        assert!(
+            err.contains("run") && err.contains("time-to-first-byte"),
+            "{err}"
+        );
+    }
+}
