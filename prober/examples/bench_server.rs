@@ -2,22 +2,29 @@
 //!
 //! ```text
 //! cargo run --release -p prober --example bench_server -- [--addr 127.0.0.1:0] [--version 7]
-//!     [--distinct-versions]
+//!     [--distinct-versions] [--first-byte-after MS]
 //! ```
 //! Prints `http://ADDR/` on its first stdout line, then serves until killed. With `--version`,
 //! every response carries `x-rollcall-version: <version>`; with `--distinct-versions`, every
-//! response carries a version never sent before (`<version>-<n>`: a hostile server). Binds
-//! loopback unless told otherwise.
+//! response carries a version never sent before (`<version>-<n>`: a hostile server). With
+//! `--first-byte-after`, the head goes at once and the body (`hello`) that many milliseconds
+//! later (fractions allowed), timed by a blocking thread's sleep (microseconds, not Tokio's
+//! millisecond timer): the target of `bench/prober-ttfb.sh`. Binds loopback unless told
+//! otherwise.
 
 use std::convert::Infallible;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::combinators::BoxBody;
+use hyper::body::{Body, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -30,6 +37,35 @@ struct Options {
     addr: SocketAddr,
     version: Option<String>,
     distinct: bool,
+    first_byte_after: Option<Duration>,
+}
+
+/// A body whose one chunk arrives through a channel.
+struct Delayed(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl Body for Delayed {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// `hello`, at once or `after` the head.
+fn hello(after: Option<Duration>) -> BoxBody<Bytes, Infallible> {
+    let Some(after) = after else {
+        return BoxBody::new(Full::new(Bytes::from_static(b"hello")));
+    };
+    let due = Instant::now() + after;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let _ = tx.blocking_send(Bytes::from_static(b"hello"));
+    });
+    BoxBody::new(Delayed(rx))
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Options> {
@@ -37,6 +73,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Options>
         addr: "127.0.0.1:0".parse()?,
         version: None,
         distinct: false,
+        first_byte_after: None,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -49,9 +86,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Options>
             }
             "--version" => options.version = Some(value()?),
             "--distinct-versions" => options.distinct = true,
+            "--first-byte-after" => {
+                let v = value()?;
+                let ms: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|ms: &f64| ms.is_finite() && *ms >= 0.0)
+                    .with_context(|| format!("--first-byte-after {v:?}: expected milliseconds"))?;
+                options.first_byte_after = Some(Duration::from_secs_f64(ms / 1000.0));
+            }
             other => bail!(
                 "unknown argument {other:?}; usage: bench_server [--addr IP:PORT] [--version V] \
-                 [--distinct-versions]"
+                 [--distinct-versions] [--first-byte-after MS]"
             ),
         }
     }
@@ -77,6 +123,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     let distinct = options.distinct;
+    let first_byte_after = options.first_byte_after;
     let version: Option<&'static str> = match options.version {
         Some(v) => Some(&*Box::leak(v.into_boxed_str())),
         None if distinct => Some("v"),
@@ -105,7 +152,7 @@ async fn serve(options: Options) -> anyhow::Result<()> {
                 }
                 Ok::<_, Infallible>(
                     response
-                        .body(Full::new(Bytes::from_static(b"hello")))
+                        .body(hello(first_byte_after))
                         .expect("valid response"),
                 )
             });

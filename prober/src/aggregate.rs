@@ -23,8 +23,12 @@ pub struct VersionAgg {
     pub corrected: Histogram<u64>,
     /// Uncorrected latency, µs.
     pub uncorrected: Histogram<u64>,
+    /// Time to first byte from the intended send, µs.
+    pub ttfb: Histogram<u64>,
     /// Responses.
     pub requests: u64,
+    /// Of those, bodies cut at `--max-body`.
+    pub body_truncated: u64,
     /// Error responses: 5xx, and function errors (Invoke).
     pub errors: u64,
     /// Cold starts.
@@ -33,6 +37,7 @@ pub struct VersionAgg {
     pub statuses: BTreeMap<u16, u64>,
     interval: Histogram<u64>,
     window: Histogram<u64>,
+    ttfb_window: Histogram<u64>,
 }
 
 impl VersionAgg {
@@ -41,12 +46,15 @@ impl VersionAgg {
         VersionAgg {
             corrected: new_histogram(high_us),
             uncorrected: new_histogram(high_us),
+            ttfb: new_histogram(high_us),
             requests: 0,
+            body_truncated: 0,
             errors: 0,
             cold_starts: 0,
             statuses: BTreeMap::new(),
             interval: new_histogram(high_us),
             window: new_histogram(high_us),
+            ttfb_window: new_histogram(high_us),
         }
     }
 }
@@ -82,6 +90,17 @@ pub struct IntervalRecord {
 pub struct WindowRecord {
     /// `(version, V2 deflate histogram)` of the versions that served in the window.
     pub versions: Vec<(String, Vec<u8>)>,
+    /// The same for the time to first byte.
+    pub ttfb: Vec<(String, Vec<u8>)>,
+}
+
+/// What a latency comparison compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compared {
+    /// Total latency (to the body's end), corrected.
+    Total,
+    /// Time to first byte, corrected.
+    Ttfb,
 }
 
 /// The aggregate of a run.
@@ -104,6 +123,10 @@ pub struct Aggregate {
     pub responses: u64,
     /// Sent late.
     pub late: u64,
+    /// Responses whose body was cut at `--max-body`.
+    pub body_truncated: u64,
+    /// Untagged responses whose version `--version-json` could not read from a cut body.
+    pub version_cut: u64,
     /// By [`crate::record::ERROR_KINDS`] index.
     pub errors: [u64; crate::record::ERROR_KINDS.len()],
     /// All responses by status code.
@@ -147,6 +170,8 @@ impl Aggregate {
             sent: 0,
             responses: 0,
             late: 0,
+            body_truncated: 0,
+            version_cut: 0,
             errors: [0; crate::record::ERROR_KINDS.len()],
             statuses: BTreeMap::new(),
             timeline: Timeline::new(BIN_SECS),
@@ -162,6 +187,8 @@ impl Aggregate {
         self.sent += shard.sent;
         self.responses += shard.responses;
         self.late += shard.late;
+        self.body_truncated += shard.body_truncated;
+        self.version_cut += shard.version_cut;
         for (a, b) in self.errors.iter_mut().zip(shard.errors) {
             *a += b;
         }
@@ -181,7 +208,10 @@ impl Aggregate {
             let _ = agg.corrected.add(&v.corrected);
             let _ = agg.uncorrected.add(&v.uncorrected);
             let _ = agg.interval.add(&v.corrected);
+            let _ = agg.ttfb.add(&v.ttfb);
+            let _ = agg.ttfb_window.add(&v.ttfb);
             agg.requests += v.requests;
+            agg.body_truncated += v.body_truncated;
             agg.errors += v.errors;
             agg.cold_starts += v.cold_starts;
             for &(code, n) in &v.statuses {
@@ -258,18 +288,21 @@ impl Aggregate {
     }
 
     fn close_window(&mut self) {
-        let versions: Vec<(String, Vec<u8>)> = self
-            .versions
-            .iter_mut()
-            .filter(|(_, v)| !v.window.is_empty())
-            .map(|(label, v)| {
-                let e = encode(&v.window);
-                v.window.reset();
-                (label.clone(), e)
-            })
-            .collect();
+        let mut close = |pick: fn(&mut VersionAgg) -> &mut Histogram<u64>| {
+            self.versions
+                .iter_mut()
+                .filter_map(|(label, v)| {
+                    let h = pick(v);
+                    let e = (!h.is_empty()).then(|| encode(h));
+                    h.reset();
+                    Some((label.clone(), e?))
+                })
+                .collect::<Vec<_>>()
+        };
+        let versions = close(|v| &mut v.window);
+        let ttfb = close(|v| &mut v.ttfb_window);
         if !versions.is_empty() {
-            self.windows.push(WindowRecord { versions });
+            self.windows.push(WindowRecord { versions, ttfb });
         }
     }
 
@@ -281,10 +314,24 @@ impl Aggregate {
 
     /// Compares `new`'s corrected latency with `old`'s over the windows in which both served.
     pub fn windowed_comparison(&self, old: &str, new: &str) -> Option<LatencyComparison> {
+        self.windowed_comparison_of(Compared::Total, old, new)
+    }
+
+    /// Compares `new`'s `what` with `old`'s over the windows in which both served.
+    pub fn windowed_comparison_of(
+        &self,
+        what: Compared,
+        old: &str,
+        new: &str,
+    ) -> Option<LatencyComparison> {
         let mut o = new_histogram(self.high_us);
         let mut n = new_histogram(self.high_us);
         for w in &self.windows {
-            let find = |label: &str| w.versions.iter().find(|(l, _)| l == label).map(|(_, e)| e);
+            let of = match what {
+                Compared::Total => &w.versions,
+                Compared::Ttfb => &w.ttfb,
+            };
+            let find = |label: &str| of.iter().find(|(l, _)| l == label).map(|(_, e)| e);
             if let (Some(a), Some(b)) = (find(old), find(new)) {
                 let _ = o.add(decode(a));
                 let _ = n.add(decode(b));
@@ -337,6 +384,9 @@ mod tests {
             version: v,
             cold: false,
             function_error: false,
+            ttfb: Duration::from_millis(1),
+            truncated: false,
+            version_cut: false,
         }
     }
 
@@ -407,6 +457,12 @@ mod tests {
         let cmp = agg.windowed_comparison("1", "2").unwrap();
         assert_eq!((cmp.old_count, cmp.new_count), (50, 50));
         assert!(cmp.new_slower, "{cmp:?}");
+        // Both versions answer their first byte after 1 ms: no difference there.
+        let ttfb = agg
+            .windowed_comparison_of(Compared::Ttfb, "1", "2")
+            .unwrap();
+        assert_eq!((ttfb.old_count, ttfb.new_count), (50, 50));
+        assert!(!ttfb.new_slower, "{ttfb:?}");
         assert!(
             agg.intervals
                 .iter()

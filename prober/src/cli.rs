@@ -70,6 +70,11 @@ pub struct Cli {
     #[arg(long, env = "PROBER_TIMEOUT", default_value = "10s")]
     pub timeout: String,
 
+    /// Read each response's body to its end, at most this much (e.g. 10MiB, 512KiB, 1048576);
+    /// a longer body is cut there and counted as `body_truncated`, not as an error.
+    #[arg(long, env = "PROBER_MAX_BODY", default_value = "10MiB")]
+    pub max_body: String,
+
     /// Cap on requests in flight; tickets wait (and are counted late) beyond it.
     #[arg(long, env = "PROBER_MAX_IN_FLIGHT", default_value_t = 256)]
     pub max_in_flight: usize,
@@ -287,6 +292,7 @@ impl std::fmt::Debug for Cli {
             )
             .field("body_file", &self.body_file)
             .field("timeout", &self.timeout)
+            .field("max_body", &self.max_body)
             .field("max_in_flight", &self.max_in_flight)
             .field("version_header", &self.version_header)
             .field("version_json", &self.version_json)

@@ -102,6 +102,8 @@ pub struct Config {
     pub body: Bytes,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Largest body read (`--max-body`), bytes; a longer one is cut.
+    pub max_body: u64,
     /// Cap on requests in flight.
     pub max_in_flight: usize,
     /// Response header carrying the version.
@@ -268,6 +270,7 @@ impl Config {
             (None, None) => Bytes::new(),
         };
         let timeout = parse_duration("--timeout", &cli.timeout)?;
+        let max_body = crate::body::parse_max_body(&cli.max_body)?;
         if cli.max_in_flight == 0 {
             return Err(ProberError::invalid(
                 "--max-in-flight",
@@ -369,6 +372,7 @@ impl Config {
             headers,
             body,
             timeout,
+            max_body,
             max_in_flight: cli.max_in_flight,
             version_header,
             version_json: cli.version_json.clone(),
@@ -430,6 +434,7 @@ impl Config {
             stack: self.control.stack.clone(),
             poll_secs: (self.control.alias.is_some() || self.control.deployment.is_some())
                 .then_some(self.control.poll.as_secs_f64()),
+            max_body: Some(self.max_body),
         }
     }
 }

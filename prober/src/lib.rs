@@ -15,6 +15,7 @@
 pub mod aggregate;
 pub mod artifacts;
 pub mod aws;
+pub mod body;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod control;
 mod engine;
 pub mod error;
 pub mod merge;
+mod merge_ttfb;
 pub mod pacer;
 pub mod printable;
 pub mod progress;

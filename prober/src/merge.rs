@@ -413,6 +413,7 @@ pub fn merge_inputs(
             EncodedHistograms {
                 corrected,
                 uncorrected,
+                ..
             },
         ) in &r.histograms
         {
@@ -533,6 +534,7 @@ pub fn merge_inputs(
                 EncodedHistograms {
                     corrected: encode_histogram(c),
                     uncorrected: encode_histogram(u),
+                    ttfb: None,
                 },
             )
         })
@@ -560,6 +562,7 @@ pub fn merge_inputs(
         http2: false,
     };
     let mut report = parts.into_report(max_error_rate);
+    crate::merge_ttfb::merge_into(&mut report, inputs)?;
     report.control_plane = plane;
     report.deployment_start_source = start_source.map(str::to_owned);
     if let Some(conformance) = conformance {

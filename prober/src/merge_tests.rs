@@ -31,6 +31,7 @@ fn run(started_ms: u64, version: &str, at: f64, latencies: &[u64]) -> RunInput {
         EncodedHistograms {
             corrected: encode_histogram(&h),
             uncorrected: encode_histogram(&h),
+            ttfb: Some(encode_histogram(&h)),
         },
     );
     report.totals.sent = latencies.len() as u64;

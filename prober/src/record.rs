@@ -157,6 +157,13 @@ pub enum Outcome<'a> {
         cold: bool,
         /// `X-Amz-Function-Error` was present (Invoke: the function failed).
         function_error: bool,
+        /// Time to first byte from the intended send: until the body's first byte, or until
+        /// the response's head for an empty body.
+        ttfb: Duration,
+        /// The body was cut at `--max-body`.
+        truncated: bool,
+        /// Named no version because `--version-json` needed a body that was cut.
+        version_cut: bool,
     },
     /// No response.
     Failed(FailKind),
@@ -188,8 +195,12 @@ pub struct VersionDelta {
     pub corrected: Histogram<u64>,
     /// Uncorrected latency, µs.
     pub uncorrected: Histogram<u64>,
+    /// Time to first byte from the intended send, µs.
+    pub ttfb: Histogram<u64>,
     /// Responses.
     pub requests: u64,
+    /// Of those, bodies cut at `--max-body`.
+    pub body_truncated: u64,
     /// Error responses: 5xx, and function errors (Invoke).
     pub errors: u64,
     /// Cold starts.
@@ -204,7 +215,9 @@ impl VersionDelta {
             label: label.to_owned(),
             corrected: new_histogram(high_us),
             uncorrected: new_histogram(high_us),
+            ttfb: new_histogram(high_us),
             requests: 0,
+            body_truncated: 0,
             errors: 0,
             cold_starts: 0,
             statuses: Vec::new(),
@@ -215,7 +228,9 @@ impl VersionDelta {
     pub fn reset(&mut self) {
         self.corrected.reset();
         self.uncorrected.reset();
+        self.ttfb.reset();
         self.requests = 0;
+        self.body_truncated = 0;
         self.errors = 0;
         self.cold_starts = 0;
         self.statuses.clear();
@@ -241,6 +256,10 @@ pub struct Shard {
     pub responses: u64,
     /// Of those sent, sent late.
     pub late: u64,
+    /// Responses whose body was cut at `--max-body`.
+    pub body_truncated: u64,
+    /// Untagged responses whose version `--version-json` could not read from a cut body.
+    pub version_cut: u64,
     /// Failures and error responses by [`ERROR_KINDS`] index.
     pub errors: [u64; ERROR_KINDS.len()],
     /// `((bin, slot), count)`, each key once: slot is a `versions` index, [`SLOT_UNTAGGED`] or
@@ -271,6 +290,8 @@ impl Shard {
             sent: 0,
             responses: 0,
             late: 0,
+            body_truncated: 0,
+            version_cut: 0,
             errors: [0; ERROR_KINDS.len()],
             bins: Vec::new(),
         }
@@ -293,6 +314,9 @@ impl Shard {
                 version,
                 cold,
                 function_error,
+                ttfb,
+                truncated,
+                version_cut,
             } => {
                 // A failed function's answer is an error like a 5xx (Invoke answers 200).
                 let kind = if status >= 500 {
@@ -309,6 +333,8 @@ impl Shard {
                     self.errors[k] += 1;
                 }
                 self.responses += 1;
+                self.body_truncated += u64::from(truncated);
+                self.version_cut += u64::from(version_cut && version.is_none());
                 let label = version.map_or(UNTAGGED.into(), version_label);
                 let known = self.versions.iter().position(|v| v.label == label);
                 let i = match known {
@@ -335,6 +361,8 @@ impl Shard {
                 v.cold_starts += u64::from(cold);
                 record_us(&mut v.corrected, s.corrected);
                 record_us(&mut v.uncorrected, s.uncorrected);
+                record_us(&mut v.ttfb, ttfb);
+                v.body_truncated += u64::from(truncated);
                 match v.statuses.iter_mut().find(|(c, _)| *c == status) {
                     Some((_, n)) => *n += 1,
                     None => v.statuses.push((status, 1)),
@@ -380,6 +408,8 @@ impl Shard {
         self.sent = 0;
         self.responses = 0;
         self.late = 0;
+        self.body_truncated = 0;
+        self.version_cut = 0;
         self.errors = [0; ERROR_KINDS.len()];
         self.bins.clear();
     }
@@ -455,163 +485,5 @@ impl Recorder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(ms: u64, outcome: Outcome<'_>) -> Sample<'_> {
-        Sample {
-            sent_at: Duration::from_millis(ms),
-            lag: Duration::from_micros(100),
-            corrected: Duration::from_millis(5),
-            uncorrected: Duration::from_millis(4),
-            late: false,
-            outcome,
-        }
-    }
-
-    #[test]
-    fn shard_counts_versions_errors_and_bins() {
-        let mut s = Shard::new(10_000_000);
-        let ok = |v| Outcome::Response {
-            status: 200,
-            version: v,
-            cold: false,
-            function_error: false,
-        };
-        s.record(&sample(10, ok(Some("1"))));
-        s.record(&sample(
-            20,
-            Outcome::Response {
-                status: 503,
-                version: Some("2"),
-                cold: true,
-                function_error: false,
-            },
-        ));
-        s.record(&sample(150, ok(None)));
-        s.record(&sample(160, Outcome::Failed(FailKind::Connect)));
-        s.record(&sample(
-            170,
-            Outcome::Response {
-                status: 404,
-                version: Some("1"),
-                cold: false,
-                function_error: false,
-            },
-        ));
-        assert_eq!((s.sent, s.responses), (5, 4));
-        assert_eq!(s.errors, [0, 1, 0, 0, 1, 1, 0, 0, 0]);
-        let labels: Vec<_> = s.versions.iter().map(|v| v.label.as_str()).collect();
-        assert_eq!(labels, ["1", "2", UNTAGGED]);
-        assert_eq!(s.versions[1].cold_starts, 1);
-        assert_eq!(s.versions[1].errors, 1);
-        assert_eq!(s.versions[0].statuses, vec![(200, 1), (404, 1)]);
-        assert_eq!(s.versions[0].corrected.len(), 2);
-        assert_eq!(s.bin_count(0, 0), 1);
-        assert_eq!(s.bin_count(0, 1), 1);
-        assert_eq!(s.bin_count(0, SLOT_ERROR), 1);
-        assert_eq!(s.bin_count(1, SLOT_UNTAGGED), 1);
-        assert_eq!(s.bin_count(1, SLOT_ERROR), 1);
-        assert_eq!(s.bin_count(1, 0), 1);
-        s.reset();
-        assert_eq!(s.sent, 0);
-        assert!(s.bins.is_empty() && s.versions[0].corrected.is_empty());
-    }
-
-    #[test]
-    fn function_errors_count_like_5xx() {
-        let mut s = Shard::new(10_000_000);
-        let invoke = |function_error, status| Outcome::Response {
-            status,
-            version: Some("2"),
-            cold: false,
-            function_error,
-        };
-        s.record(&sample(10, invoke(true, 200)));
-        s.record(&sample(20, invoke(false, 200)));
-        s.record(&sample(30, invoke(true, 502)));
-        assert_eq!(s.errors[KIND_FUNCTION_ERROR], 1);
-        assert_eq!(
-            s.errors[KIND_5XX], 1,
-            "a 5xx is a 5xx, function error or not"
-        );
-        assert_eq!(s.versions[0].errors, 2);
-        assert_eq!(s.bin_count(0, SLOT_ERROR), 2);
-        assert_eq!(s.bin_count(0, 0), 3, "the version served all three");
-        assert!(ERROR_RATE_KINDS.contains(&KIND_FUNCTION_ERROR));
-        assert_eq!(ERROR_KINDS[KIND_FUNCTION_ERROR], "function_error");
-    }
-
-    #[test]
-    fn recorder_drains_each_shard_once() {
-        let r = Recorder::new(3, 1_000_000);
-        std::thread::scope(|scope| {
-            for _ in 0..4 {
-                scope.spawn(|| r.record(&sample(2, Outcome::Failed(FailKind::Connect))));
-            }
-        });
-        for _ in 0..9 {
-            r.record(&sample(1, Outcome::Failed(FailKind::Timeout)));
-        }
-        let mut total = 0;
-        r.drain(|s| total += s.sent);
-        assert_eq!(total, 13, "samples of every thread");
-        let mut again = 0;
-        r.drain(|s| again += s.sent);
-        assert_eq!(again, 0);
-    }
-
-    #[test]
-    fn versions_beyond_the_cap_are_counted_together() {
-        let r = Recorder::with_max_versions(3, 1_000_000, 4);
-        let labels: Vec<String> = (0..1000).map(|i| format!("v{i}")).collect();
-        std::thread::scope(|scope| {
-            for chunk in labels.chunks(250) {
-                let r = &r;
-                scope.spawn(move || {
-                    for label in chunk {
-                        r.record(&sample(
-                            5,
-                            Outcome::Response {
-                                status: 200,
-                                version: Some(label),
-                                cold: false,
-                                function_error: false,
-                            },
-                        ));
-                    }
-                });
-            }
-        });
-        let (mut tracked, mut other, mut kept) = (0, 0, std::collections::BTreeSet::new());
-        r.drain(|s| {
-            for v in &s.versions {
-                tracked += v.requests;
-                kept.insert(v.label.clone());
-            }
-            other += s.other.requests;
-        });
-        assert_eq!(kept.len(), 4, "{kept:?}");
-        assert_eq!((tracked, other), (4, 996));
-    }
-
-    #[test]
-    fn long_labels_are_bounded_and_stay_distinct() {
-        let a = format!("{}a", "x".repeat(1000));
-        let b = format!("{}b", "x".repeat(1000));
-        let (la, lb) = (version_label(&a), version_label(&b));
-        assert!(la.len() <= MAX_LABEL_BYTES && lb.len() <= MAX_LABEL_BYTES);
-        assert_ne!(la, lb);
-        assert_eq!(version_label("7"), "7");
-        let multibyte = "é".repeat(1000);
-        assert!(version_label(&multibyte).len() <= MAX_LABEL_BYTES);
-    }
-
-    #[test]
-    fn histograms_grow_past_their_initial_bound() {
-        let mut h = new_histogram(1000);
-        record_us(&mut h, Duration::from_secs(30));
-        assert_eq!(h.len(), 1);
-        assert!(h.max() >= 29_000_000);
-    }
-}
+#[path = "record_tests.rs"]
+mod tests;

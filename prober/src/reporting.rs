@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Interrupt;
-use crate::aggregate::{Aggregate, VersionAgg};
+use crate::aggregate::{Aggregate, Compared, VersionAgg};
 use crate::client::FailKind;
 use crate::config::{Config, DEFAULT_MAX_ERROR_RATE};
 use crate::record::ERROR_KINDS;
@@ -154,6 +154,8 @@ fn version_report(v: &VersionAgg) -> VersionReport {
             .collect(),
         latency_ms: summarize(&v.corrected),
         latency_uncorrected_ms: summarize(&v.uncorrected),
+        ttfb_ms: summarize(&v.ttfb),
+        body_truncated: v.body_truncated,
     }
 }
 
@@ -353,6 +355,7 @@ impl ReportParts {
             untagged: self.untagged,
             totals: self.totals,
             latency_comparison: self.latency_comparison,
+            ttfb_comparison: None,
             timeline: self.timeline,
             histograms: self.histograms,
             other_versions: self.other_versions,
@@ -400,11 +403,16 @@ pub fn build_report(
             .filter(|(_, n)| *n > 0)
             .map(|(k, n)| (k.cause().to_owned(), n))
             .collect(),
+        body_truncated: agg.body_truncated,
+        version_unread_truncated: agg.version_cut,
     };
-    let latency_comparison = match (&split.old_version, &split.new_version) {
-        (Some(old), Some(new)) => agg.windowed_comparison(old, new),
+    let versions = (split.old_version.clone(), split.new_version.clone());
+    let compare = |what| match &versions {
+        (Some(old), Some(new)) => agg.windowed_comparison_of(what, old, new),
         _ => None,
     };
+    let latency_comparison = compare(Compared::Total);
+    let ttfb_comparison = compare(Compared::Ttfb);
     let parts = ReportParts {
         config: config.run_config(),
         facts,
@@ -426,6 +434,7 @@ pub fn build_report(
                 let e = EncodedHistograms {
                     corrected: encode_histogram(&v.corrected),
                     uncorrected: encode_histogram(&v.uncorrected),
+                    ttfb: Some(encode_histogram(&v.ttfb)),
                 };
                 (k.clone(), e)
             })
@@ -438,7 +447,9 @@ pub fn build_report(
         },
         http2: config.http2,
     };
-    parts.into_report(config.max_error_rate)
+    let mut report = parts.into_report(config.max_error_rate);
+    report.ttfb_comparison = ttfb_comparison;
+    report
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The end-of-run summary, printed on stdout after every run and merge (also with `--quiet`,
 //! which only silences the live progress; like k6's end-of-test summary): what was sent, per
 //! version requests, share, errors, cold starts and latency percentiles, untagged responses,
-//! errors by kind, the latency comparison, the rollout's steps, the verdict with its reason and
+//! errors by kind, the time to first byte and cut bodies, the comparisons of latency and of
+//! time to first byte, the rollout's steps, the verdict with its reason and
 //! where the artifacts are. Every line fits [`WIDTH`] columns (a long artifact path excepted);
 //! text from the server is shown through [`crate::printable`].
 
@@ -129,8 +130,12 @@ pub fn render(report: &Report, out_dir: Option<&Path>) -> String {
     header(&mut out, report);
     versions_table(&mut out, report);
     errors(&mut out, report);
+    streams(&mut out, report);
     if let Some(c) = &report.latency_comparison {
-        comparison(&mut out, report, c);
+        comparison(&mut out, "latency:", report, c);
+    }
+    if let Some(c) = report.ttfb_comparison.as_ref().filter(|_| streamed(report)) {
+        comparison(&mut out, "first byte:", report, c);
     }
     rollout(&mut out, report);
     control_plane(&mut out, report);
@@ -149,7 +154,7 @@ pub fn render(report: &Report, out_dir: Option<&Path>) -> String {
         let mut names =
             "report.json timeline.csv junit.xml split.svg latency.svg latency.hlog".to_owned();
         if !report.versions.is_empty() {
-            names.push_str(" latency-<version>.hgrm");
+            names.push_str(" latency-<version>.hgrm ttfb-<version>.hgrm");
         }
         wrap(&mut out, "  ", "  ", &names);
     }
@@ -306,7 +311,80 @@ fn errors(out: &mut String, report: &Report) {
     wrap(out, "errors:", "  ", &text);
 }
 
-fn comparison(out: &mut String, report: &Report, c: &LatencyComparison) {
+/// The time to first byte per version (when the body's first byte came before its end: a
+/// streamed response), the bodies cut at `--max-body` and the versions they left unread.
+fn streams(out: &mut String, report: &Report) {
+    let t = &report.totals;
+    if streamed(report) || t.body_truncated > 0 {
+        let mut rows: Vec<_> = report.versions.iter().collect();
+        rows.sort_by_key(|(_, v)| std::cmp::Reverse(v.requests));
+        let cells: Vec<String> = rows
+            .iter()
+            .take(MAX_VERSION_ROWS)
+            .filter(|(_, v)| v.ttfb_ms.count > 0)
+            .map(|(version, v)| {
+                format!(
+                    "{}{KEEP}p50{KEEP}{}{KEEP}p99{KEEP}{}",
+                    printable_cut(version, VERSION_COLUMN - 1).replace(' ', &KEEP.to_string()),
+                    millis(v.ttfb_ms.p50),
+                    millis(v.ttfb_ms.p99)
+                )
+            })
+            .collect();
+        if !cells.is_empty() {
+            wrap(out, "first byte:", "  ", &cells.join(", "));
+        }
+    }
+    if t.body_truncated > 0 {
+        let cap = report
+            .config
+            .max_body
+            .map_or_else(String::new, |b| format!(" {}", byte_size(b)));
+        let mut text = format!(
+            "{} bodies longer than --max-body{cap} were cut there (read no further; counted, not \
+             errors)",
+            t.body_truncated
+        );
+        if t.version_unread_truncated > 0 {
+            let _ = write!(
+                text,
+                "; {} of them named no version in a header and their version could not be read: \
+                 --version-json needs the whole body (raise --max-body, or tag responses with a \
+                 header)",
+                t.version_unread_truncated
+            );
+        }
+        wrap(out, "bodies:", "  ", &text);
+    } else if t.version_unread_truncated > 0 {
+        let text = format!(
+            "{} responses named no version in a header and their body was larger than the 1 MiB \
+             --version-json reads: version not read (tag responses with a header)",
+            t.version_unread_truncated
+        );
+        wrap(out, "bodies:", "  ", &text);
+    }
+}
+
+/// True when some version's median first byte came well before its median end (by 10% and
+/// 0.1 ms): its responses were streamed, and the time to first byte says something the
+/// latency does not. Otherwise the summary leaves it out (it is in the report).
+fn streamed(report: &Report) -> bool {
+    report
+        .versions
+        .values()
+        .any(|v| v.ttfb_ms.count > 0 && v.ttfb_ms.p50 * 1.1 + 0.1 < v.latency_ms.p50)
+}
+
+/// `10 MiB`, `512 KiB`, `1500 B`.
+fn byte_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}{KEEP}MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{}{KEEP}KiB", b >> 10),
+        b => format!("{b}{KEEP}B"),
+    }
+}
+
+fn comparison(out: &mut String, label: &str, report: &Report, c: &LatencyComparison) {
     let name = |v: &Option<String>| printable_cut(v.as_deref().unwrap_or("?"), 12);
     let (old, new) = (name(&report.old_version), name(&report.new_version));
     let keep = |s: String| s.replace(' ', &KEEP.to_string());
@@ -318,7 +396,7 @@ fn comparison(out: &mut String, report: &Report, c: &LatencyComparison) {
         keep(p_value_text(c.p_value)),
         if c.new_slower { ": slower" } else { "" }
     );
-    wrap(out, "latency:", "  ", &text);
+    wrap(out, label, "  ", &text);
 }
 
 fn rollout(out: &mut String, report: &Report) {

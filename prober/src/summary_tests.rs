@@ -390,3 +390,40 @@ fn the_control_plane_block_gives_codedeploy_s_account_and_flags_a_contradiction(
     }
     assert!(!text.contains("alias arn"), "no alias was polled:\n{text}");
 }
+
+#[test]
+fn streamed_responses_show_their_first_byte_and_cut_bodies() {
+    let mut r = sample();
+    let plain = render(&r, None);
+    assert!(!plain.contains("first byte"), "not streamed: {plain}");
+    for v in r.versions.values_mut() {
+        v.ttfb_ms = LatencySummary {
+            count: v.requests,
+            p50: v.latency_ms.p50 / 4.0,
+            p99: v.latency_ms.p99 / 4.0,
+            ..LatencySummary::default()
+        };
+    }
+    r.ttfb_comparison = r.latency_comparison.clone();
+    r.totals.body_truncated = 7;
+    r.totals.version_unread_truncated = 2;
+    r.config.max_body = Some(10 << 20);
+    let text = render(&r, None);
+    assert!(text.contains("first byte: 1 p50 0.31ms p99"), "{text}");
+    assert!(text.contains("2 p50 3.1"), "{text}");
+    assert!(
+        text.contains("7 bodies longer than --max-body 10 MiB"),
+        "{text}"
+    );
+    assert!(text.contains("2 of them named no version"), "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("first byte:"))
+            .count(),
+        2,
+        "the version table's line and the comparison: {text}"
+    );
+    for line in text.lines() {
+        assert!(line.chars().count() <= WIDTH, "{line}");
+    }
+}

@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{HOST, HeaderMap, HeaderName};
 use http::{Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::http2;
 use tokio::task::JoinSet;
 
 use crate::aws::sigv4::SignedHeaders;
+use crate::body::{MAX_JSON_BODY, read_body};
 use crate::client::{Body, Conn, Connector, FailKind, classify_hyper};
 use crate::config::{COLD_HEADER, Config, EXECUTED_VERSION_HEADER, FUNCTION_ERROR_HEADER};
 use crate::pacer::Ticket;
@@ -26,9 +27,6 @@ use crate::record::{Outcome, Recorder, Sample};
 /// A request sent more than this after its intended instant counts as late
 /// (`totals.late_sends`; the threshold is reported as `totals.late_threshold_ms`).
 pub const LATE_THRESHOLD: Duration = Duration::from_millis(1);
-
-/// Largest body read when looking for the version with `--version-json`.
-const MAX_JSON_BODY: usize = 1 << 20;
 
 /// The current SigV4 signature of a run's requests (`--sigv4`), renewed every second off the
 /// lanes ([`crate::aws::sigv4::Signer`]).
@@ -120,6 +118,7 @@ struct Shared {
     rx: async_channel::Receiver<Ticket>,
     t0: Instant,
     timeout: Duration,
+    max_body: u64,
     max: usize,
     idle: AtomicUsize,
     spawned: AtomicUsize,
@@ -156,6 +155,7 @@ impl Pool {
             rx,
             t0,
             timeout: config.timeout,
+            max_body: config.max_body,
             max,
             idle: AtomicUsize::new(0),
             spawned: AtomicUsize::new(0),
@@ -207,6 +207,12 @@ struct Response {
     status: u16,
     headers: HeaderMap,
     json_version: Option<String>,
+    /// `--version-json` needed the body, and it was cut.
+    version_cut: bool,
+    /// The body's first byte arrived then; for an empty body, the head.
+    first_byte: Instant,
+    /// The body was cut at `--max-body`.
+    truncated: bool,
 }
 
 /// A request on the wire. Dropped while still armed (its task aborted after an interrupt's
@@ -329,11 +335,22 @@ impl Worker {
                         .get(COLD_HEADER)
                         .is_some_and(|v| v.as_bytes().trim_ascii() == b"1"),
                     function_error: r.headers.contains_key(FUNCTION_ERROR_HEADER),
+                    ttfb: r.first_byte.saturating_duration_since(ticket.intended),
+                    truncated: r.truncated,
+                    version_cut: r.version_cut && header_version.is_none(),
                 },
                 Err(kind) => Outcome::Failed(*kind),
             };
             let sample = in_flight.sample(Instant::now(), outcome);
             s.recorder.record(&sample);
+            if result.as_ref().is_ok_and(|r| r.truncated) && self.conn.is_none() {
+                // The cut body's connection was closed: open the next one now, off any
+                // request's clock, so that the next request does not pay for it.
+                let deadline = Instant::now() + s.timeout;
+                if let Some(Ok(conn)) = timeouts.limit(deadline, self.acquire()).await {
+                    self.conn = Some(conn);
+                }
+            }
         }
     }
 
@@ -369,7 +386,11 @@ impl Worker {
             match sent {
                 Ok(resp) => {
                     let response = self.read(resp).await?;
-                    self.conn = Some(conn);
+                    // HTTP/1.1 cannot skip the rest of a cut body: its connection is closed
+                    // (dropped here). On HTTP/2 the dropped body reset only its stream.
+                    if !(response.truncated && matches!(conn, Conn::H1(_))) {
+                        self.conn = Some(conn);
+                    }
                     return Ok(response);
                 }
                 Err(e) => {
@@ -386,29 +407,34 @@ impl Worker {
         }
     }
 
+    /// Reads the response to the end of its body, or until `--max-body` cut it.
     async fn read(&self, resp: hyper::Response<Incoming>) -> Result<Response, FailKind> {
+        let head_at = Instant::now();
         let (parts, mut body) = resp.into_parts();
-        let want_json = self.shared.template.version_json.is_some()
-            && version_from_headers(&parts.headers, &self.shared.template.version_header).is_none();
-        let mut buf = BytesMut::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| classify_hyper(&e))?;
-            if want_json {
-                if let Some(data) = frame.data_ref() {
-                    if buf.len() + data.len() <= MAX_JSON_BODY {
-                        buf.extend_from_slice(data);
-                    }
-                }
-            }
-        }
-        let json_version = match (&self.shared.template.version_json, want_json) {
-            (Some(p), true) => version_from_json(&buf, p),
-            _ => None,
+        let template = &self.shared.template;
+        let want_json = template.version_json.is_some()
+            && version_from_headers(&parts.headers, &template.version_header).is_none();
+        let max_body = self.shared.max_body;
+        let keep = if want_json {
+            usize::try_from(max_body).map_or(MAX_JSON_BODY, |m| m.min(MAX_JSON_BODY))
+        } else {
+            0
+        };
+        let read = read_body(&mut body, max_body, keep)
+            .await
+            .map_err(|e| classify_hyper(&e))?;
+        let (json_version, version_cut) = match (&template.version_json, want_json) {
+            (Some(p), true) if read.kept_whole => (version_from_json(&read.kept, p), false),
+            (Some(_), true) => (None, true),
+            _ => (None, false),
         };
         Ok(Response {
             status: parts.status.as_u16(),
             headers: parts.headers,
             json_version,
+            version_cut,
+            first_byte: read.first_byte.unwrap_or(head_at),
+            truncated: read.truncated,
         })
     }
 

@@ -191,6 +191,12 @@ fn check_hgrm(run: &Run) {
     for (version, v) in &report.versions {
         let file = hgrms
             .iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("latency-")
+            })
             .find(|p| {
                 p.file_stem()
                     .unwrap()

@@ -20,11 +20,12 @@ fn report_value(dir: &Path) -> serde_json::Value {
     read_json(&dir.join("report.json"))
 }
 
+/// The `latency-*.hgrm` files (each beside its `ttfb-*.hgrm`).
 fn hgrm_files(dir: &Path) -> Vec<String> {
     files_under(dir)
         .iter()
         .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
-        .filter(|n| n.ends_with(".hgrm"))
+        .filter(|n| n.starts_with("latency-") && n.ends_with(".hgrm"))
         .collect()
 }
 

@@ -59,6 +59,16 @@ fn cases() -> Vec<Case> {
             true,
         ),
         case(&["--timeout", "soon"], &["--timeout", "soon"], true),
+        case(
+            &["--max-body", "0"],
+            &["--max-body", "\"0\"", "10MiB"],
+            true,
+        ),
+        case(
+            &["--max-body", "lots"],
+            &["--max-body", "lots", "e.g. --max-body 10MiB"],
+            true,
+        ),
         case(&["--rps", "0"], &["--rps", "0"], true),
         case(&["--rps=-5"], &["--rps", "-5"], true),
         case(&["--rps", "abc"], &["--rps", "abc"], false),

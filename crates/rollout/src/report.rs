@@ -180,6 +180,15 @@ pub struct VersionReport {
     pub latency_ms: LatencySummary,
     /// Latency from the actual send time (uncorrected), ms.
     pub latency_uncorrected_ms: LatencySummary,
+    /// Time to first byte from the intended send time (corrected like `latency_ms`), ms: until
+    /// the first byte of the body, or until the response's head for an empty body. Absent in
+    /// reports written before it existed.
+    #[serde(default)]
+    pub ttfb_ms: LatencySummary,
+    /// Of the responses, bodies cut at `--max-body` (read no further; not errors). Absent in
+    /// reports written before it existed.
+    #[serde(default)]
+    pub body_truncated: u64,
 }
 
 /// Requests and errors over the whole run, tagged or not.
@@ -210,6 +219,15 @@ pub struct Totals {
     /// `host not found`, `not TLS`, `timeout`, ...): the diagnosis when a target never answers.
     #[serde(default)]
     pub failure_causes: BTreeMap<String, u64>,
+    /// Responses whose body was cut at `--max-body` (tagged or not; not errors: the body was
+    /// read no further and the connection closed). Absent in reports written before it existed.
+    #[serde(default)]
+    pub body_truncated: u64,
+    /// Of the untagged responses, those whose version could not be read because `--version-json`
+    /// needed a body that was cut (at `--max-body`, or past the 1 MiB kept for the pointer).
+    /// Absent in reports written before it existed.
+    #[serde(default)]
+    pub version_unread_truncated: u64,
 }
 
 /// Responses whose version was not among the first `max_versions` distinct versions seen: they
@@ -272,6 +290,10 @@ pub struct RunConfig {
     /// `--poll`, seconds, when the control plane was polled.
     #[serde(default)]
     pub poll_secs: Option<f64>,
+    /// `--max-body`, bytes: response bodies are read to their end up to this size. Absent in
+    /// reports written before it existed.
+    #[serde(default)]
+    pub max_body: Option<u64>,
 }
 
 /// Lossless histograms of one version, for `prober merge`: HdrHistogram V2 (deflate) encodings,
@@ -282,6 +304,10 @@ pub struct EncodedHistograms {
     pub corrected: String,
     /// Uncorrected latency (from the actual send time).
     pub uncorrected: String,
+    /// Time to first byte (from the intended send time). Absent in reports written before it
+    /// existed.
+    #[serde(default)]
+    pub ttfb: Option<String>,
 }
 
 /// The `report.json` document.
@@ -339,6 +365,11 @@ pub struct Report {
     pub totals: Totals,
     /// New vs old latency over the windows where both served; `null` with fewer than two versions.
     pub latency_comparison: Option<LatencyComparison>,
+    /// The same comparison on the time to first byte (`ttfb_ms`): what a client of a streamed
+    /// response waits before it sees anything. `null` with fewer than two versions; absent in
+    /// reports written before it existed.
+    #[serde(default)]
+    pub ttfb_comparison: Option<LatencyComparison>,
     /// The split timeline (tagged responses per version per bin).
     pub timeline: Timeline,
     /// Lossless per-version histograms, for merging.

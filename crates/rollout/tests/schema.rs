@@ -71,6 +71,8 @@ fn realistic_report() -> Report {
                 status_codes: BTreeMap::from([("200".to_owned(), n)]),
                 latency_ms: summarize(&h),
                 latency_uncorrected_ms: summarize(&h),
+                ttfb_ms: summarize(&h),
+                body_truncated: 1,
             },
         );
         histograms.insert(
@@ -78,6 +80,7 @@ fn realistic_report() -> Report {
             EncodedHistograms {
                 corrected: encode_histogram(&h),
                 uncorrected: encode_histogram(&h),
+                ttfb: Some(encode_histogram(&h)),
             },
         );
         raw.push(h);
@@ -103,6 +106,7 @@ fn realistic_report() -> Report {
             from_version: None,
             to_version: None,
             max_error_rate: Some(0.01),
+            max_body: Some(10 << 20),
             ..RunConfig::default()
         },
         merged_runs: 1,
@@ -131,8 +135,11 @@ fn realistic_report() -> Report {
             status_codes: BTreeMap::from([("200".to_owned(), sent)]),
             error_rate: 0.0,
             failure_causes: BTreeMap::new(),
+            body_truncated: 2,
+            version_unread_truncated: 0,
         },
         latency_comparison: compare_latency(&raw[0], &raw[1]),
+        ttfb_comparison: compare_latency(&raw[0], &raw[1]),
         timeline,
         histograms,
         other_versions: Default::default(),

@@ -1,5 +1,6 @@
 //! The artifacts of a run, each written atomically (a temporary file in the target directory,
-//! then a rename): `report.json`, `timeline.csv`, `latency-<version>.hgrm`, `latency.hlog`,
+//! then a rename): `report.json`, `timeline.csv`, `latency-<version>.hgrm`,
+//! `ttfb-<version>.hgrm` (time to first byte, from the report's histograms), `latency.hlog`,
 //! `split.svg`, `latency.svg` and `junit.xml`.
 
 pub mod csv;
@@ -133,6 +134,16 @@ pub fn latency_file_names<'a>(
     names
 }
 
+/// The `ttfb-<label>.hgrm` name beside a version's `latency-<label>.hgrm`.
+pub fn ttfb_file_name(latency_file: &str) -> String {
+    format!(
+        "ttfb-{}",
+        latency_file
+            .strip_prefix("latency-")
+            .unwrap_or(latency_file)
+    )
+}
+
 /// What [`write_all`] could not write besides `report.json`.
 #[derive(Debug, Default)]
 pub struct Written {
@@ -181,6 +192,21 @@ pub fn write_all(dir: &Path, inputs: &Inputs<'_>) -> Result<Written, ProberError
             &name,
             hdr::percentile_distribution(h, 1000.0).as_bytes(),
         ));
+    }
+    for (version, encoded) in &inputs.report.histograms {
+        let (Some(text), Some(name)) = (&encoded.ttfb, names.get(version)) else {
+            continue;
+        };
+        match rollout::stats::decode_histogram(text) {
+            Ok(h) => keep(write_atomic(
+                dir,
+                &ttfb_file_name(name),
+                hdr::percentile_distribution(&h, 1000.0).as_bytes(),
+            )),
+            Err(e) => {
+                tracing::warn!(version, error = %e, "time-to-first-byte histogram unreadable")
+            }
+        }
     }
     keep(write_atomic(
         dir,
@@ -428,6 +454,7 @@ pub(crate) mod tests_support {
             untagged: 0,
             totals: Totals::default(),
             latency_comparison: None,
+            ttfb_comparison: None,
             timeline,
             histograms: Default::default(),
             other_versions: Default::default(),
