@@ -191,7 +191,8 @@ pub struct StepConformance {
     pub tolerance_secs: Option<f64>,
     /// `on_time`, `late`, `early`, `wrong_share` (the alias held another share where this step
     /// was due), `missing` (never applied although the polls covered its time) or
-    /// `not_observed` (due before the first poll or after the last).
+    /// `not_observed` (due before the first poll or after the last, or shorter than the bracket
+    /// of the change that passed over it: it may have come and gone between two polls).
     pub verdict: String,
 }
 

@@ -173,7 +173,17 @@ pub fn conformance(
             cursor = j + 1;
             last_share = t.share;
         } else if expected_at + slack <= end && expected_at >= first_poll {
-            report.verdict = "missing".to_owned();
+            // A step shorter than the bracket of the change that passed over it may have come
+            // and gone between two polls: not seen, not missing.
+            let step_secs = steps
+                .get(i + 1)
+                .map_or(f64::INFINITY, |next| next.start - step.start);
+            let between_polls = trans
+                .get(cursor)
+                .is_some_and(|t| 2.0 * t.half + slack >= step_secs);
+            if !between_polls {
+                report.verdict = "missing".to_owned();
+            }
         }
         out.push(report);
     }
@@ -201,7 +211,10 @@ fn reason(
         .collect();
     let unobserved = steps.iter().filter(|s| s.verdict == "not_observed").count();
     let unobserved = if unobserved > 0 {
-        format!(" ({unobserved} not observed: due before the first poll or after the last)")
+        format!(
+            " ({unobserved} not observed: due before the first poll or after the last, or shorter \
+             than the polls' interval)"
+        )
     } else {
         String::new()
     };
