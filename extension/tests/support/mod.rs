@@ -1,7 +1,10 @@
 //! Helpers for the in-lab tests: the layer as a directory (the `rollcall` binary under test plus
 //! the wrapper scripts), function binaries of other packages built once, the lab started in
-//! process, a raw HTTP client, and the EMF documents the extension printed.
+//! process, a raw HTTP client, and the EMF documents the extension printed; [`runtime_api`]: a
+//! fake Runtime API behind the proxy under test (the proxy and streaming tests).
 #![allow(dead_code)]
+
+pub mod runtime_api;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
