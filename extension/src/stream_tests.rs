@@ -29,7 +29,11 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Pushes `input` cut at `cuts` through a tagger; after every chunk, the output so far.
-fn steps(mut tagger: PreludeTagger, input: &[u8], cuts: &[usize]) -> (Vec<(usize, Vec<u8>)>, Vec<u8>) {
+fn steps(
+    mut tagger: PreludeTagger,
+    input: &[u8],
+    cuts: &[usize],
+) -> (Vec<(usize, Vec<u8>)>, Vec<u8>) {
     let mut out = Vec::new();
     let mut seen = Vec::new();
     let mut at = 0;
@@ -104,7 +108,10 @@ fn the_prelude_is_tagged_at_every_split_and_the_body_follows_at_once() {
 
 #[test]
 fn a_body_without_a_prelude_passes_at_once() {
-    for input in [&b"data: hi\n\n\0\0\0\0\0\0\0\0more"[..], b" {\"statusCode\":200}"] {
+    for input in [
+        &b"data: hi\n\n\0\0\0\0\0\0\0\0more"[..],
+        b" {\"statusCode\":200}",
+    ] {
         every_split(input, &Expect::Passed);
     }
 }
@@ -134,12 +141,7 @@ fn a_prelude_that_is_not_one_passes_unchanged_once_the_delimiter_is_seen() {
 #[test]
 fn a_stream_that_ends_before_the_delimiter_passes_unchanged() {
     let input = cat(&[PRELUDE, &DELIM[..5]]);
-    every_split(
-        &input,
-        &Expect::HeldThenPassed {
-            until: usize::MAX,
-        },
-    );
+    every_split(&input, &Expect::HeldThenPassed { until: usize::MAX });
 }
 
 #[test]
@@ -153,14 +155,26 @@ fn the_prelude_may_fill_the_cap_and_not_a_byte_more() {
     };
     let fits = pad(MAX_PRELUDE);
     let input = cat(&[&fits, &DELIM, BODY]);
-    let (_, out) = steps(PreludeTagger::new(Some(tags(false))), &input, &[100, MAX_PRELUDE + 3]);
-    let tagged = tag_prelude(&fits, Some(&tags(false).as_tags())).unwrap().0.unwrap();
+    let (_, out) = steps(
+        PreludeTagger::new(Some(tags(false))),
+        &input,
+        &[100, MAX_PRELUDE + 3],
+    );
+    let tagged = tag_prelude(&fits, Some(&tags(false).as_tags()))
+        .unwrap()
+        .0
+        .unwrap();
     assert_eq!(out, cat(&[&tagged, &DELIM, BODY]));
 
     let over = pad(MAX_PRELUDE + 1);
     let input = cat(&[&over, &DELIM, BODY]);
     let until = MAX_PRELUDE + DELIM.len();
-    for cuts in [&[1000, until - 1][..], &[until], &[until + 1], &[MAX_PRELUDE]] {
+    for cuts in [
+        &[1000, until - 1][..],
+        &[until],
+        &[until + 1],
+        &[MAX_PRELUDE],
+    ] {
         check(&input, cuts, &Expect::HeldThenPassed { until });
     }
 }
@@ -176,7 +190,10 @@ fn without_tags_the_prelude_is_only_read() {
 
 #[test]
 fn prelude_headers_absent_or_null_are_added_and_cold_is_marked() {
-    for prelude in [&br#"{"statusCode":500}"#[..], br#"{"statusCode":500,"headers":null}"#] {
+    for prelude in [
+        &br#"{"statusCode":500}"#[..],
+        br#"{"statusCode":500,"headers":null}"#,
+    ] {
         let (tagged, status) = tag_prelude(prelude, Some(&tags(true).as_tags())).unwrap();
         let v: Value = serde_json::from_slice(&tagged.unwrap()).unwrap();
         assert_eq!(status, 500);
@@ -233,7 +250,10 @@ fn through(
             Err(e) => out.push(Out::Error(e)),
         }
     }
-    assert!(seen.lock().unwrap().is_empty(), "reported before the answer");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "reported before the answer"
+    );
     answer.delivered(delivered);
     drop(body);
     let seen = seen.lock().unwrap().clone();
@@ -246,7 +266,10 @@ fn data(b: &[u8]) -> Result<Frame<Bytes>, &'static str> {
 
 fn error_trailers() -> HeaderMap {
     let mut t = HeaderMap::new();
-    t.insert(HEADER_FUNCTION_ERROR_TYPE, "Runtime.StreamError".parse().unwrap());
+    t.insert(
+        HEADER_FUNCTION_ERROR_TYPE,
+        "Runtime.StreamError".parse().unwrap(),
+    );
     t.insert(
         protocol::runtime::TRAILER_FUNCTION_ERROR_BODY,
         "YmFk".parse().unwrap(),
@@ -264,7 +287,10 @@ fn an_error_trailer_after_a_partial_body_is_forwarded_and_reported_once() {
         Ok(Frame::trailers(error_trailers())),
     ];
     let (out, seen) = through(frames, Some(PreludeTagger::new(Some(tags(true)))), true);
-    let mut tagged = tag_prelude(PRELUDE, Some(&tags(true).as_tags())).unwrap().0.unwrap();
+    let mut tagged = tag_prelude(PRELUDE, Some(&tags(true).as_tags()))
+        .unwrap()
+        .0
+        .unwrap();
     tagged.extend_from_slice(&DELIM);
     tagged.extend_from_slice(b"part one");
     assert_eq!(out, [Out::Data(tagged), Out::Trailers(error_trailers())]);
@@ -279,7 +305,10 @@ fn an_error_trailer_after_a_partial_body_is_forwarded_and_reported_once() {
 #[test]
 fn trailers_or_an_error_before_the_delimiter_release_the_held_bytes_unchanged() {
     let (out, seen) = through(
-        vec![data(b"{\"statusCode\":2"), Ok(Frame::trailers(error_trailers()))],
+        vec![
+            data(b"{\"statusCode\":2"),
+            Ok(Frame::trailers(error_trailers())),
+        ],
         Some(PreludeTagger::new(Some(tags(false)))),
         true,
     );
@@ -299,7 +328,10 @@ fn trailers_or_an_error_before_the_delimiter_release_the_held_bytes_unchanged() 
     );
     assert_eq!(
         out,
-        [Out::Data(b"{\"statusCode\":2".to_vec()), Out::Error("reset")]
+        [
+            Out::Data(b"{\"statusCode\":2".to_vec()),
+            Out::Error("reset")
+        ]
     );
     assert!(!seen[0].0.complete);
     assert!(seen[0].0.is_error(false));

@@ -86,7 +86,14 @@ async fn a_streaming_runtime_is_tagged_in_its_prelude_and_forwarded_before_it_en
     let prelude = |cold: bool| {
         String::from_utf8(prelude.to_vec())
             .unwrap()
-            .replace("COLD", if cold { r#","x-rollcall-cold":"1""# } else { "" })
+            .replace(
+                "COLD",
+                if cold {
+                    r#","x-rollcall-cold":"1""#
+                } else {
+                    ""
+                },
+            )
             .into_bytes()
     };
 
@@ -184,7 +191,11 @@ async fn streams_the_proxy_cannot_be_sure_of_pass_byte_for_byte() {
         // Not an HTTP event: its stream has no prelude, whatever it looks like.
         (br#"{"source":"aws.events"}"#, http, with_prelude.clone()),
         // An HTTP event, but the body does not say it is an HTTP-integration stream.
-        (APIGW_V2_EVENT, Some("application/octet-stream"), with_prelude.clone()),
+        (
+            APIGW_V2_EVENT,
+            Some("application/octet-stream"),
+            with_prelude.clone(),
+        ),
         (APIGW_V2_EVENT, None, with_prelude.clone()),
         // Not a prelude: not JSON, or no delimiter before the end.
         (APIGW_V1_EVENT, http, cat(&[b"{oops}", DELIM, b"body"])),
