@@ -1,6 +1,7 @@
-//! Streamed responses through the proxy, between a runtime (a Python custom runtime writing
-//! raw chunks and trailers, or a hyper client) and a real HTTP server playing the Runtime API:
-//! the exact bytes it receives, when it receives them, and the metrics.
+//! Streamed responses through the proxy, between a runtime (`lambda_runtime`'s `StreamResponse`
+//! in `examples/stream_fn.rs`, a Python custom runtime writing raw chunks and trailers, or a
+//! hyper client) and a real HTTP server playing the Runtime API: the exact bytes it receives,
+//! when it receives them, and the metrics.
 
 mod support;
 
@@ -145,6 +146,82 @@ async fn a_streaming_runtime_is_tagged_in_its_prelude_and_forwarded_before_it_en
             "latency {l} ms runs to the end of the stream, {hold_ms} ms after its first byte ({f} ms)"
         );
     }
+}
+
+/// Builds this package's example `name` (dev profile) and returns its executable.
+fn example(name: &str) -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["build", "-p", "rollcall-extension", "--example", name])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo build --example {name} failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| Some(m["executable"].as_str()?.into()))
+        .unwrap_or_else(|| panic!("cargo reported no executable for example {name}"))
+}
+
+#[tokio::test]
+async fn a_lambda_runtime_stream_response_is_tagged_and_forwarded_as_it_is_written() {
+    let exe = tokio::task::spawn_blocking(|| example("stream_fn"))
+        .await
+        .unwrap();
+    let mut h = Harness::start(true).await;
+    h.queue("r1", APIGW_V2_EVENT);
+    h.queue("r2", APIGW_V2_EVENT);
+    let mut child = tokio::process::Command::new(exe)
+        .env(
+            "AWS_LAMBDA_RUNTIME_API",
+            h.proxy_url.trim_start_matches("http://"),
+        )
+        .env("AWS_LAMBDA_FUNCTION_NAME", "f")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // What lambda_runtime 1.5 writes for the function's MetadataPrelude, tagged.
+    let prelude: &[u8] = br#"{"statusCode":201,"headers":{"content-type":"text/plain","x-rollcall-version":"7","x-rollcall-cold":"1"},"cookies":["a=1"]}"#;
+    let warm: &[u8] = br#"{"statusCode":201,"headers":{"content-type":"text/plain","x-rollcall-version":"7"},"cookies":["a=1"]}"#;
+    let first = tokio::time::timeout(
+        Duration::from_secs(30),
+        h.upstream.received_containing(b"part one, "),
+    )
+    .await
+    .expect("the first body chunk reached the Runtime API while the function held the last");
+    assert_eq!(first, cat(&[prelude, DELIM, b"part one, "]));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"go\n")
+        .await
+        .unwrap();
+    let seen = h.seen().await;
+    assert_eq!(seen.path, "/2018-06-01/runtime/invocation/r1/response");
+    assert_eq!(seen.body, cat(&[prelude, DELIM, b"part one, part two"]));
+    assert_eq!(
+        seen.headers["content-type"],
+        CONTENT_TYPE_HTTP_INTEGRATION_RESPONSE
+    );
+    // The second invocation (stdin is closed: both chunks at once) comes after the runtime had
+    // the answer to the first, so the first is recorded by then.
+    let seen = h.seen().await;
+    assert_eq!(seen.path, "/2018-06-01/runtime/invocation/r2/response");
+    assert_eq!(seen.body, cat(&[warm, DELIM, b"part one, part two"]));
+    let doc = &h.emf()[0];
+    assert_eq!(doc["Invocations"], 2);
+    assert_eq!(doc["Errors"], 0);
+    assert!(!values(doc, "TimeToFirstByte").is_empty(), "{doc}");
+    drop(child);
 }
 
 /// Posts a streamed response from a hyper client: `chunks` as body frames, then `trailers`.
