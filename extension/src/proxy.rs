@@ -298,7 +298,9 @@ impl Proxy {
             }),
             _ => None,
         };
-        let tagger = prelude.then(|| PreludeTagger::new(tags));
+        // Without tags, the prelude is still read for its status when metrics are on.
+        let tagger = (prelude && (tags.is_some() || self.recorder.is_some()))
+            .then(|| PreludeTagger::new(tags));
         if tagger.is_some() {
             // The prelude may grow: the body goes chunked.
             parts.headers.remove(CONTENT_LENGTH);

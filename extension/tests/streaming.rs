@@ -148,28 +148,9 @@ async fn a_streaming_runtime_is_tagged_in_its_prelude_and_forwarded_before_it_en
     }
 }
 
-/// Builds this package's example `name` (dev profile) and returns its executable.
-fn example(name: &str) -> std::path::PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["build", "-p", "rollcall-extension", "--example", name])
-        .arg("--message-format=json-render-diagnostics")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "cargo build --example {name} failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
-        .find_map(|m| Some(m["executable"].as_str()?.into()))
-        .unwrap_or_else(|| panic!("cargo reported no executable for example {name}"))
-}
-
 #[tokio::test]
 async fn a_lambda_runtime_stream_response_is_tagged_and_forwarded_as_it_is_written() {
-    let exe = tokio::task::spawn_blocking(|| example("stream_fn"))
+    let exe = tokio::task::spawn_blocking(|| support::example("stream_fn"))
         .await
         .unwrap();
     let mut h = Harness::start(true).await;

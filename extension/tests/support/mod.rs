@@ -24,6 +24,25 @@ pub fn function_binary(name: &str) -> PathBuf {
     test_support::executable(&["hello", "lab-testfn"], name)
 }
 
+/// Builds this package's example `name` (dev profile) and returns its executable.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["build", "-p", "rollcall-extension", "--example", name])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo build --example {name} failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| Some(m["executable"].as_str()?.into()))
+        .unwrap_or_else(|| panic!("cargo reported no executable for example {name}"))
+}
+
 /// Writes an executable file.
 pub fn write_exe(path: &Path, content: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
