@@ -8,6 +8,12 @@
 //!   runtime like the `rollcall` binary's.
 //! - `startup`: time from spawning `rollcall` to its register call, against a minimal
 //!   Extensions API on 127.0.0.1:0.
+//! - `stream`: the proxy's added time to first byte of a streamed HTTP response (prelude,
+//!   delimiter, body chunks), in one process, direct vs through the proxy (which tags the
+//!   prelude); in `bench/stream.rs`.
+
+#[path = "bench/stream.rs"]
+mod bench_stream;
 
 use std::convert::Infallible;
 use std::os::unix::fs::PermissionsExt;
@@ -25,9 +31,9 @@ use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, Parser)]
 struct Opts {
-    /// The `rollcall` binary (release).
+    /// The `rollcall` binary (release); needed by `latency`, `rss` and `startup`.
     #[arg(long)]
-    rollcall: PathBuf,
+    rollcall: Option<PathBuf>,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -71,6 +77,12 @@ enum Mode {
     Proxy {
         /// Cycles per mode.
         #[arg(long, default_value_t = 50_000)]
+        cycles: u64,
+    },
+    /// Added time to first byte of streamed responses, in one process.
+    Stream {
+        /// Streamed responses per mode.
+        #[arg(long, default_value_t = 20_000)]
         cycles: u64,
     },
     /// Spawn-to-register time.
@@ -153,11 +165,11 @@ async fn invoke_once(env: &mut Environment) -> Duration {
     }
 }
 
-fn micros(d: Duration) -> u64 {
+pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
-fn line(name: &str, h: &Histogram<u64>) {
+pub(crate) fn line(name: &str, h: &Histogram<u64>) {
     println!(
         "{name:>8}: n={} p50={}us p90={}us p99={}us p99.9={}us max={}us",
         h.len(),
@@ -456,7 +468,7 @@ fn main() {
     // different workers, and the cross-thread wake-ups (tens of us each on a small VM) would be
     // measured as the proxy's cost.
     let runtime = match opts.mode {
-        Mode::Proxy { .. } => tokio::runtime::Builder::new_current_thread()
+        Mode::Proxy { .. } | Mode::Stream { .. } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
         _ => tokio::runtime::Builder::new_multi_thread()
@@ -464,6 +476,11 @@ fn main() {
             .build(),
     }
     .expect("a tokio runtime");
+    let rollcall = || -> &Path {
+        opts.rollcall
+            .as_deref()
+            .expect("this mode runs the `rollcall` binary: pass --rollcall PATH")
+    };
     runtime.block_on(async move {
         match opts.mode {
             Mode::Latency {
@@ -471,15 +488,16 @@ fn main() {
                 invocations,
                 block,
                 with_env,
-            } => latency(&opts.rollcall, &function, invocations, block, &with_env).await,
+            } => latency(rollcall(), &function, invocations, block, &with_env).await,
             Mode::Rss {
                 function,
                 invocations,
                 samples,
                 with_env,
-            } => rss(&opts.rollcall, &function, invocations, samples, &with_env).await,
+            } => rss(rollcall(), &function, invocations, samples, &with_env).await,
             Mode::Proxy { cycles } => proxy_cost(cycles).await,
-            Mode::Startup { runs } => startup(&opts.rollcall, runs).await,
+            Mode::Startup { runs } => startup(rollcall(), runs).await,
+            Mode::Stream { cycles } => bench_stream::run(cycles).await,
         }
     });
 }

@@ -7,7 +7,8 @@
 //! - [`config`]: `ROLLCALL_*` variables, one pure parser.
 //! - [`endpoint`]: `AWS_LAMBDA_RUNTIME_API` read as runtime clients read it;
 //!   [`extensions_api`]: register and next-event calls.
-//! - [`tag`]: the pure tagging function (the wire contract); [`probe`]: event classification.
+//! - [`tag`]: the pure tagging function (the wire contract); [`probe`]: event classification;
+//!   [`stream`]: streamed responses (the HTTP prelude tagged on the fly, the stream's metrics).
 //! - [`proxy`]: the Runtime API proxy; [`listen`]: what its listener and the telemetry one share
 //!   (header-read timeout, connection cap, backoff at the descriptor limit).
 //! - [`metrics`], [`recorder`]: aggregation and EMF output.
@@ -27,6 +28,7 @@ mod rawjson;
 pub mod ready;
 pub mod recorder;
 pub mod run;
+pub mod stream;
 pub mod tag;
 pub mod telemetry;
 

@@ -2,8 +2,8 @@
 //! (DESIGN.md, "Metrics"; LAMBDA-FACTS §9).
 //!
 //! Recording is a few integer updates under a short lock; documents are built only when the
-//! flusher drains the aggregate, never on a response's path. Value arrays (latency, init
-//! duration) are split into documents of at most [`MAX_VALUES_PER_METRIC`] values.
+//! flusher drains the aggregate, never on a response's path. Value arrays (latency, time to
+//! first byte, init duration) are split into documents of at most [`MAX_VALUES_PER_METRIC`] values.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
@@ -46,6 +46,7 @@ struct VersionStats {
     timeouts: u64,
     cold_starts: u64,
     latency_ms: Vec<f64>,
+    first_byte_ms: Vec<f64>,
     init_duration_ms: Vec<f64>,
     max_memory_mb: Option<u64>,
     dropped_values: u64,
@@ -121,9 +122,19 @@ impl Aggregate {
         }
     }
 
-    /// An error reported after the response started (a streaming response's error trailer).
-    pub fn error(&mut self, version: &str) {
-        self.stats(version).errors += 1;
+    /// A streamed response's time to first byte (event handed to the runtime -> first byte
+    /// forwarded), kept like latency values. Returns true when the caller should wake the
+    /// flusher (see [`Self::completion`]).
+    pub fn time_to_first_byte(&mut self, version: &str, ms: f64) -> bool {
+        let s = self.stats(version);
+        if s.first_byte_ms.len() < MAX_PENDING_VALUES {
+            s.first_byte_ms.push(round_ms(ms));
+            s.first_byte_ms.len() == MAX_PENDING_VALUES
+        } else {
+            s.dropped_values += 1;
+            self.dropped_total += 1;
+            true
+        }
     }
 
     /// Sets the function name (the `FunctionName` dimension), e.g. from the register response.
@@ -182,6 +193,7 @@ impl Aggregate {
                 continue;
             }
             let mut latency = stats.latency_ms.chunks(MAX_VALUES_PER_METRIC);
+            let mut first_byte = stats.first_byte_ms.chunks(MAX_VALUES_PER_METRIC);
             let mut init = stats.init_duration_ms.chunks(MAX_VALUES_PER_METRIC);
             let mut first = DocBuilder::new(self, &version, timestamp_ms);
             first.count(name::INVOCATIONS, stats.invocations);
@@ -192,15 +204,17 @@ impl Aggregate {
                 first.metric(name::MAX_MEMORY_USED, unit::MEGABYTES, Value::from(mb));
             }
             first.values(name::LATENCY, latency.next());
+            first.values(name::TIME_TO_FIRST_BYTE, first_byte.next());
             first.values(name::INIT_DURATION, init.next());
             docs.push(first.build());
             loop {
-                let (l, i) = (latency.next(), init.next());
-                if l.is_none() && i.is_none() {
+                let (l, f, i) = (latency.next(), first_byte.next(), init.next());
+                if l.is_none() && f.is_none() && i.is_none() {
                     break;
                 }
                 let mut more = DocBuilder::new(self, &version, timestamp_ms);
                 more.values(name::LATENCY, l);
+                more.values(name::TIME_TO_FIRST_BYTE, f);
                 more.values(name::INIT_DURATION, i);
                 docs.push(more.build());
             }
@@ -416,6 +430,40 @@ mod tests {
         assert_eq!(agg.dropped_values(), 5);
         let docs = agg.drain(1);
         assert_eq!(docs.len(), MAX_PENDING_VALUES / MAX_VALUES_PER_METRIC);
+    }
+
+    #[test]
+    fn time_to_first_byte_is_a_distribution_per_version_split_like_latency() {
+        let mut agg = Aggregate::new("f", "Rollcall");
+        for i in 0..150 {
+            agg.time_to_first_byte("2", f64::from(i) + 0.0004);
+        }
+        agg.time_to_first_byte("3", 7.5);
+        let docs = agg.drain(1);
+        assert_eq!(docs.len(), 3, "two documents for version 2, one for 3");
+        let mut values = Vec::new();
+        for d in &docs[..2] {
+            d.check_limits().unwrap();
+            let def = d.aws.cloud_watch_metrics[0]
+                .metrics
+                .iter()
+                .find(|m| m.name == name::TIME_TO_FIRST_BYTE)
+                .unwrap();
+            assert_eq!(def.unit.as_deref(), Some(unit::MILLISECONDS));
+            values.extend(
+                d.members[name::TIME_TO_FIRST_BYTE]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap()),
+            );
+        }
+        assert_eq!(values, (0..150).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(docs[2].members["Version"], "3");
+        assert_eq!(
+            docs[2].members[name::TIME_TO_FIRST_BYTE],
+            serde_json::json!([7.5])
+        );
     }
 
     #[test]

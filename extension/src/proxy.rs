@@ -1,8 +1,9 @@
 //! The Runtime API proxy: the runtime talks to it instead of the real Runtime API (LAMBDA-FACTS
 //! §5). Every call is forwarded; `/next` events are counted (invocations, cold start) and read
 //! to learn their kind, buffered `/response` bodies are tagged (or forwarded as they were if
-//! tagging does not apply), and streaming responses, errors and every other call pass through
-//! as streams, trailers included.
+//! tagging does not apply), streamed responses pass chunk for chunk with their HTTP prelude
+//! tagged ([`crate::stream`]), and errors and every other call pass through as streams,
+//! trailers included.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -28,6 +29,7 @@ use tracing::{debug, warn};
 use crate::endpoint::RuntimeApi;
 use crate::listen::{self, Acceptor};
 use crate::recorder::Recorder;
+use crate::stream::{self, OwnedTags, PreludeTagger, StreamedBody};
 use crate::tag::{ResponseShape, Tagged, Tags, response_status, tag_response};
 
 /// The body type the proxy sends and answers with.
@@ -205,22 +207,11 @@ impl Proxy {
         let Some(flight) = self.take(request_id) else {
             return self.forward(req.map(BodyExt::boxed_unsync)).await;
         };
-        if streaming || too_large {
-            let recorder = self.recorder.clone();
-            let version = self.version.get().cloned();
-            let req = req.map(|body| {
-                body.map_frame(move |frame| {
-                    if let (Some(trailers), Some(r), Some(v)) =
-                        (frame.trailers_ref(), &recorder, &version)
-                        && trailers.contains_key(runtime::HEADER_FUNCTION_ERROR_TYPE)
-                    {
-                        r.error(v);
-                    }
-                    frame
-                })
-                .boxed_unsync()
-            });
-            let res = self.forward(req).await;
+        if streaming {
+            return self.stream(req, flight).await;
+        }
+        if too_large {
+            let res = self.forward(req.map(BodyExt::boxed_unsync)).await;
             self.record(flight, received, !delivered(&res));
             return res;
         }
@@ -272,6 +263,63 @@ impl Proxy {
         let res = self.forward(Request::from_parts(parts, full(body))).await;
         let error = status.is_some_and(|s| s >= 500) || !delivered(&res);
         self.record(flight, received, error);
+        res
+    }
+
+    /// A streamed response: forwarded chunk for chunk, its HTTP prelude tagged when the event
+    /// was an API Gateway or function URL event and the body says it has one; recorded once at
+    /// its end (latency to the last byte, time to the first, error trailer).
+    async fn stream(
+        &self,
+        req: Request<Incoming>,
+        flight: InFlight,
+    ) -> Result<Response<ProxyBody>, ForwardError> {
+        let (mut parts, body) = req.into_parts();
+        let http_integration = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case(runtime::CONTENT_TYPE_HTTP_INTEGRATION_RESPONSE)
+            });
+        // ALB does not stream: an ALB event's response is no HTTP-integration stream.
+        let prelude = http_integration
+            && matches!(
+                flight.shape,
+                Some(ResponseShape::ProxyV1 | ResponseShape::HttpV2)
+            );
+        let tags = match (&self.settings.version_header, self.version.get()) {
+            (Some(header), Some(version)) => Some(OwnedTags {
+                version_header: header.clone(),
+                version: version.clone(),
+                cold: flight.cold,
+            }),
+            _ => None,
+        };
+        // Without tags, the prelude is still read for its status when metrics are on.
+        let tagger = (prelude && (tags.is_some() || self.recorder.is_some()))
+            .then(|| PreludeTagger::new(tags));
+        if tagger.is_some() {
+            // The prelude may grow: the body goes chunked.
+            parts.headers.remove(CONTENT_LENGTH);
+        }
+        let recorder = self.recorder.clone().zip(self.version.get().cloned());
+        let (watch, answer) = stream::watch(move |end, delivered| {
+            if let Some((r, v)) = recorder {
+                let since = |t: Instant| t.saturating_duration_since(flight.started);
+                r.stream_completion(
+                    &v,
+                    since(end.end),
+                    end.first_byte.map(since),
+                    end.is_error(delivered),
+                );
+            }
+        });
+        let body = StreamedBody::new(body, tagger, watch).boxed_unsync();
+        let res = self.forward(Request::from_parts(parts, body)).await;
+        answer.delivered(delivered(&res));
         res
     }
 

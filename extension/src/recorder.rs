@@ -48,9 +48,31 @@ impl Recorder {
         }
     }
 
-    /// Records an error reported after the response started (a streaming trailer).
-    pub fn error(&self, version: &str) {
-        self.lock().error(version);
+    /// Records a finished streamed response: `latency` to its last byte, `first_byte` to its
+    /// first (none for an empty body); one invocation, one error at most.
+    pub fn stream_completion(
+        &self,
+        version: &str,
+        latency: Duration,
+        first_byte: Option<Duration>,
+        error: bool,
+    ) {
+        let full = {
+            let mut agg = self.lock();
+            let full = agg.completion(
+                version,
+                Completion {
+                    latency_ms: latency.as_secs_f64() * 1000.0,
+                    error,
+                },
+            );
+            let ttfb_full = first_byte
+                .is_some_and(|d| agg.time_to_first_byte(version, d.as_secs_f64() * 1000.0));
+            full || ttfb_full
+        };
+        if full {
+            self.wake.notify_one();
+        }
     }
 
     /// Drains the aggregate and writes its documents to `out`.

@@ -332,7 +332,7 @@ impl Response<'_> {
 
 /// The header map `existing` (raw JSON object, or none) without any case variant of the tag
 /// headers, plus the tags; values are arrays when `multi`.
-fn edit_headers(
+pub(crate) fn edit_headers(
     existing: Option<&RawValue>,
     tags: &Tags<'_>,
     multi: bool,

@@ -1,214 +1,23 @@
 //! The proxy between a real hyper client (playing the runtime) and a real HTTP server on
 //! 127.0.0.1:0 (playing the Runtime API), which reports every call it receives on a channel.
 
-use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{Request, StatusCode};
 use http_body_util::channel::Channel;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use protocol::runtime::MAX_PAYLOAD_SIZE;
-use rollcall_extension::metrics::Aggregate;
 use rollcall_extension::proxy::{Proxy, ProxySettings};
-use rollcall_extension::recorder::Recorder;
 use serde_json::Value;
+use support::runtime_api::{APIGW_V1_EVENT, APIGW_V2_EVENT, Harness};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc};
-
-/// A call the fake Runtime API received.
-#[derive(Debug)]
-struct Seen {
-    path: String,
-    headers: HeaderMap,
-    body: Bytes,
-    trailers: Option<HeaderMap>,
-}
-
-/// The fake Runtime API: `/next` hands out the queued events in order.
-struct Upstream {
-    events: Mutex<Vec<(String, Vec<u8>)>>,
-    seen: mpsc::UnboundedSender<Seen>,
-    /// Body bytes of the call being read, as they arrive.
-    receiving: AtomicUsize,
-    /// Woken at each body chunk.
-    progress: Notify,
-}
-
-async fn upstream_handle(
-    up: Arc<Upstream>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().to_owned();
-    let (parts, mut body) = req.into_parts();
-    let (mut data, mut trailers) = (Vec::new(), None);
-    up.receiving.store(0, Ordering::SeqCst);
-    while let Some(frame) = body.frame().await {
-        match frame.unwrap().into_data() {
-            Ok(chunk) => {
-                data.extend_from_slice(&chunk);
-                up.receiving.store(data.len(), Ordering::SeqCst);
-                up.progress.notify_waiters();
-            }
-            Err(frame) => trailers = frame.into_trailers().ok(),
-        }
-    }
-    let body = Bytes::from(data);
-    if path.ends_with("/invocation/next") {
-        let next = up.events.lock().unwrap().pop();
-        let Some((id, event)) = next else {
-            let mut r = Response::new(Full::new(Bytes::from_static(b"no more")));
-            *r.status_mut() = StatusCode::GONE;
-            return Ok(r);
-        };
-        let mut r = Response::new(Full::new(Bytes::from(event)));
-        r.headers_mut()
-            .insert("lambda-runtime-aws-request-id", id.parse().unwrap());
-        r.headers_mut().insert(
-            "lambda-runtime-deadline-ms",
-            "4102444800000".parse().unwrap(),
-        );
-        return Ok(r);
-    }
-    // Like Lambda, a response over the payload limit is refused with 413 (the client gets
-    // a 500); the call is still reported.
-    let too_large = path.ends_with("/response") && body.len() > MAX_PAYLOAD_SIZE;
-    up.seen
-        .send(Seen {
-            path,
-            headers: parts.headers,
-            body,
-            trailers,
-        })
-        .unwrap();
-    if too_large {
-        let mut r = Response::new(Full::new(Bytes::from_static(
-            br#"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#,
-        )));
-        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        return Ok(r);
-    }
-    let mut r = Response::new(Full::new(Bytes::from_static(br#"{"status":"OK"}"#)));
-    *r.status_mut() = StatusCode::ACCEPTED;
-    Ok(r)
-}
-
-struct Harness {
-    proxy_url: String,
-    seen: mpsc::UnboundedReceiver<Seen>,
-    upstream: Arc<Upstream>,
-    recorder: Arc<Recorder>,
-    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
-}
-
-impl Harness {
-    async fn start(tagging: bool) -> Self {
-        let (tx, seen) = mpsc::unbounded_channel();
-        let upstream = Arc::new(Upstream {
-            events: Mutex::new(Vec::new()),
-            seen: tx,
-            receiving: AtomicUsize::new(0),
-            progress: Notify::new(),
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let upstream_addr = listener.local_addr().unwrap();
-        let up = upstream.clone();
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                let up = up.clone();
-                tokio::spawn(async move {
-                    let svc =
-                        hyper::service::service_fn(move |req| upstream_handle(up.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
-        let version = Arc::new(OnceLock::new());
-        version.set("7".to_owned()).unwrap();
-        let recorder = Recorder::new(Aggregate::new("f", "Rollcall"));
-        let proxy = Proxy::new(
-            ProxySettings {
-                upstream: upstream_addr.to_string(),
-                version_header: tagging.then(|| "x-rollcall-version".to_owned()),
-            },
-            version,
-            Some(recorder.clone()),
-        );
-        let proxy_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy_url = format!("http://{}", proxy_listener.local_addr().unwrap());
-        tokio::spawn(proxy.serve(proxy_listener));
-        Self {
-            proxy_url,
-            seen,
-            upstream,
-            recorder,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-
-    fn queue(&self, id: &str, event: &[u8]) {
-        self.upstream
-            .events
-            .lock()
-            .unwrap()
-            .insert(0, (id.to_owned(), event.to_vec()));
-    }
-
-    async fn next(&self) -> (String, Bytes) {
-        let res = self
-            .client
-            .get(
-                format!("{}/2018-06-01/runtime/invocation/next", self.proxy_url)
-                    .parse()
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let id = res.headers()["lambda-runtime-aws-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        (id, res.into_body().collect().await.unwrap().to_bytes())
-    }
-
-    async fn post(&self, path: &str, body: &[u8]) -> StatusCode {
-        let req = Request::post(format!("{}{path}", self.proxy_url))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::copy_from_slice(body)))
-            .unwrap();
-        self.client.request(req).await.unwrap().status()
-    }
-
-    async fn seen(&mut self) -> Seen {
-        tokio::time::timeout(Duration::from_secs(10), self.seen.recv())
-            .await
-            .expect("the upstream saw the call")
-            .unwrap()
-    }
-
-    fn emf(&self) -> Vec<Value> {
-        let mut out = Vec::new();
-        self.recorder.flush_to(&mut out).unwrap();
-        String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-const APIGW_V1_EVENT: &[u8] = br#"{"httpMethod":"GET","path":"/hello","headers":{}}"#;
-const APIGW_V2_EVENT: &[u8] =
-    br#"{"version":"2.0","rawPath":"/","requestContext":{"http":{"method":"GET","path":"/"}}}"#;
 
 #[tokio::test]
 async fn http_responses_are_tagged_cold_only_first() {
@@ -427,70 +236,6 @@ async fn errors_and_init_errors_are_forwarded_untouched() {
     assert_eq!(&seen.body[..], err);
     let docs = h.emf();
     assert_eq!(docs[0]["Errors"], 1);
-}
-
-#[tokio::test]
-async fn streaming_responses_pass_as_streams_with_their_trailers() {
-    let mut h = Harness::start(true).await;
-    h.queue("r1", APIGW_V2_EVENT);
-    h.next().await;
-    let (mut tx, body) = Channel::<Bytes>::new(4);
-    let req = Request::post(format!(
-        "{}/2018-06-01/runtime/invocation/r1/response",
-        h.proxy_url
-    ))
-    .header("lambda-runtime-function-response-mode", "streaming")
-    .header("transfer-encoding", "chunked")
-    .header(
-        "content-type",
-        "application/vnd.awslambda.http-integration-response",
-    )
-    .header("trailer", "Lambda-Runtime-Function-Error-Type")
-    .header("trailer", "Lambda-Runtime-Function-Error-Body")
-    .body(body)
-    .unwrap();
-    let client: Client<_, Channel<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let sent = tokio::spawn(async move { client.request(req).await.unwrap().status() });
-    tx.send_data(Bytes::from_static(b"{\"statusCode\":200}\0\0\0\0\0\0\0\0"))
-        .await
-        .unwrap();
-    tx.send_data(Bytes::from_static(b"part one, "))
-        .await
-        .unwrap();
-    tx.send_data(Bytes::from_static(b"part two")).await.unwrap();
-    let mut trailers = HeaderMap::new();
-    trailers.insert(
-        "lambda-runtime-function-error-type",
-        "Runtime.StreamError".parse().unwrap(),
-    );
-    trailers.insert(
-        "lambda-runtime-function-error-body",
-        "YmFk".parse().unwrap(),
-    );
-    tx.send_trailers(trailers).await.unwrap();
-    drop(tx);
-    assert_eq!(sent.await.unwrap(), StatusCode::ACCEPTED);
-    let seen = h.seen().await;
-    assert_eq!(
-        &seen.body[..],
-        b"{\"statusCode\":200}\0\0\0\0\0\0\0\0part one, part two",
-        "streamed bytes are not tagged"
-    );
-    assert_eq!(
-        seen.headers["lambda-runtime-function-response-mode"],
-        "streaming"
-    );
-    let trailers = seen.trailers.expect("trailers forwarded");
-    assert_eq!(
-        trailers["lambda-runtime-function-error-type"],
-        "Runtime.StreamError"
-    );
-    assert_eq!(trailers["lambda-runtime-function-error-body"], "YmFk");
-    assert_eq!(
-        h.emf()[0]["Errors"],
-        1,
-        "the error trailer counts as an error"
-    );
 }
 
 #[tokio::test]

@@ -30,8 +30,12 @@ pub mod metric {
     pub const TIMEOUTS: &str = "Timeouts";
     /// First invocations of an environment, count.
     pub const COLD_STARTS: &str = "ColdStarts";
-    /// Handler latency (event handed to the runtime -> response posted), milliseconds.
+    /// Handler latency (event handed to the runtime -> response posted; for a streamed
+    /// response, -> its last byte), milliseconds.
     pub const LATENCY: &str = "Latency";
+    /// Streamed responses: event handed to the runtime -> the response's first byte forwarded
+    /// to the Runtime API (for an HTTP stream, its tagged prelude), milliseconds.
+    pub const TIME_TO_FIRST_BYTE: &str = "TimeToFirstByte";
     /// Init phase duration, milliseconds.
     pub const INIT_DURATION: &str = "InitDuration";
     /// Peak memory of the environment, megabytes.
@@ -39,12 +43,13 @@ pub mod metric {
 }
 
 /// Every metric the extension writes, with its CloudWatch unit.
-pub const METRICS: [(&str, &str); 7] = [
+pub const METRICS: [(&str, &str); 8] = [
     (metric::INVOCATIONS, unit::COUNT),
     (metric::ERRORS, unit::COUNT),
     (metric::TIMEOUTS, unit::COUNT),
     (metric::COLD_STARTS, unit::COUNT),
     (metric::LATENCY, unit::MILLISECONDS),
+    (metric::TIME_TO_FIRST_BYTE, unit::MILLISECONDS),
     (metric::INIT_DURATION, unit::MILLISECONDS),
     (metric::MAX_MEMORY_USED, unit::MEGABYTES),
 ];

@@ -95,6 +95,10 @@ pub const CONTENT_TYPE_ERROR_CAUSE: &str = "application/vnd.aws.lambda.error.cau
 /// Content type a streamed function-URL response uses (`lambda_runtime` streaming branch).
 pub const CONTENT_TYPE_HTTP_INTEGRATION_RESPONSE: &str =
     "application/vnd.awslambda.http-integration-response";
+/// What ends the JSON prelude (`{"statusCode":..,"headers":{..},"cookies":[..]}`) of a streamed
+/// [`CONTENT_TYPE_HTTP_INTEGRATION_RESPONSE`] body: 8 NUL bytes, then the HTTP body
+/// (`lambda_runtime` streaming branch).
+pub const PRELUDE_DELIMITER: [u8; 8] = [0; 8];
 
 /// RAPID's maximum sync payload: `MaxPayloadSize = 6*1024*1024 + 100` bytes (RIE
 /// `internal/lambda/interop/model.go`); the documented limit is 6 MB (Lambda quotas).

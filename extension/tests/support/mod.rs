@@ -1,7 +1,10 @@
 //! Helpers for the in-lab tests: the layer as a directory (the `rollcall` binary under test plus
 //! the wrapper scripts), function binaries of other packages built once, the lab started in
-//! process, a raw HTTP client, and the EMF documents the extension printed.
+//! process, a raw HTTP client, and the EMF documents the extension printed; [`runtime_api`]: a
+//! fake Runtime API behind the proxy under test (the proxy and streaming tests).
 #![allow(dead_code)]
+
+pub mod runtime_api;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -19,6 +22,25 @@ pub const COLD_HEADER: &str = "x-rollcall-cold";
 /// The executable of `hello` or `lab-testfn` (built once per test process).
 pub fn function_binary(name: &str) -> PathBuf {
     test_support::executable(&["hello", "lab-testfn"], name)
+}
+
+/// Builds this package's example `name` (dev profile) and returns its executable.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["build", "-p", "rollcall-extension", "--example", name])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo build --example {name} failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| Some(m["executable"].as_str()?.into()))
+        .unwrap_or_else(|| panic!("cargo reported no executable for example {name}"))
 }
 
 /// Writes an executable file.
