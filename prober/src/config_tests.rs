@@ -280,3 +280,19 @@ fn the_error_budget_defaults_to_half_and_versions_to_sixteen() {
     .unwrap();
     assert_eq!((c.max_error_rate, c.max_versions), (Some(0.5), 3));
 }
+
+#[test]
+fn percent_encoded_user_info_is_decoded_before_basic_auth() {
+    let c = Config::from_cli(
+        &cli(&[
+            "--url",
+            "http://us%40er:p%3Aw%25@127.0.0.1:3000/",
+            "--rps",
+            "1",
+        ]),
+        |_| Ok(Vec::new()),
+    )
+    .unwrap();
+    // base64("us@er:p:w%")
+    assert_eq!(c.headers["authorization"], "Basic dXNAZXI6cDp3JQ==");
+}
