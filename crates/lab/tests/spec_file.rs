@@ -455,6 +455,18 @@ refusal!(
     "one of its aliases"
 );
 refusal!(
+    url_to_unknown_alias,
+    with("    url: {invoke_mode: RESPONSE_STREAM, qualifier: live}\n"),
+    "functions.hello.url.qualifier",
+    "one of its aliases"
+);
+refusal!(
+    url_to_unknown_version,
+    with("    versions: [{}]\n    url: {qualifier: '3'}\n"),
+    "functions.hello.url.qualifier",
+    "a version 1..=1"
+);
+refusal!(
     route_target_syntax,
     with("routes:\n  - {route: GET /, target: 'hello:live:1'}\n"),
     "routes[0].target",

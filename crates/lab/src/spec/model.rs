@@ -314,6 +314,11 @@ impl LabSpec {
     }
 
     fn validate_function(&self, name: &FunctionName, f: &FunctionSpec) -> Result<(), SpecError> {
+        if let Some(q) = f.url.as_ref().and_then(|u| u.qualifier.as_ref())
+            && !f.has(q)
+        {
+            return Err(unknown_qualifier(fkey(name, "url.qualifier"), name, f, q));
+        }
         if !(MEMORY_MIN_MB..=MEMORY_MAX_MB).contains(&f.memory_mb) {
             return Err(SpecError::at(
                 fkey(name, "memory"),
@@ -437,19 +442,11 @@ impl LabSpec {
             if let Some(q) = &r.qualifier
                 && !function.has(q)
             {
-                return Err(SpecError::at(
+                return Err(unknown_qualifier(
                     format!("{key}.target"),
-                    format!(
-                        "function {} has no version or alias {q}; use $LATEST, a version {} or one of its aliases ({})",
-                        r.function,
-                        function.published_range(),
-                        function
-                            .aliases
-                            .keys()
-                            .map(AliasName::as_str)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    &r.function,
+                    function,
+                    q,
                 ));
             }
             if !keys.insert(r.route.route_key()) {
@@ -520,6 +517,28 @@ pub const RESERVED_VARIABLES: &[&str] = &[
 
 /// Lambda's rules for environment variables: keys `[a-zA-Z]([a-zA-Z0-9_])+` and not reserved,
 /// and all keys and values together at most 4 KB.
+/// A route's or a function URL's qualifier that names nothing of its function.
+fn unknown_qualifier(
+    key: String,
+    name: &FunctionName,
+    function: &FunctionSpec,
+    q: &Qualifier,
+) -> SpecError {
+    SpecError::at(
+        key,
+        format!(
+            "function {name} has no version or alias {q}; use $LATEST, a version {} or one of its aliases ({})",
+            function.published_range(),
+            function
+                .aliases
+                .keys()
+                .map(AliasName::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
 fn check_environment(key: &str, env: &BTreeMap<String, String>) -> Result<(), SpecError> {
     for name in env.keys() {
         let mut chars = name.chars();
