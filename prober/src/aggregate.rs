@@ -1,6 +1,6 @@
 //! The run's aggregate: whole-run histograms and counters per version, the split timeline, the
 //! per-second series behind `timeline.csv`, and the per-second / per-window histograms behind
-//! `latency.hlog`, `latency.svg` and the windowed latency comparison. Closed intervals are kept
+//! `latency.hlog`, `ttfb.hlog`, `latency.svg` and the windowed latency comparison. Closed intervals are kept
 //! compressed (HdrHistogram V2 deflate), so memory grows with the run's duration, not with the
 //! number of requests.
 
@@ -36,6 +36,7 @@ pub struct VersionAgg {
     /// Responses by status code.
     pub statuses: BTreeMap<u16, u64>,
     interval: Histogram<u64>,
+    ttfb_interval: Histogram<u64>,
     window: Histogram<u64>,
     ttfb_window: Histogram<u64>,
 }
@@ -53,6 +54,7 @@ impl VersionAgg {
             cold_starts: 0,
             statuses: BTreeMap::new(),
             interval: new_histogram(high_us),
+            ttfb_interval: new_histogram(high_us),
             window: new_histogram(high_us),
             ttfb_window: new_histogram(high_us),
         }
@@ -83,6 +85,8 @@ pub struct IntervalRecord {
     pub p99_ms: f64,
     /// The histogram, V2 deflate.
     pub encoded: Vec<u8>,
+    /// The time to first byte in the same second, V2 deflate.
+    pub ttfb_encoded: Vec<u8>,
 }
 
 /// Per-version histograms of one closed comparison window.
@@ -209,6 +213,7 @@ impl Aggregate {
             let _ = agg.uncorrected.add(&v.uncorrected);
             let _ = agg.interval.add(&v.corrected);
             let _ = agg.ttfb.add(&v.ttfb);
+            let _ = agg.ttfb_interval.add(&v.ttfb);
             let _ = agg.ttfb_window.add(&v.ttfb);
             agg.requests += v.requests;
             agg.body_truncated += v.body_truncated;
@@ -275,9 +280,11 @@ impl Aggregate {
                         p50_ms: v.interval.value_at_quantile(0.5) as f64 / 1000.0,
                         p99_ms: v.interval.value_at_quantile(0.99) as f64 / 1000.0,
                         encoded: encode(&v.interval),
+                        ttfb_encoded: encode(&v.ttfb_interval),
                     });
                     let _ = v.window.add(&v.interval);
                     v.interval.reset();
+                    v.ttfb_interval.reset();
                 }
             }
             if (sec + 1) % WINDOW_SECS == 0 {

@@ -123,6 +123,7 @@ async fn probes_a_local_server_and_writes_every_artifact() {
         "latency-1.hgrm",
         "latency-2.hgrm",
         "latency.hlog",
+        "ttfb.hlog",
         "split.svg",
         "latency.svg",
         "junit.xml",

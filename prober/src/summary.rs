@@ -152,7 +152,8 @@ pub fn render(report: &Report, out_dir: Option<&Path>) -> String {
     if let Some(dir) = out_dir {
         let _ = writeln!(out, "artifacts: {}", printable(&dir.display().to_string()));
         let mut names =
-            "report.json timeline.csv junit.xml split.svg latency.svg latency.hlog".to_owned();
+            "report.json timeline.csv junit.xml split.svg latency.svg latency.hlog ttfb.hlog"
+                .to_owned();
         if !report.versions.is_empty() {
             names.push_str(" latency-<version>.hgrm ttfb-<version>.hgrm");
         }

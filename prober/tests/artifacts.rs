@@ -226,34 +226,36 @@ fn check_hgrm(run: &Run) {
     }
 }
 
-/// The tagged `.hlog` decodes with the HdrHistogram tools, one tag per version, and its
-/// intervals add up to every response of that version.
+/// The tagged interval logs (`latency.hlog`, `ttfb.hlog`) decode with the HdrHistogram tools,
+/// one tag per version, and each one's intervals add up to every response of that version.
 fn check_hlog(run: &Run) {
     let report = run.report();
     let hlogs = with_suffix(run.out(), ".hlog");
-    assert_eq!(hlogs.len(), 1, "one interval log: {hlogs:?}");
-    let bytes = std::fs::read(&hlogs[0]).unwrap();
-    let mut per_tag: BTreeMap<String, u64> = BTreeMap::new();
-    for entry in IntervalLogIterator::new(&bytes) {
-        if let LogEntry::Interval(interval) = entry.expect("a valid interval log entry") {
-            let tag = interval
-                .tag()
-                .map(|t| t.as_str().to_owned())
-                .unwrap_or_default();
-            *per_tag.entry(tag).or_default() +=
-                decode_histogram(interval.encoded_histogram()).len();
+    assert_eq!(hlogs.len(), 2, "two interval logs: {hlogs:?}");
+    for name in ["latency.hlog", "ttfb.hlog"] {
+        let bytes = std::fs::read(run.out().join(name)).unwrap();
+        let mut per_tag: BTreeMap<String, u64> = BTreeMap::new();
+        for entry in IntervalLogIterator::new(&bytes) {
+            if let LogEntry::Interval(interval) = entry.expect("a valid interval log entry") {
+                let tag = interval
+                    .tag()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default();
+                *per_tag.entry(tag).or_default() +=
+                    decode_histogram(interval.encoded_histogram()).len();
+            }
         }
-    }
-    for (version, v) in &report.versions {
-        let counted = per_tag
-            .iter()
-            .filter(|(tag, _)| tag.split(['-', '_', '=', ':']).any(|p| p == version))
-            .map(|(_, n)| n)
-            .sum::<u64>();
-        assert_eq!(
-            counted, v.requests,
-            "hlog tags {per_tag:?}, version {version}"
-        );
+        for (version, v) in &report.versions {
+            let counted = per_tag
+                .iter()
+                .filter(|(tag, _)| tag.split(['-', '_', '=', ':']).any(|p| p == version))
+                .map(|(_, n)| n)
+                .sum::<u64>();
+            assert_eq!(
+                counted, v.requests,
+                "{name} tags {per_tag:?}, version {version}"
+            );
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -192,6 +193,46 @@ async fn the_first_byte_is_timed_apart_from_the_end_and_compared() {
     for name in ["ttfb-1.hgrm", "ttfb-2.hgrm", "latency-1.hgrm"] {
         assert!(run.out().join(name).is_file(), "{name} written");
     }
+    // The interval logs, per second and version: v2's first bytes, merged over its intervals,
+    // come after its delay and before the end, which every response's latency reaches.
+    let merged = |name: &str, version: &str| {
+        use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+        let log = std::fs::read(run.out().join(name)).unwrap();
+        let mut all = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+        let mut intervals = 0;
+        for entry in IntervalLogIterator::new(&log) {
+            let Ok(LogEntry::Interval(i)) = entry else {
+                continue;
+            };
+            if i.tag().map(|t| t.as_str()) != Some(version) {
+                continue;
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(i.encoded_histogram())
+                .unwrap();
+            let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+                .deserialize(&mut bytes.as_slice())
+                .unwrap();
+            all.add(&h).unwrap();
+            intervals += 1;
+        }
+        (intervals, all)
+    };
+    let (n_ttfb, ttfb2) = merged("ttfb.hlog", "2");
+    let (n_latency, latency2) = merged("latency.hlog", "2");
+    assert!(n_ttfb > 0 && n_ttfb == n_latency, "{n_ttfb} {n_latency}");
+    assert_eq!(ttfb2.len(), v2.requests);
+    let p50_ms = |h: &hdrhistogram::Histogram<u64>| h.value_at_quantile(0.5) as f64 / 1000.0;
+    assert!(
+        p50_ms(&ttfb2) >= first2_ms && p50_ms(&ttfb2) < ms(end),
+        "{}",
+        p50_ms(&ttfb2)
+    );
+    assert!(
+        latency2.min() as f64 / 1000.0 >= end_ms,
+        "{}",
+        latency2.min()
+    );
     run.assert_written_report_is_returned();
     common::checks::assert_valid_report(&run.out().join("report.json"));
     let summary = prober::summary::render(r, None);

@@ -1,5 +1,6 @@
 //! HdrHistogram text formats: the percentile distribution (`.hgrm`, what HdrHistogram's plotter
-//! reads) and the interval log (`.hlog`, one tag per version, one interval per second).
+//! reads) and the interval logs (`latency.hlog`, `ttfb.hlog`: one tag per version, one interval
+//! per second).
 
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
@@ -73,11 +74,20 @@ pub fn tag_text(version: &str) -> String {
         .collect()
 }
 
-/// The interval log: one interval per version per second (from the run's one-second records),
-/// or, for a merged report without them, one interval per version spanning the run.
-/// Timestamps are seconds since the origin (`StartTime`/`BaseTime`); values in µs, the max
-/// column in ms.
-pub fn interval_log(inputs: &Inputs<'_>) -> Vec<u8> {
+/// What an interval log holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// The corrected latency (`latency.hlog`).
+    Latency,
+    /// The time to first byte (`ttfb.hlog`).
+    TimeToFirstByte,
+}
+
+/// The interval log of `measure`: one interval per version per second (from the run's
+/// one-second records), or, for a merged report without them, one interval per version
+/// spanning the run. Timestamps are seconds since the origin (`StartTime`/`BaseTime`); values
+/// in µs, the max column in ms.
+pub fn interval_log(inputs: &Inputs<'_>, measure: Measure) -> Vec<u8> {
     let report = inputs.report;
     let start = UNIX_EPOCH + Duration::from_millis(report.started_at_unix_ms);
     let secs = start
@@ -87,11 +97,15 @@ pub fn interval_log(inputs: &Inputs<'_>) -> Vec<u8> {
     let mut buf = Vec::new();
     let _ = write!(
         TextSink(&mut buf),
-        "#[Latency of each version, microseconds, written by {}]\n\
+        "#[{} of each version, microseconds, written by {}]\n\
          #[Histogram log format version 1.3]\n\
          #[StartTime: {secs:.3} (seconds since epoch), {}]\n\
          #[BaseTime: {secs:.3} (seconds since epoch)]\n\
          \"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
+        match measure {
+            Measure::Latency => "Latency",
+            Measure::TimeToFirstByte => "Time to first byte",
+        },
         report.tool,
         report.started_at
     );
@@ -105,14 +119,34 @@ pub fn interval_log(inputs: &Inputs<'_>) -> Vec<u8> {
     let one = Duration::from_secs(1);
     if inputs.intervals.is_empty() {
         let span = Duration::from_secs_f64(report.duration_secs.max(0.0));
-        for (version, h) in &inputs.histograms {
-            let tag = tag_text(version);
-            let _ = writer.write_histogram(h, Duration::ZERO, span, Tag::new(&tag));
+        match measure {
+            Measure::Latency => {
+                for (version, h) in &inputs.histograms {
+                    let tag = tag_text(version);
+                    let _ = writer.write_histogram(h, Duration::ZERO, span, Tag::new(&tag));
+                }
+            }
+            Measure::TimeToFirstByte => {
+                for (version, encoded) in &report.histograms {
+                    let Some(Ok(h)) = encoded
+                        .ttfb
+                        .as_deref()
+                        .map(rollout::stats::decode_histogram)
+                    else {
+                        continue;
+                    };
+                    let tag = tag_text(version);
+                    let _ = writer.write_histogram(&h, Duration::ZERO, span, Tag::new(&tag));
+                }
+            }
         }
     } else {
         for i in inputs.intervals {
             let tag = tag_text(&i.version);
-            let h = decode(&i.encoded);
+            let h = decode(match measure {
+                Measure::Latency => &i.encoded,
+                Measure::TimeToFirstByte => &i.ttfb_encoded,
+            });
             let _ = writer.write_histogram(
                 &h,
                 Duration::from_secs(u64::from(i.second)),
@@ -194,6 +228,7 @@ mod tests {
                 p50_ms: 1.5,
                 p99_ms: 2.5,
                 encoded: encoded.clone(),
+                ttfb_encoded: encoded.clone(),
             },
             IntervalRecord {
                 second: 1,
@@ -201,6 +236,7 @@ mod tests {
                 count: 2,
                 p50_ms: 1.5,
                 p99_ms: 2.5,
+                ttfb_encoded: encoded.clone(),
                 encoded,
             },
         ];
@@ -211,7 +247,7 @@ mod tests {
             seconds: &[],
             intervals: &records,
         };
-        let log = interval_log(&inputs);
+        let log = interval_log(&inputs, Measure::Latency);
         let text = String::from_utf8(log.clone()).unwrap();
         assert!(
             text.contains("\"StartTimestamp\",\"Interval_Length\""),

@@ -1,7 +1,7 @@
 //! The artifacts of a run, each written atomically (a temporary file in the target directory,
 //! then a rename): `report.json`, `timeline.csv`, `latency-<version>.hgrm`,
 //! `ttfb-<version>.hgrm` (time to first byte, from the report's histograms), `latency.hlog`,
-//! `split.svg`, `latency.svg` and `junit.xml`.
+//! `ttfb.hlog`, `split.svg`, `latency.svg` and `junit.xml`.
 
 pub mod csv;
 pub mod hdr;
@@ -211,7 +211,12 @@ pub fn write_all(dir: &Path, inputs: &Inputs<'_>) -> Result<Written, ProberError
     keep(write_atomic(
         dir,
         "latency.hlog",
-        &hdr::interval_log(inputs),
+        &hdr::interval_log(inputs, hdr::Measure::Latency),
+    ));
+    keep(write_atomic(
+        dir,
+        "ttfb.hlog",
+        &hdr::interval_log(inputs, hdr::Measure::TimeToFirstByte),
     ));
     keep(write_atomic(
         dir,
