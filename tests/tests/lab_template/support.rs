@@ -215,26 +215,16 @@ impl Lab {
     /// Stops it; its output.
     pub fn stop(mut self) -> Output {
         let child = self.child.take().unwrap();
-        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        test_support::process::sigterm(&child);
         child.wait_with_output().unwrap()
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill").arg(child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(mut child) = self.child.take() {
+            test_support::process::terminate(&mut child);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 

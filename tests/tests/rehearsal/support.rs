@@ -162,20 +162,10 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let Some(mut child) = self.0.take() else {
-            return;
-        };
         // SIGTERM lets it stop its environments and the prober; SIGKILL if it hangs.
-        let _ = Command::new("kill").arg(child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(mut child) = self.0.take() {
+            test_support::process::terminate(&mut child);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
