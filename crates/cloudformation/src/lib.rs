@@ -29,7 +29,7 @@ pub use context::StackValues;
 pub use graph::{GraphError, creation_order, dependencies, output_dependencies};
 pub use intrinsics::{Context, IntrinsicError, NO_VALUE, resolve};
 pub use load::{LoadError, parse_template};
-pub use outputs::{Output, resolve_outputs};
+pub use outputs::{Output, resolve_outputs, value_text};
 pub use parameters::{
     ParameterDeclaration, ParameterError, declared_parameters, parse_overrides, resolve_parameters,
     split_overrides,

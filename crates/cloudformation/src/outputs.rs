@@ -22,14 +22,20 @@ pub struct Output {
 impl Output {
     /// The value as `DescribeStacks` shows it (`OutputValue`): a list joined with commas.
     pub fn value_text(&self) -> String {
-        match &self.value {
-            Value::Array(items) => items
-                .iter()
-                .map(|item| scalar_string(item).unwrap_or_else(|| item.to_string()))
-                .collect::<Vec<_>>()
-                .join(","),
-            other => scalar_string(other).unwrap_or_else(|| other.to_string()),
-        }
+        value_text(&self.value)
+    }
+}
+
+/// A resolved value as CloudFormation shows it in text (`OutputValue`, `ParameterValue`): a
+/// list joined with commas, a scalar as itself.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| scalar_string(item).unwrap_or_else(|| item.to_string()))
+            .collect::<Vec<_>>()
+            .join(","),
+        other => scalar_string(other).unwrap_or_else(|| other.to_string()),
     }
 }
 

@@ -84,18 +84,7 @@ impl TemplateEngine {
             resolve_parameters(&original, &source.overrides).map_err(|e| error(e.to_string()))?;
         let as_text: BTreeMap<String, String> = parameters
             .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Array(items) => items
-                        .iter()
-                        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    other => other.to_string(),
-                };
-                (k.clone(), v)
-            })
+            .map(|(k, v)| (k.clone(), cloudformation::value_text(v)))
             .collect();
         let options = TranslateOptions {
             python: self.python.clone(),

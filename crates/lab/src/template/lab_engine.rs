@@ -358,15 +358,7 @@ fn stack_parameters(parameters: &BTreeMap<String, Value>) -> Vec<StackParameter>
         .iter()
         .map(|(k, v)| StackParameter {
             key: k.clone(),
-            value: match v {
-                Value::String(s) => s.clone(),
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                other => other.to_string(),
-            },
+            value: cloudformation::value_text(v),
         })
         .collect()
 }
