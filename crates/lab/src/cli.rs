@@ -458,7 +458,7 @@ impl ServeArgs {
                 event_log,
                 time_scale,
             },
-            template: Some((source, self.stack.sam_python.clone())),
+            template: Some((source, self.stack.sam.python.clone())),
         })
     }
 

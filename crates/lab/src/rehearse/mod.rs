@@ -101,13 +101,8 @@ pub struct RehearseArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "post_traffic_hook")]
     pub template: Option<PathBuf>,
     /// The Python that runs the SAM translator (with `--template`).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "ROLLCALL_SAM_PYTHON",
-        default_value = "python3"
-    )]
-    pub sam_python: PathBuf,
+    #[command(flatten)]
+    pub sam: crate::template::cli::SamPython,
     /// The output directory: the prober's artifacts, the event log, the lab's spec and logs.
     #[arg(long, default_value = "out/rehearsal", value_name = "DIR")]
     pub out: PathBuf,

@@ -201,7 +201,7 @@ impl Plan {
             }
             Some(t) => Some((
                 std::path::absolute(t).unwrap_or_else(|_| t.clone()),
-                args.sam_python.clone(),
+                args.sam.python.clone(),
             )),
         };
         Ok(Self {

@@ -38,14 +38,22 @@ pub struct TemplateArgs {
     /// else `rollcall-lab`).
     #[arg(long, value_name = "NAME", requires = "template")]
     pub stack_name: Option<String>,
+    /// The Python that runs the SAM translator.
+    #[command(flatten)]
+    pub sam: SamPython,
+}
+
+/// `--sam-python`, shared by `serve --template` and `rehearse --template`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SamPython {
     /// The Python that runs the SAM translator (`aws-sam-translator` installed).
     #[arg(
-        long,
+        long = "sam-python",
         value_name = "PATH",
         env = "ROLLCALL_SAM_PYTHON",
         default_value = "python3"
     )]
-    pub sam_python: PathBuf,
+    pub python: PathBuf,
 }
 
 /// `rollcall-lab deploy`: a local `sam deploy`.
