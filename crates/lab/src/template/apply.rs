@@ -16,6 +16,7 @@ use super::live::{LiveResource, LiveStack};
 use super::resources::{self, LabParts, ResourceError, function_name, text};
 use super::routes::stack_routes;
 use crate::api::gateway::RouteTable;
+use crate::control::stacks::{ResourceStatus, StackStatus};
 
 /// Where the engine reports progress: CloudFormation's resource and stack statuses.
 pub trait Recorder: Send + Sync {
@@ -25,11 +26,11 @@ pub trait Recorder: Send + Sync {
         logical_id: &str,
         physical_id: &str,
         resource_type: &str,
-        status: &str,
+        status: ResourceStatus,
         reason: Option<&str>,
     );
     /// The stack's status changed.
-    fn stack(&self, status: &str, reason: Option<&str>);
+    fn stack(&self, status: StackStatus, reason: Option<&str>);
 }
 
 /// A template ready to apply: translated, its parameters resolved.
@@ -88,9 +89,9 @@ pub async fn apply(
     stack.template = prepared.template.clone();
     recorder.stack(
         if creating {
-            "CREATE_IN_PROGRESS"
+            StackStatus::CreateInProgress
         } else {
-            "UPDATE_IN_PROGRESS"
+            StackStatus::UpdateInProgress
         },
         Some("User Initiated"),
     );
@@ -109,15 +110,15 @@ pub async fn apply(
     {
         Ok(()) => {
             if !creating {
-                recorder.stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None);
+                recorder.stack(StackStatus::UpdateCompleteCleanupInProgress, None);
             }
             clean_up(parts, &previous, &stack, recorder);
             refresh_routes(parts, &stack);
             recorder.stack(
                 if creating {
-                    "CREATE_COMPLETE"
+                    StackStatus::CreateComplete
                 } else {
-                    "UPDATE_COMPLETE"
+                    StackStatus::UpdateComplete
                 },
                 None,
             );
@@ -126,9 +127,9 @@ pub async fn apply(
         Err(reason) => {
             recorder.stack(
                 if creating {
-                    "ROLLBACK_IN_PROGRESS"
+                    StackStatus::RollbackInProgress
                 } else {
-                    "UPDATE_ROLLBACK_IN_PROGRESS"
+                    StackStatus::UpdateRollbackInProgress
                 },
                 Some(&reason),
             );
@@ -139,9 +140,9 @@ pub async fn apply(
             refresh_routes(parts, &stack);
             recorder.stack(
                 if creating {
-                    "ROLLBACK_COMPLETE"
+                    StackStatus::RollbackComplete
                 } else {
-                    "UPDATE_ROLLBACK_COMPLETE"
+                    StackStatus::UpdateRollbackComplete
                 },
                 None,
             );
@@ -170,10 +171,10 @@ fn clean_up(parts: &LabParts, previous: &LiveStack, stack: &LiveStack, recorder:
             Some(_) => continue,
         };
         let status = if policy == Some("Retain") {
-            "DELETE_SKIPPED"
+            ResourceStatus::DeleteSkipped
         } else {
             resources::remove(parts, old);
-            "DELETE_COMPLETE"
+            ResourceStatus::DeleteComplete
         };
         recorder.resource(id, &old.physical_id, &old.resource_type, status, None);
     }
@@ -269,7 +270,7 @@ async fn apply_resources(
                     &id,
                     &old.physical_id,
                     &resource_type,
-                    "UPDATE_IN_PROGRESS",
+                    ResourceStatus::UpdateInProgress,
                     None,
                 );
                 steps.push(Step::Updated(id.clone(), old.clone()));
@@ -294,7 +295,7 @@ async fn apply_resources(
                         &id,
                         &old.physical_id,
                         &resource_type,
-                        "UPDATE_FAILED",
+                        ResourceStatus::UpdateFailed,
                         Some(&e.0),
                     );
                     fail(e.0)
@@ -305,18 +306,30 @@ async fn apply_resources(
                     &id,
                     &updated.physical_id,
                     &resource_type,
-                    "UPDATE_COMPLETE",
+                    ResourceStatus::UpdateComplete,
                     None,
                 );
                 updated
             }
             _ => {
                 let replaced = previous.resources.get(&id).cloned();
-                recorder.resource(&id, "", &resource_type, "CREATE_IN_PROGRESS", None);
+                recorder.resource(
+                    &id,
+                    "",
+                    &resource_type,
+                    ResourceStatus::CreateInProgress,
+                    None,
+                );
                 let created = resources::create(parts, stack, &id, &resource_type, properties)
                     .await
                     .map_err(|e| {
-                        recorder.resource(&id, "", &resource_type, "CREATE_FAILED", Some(&e.0));
+                        recorder.resource(
+                            &id,
+                            "",
+                            &resource_type,
+                            ResourceStatus::CreateFailed,
+                            Some(&e.0),
+                        );
                         fail(e.0)
                     })?;
                 let mut created = created;
@@ -330,7 +343,7 @@ async fn apply_resources(
                     &id,
                     &created.physical_id,
                     &resource_type,
-                    "CREATE_COMPLETE",
+                    ResourceStatus::CreateComplete,
                     None,
                 );
                 created
@@ -366,7 +379,7 @@ async fn roll_back(
                     &id,
                     &old.physical_id,
                     &old.resource_type,
-                    "UPDATE_COMPLETE",
+                    ResourceStatus::UpdateComplete,
                     None,
                 );
                 if let Some(new) = stack.resources.insert(id.clone(), old) {
@@ -380,7 +393,7 @@ async fn roll_back(
                         &id,
                         &live.physical_id,
                         &live.resource_type,
-                        "DELETE_COMPLETE",
+                        ResourceStatus::DeleteComplete,
                         None,
                     );
                 }
@@ -394,7 +407,7 @@ async fn roll_back(
                     &id,
                     &old.physical_id,
                     &old.resource_type,
-                    "UPDATE_IN_PROGRESS",
+                    ResourceStatus::UpdateInProgress,
                     None,
                 );
                 match resources::update(parts, stack, &id, &current, old.properties.clone()).await {
@@ -402,14 +415,14 @@ async fn roll_back(
                         &id,
                         &old.physical_id,
                         &old.resource_type,
-                        "UPDATE_COMPLETE",
+                        ResourceStatus::UpdateComplete,
                         None,
                     ),
                     Err(e) => recorder.resource(
                         &id,
                         &old.physical_id,
                         &old.resource_type,
-                        "UPDATE_FAILED",
+                        ResourceStatus::UpdateFailed,
                         Some(&e.0),
                     ),
                 }
@@ -418,7 +431,7 @@ async fn roll_back(
         }
     }
     if !replacements.is_empty() {
-        recorder.stack("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None);
+        recorder.stack(StackStatus::UpdateRollbackCompleteCleanupInProgress, None);
     }
     for (id, new) in replacements {
         resources::delete(parts, &new);
@@ -431,7 +444,7 @@ async fn roll_back(
             &id,
             &new.physical_id,
             &new.resource_type,
-            "DELETE_COMPLETE",
+            ResourceStatus::DeleteComplete,
             None,
         );
     }
@@ -483,7 +496,7 @@ async fn shift_with_codedeploy(
         logical_id,
         &old.physical_id,
         &old.resource_type,
-        "UPDATE_IN_PROGRESS",
+        ResourceStatus::UpdateInProgress,
         Some(&format!(
             "CodeDeploy deployment {id} is shifting {function}:{alias} from {current} to {target}"
         )),

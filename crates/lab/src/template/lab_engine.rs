@@ -32,23 +32,18 @@ impl Recorder for StackRecorder {
         logical_id: &str,
         physical_id: &str,
         resource_type: &str,
-        status: &str,
+        status: ResourceStatus,
         reason: Option<&str>,
     ) {
-        match status.parse::<ResourceStatus>() {
-            Ok(status) => {
-                let physical = (!physical_id.is_empty()).then_some(physical_id);
-                let _ = self.stacks.set_resource_status(
-                    &self.stack,
-                    logical_id,
-                    physical,
-                    resource_type,
-                    status,
-                    reason,
-                );
-            }
-            Err(_) => tracing::error!(%status, "not a CloudFormation resource status"),
-        }
+        let physical = (!physical_id.is_empty()).then_some(physical_id);
+        let _ = self.stacks.set_resource_status(
+            &self.stack,
+            logical_id,
+            physical,
+            resource_type,
+            status,
+            reason,
+        );
         tracing::info!(
             target: crate::control::events::PROGRESS_TARGET,
             stack = %self.stack, %logical_id, %resource_type, %status,
@@ -57,19 +52,11 @@ impl Recorder for StackRecorder {
         );
     }
 
-    fn stack(&self, status: &str, reason: Option<&str>) {
+    fn stack(&self, status: StackStatus, reason: Option<&str>) {
         // `create` and `begin_update` set the stack in progress already.
-        let current = self
-            .stacks
-            .get(&self.stack)
-            .map(|s| s.status.as_str().to_owned());
-        if current.as_deref() != Some(status) {
-            match status.parse::<StackStatus>() {
-                Ok(status) => {
-                    let _ = self.stacks.set_stack_status(&self.stack, status, reason);
-                }
-                Err(_) => tracing::error!(%status, "not a CloudFormation stack status"),
-            }
+        let current = self.stacks.get(&self.stack).map(|s| s.status);
+        if current != Some(status) {
+            let _ = self.stacks.set_stack_status(&self.stack, status, reason);
         }
         tracing::info!(
             target: crate::control::events::PROGRESS_TARGET,

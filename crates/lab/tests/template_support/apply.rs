@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use cloudformation::Pseudo;
 use lab::api::gateway::PayloadFormat;
 use lab::cli::ServeOptions;
+use lab::control::stacks::{ResourceStatus, StackStatus};
 use lab::lab::Lab;
 use lab::template::apply::{Applied, Prepared, Recorder, apply};
 use lab::template::live::LiveStack;
@@ -34,17 +35,24 @@ pub fn options() -> ServeOptions {
 pub struct Statuses(pub Mutex<Vec<(String, String, String)>>);
 
 impl Recorder for Statuses {
-    fn resource(&self, logical_id: &str, _: &str, _: &str, status: &str, reason: Option<&str>) {
+    fn resource(
+        &self,
+        logical_id: &str,
+        _: &str,
+        _: &str,
+        status: ResourceStatus,
+        reason: Option<&str>,
+    ) {
         self.0.lock().unwrap().push((
             logical_id.into(),
-            status.into(),
+            status.as_str().into(),
             reason.unwrap_or_default().into(),
         ));
     }
-    fn stack(&self, status: &str, reason: Option<&str>) {
+    fn stack(&self, status: StackStatus, reason: Option<&str>) {
         self.0.lock().unwrap().push((
             "stack".into(),
-            status.into(),
+            status.as_str().into(),
             reason.unwrap_or_default().into(),
         ));
     }
