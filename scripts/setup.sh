@@ -35,6 +35,29 @@ python3 -c 'import awslambdaric' >/dev/null 2>&1 || python3 -m pip install --qui
 # standard endpoint variables (crates/lab/tests/lab_events.rs).
 python3 -c 'import boto3' >/dev/null 2>&1 || python3 -m pip install --quiet 'boto3==1.43.11'
 
+# AWS's Node.js runtime interface client, for the streamed-response tests with
+# `awslambda.streamifyResponse` (extension/tests/stream_front_doors.rs). 3.3.0 is the last
+# release for Node.js 20 (4.x needs 22); its install builds a native module (aws-lambda-cpp and
+# curl) with cmake and the autotools (~2.5 min).
+NODE_RIC_DIR="${NODE_RIC_DIR:-$HOME/.cache/rollcall/node-ric}"
+if ! grep -qs '"version": "3.3.0"' "$NODE_RIC_DIR/node_modules/aws-lambda-ric/package.json" \
+   || [ ! -f "$NODE_RIC_DIR/node_modules/aws-lambda-ric/dist/rapid-client.node" ]; then
+  missing=""
+  for tool in cmake autoconf automake libtoolize g++ make; do
+    command -v "$tool" >/dev/null 2>&1 || missing="yes"
+  done
+  if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q cmake autoconf automake libtool g++ make >/dev/null \
+      || { $SUDO apt-get update -q >/dev/null \
+           && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q cmake autoconf automake libtool g++ make >/dev/null; }
+  fi
+  mkdir -p "$NODE_RIC_DIR"
+  npm install --prefix "$NODE_RIC_DIR" --no-audit --no-fund --loglevel=error 'aws-lambda-ric@3.3.0' >/dev/null
+fi
+export ROLLCALL_NODE_RIC="$NODE_RIC_DIR/node_modules/.bin/aws-lambda-ric"
+
 # Tools of the rollcall-e2e template tests (tests/tests/template.rs).
 # cfn-lint 1.51.x still runs the SAM transform before linting (1.58 no longer does).
 if [ "$(cfn-lint --version 2>/dev/null)" != "cfn-lint 1.51.0" ]; then

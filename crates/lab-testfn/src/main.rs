@@ -9,9 +9,11 @@
 //! - `{"env": ["NAME", ...]}` answers the values of those environment variables;
 //! - `{"pid": true}` answers the process id;
 //! - `{"context": true}` answers the invocation context (request id, deadline, ARN, trace id);
-//! - `{"stream": ["chunk", ...], "cookies": [..], "gate": PORT}` streams a function-URL response
-//!   (`lambda_runtime::streaming`: the JSON prelude with the cookies, 8 NULs, then each chunk),
-//!   waiting after the first chunk until 127.0.0.1:PORT sends a byte, when `gate` is given;
+//! - `{"stream": ["chunk", ...], "status": 201, "headers": {..}, "cookies": [..], "gate": PORT}`
+//!   streams a function-URL response (`lambda_runtime::streaming`: the JSON prelude with the
+//!   status, headers and cookies, 8 NULs, then each chunk), waiting after the first chunk until
+//!   127.0.0.1:PORT sends a byte, when `gate` is given; a function URL's or API Gateway's event
+//!   whose body is such an object streams it too;
 //! - anything else is echoed back.
 //!
 //! `LAB_TESTFN_INIT=exit` exits before the runtime starts; `LAB_TESTFN_INIT=hang` never starts it.
@@ -23,19 +25,41 @@ use lambda_runtime::{
 use serde_json::{Map, Value, json};
 use tokio::io::AsyncReadExt;
 
+/// The stream instructions of `event`: the event itself, or the JSON body of an HTTP event.
+fn stream_instructions(event: &Value) -> Option<Value> {
+    if event.get("stream").is_some() {
+        return Some(event.clone());
+    }
+    event.get("requestContext")?;
+    let body = event.get("body")?.as_str()?;
+    let text = if event.get("isBase64Encoded") == Some(&Value::Bool(true)) {
+        use base64::Engine as _;
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .ok()?,
+        )
+        .ok()?
+    } else {
+        body.to_owned()
+    };
+    let instructions: Value = serde_json::from_str(&text).ok()?;
+    instructions.get("stream").is_some().then_some(instructions)
+}
+
 async fn handle(event: LambdaEvent<Value>) -> Result<FunctionResponse<Value, Body>, Error> {
-    let Some(chunks) = event
-        .payload
-        .get("stream")
-        .and_then(Value::as_array)
-        .cloned()
-    else {
+    let Some(payload) = stream_instructions(&event.payload) else {
         return buffered(event)
             .await
             .map(FunctionResponse::BufferedResponse);
     };
+    let chunks = payload
+        .get("stream")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let strings = |key: &str| -> Vec<String> {
-        let values = event.payload.get(key).and_then(Value::as_array);
+        let values = payload.get(key).and_then(Value::as_array);
         values
             .into_iter()
             .flatten()
@@ -44,7 +68,26 @@ async fn handle(event: LambdaEvent<Value>) -> Result<FunctionResponse<Value, Bod
             .collect()
     };
     let cookies = strings("cookies");
-    let gate = event.payload.get("gate").and_then(Value::as_u64);
+    let gate = payload.get("gate").and_then(Value::as_u64);
+    let status_code = payload
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| http::StatusCode::from_u16(s as u16).ok())
+        .unwrap_or_default();
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in payload
+        .get("headers")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let (Ok(name), Some(Ok(value))) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            value.as_str().map(http::HeaderValue::from_str),
+        ) {
+            headers.append(name, value);
+        }
+    }
     let (mut tx, rx) = channel();
     tokio::spawn(async move {
         for (i, chunk) in chunks.iter().enumerate() {
@@ -61,8 +104,9 @@ async fn handle(event: LambdaEvent<Value>) -> Result<FunctionResponse<Value, Bod
     });
     Ok(FunctionResponse::StreamingResponse(StreamResponse {
         metadata_prelude: MetadataPrelude {
+            status_code,
+            headers,
             cookies,
-            ..MetadataPrelude::default()
         },
         stream: rx,
     }))

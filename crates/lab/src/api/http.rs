@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::channel::Channel;
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -24,7 +23,7 @@ use crate::accept::{self, ServeLimits};
 
 /// A response body: whole, or streamed chunk by chunk (`InvokeWithResponseStream`, a
 /// `RESPONSE_STREAM` function URL).
-pub type LabBody = Either<Full<Bytes>, Channel<Bytes, std::io::Error>>;
+pub type LabBody = Either<Full<Bytes>, super::stream_body::StreamBody>;
 
 /// A whole response body.
 pub fn whole(response: Response<Full<Bytes>>) -> Response<LabBody> {

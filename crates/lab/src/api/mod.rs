@@ -7,6 +7,7 @@ pub mod codedeploy;
 pub mod gateway;
 pub mod http;
 pub mod lambda;
+pub mod stream_body;
 pub mod url;
 
 pub use gateway::{

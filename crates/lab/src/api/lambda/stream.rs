@@ -19,7 +19,9 @@ use aws_smithy_types::event_stream::{Header, HeaderValue as EventHeader, Message
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
-use http_body_util::channel::{Channel, Sender};
+use http_body_util::channel::Sender;
+
+use crate::api::stream_body::StreamBody;
 use hyper::body::Incoming;
 use serde_json::json;
 
@@ -120,7 +122,7 @@ impl InvokeApi {
         }
         request.response_stream = true;
         let result = invoker.invoke(request).await?;
-        let (mut tx, body) = Channel::new(4);
+        let (mut tx, body) = StreamBody::channel(4);
         let mut response = Response::new(LabBody::Right(body));
         let h = response.headers_mut();
         h.insert(

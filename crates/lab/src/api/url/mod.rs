@@ -25,7 +25,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::channel::{Channel, Sender};
+use http_body_util::channel::Sender;
+
+use crate::api::stream_body::StreamBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
@@ -241,7 +243,7 @@ pub(crate) async fn streamed(mut parts: StreamParts) -> Response<LabBody> {
         head.headers_mut().insert(http::header::CONTENT_TYPE, ct);
         (head, Bytes::new())
     };
-    let (tx, body) = Channel::new(4);
+    let (tx, body) = StreamBody::channel(4);
     tokio::spawn(pump(parts, first, tx));
     let (head, ()) = head.into_parts();
     Response::from_parts(head, LabBody::Right(body))
