@@ -287,3 +287,40 @@ async fn lambda_runtime_streams_its_prelude_and_chunks() {
     assert!(end.reusable);
     assert_eq!(report_lines(&logs), 1);
 }
+
+/// Lambda's bandwidth cap: the first 6 MiB go at once, the rest at most 2 MiB/s. 7 MiB take at
+/// least the last MiB's time at the cap, less the limiter's 64 KiB burst: a lower bound, which
+/// a busy machine only lengthens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_6_mib_a_stream_keeps_to_2_mib_per_second() {
+    let (mut env, _logs, _f) = env().await;
+    let (tx, rx) = oneshot::channel();
+    let piece = "x".repeat(256 * 1024);
+    let event = json!({"chunks": [piece], "repeat": 28, "end": "ok"});
+    let invoke = env.invoke(request(event, true), tx);
+    let client = async {
+        let mut parts = streamed(rx).await;
+        let mut total = 0usize;
+        let mut uncapped_done = None;
+        while let Some(c) = parts.chunks.recv().await {
+            total += c.len();
+            if total >= 6 * 1024 * 1024 && uncapped_done.is_none() {
+                uncapped_done = Some(std::time::Instant::now());
+            }
+        }
+        (
+            total,
+            uncapped_done.unwrap().elapsed(),
+            parts.outcome().await,
+        )
+    };
+    let (end, (total, capped, outcome)) = tokio::join!(invoke, client);
+    assert_eq!(outcome, StreamOutcome::Complete);
+    assert_eq!(total, 7 * 1024 * 1024);
+    let floor = (1024.0 * 1024.0 - 64.0 * 1024.0) / (2.0 * 1024.0 * 1024.0);
+    assert!(
+        capped.as_secs_f64() >= floor * 0.99,
+        "the last MiB took {capped:?}, under the cap's {floor} s"
+    );
+    assert!(end.reusable);
+}

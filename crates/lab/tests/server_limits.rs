@@ -112,6 +112,7 @@ async fn an_environment_api_server_closes_half_sent_request_heads() {
         },
         Vec::new(),
         TelemetryHub::new(Arc::new(DeliveryStats::default())),
+        None,
     ));
     let (addr, server) = lab::env::api::serve_with(shared, limits(SHORT, 8))
         .await

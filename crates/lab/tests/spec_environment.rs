@@ -54,3 +54,29 @@ fn a_spec_version_becomes_its_environments_configuration() {
             .is_none()
     );
 }
+
+/// Streamed responses keep to Lambda's bandwidth cap unless the function says
+/// `stream_bandwidth_cap: false`.
+#[test]
+fn the_stream_bandwidth_cap_is_lambda_s_unless_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = LabSpec::from_yaml(
+        "functions:\n  capped: {code: .}\n  free: {code: ., stream_bandwidth_cap: false}\n",
+        dir.path(),
+    )
+    .unwrap();
+    let config = |name: &str| {
+        spec.function_config(
+            &FunctionName::parse(name).unwrap(),
+            None,
+            "/c".into(),
+            vec![],
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        config("capped").stream_bandwidth,
+        Some(lab::env::stream::StreamBandwidth::LAMBDA)
+    );
+    assert_eq!(config("free").stream_bandwidth, None);
+}

@@ -81,6 +81,9 @@ pub struct FunctionConfig {
     /// The lab's Lambda API URL (`http://127.0.0.1:3001`), set as the SDKs' Lambda and
     /// CodeDeploy endpoints in every environment; `None` sets no endpoint variable.
     pub sdk_endpoint: Option<String>,
+    /// The bandwidth cap on streamed responses (Lambda's by default); `None` streams as fast as
+    /// the caller reads.
+    pub stream_bandwidth: Option<super::stream::StreamBandwidth>,
     /// Reads every line the environments print (the lab's CloudWatch reads their EMF). Part of
     /// the configuration so that a version published from `$LATEST` keeps it.
     pub log_tap: Option<std::sync::Arc<dyn super::logs::LineTap>>,
@@ -111,6 +114,7 @@ impl FunctionConfig {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             sdk_endpoint: None,
+            stream_bandwidth: Some(super::stream::StreamBandwidth::LAMBDA),
             log_tap: None,
         }
     }

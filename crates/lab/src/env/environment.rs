@@ -154,6 +154,7 @@ impl Environment {
             identity,
             names,
             TelemetryHub::new(stats.clone()),
+            cfg.stream_bandwidth,
         ));
         let (addr, server) = api::serve(shared.clone()).await?;
         let slots = EnvironmentSlots {

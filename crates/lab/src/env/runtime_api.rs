@@ -200,12 +200,18 @@ async fn streamed_response(shared: &Shared, id: &str, req: Request<Incoming>) ->
         if !answer(shared, id, a) {
             return invalid_state("ResponseSent", "InvocationResponse");
         }
-        let done = stream::forward(req.into_body(), tx, rt::MAX_STREAMED_RESPONSE_SIZE).await;
+        let done = stream::forward(
+            req.into_body(),
+            tx,
+            rt::MAX_STREAMED_RESPONSE_SIZE,
+            shared.stream_bandwidth,
+        )
+        .await;
         let _ = done_tx.send(done.clone());
         done
     } else {
         let (done, body) = tokio::join!(
-            stream::forward(req.into_body(), tx, MAX_PAYLOAD as u64),
+            stream::forward(req.into_body(), tx, MAX_PAYLOAD as u64, None),
             collect(rx)
         );
         let a = match &done.end {

@@ -176,11 +176,18 @@ pub struct Shared {
     pub hub: TelemetryHub,
     /// Set when the environment goes away: pending long polls end.
     pub closing: watch::Sender<bool>,
+    /// The bandwidth cap on streamed responses, if any.
+    pub stream_bandwidth: Option<super::stream::StreamBandwidth>,
 }
 
 impl Shared {
     /// Fresh state with registration open.
-    pub fn new(identity: Identity, external_names: Vec<String>, hub: TelemetryHub) -> Self {
+    pub fn new(
+        identity: Identity,
+        external_names: Vec<String>,
+        hub: TelemetryHub,
+        stream_bandwidth: Option<super::stream::StreamBandwidth>,
+    ) -> Self {
         let (runtime_tx, runtime_rx) = mpsc::unbounded_channel();
         Self {
             identity,
@@ -194,6 +201,7 @@ impl Shared {
             runtime_rx: tokio::sync::Mutex::new(runtime_rx),
             hub,
             closing: watch::channel(false).0,
+            stream_bandwidth,
         }
     }
 

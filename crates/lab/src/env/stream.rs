@@ -57,15 +57,87 @@ pub struct StreamDone {
     pub read: Duration,
 }
 
+/// Lambda's bandwidth cap on a streamed response ("Bandwidth limits for response streaming",
+/// "Response streaming for Lambda functions"): the first 6 MB go as fast as they are read,
+/// the rest at most 2 MBps. The lab reads MB as MiB, as its 6 MB payload limit does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamBandwidth {
+    /// Bytes sent before the cap applies.
+    pub uncapped_bytes: u64,
+    /// The cap, bytes per second.
+    pub bytes_per_second: u32,
+}
+
+impl StreamBandwidth {
+    /// Lambda's: 6 MB uncapped, then 2 MB/s.
+    pub const LAMBDA: Self = Self {
+        uncapped_bytes: 6 * 1024 * 1024,
+        bytes_per_second: 2 * 1024 * 1024,
+    };
+    /// The largest piece sent at once under the cap (also the limiter's burst), so that the
+    /// rate holds within a large chunk.
+    const PIECE: u32 = 64 * 1024;
+}
+
+/// Sends the capped part of a stream at the cap's rate (a GCRA byte limiter, `governor`).
+struct Pacer {
+    cap: StreamBandwidth,
+    limiter: Option<governor::DefaultDirectRateLimiter>,
+}
+
+impl Pacer {
+    fn new(cap: StreamBandwidth) -> Self {
+        Pacer { cap, limiter: None }
+    }
+
+    /// Sends `data`, of which the bytes after `before` (bytes already sent) past the uncapped
+    /// allowance wait for the limiter; false when the receiver is gone.
+    async fn send(&mut self, tx: &mpsc::Sender<Bytes>, mut data: Bytes, before: u64) -> bool {
+        let free = self.cap.uncapped_bytes.saturating_sub(before);
+        if free > 0 {
+            let now = data.split_to(data.len().min(free as usize));
+            if tx.send(now).await.is_err() {
+                return false;
+            }
+        }
+        while !data.is_empty() {
+            let piece = data.split_to(data.len().min(StreamBandwidth::PIECE as usize));
+            let cap = self.cap;
+            let limiter = self.limiter.get_or_insert_with(|| {
+                let rate = std::num::NonZeroU32::new(cap.bytes_per_second.max(1))
+                    .unwrap_or(std::num::NonZeroU32::MIN);
+                let burst = std::num::NonZeroU32::new(StreamBandwidth::PIECE.min(rate.get()))
+                    .unwrap_or(std::num::NonZeroU32::MIN);
+                governor::RateLimiter::direct(governor::Quota::per_second(rate).allow_burst(burst))
+            });
+            let n =
+                std::num::NonZeroU32::new(piece.len() as u32).unwrap_or(std::num::NonZeroU32::MIN);
+            if limiter.until_n_ready(n).await.is_err() {
+                // A piece larger than the burst (a cap under 64 KiB/s): send it unpaced.
+            }
+            if tx.send(piece).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// Reads `body` chunk by chunk, sending each to `chunks` (until the receiver is gone), up to
-/// `limit` bytes; then reports how it ended.
-pub async fn forward<B>(body: B, chunks: mpsc::Sender<Bytes>, limit: u64) -> StreamDone
+/// `limit` bytes, past `bandwidth`'s allowance at its rate; then reports how it ended.
+pub async fn forward<B>(
+    body: B,
+    chunks: mpsc::Sender<Bytes>,
+    limit: u64,
+    bandwidth: Option<StreamBandwidth>,
+) -> StreamDone
 where
     B: hyper::body::Body<Data = Bytes>,
 {
     let t0 = Instant::now();
     let mut body = std::pin::pin!(body);
     let mut seen = 0u64;
+    let mut pacer = bandwidth.map(Pacer::new);
     let mut invoker = Some(chunks);
     let mut trailers: Option<HeaderMap> = None;
     let end = loop {
@@ -74,15 +146,21 @@ where
             Some(Err(_)) => break Some(StreamEnd::Truncated),
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
+                    let before = seen;
                     seen += data.len() as u64;
                     if seen > limit {
                         invoker = None; // the invoker's stream ends here
                         continue;
                     }
-                    if let Some(tx) = &invoker
-                        && !data.is_empty()
-                        && tx.send(data).await.is_err()
-                    {
+                    let Some(tx) = &invoker else { continue };
+                    if data.is_empty() {
+                        continue;
+                    }
+                    let sent = match &mut pacer {
+                        Some(p) => p.send(tx, data, before).await,
+                        None => tx.send(data).await.is_ok(),
+                    };
+                    if !sent {
                         invoker = None; // the client went away: discard the rest
                     }
                 }
@@ -256,7 +334,7 @@ mod tests {
         }
         drop(sender); // the body ends after the frames sent
         let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-        let done = forward(body, tx, limit).await;
+        let done = forward(body, tx, limit, None).await;
         let mut got = Vec::new();
         while let Ok(c) = rx.try_recv() {
             got.push(c);

@@ -32,6 +32,9 @@ impl LabSpec {
         config.env_vars = environment.clone();
         config.layer_dirs = layer_dirs;
         config.command = f.command.clone();
+        config.stream_bandwidth = f
+            .stream_bandwidth_cap
+            .then_some(crate::env::stream::StreamBandwidth::LAMBDA);
         config.region = self.scope.region.clone();
         config.account_id = self.scope.account.clone();
         Some(config)

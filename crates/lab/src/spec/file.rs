@@ -155,6 +155,7 @@ struct RawFunction {
     #[serde(default)]
     aliases: Unique<String, RawAlias>,
     url: Option<RawUrl>,
+    stream_bandwidth_cap: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -389,6 +390,7 @@ impl RawFunction {
         );
         f.runtime = self.runtime.unwrap_or_else(|| DEFAULT_RUNTIME.into());
         f.command = self.command;
+        f.stream_bandwidth_cap = self.stream_bandwidth_cap.unwrap_or(true);
         if let Some(memory) = self.memory {
             f.memory_mb = memory;
         }

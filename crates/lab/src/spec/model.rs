@@ -112,6 +112,8 @@ pub struct FunctionSpec {
     pub latest_is_last_version: bool,
     /// Its function URL (`AuthType: NONE`), if it has one.
     pub url: Option<UrlSpec>,
+    /// Whether its streamed responses keep to Lambda's bandwidth cap (2 MB/s after 6 MB).
+    pub stream_bandwidth_cap: bool,
 }
 
 /// A function URL: what it invokes and how (`functions.<name>.url` in a spec file).
@@ -144,6 +146,7 @@ impl FunctionSpec {
             aliases: BTreeMap::new(),
             latest_is_last_version: false,
             url: None,
+            stream_bandwidth_cap: true,
         }
     }
 
