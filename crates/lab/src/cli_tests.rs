@@ -1,4 +1,8 @@
 use super::*;
+use std::time::Duration;
+
+use crate::api::gateway::Route;
+use crate::control::alias::Routing;
 
 fn parse(args: &[&str]) -> Result<ServeConfig, CliError> {
     let mut argv = vec!["rollcall-lab", "serve"];
