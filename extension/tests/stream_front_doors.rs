@@ -169,17 +169,7 @@ async fn start(runtime: Runtime, dir: &Path) -> lab::lab::Lab {
         );
     }
     let spec = lab::spec::LabSpec::from_yaml(&spec, dir).unwrap_or_else(|e| panic!("{e}\n{spec}"));
-    let options = lab::cli::ServeOptions {
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        lambda_addr: "127.0.0.1:0".parse().unwrap(),
-        log_dir: None,
-        default_format: lab::api::gateway::PayloadFormat::V2,
-        ready_file: None,
-        spec_file: None,
-        alarms: Vec::new(),
-        event_log: None,
-        time_scale: 1.0,
-    };
+    let options = lab::cli::ServeOptions::loopback();
     lab::lab::Lab::start_spec(&spec, &options)
         .await
         .expect("lab starts")

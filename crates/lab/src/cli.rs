@@ -183,6 +183,25 @@ pub struct ServeOptions {
     pub time_scale: f64,
 }
 
+impl ServeOptions {
+    /// Both APIs on free loopback ports (port 0), payload 2.0 for the front door's own answers,
+    /// no files written, time as it is: what tests and embedders start from.
+    pub fn loopback() -> Self {
+        let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        ServeOptions {
+            api_addr: any,
+            lambda_addr: any,
+            log_dir: None,
+            default_format: PayloadFormat::V2,
+            ready_file: None,
+            spec_file: None,
+            alarms: Vec::new(),
+            event_log: None,
+            time_scale: 1.0,
+        }
+    }
+}
+
 /// What `rollcall-lab serve` runs, and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Serve {

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Incoming;
-use lab::api::gateway::PayloadFormat;
 use lab::cli::ServeOptions;
 use lab::lab::Lab;
 use lab::spec::LabSpec;
@@ -31,17 +30,7 @@ async fn start(root: &Path) -> Lab {
         c = code.display()
     );
     let spec = LabSpec::from_yaml(&spec, root).unwrap_or_else(|e| panic!("{e}"));
-    let options = ServeOptions {
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        lambda_addr: "127.0.0.1:0".parse().unwrap(),
-        log_dir: None,
-        default_format: PayloadFormat::V2,
-        ready_file: None,
-        spec_file: None,
-        alarms: Vec::new(),
-        event_log: None,
-        time_scale: 1.0,
-    };
+    let options = ServeOptions::loopback();
     Lab::start_spec(&spec, &options).await.expect("lab starts")
 }
 

@@ -17,15 +17,8 @@ use test_support::http::send;
 
 fn options() -> ServeOptions {
     ServeOptions {
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        lambda_addr: "127.0.0.1:0".parse().unwrap(),
-        log_dir: None,
         default_format: PayloadFormat::V1,
-        ready_file: None,
-        spec_file: None,
-        alarms: Vec::new(),
-        event_log: None,
-        time_scale: 1.0,
+        ..ServeOptions::loopback()
     }
 }
 

@@ -56,15 +56,9 @@ impl DeployLab {
         .unwrap();
         let spec = lab::spec::LabSpec::load(&spec).unwrap_or_else(|e| panic!("{e}"));
         let options = lab::cli::ServeOptions {
-            api_addr: "127.0.0.1:0".parse().unwrap(),
-            lambda_addr: "127.0.0.1:0".parse().unwrap(),
-            log_dir: None,
-            default_format: lab::api::gateway::PayloadFormat::V2,
-            ready_file: None,
-            spec_file: None,
-            alarms: Vec::new(),
             event_log: Some(dir.path().join("events.jsonl")),
             time_scale: TIME_SCALE,
+            ..lab::cli::ServeOptions::loopback()
         };
         let lab = Lab::start_spec(&spec, &options)
             .await

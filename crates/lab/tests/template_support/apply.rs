@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use cloudformation::Pseudo;
-use lab::api::gateway::PayloadFormat;
 use lab::cli::ServeOptions;
 use lab::control::stacks::{ResourceStatus, StackStatus};
 use lab::lab::Lab;
@@ -18,15 +17,8 @@ use serde_json::Value;
 /// A lab's options for a test: ports 0, time 600 times faster.
 pub fn options() -> ServeOptions {
     ServeOptions {
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-        lambda_addr: "127.0.0.1:0".parse().unwrap(),
-        log_dir: None,
-        default_format: PayloadFormat::V2,
-        ready_file: None,
-        spec_file: None,
-        alarms: Vec::new(),
-        event_log: None,
         time_scale: 600.0,
+        ..ServeOptions::loopback()
     }
 }
 
