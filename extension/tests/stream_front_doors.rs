@@ -21,7 +21,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use doors::{Answer, Door, call};
+use doors::{Answer, Door, bare_stream, call};
 use serde_json::{Value, json};
 use support::*;
 
@@ -292,4 +292,25 @@ async fn node_http_response_stream_writes_pass_alike_with_and_without_the_layer(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_pipeline_passes_alike_with_and_without_the_layer() {
     every_door(Runtime::NodePiped, true).await;
+}
+
+/// InvokeWithResponseStream with the instructions as the event (no HTTP event): the layer does
+/// not tag what no HTTP client reads, so the stream, prelude included, passes byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_to_a_bare_invocation_passes_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = start(Runtime::PythonRaw, dir.path()).await;
+    let case = Case {
+        chunks: vec!["first body chunk, ", "the rest"],
+        fail: None,
+    };
+    let first = case.chunks[0].as_bytes();
+    let instructions = |gate| Runtime::PythonRaw.instructions(&case, gate);
+    let plain = bare_stream(&lab, "plain", instructions, first).await;
+    let tagged = bare_stream(&lab, "tagged", instructions, first).await;
+    lab.shutdown().await;
+    assert_eq!(plain, tagged);
+    assert_eq!(plain.1, None);
+    assert!(plain.0.ends_with(b"first body chunk, the rest"));
+    assert!(!plain.0.windows(10).any(|w| w == b"x-rollcall"));
 }

@@ -173,6 +173,60 @@ async fn sdk_call(
     gate: &mut Gate,
     first: &[u8],
 ) -> Answer {
+    let (raw, error) = sdk_stream(lambda_url, function, http_event(&body), gate, first).await;
+    let at = find(&raw, &DELIMITER).expect("an HTTP integration prelude");
+    let prelude: Value = serde_json::from_slice(&raw[..at]).expect("the prelude is JSON");
+    let version_tag = prelude["headers"]["x-rollcall-version"]
+        .as_str()
+        .map(str::to_owned);
+    let mut headers: Vec<(String, String)> = prelude["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(n, _)| !varies(n))
+        .map(|(n, v)| (n.clone(), v.to_string()))
+        .collect();
+    headers.push(("cookies".into(), prelude["cookies"].to_string()));
+    headers.sort();
+    Answer {
+        status: prelude["statusCode"].as_u64().unwrap_or(200) as u16,
+        headers,
+        body: raw[at + DELIMITER.len()..].to_vec(),
+        error,
+        version_tag,
+    }
+}
+
+/// InvokeWithResponseStream with `instructions(gate port)` as the event itself (not an HTTP
+/// event): every byte of the stream as the caller gets it, and how it ended.
+pub async fn bare_stream(
+    lab: &lab::lab::Lab,
+    function: &str,
+    instructions: impl Fn(u16) -> Value,
+    first: &[u8],
+) -> (Vec<u8>, Option<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let payload = instructions(listener.local_addr().unwrap().port()).to_string();
+    let mut gate = Gate {
+        listener: Some(listener),
+    };
+    let out = sdk_stream(&lab.lambda_url(), function, payload, &mut gate, first).await;
+    assert!(
+        gate.listener.is_none(),
+        "{function}: the first chunk never arrived"
+    );
+    out
+}
+
+/// Calls InvokeWithResponseStream with `payload`; the payload chunks joined, and
+/// InvokeComplete's error. Opens `gate` once `first` arrived after the prelude's delimiter.
+async fn sdk_stream(
+    lambda_url: &str,
+    function: &str,
+    payload: String,
+    gate: &mut Gate,
+    first: &[u8],
+) -> (Vec<u8>, Option<String>) {
     use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent as Event;
     let config = aws_sdk_lambda::Config::builder()
@@ -187,7 +241,7 @@ async fn sdk_call(
         client
             .invoke_with_response_stream()
             .function_name(function)
-            .payload(aws_sdk_lambda::primitives::Blob::new(http_event(&body)))
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload))
             .send(),
     )
     .await
@@ -221,27 +275,7 @@ async fn sdk_call(
             Some(other) => panic!("an event InvokeWithResponseStream does not send: {other:?}"),
         }
     }
-    let at = find(&raw, &DELIMITER).expect("an HTTP integration prelude");
-    let prelude: Value = serde_json::from_slice(&raw[..at]).expect("the prelude is JSON");
-    let version_tag = prelude["headers"]["x-rollcall-version"]
-        .as_str()
-        .map(str::to_owned);
-    let mut headers: Vec<(String, String)> = prelude["headers"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(n, _)| !varies(n))
-        .map(|(n, v)| (n.clone(), v.to_string()))
-        .collect();
-    headers.push(("cookies".into(), prelude["cookies"].to_string()));
-    headers.sort();
-    Answer {
-        status: prelude["statusCode"].as_u64().unwrap_or(200) as u16,
-        headers,
-        body: raw[at + DELIMITER.len()..].to_vec(),
-        error,
-        version_tag,
-    }
+    (raw, error)
 }
 
 /// A function URL's event (payload 2.0) with `body`.
