@@ -81,19 +81,28 @@ impl StreamBandwidth {
 
 /// Sends the capped part of a stream at the cap's rate (a GCRA byte limiter, `governor`).
 struct Pacer {
-    cap: StreamBandwidth,
-    limiter: Option<governor::DefaultDirectRateLimiter>,
+    uncapped_bytes: u64,
+    limiter: governor::DefaultDirectRateLimiter,
 }
 
 impl Pacer {
     fn new(cap: StreamBandwidth) -> Self {
-        Pacer { cap, limiter: None }
+        use std::num::NonZeroU32;
+        let rate = NonZeroU32::new(cap.bytes_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst =
+            NonZeroU32::new(StreamBandwidth::PIECE.min(rate.get())).unwrap_or(NonZeroU32::MIN);
+        Pacer {
+            uncapped_bytes: cap.uncapped_bytes,
+            limiter: governor::RateLimiter::direct(
+                governor::Quota::per_second(rate).allow_burst(burst),
+            ),
+        }
     }
 
     /// Sends `data`, of which the bytes after `before` (bytes already sent) past the uncapped
     /// allowance wait for the limiter; false when the receiver is gone.
-    async fn send(&mut self, tx: &mpsc::Sender<Bytes>, mut data: Bytes, before: u64) -> bool {
-        let free = self.cap.uncapped_bytes.saturating_sub(before);
+    async fn send(&self, tx: &mpsc::Sender<Bytes>, mut data: Bytes, before: u64) -> bool {
+        let free = self.uncapped_bytes.saturating_sub(before);
         if free > 0 {
             let now = data.split_to(data.len().min(free as usize));
             if tx.send(now).await.is_err() {
@@ -102,19 +111,10 @@ impl Pacer {
         }
         while !data.is_empty() {
             let piece = data.split_to(data.len().min(StreamBandwidth::PIECE as usize));
-            let cap = self.cap;
-            let limiter = self.limiter.get_or_insert_with(|| {
-                let rate = std::num::NonZeroU32::new(cap.bytes_per_second.max(1))
-                    .unwrap_or(std::num::NonZeroU32::MIN);
-                let burst = std::num::NonZeroU32::new(StreamBandwidth::PIECE.min(rate.get()))
-                    .unwrap_or(std::num::NonZeroU32::MIN);
-                governor::RateLimiter::direct(governor::Quota::per_second(rate).allow_burst(burst))
-            });
             let n =
                 std::num::NonZeroU32::new(piece.len() as u32).unwrap_or(std::num::NonZeroU32::MIN);
-            if limiter.until_n_ready(n).await.is_err() {
-                // A piece larger than the burst (a cap under 64 KiB/s): send it unpaced.
-            }
+            // Err only for a piece larger than the burst (a cap under 64 KiB/s): sent unpaced.
+            let _ = self.limiter.until_n_ready(n).await;
             if tx.send(piece).await.is_err() {
                 return false;
             }
@@ -137,7 +137,7 @@ where
     let t0 = Instant::now();
     let mut body = std::pin::pin!(body);
     let mut seen = 0u64;
-    let mut pacer = bandwidth.map(Pacer::new);
+    let pacer = bandwidth.map(Pacer::new);
     let mut invoker = Some(chunks);
     let mut trailers: Option<HeaderMap> = None;
     let end = loop {
@@ -156,7 +156,7 @@ where
                     if data.is_empty() {
                         continue;
                     }
-                    let sent = match &mut pacer {
+                    let sent = match &pacer {
                         Some(p) => p.send(tx, data, before).await,
                         None => tx.send(data).await.is_ok(),
                     };
